@@ -1,0 +1,187 @@
+"""Reminder and escalation policy: a frozen dataclass, overrides, and YAML/TOML parsing (pure).
+
+A policy file has a ``default`` section and optional overrides per plan, task ref or milestone;
+resolution applies them in that order (most specific last). See ``default_policy.yaml``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import time
+from typing import Any, Literal
+
+import yaml
+
+SCOPES = ("plans", "tasks", "milestones")
+
+
+class PolicyError(ValueError):
+    """A policy value or file is invalid; the message names the source and the field."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """When to remind, chase and escalate one obligation (times are Asia/Shanghai wall time)."""
+
+    remind_offsets: tuple[int, ...] = (5, 2, 0)  # working days before due; 0 = the due day
+    send_time: time = time(9, 0)
+    window_start: time = time(9, 0)
+    window_end: time = time(17, 30)
+    chase_after: int = 1  # level 1 催办 on the Nth working day after the deadline
+    chase_every: int = 1  # repeat every N working days while overdue; 0 = chase once
+    office_at: int = 3  # level 2 督办 at N working days overdue
+    leader_at: int = 10  # level 3 通报 at N working days overdue
+    support_reminders: bool = True  # supporting (配合) units get the 提醒 too
+    support_escalations: bool = (
+        False  # ... and the 催办/督办/通报 (else escalation follows the lead)
+    )
+
+    def __post_init__(self) -> None:
+        _check_policy(self)
+
+
+def _fail(field_name: str, message: str) -> PolicyError:
+    return PolicyError(f"策略字段 {field_name} 无效：{message}")
+
+
+def _check_policy(p: Policy) -> None:
+    if any(o < 0 for o in p.remind_offsets) or len(set(p.remind_offsets)) != len(p.remind_offsets):
+        raise _fail("remind_offsets", f"应为互不相同的非负整数，收到 {list(p.remind_offsets)}")
+    if not p.window_start < p.window_end:
+        raise _fail("window_start", "办公时段开始时间必须早于结束时间 window_end")
+    if not p.window_start <= p.send_time <= p.window_end:
+        raise _fail(
+            "send_time",
+            f"{p.send_time:%H:%M} 不在办公时段 {p.window_start:%H:%M}–{p.window_end:%H:%M} 内",
+        )
+    if p.chase_after < 1:
+        raise _fail("chase_after", "催办最早在截止日后第 1 个工作日开始")
+    if p.chase_every < 0:
+        raise _fail("chase_every", "应为非负整数（0 表示只催办一次）")
+    if not p.chase_after <= p.office_at < p.leader_at:
+        raise _fail("office_at", "应满足 chase_after ≤ office_at < leader_at")
+
+
+def _to_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(name, f"应为整数，收到 {value!r}")
+    return value
+
+
+def _to_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(name, f"应为 true 或 false，收到 {value!r}")
+    return value
+
+
+def _to_time(name: str, value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        # YAML 1.1 reads an unquoted 17:30 as the sexagesimal integer 1050 (minutes).
+        return time(value // 60, value % 60)
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError as exc:
+        raise _fail(name, f'应为 "HH:MM" 格式的时间，收到 {value!r}') from exc
+
+
+def _to_offsets(name: str, value: object) -> tuple[int, ...]:
+    if not isinstance(value, list | tuple):
+        raise _fail(name, f"应为整数列表，例如 [5, 2, 0]，收到 {value!r}")
+    return tuple(sorted((_to_int(name, v) for v in value), reverse=True))
+
+
+_COERCE: dict[str, Callable[[str, object], Any]] = {
+    "remind_offsets": _to_offsets,
+    "send_time": _to_time,
+    "window_start": _to_time,
+    "window_end": _to_time,
+    "chase_after": _to_int,
+    "chase_every": _to_int,
+    "office_at": _to_int,
+    "leader_at": _to_int,
+    "support_reminders": _to_bool,
+    "support_escalations": _to_bool,
+}
+
+
+def merge(base: Policy, override: Mapping[str, object], *, where: str = "策略") -> Policy:
+    """Return ``base`` with the fields in ``override`` replaced, validated; errors name the field."""
+    changes: dict[str, Any] = {}
+    for key, value in override.items():
+        coerce = _COERCE.get(str(key))
+        if coerce is None:
+            known = "、".join(_COERCE)
+            raise PolicyError(f"{where}：未知策略字段 {key!r}（可用字段：{known}）")
+        changes[str(key)] = coerce(str(key), value)
+    try:
+        return replace(base, **changes)
+    except PolicyError as exc:
+        raise PolicyError(f"{where}：{exc}") from exc
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """The default policy plus raw overrides per scope (``plans``, ``tasks``, ``milestones``)."""
+
+    default: Policy = Policy()
+    plans: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    tasks: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    milestones: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+
+    def resolve(
+        self, *, plan: str | None = None, task: str | None = None, milestone: str | None = None
+    ) -> Policy:
+        """Return the effective policy: default ← plan ← task ← milestone overrides."""
+        policy = self.default
+        for scope, key in (("plans", plan), ("tasks", task), ("milestones", milestone)):
+            table: Mapping[str, Mapping[str, object]] = getattr(self, scope)
+            if key is not None and key in table:
+                policy = merge(policy, table[key], where=f"{scope}.{key}")
+        return policy
+
+
+def _as_mapping(value: object, where: str) -> Mapping[str, object]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise PolicyError(f"{where}：应为 字段: 值 的映射，收到 {type(value).__name__}")
+    return {str(k): v for k, v in value.items()}
+
+
+def _parse_scope(
+    raw: Mapping[str, object], scope: str, source: str
+) -> dict[str, Mapping[str, object]]:
+    table = _as_mapping(raw.get(scope), f"{source} {scope}")
+    return {str(k): _as_mapping(v, f"{source} {scope}.{k}") for k, v in table.items()}
+
+
+def parse_policy(
+    text: str, *, fmt: Literal["yaml", "toml"] = "yaml", source: str = "策略文件"
+) -> PolicySet:
+    """Parse a policy file's text; every override is validated now so errors surface at load."""
+    raw = _load_raw(text, fmt, source)
+    unknown = sorted(set(raw) - {"default", *SCOPES})
+    if unknown:
+        raise PolicyError(
+            f"{source}：未知顶层字段 {unknown[0]!r}（只允许 default、plans、tasks、milestones）"
+        )
+    default = merge(
+        Policy(), _as_mapping(raw.get("default"), f"{source} default"), where=f"{source} default"
+    )
+    scopes = {s: _parse_scope(raw, s, source) for s in SCOPES}
+    for scope, table in scopes.items():
+        for key, override in table.items():
+            merge(default, override, where=f"{source} {scope}.{key}")
+    return PolicySet(default, scopes["plans"], scopes["tasks"], scopes["milestones"])
+
+
+def _load_raw(text: str, fmt: str, source: str) -> Mapping[str, object]:
+    try:
+        raw: object = tomllib.loads(text) if fmt == "toml" else yaml.safe_load(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise PolicyError(f"{source}：{fmt.upper()} 格式错误：{exc}") from exc
+    return _as_mapping(raw, source)
