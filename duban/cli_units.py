@@ -1,0 +1,143 @@
+"""`duban units …`: the unit directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from sqlmodel import Session, col, select
+
+from duban import runtime
+from duban.cli_common import fail, mask_secret, mask_url, print_json
+from duban.directory import DirectoryError, load_directory
+from models.directory import Channel, Contact, GroupMember, Unit, UnitAlias, UnitGroup
+from models.repo.units import apply_directory, find_group, find_unit, group_members
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("import")
+def import_cmd(file: Path = typer.Argument(..., help="单位目录文件：.yaml / .csv / .xlsx")) -> None:
+    """导入单位目录（可重复导入：相同文件不产生变化，修改后的文件就地更新）。"""
+    try:
+        spec = load_directory(file)
+    except DirectoryError as exc:
+        fail(str(exc))
+    with runtime.transaction() as session:
+        report = apply_directory(
+            session=session, spec=spec, now=runtime.current_time(), actor=runtime.actor()
+        )
+    typer.echo(
+        f"{file}: 单位 {len(spec.units)} 个（新增 {len(report.created)}，更新 {len(report.updated)}，"
+        f"未变 {len(report.unchanged)}）；分组 {len(spec.groups)} 个（新增 {len(report.groups_created)}，"
+        f"更新 {len(report.groups_updated)}）"
+    )
+
+
+def describe_unit(session: Session, unit: Unit) -> dict[str, Any]:
+    """A unit as shown to the office: secrets masked."""
+    aliases = session.exec(select(UnitAlias.alias).where(UnitAlias.unit_id == unit.id)).all()
+    contacts = session.exec(
+        select(Contact).where(Contact.unit_id == unit.id).order_by(col(Contact.id))
+    ).all()
+    channels = session.exec(
+        select(Channel).where(Channel.unit_id == unit.id).order_by(col(Channel.id))
+    ).all()
+    groups = session.exec(
+        select(UnitGroup.name)
+        .join(GroupMember, col(GroupMember.group_id) == col(UnitGroup.id))
+        .where(GroupMember.unit_id == unit.id)
+    ).all()
+    parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
+    return {
+        "name": unit.name,
+        "kind": unit.kind,
+        "status": unit.status,
+        "aliases": sorted(aliases),
+        "parent": parent.name if parent else None,
+        "groups": sorted(groups),
+        "contacts": [
+            {"name": c.name, "role": c.role, "email": c.email, "mobile": c.mobile} for c in contacts
+        ],
+        "channels": [
+            {
+                "type": c.type,
+                "url": mask_url(c.url) if c.url else "",
+                "secret": mask_secret(c.secret),
+                "enabled": c.enabled,
+                "failing": c.failing,
+            }
+            for c in channels
+        ],
+    }
+
+
+@app.command("list")
+def list_cmd(
+    missing_contacts: bool = typer.Option(
+        False, "--missing-contacts", help="只列出没有联系人或邮箱的单位"
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """列出目录中的单位。"""
+    with runtime.transaction() as session:
+        units = session.exec(select(Unit).order_by(col(Unit.name))).all()
+        rows = [describe_unit(session, u) for u in units]
+    if missing_contacts:
+        rows = [r for r in rows if not any(c["email"] or c["mobile"] for c in r["contacts"])]
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        flag = "（待补充）" if r["status"] == "pending" else ""
+        reach = "、".join(sorted({c["type"] for c in r["channels"]})) or "无渠道"
+        typer.echo(f"{r['name']}{flag}\t{r['kind']}\t联系人 {len(r['contacts'])}\t{reach}")
+    typer.echo(f"共 {len(rows)} 个单位")
+
+
+@app.command("show")
+def show_cmd(name: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """查看一个单位（可用别名）或一个分组（列出成员）。"""
+    with runtime.transaction() as session:
+        unit = find_unit(session=session, name=name.strip())
+        if unit is not None:
+            info: dict[str, Any] = {"type": "unit", **describe_unit(session, unit)}
+        else:
+            group = find_group(session=session, name=name.strip())
+            if group is None:
+                fail(f"目录中没有名为“{name}”的单位或分组")
+            members = [u.name for u in group_members(session=session, group=group)]
+            info = {
+                "type": "group",
+                "name": group.name,
+                "aliases": group.aliases,
+                "status": group.status,
+                "members": members,
+            }
+    if as_json:
+        print_json(info)
+        return
+    _print_info(info)
+
+
+def _print_info(info: dict[str, Any]) -> None:
+    if info["type"] == "group":
+        typer.echo(f"分组 {info['name']}（{len(info['members'])} 个成员）")
+        for m in info["members"]:
+            typer.echo(f"  - {m}")
+        return
+    typer.echo(f"单位 {info['name']}  类型 {info['kind']}  状态 {info['status']}")
+    if info["aliases"]:
+        typer.echo(f"  别名: {'、'.join(info['aliases'])}")
+    if info["parent"]:
+        typer.echo(f"  上级: {info['parent']}")
+    if info["groups"]:
+        typer.echo(f"  分组: {'、'.join(info['groups'])}")
+    for c in info["contacts"]:
+        typer.echo(
+            f"  联系人 {c['name']}（{c['role']}） {c['email'] or ''} {c['mobile'] or ''}".rstrip()
+        )
+    for ch in info["channels"]:
+        secret = f" 密钥 {ch['secret']}" if ch["secret"] else ""
+        typer.echo(f"  渠道 {ch['type']} {ch['url']}{secret}".rstrip())

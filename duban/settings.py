@@ -1,0 +1,112 @@
+"""Settings from environment variables, with an optional duban.toml underneath them.
+
+Precedence: environment > duban.toml (path in $DUBAN_CONFIG, else ./duban.toml) > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+SMTP_TLS_MODES = ("none", "starttls", "ssl")
+
+
+class SettingsError(ValueError):
+    """A setting has a value duban cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one duban installation."""
+
+    home: Path = Path("var")
+    database_url: str = ""
+    outbox_dir: Path | None = None
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_tls: str = "none"
+    smtp_timeout: float = 20.0
+    mail_from: str = "安委办 <anweiban@example.gov.cn>"
+    office_name: str = "安委办"
+    office_contact: str = "安委办值班电话 021-00000000"
+    office_email: str = ""
+    templates_dir: Path | None = None
+    policy_file: Path | None = None
+    calendar_file: Path | None = None
+    portal_url: str = ""
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under `home`."""
+        return self.database_url or f"sqlite:///{self.home / 'duban.db'}"
+
+    @property
+    def resolved_outbox_dir(self) -> Path:
+        """Where the outbox channel writes messages."""
+        return self.outbox_dir or self.home / "outbox"
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as a dict, with secrets masked (for `duban doctor`)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if out["smtp_password"]:
+            out["smtp_password"] = "***"
+        out["database_url"] = _mask_url_password(self.resolved_database_url)
+        return {k: str(v) if isinstance(v, Path) else v for k, v in out.items()}
+
+
+def _mask_url_password(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+def _coerce(name: str, raw: Any, kind: type | str) -> Any:
+    text = str(raw).strip()
+    if "int" in str(kind):
+        try:
+            return int(text)
+        except ValueError:
+            raise SettingsError(f"设置 {name} 应为整数，实际为 {text!r}") from None
+    if "float" in str(kind):
+        try:
+            return float(text)
+        except ValueError:
+            raise SettingsError(f"设置 {name} 应为数字，实际为 {text!r}") from None
+    if "Path" in str(kind):
+        return Path(text) if text else None
+    return text
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from `environ` (default os.environ) and the optional TOML file."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    toml_path = Path(env.get("DUBAN_CONFIG", "duban.toml"))
+    if toml_path.is_file():
+        try:
+            values.update(tomllib.loads(toml_path.read_text(encoding="utf-8")))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{toml_path}: 配置文件无法解析: {exc}") from exc
+    for f in fields(Settings):
+        key = f"DUBAN_{f.name.upper()}"
+        if key in env:
+            values[f.name] = env[key]
+    known = {f.name: f.type for f in fields(Settings)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise SettingsError(f"{toml_path}: 未知的设置项 {', '.join(unknown)}")
+    coerced = {k: _coerce(k, v, known[k]) for k, v in values.items()}
+    settings = Settings(**coerced)
+    if settings.smtp_tls not in SMTP_TLS_MODES:
+        raise SettingsError(
+            f"DUBAN_SMTP_TLS 应为 {' | '.join(SMTP_TLS_MODES)}，实际为 {settings.smtp_tls!r}"
+        )
+    return settings

@@ -1,0 +1,1 @@
+"""All database writes live here, one module per area. Functions take `(*, session, ...)`."""

@@ -1,0 +1,228 @@
+"""Plans, their tasks and milestones, obligations, deliveries, the office queue and the audit log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import JSONValue, UTCDateTime
+
+PLAN_STATUSES = ("draft", "active", "archived")
+
+
+class Plan(SQLModel, table=True):
+    """One imported work plan. Nothing is chased while it is a draft."""
+
+    __tablename__ = "plan"
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(default="", max_length=500)
+    issuer: str = Field(default="", max_length=200)
+    doc_no: str = Field(default="", max_length=100)
+    issued_on: date | None = None
+    year: int | None = None
+    until_year: int | None = None
+    status: str = Field(default="draft", max_length=16, index=True)
+    source_name: str = Field(default="", max_length=500)
+    source_sha256: str = Field(default="", max_length=64)
+    policy: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Task(SQLModel, table=True):
+    """A numbered task of a plan ("5", "附件-3")."""
+
+    __tablename__ = "task"
+    __table_args__ = (UniqueConstraint("plan_id", "ref", name="uq_task_plan_ref"),)
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True, ondelete="CASCADE")
+    ref: str = Field(max_length=50)
+    position: int = 0
+    section: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    title: str = Field(default="", max_length=500)
+    text: str = ""
+    line: int | None = None
+    policy: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
+
+
+class TaskUnit(SQLModel, table=True):
+    """A party named by a task as written: a unit, a group or a leader (role lead|support|leader)."""
+
+    __tablename__ = "task_unit"
+    __table_args__ = (UniqueConstraint("task_id", "role", "name", name="uq_task_unit"),)
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True, ondelete="CASCADE")
+    role: str = Field(max_length=16)
+    name: str = Field(max_length=200)
+    position: int = 0
+
+
+class Milestone(SQLModel, table=True):
+    """A one-off deadline (`due`) or a recurrence (`rrule` from `dtstart` until `until`)."""
+
+    __tablename__ = "milestone"
+    __table_args__ = (UniqueConstraint("task_id", "key", name="uq_milestone_task_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True, ondelete="CASCADE")
+    key: str = Field(max_length=100)
+    label: str = Field(default="", max_length=500)
+    due: date | None = None
+    rrule: str | None = Field(default=None, max_length=200)
+    dtstart: date | None = None
+    until: date | None = None
+    source_text: str = Field(default="", max_length=500)
+    due_is_default: bool = False
+    is_report: bool = False
+    policy: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
+
+
+class Obligation(SQLModel, table=True):
+    """One milestone occurrence owed by one unit, with its own chase state."""
+
+    __tablename__ = "obligation"
+    __table_args__ = (
+        UniqueConstraint("milestone_id", "unit_id", "occurrence", name="uq_obligation_occurrence"),
+        Index("ix_obligation_next_action_at", "next_action_at"),
+        Index("ix_obligation_unit_status", "unit_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True, ondelete="CASCADE")
+    task_id: int = Field(foreign_key="task.id", ondelete="CASCADE")
+    milestone_id: int = Field(foreign_key="milestone.id", ondelete="CASCADE")
+    unit_id: int = Field(foreign_key="unit.id")
+    occurrence: date
+    role: str = Field(default="lead", max_length=16)
+    due_on: date
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="open", max_length=32)
+    escalation_level: int = 0
+    last_stage: str | None = Field(default=None, max_length=16)
+    last_seq: str | None = Field(default=None, max_length=64)
+    last_action_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_action_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    needs_confirmation: bool = False
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    version: int = 0
+
+
+class Submission(SQLModel, table=True):
+    """A unit's report that an obligation is done, with optional evidence."""
+
+    __tablename__ = "submission"
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True, ondelete="CASCADE")
+    by: str = Field(max_length=200)
+    note: str = ""
+    file_name: str | None = Field(default=None, max_length=500)
+    file_sha256: str | None = Field(default=None, max_length=64)
+    file_path: str | None = Field(default=None, max_length=1000)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ExtensionRequest(SQLModel, table=True):
+    """A unit's request for more time, and the office's decision."""
+
+    __tablename__ = "extension_request"
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True, ondelete="CASCADE")
+    requested_due: date
+    reason: str = ""
+    status: str = Field(default="requested", max_length=16)
+    requested_by: str = Field(default="", max_length=200)
+    requested_at: datetime = Field(sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Delivery(SQLModel, table=True):
+    """One (obligation, stage, occurrence, channel, recipient) message part, claimed before sending."""
+
+    __tablename__ = "delivery"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=400)
+    batch: str = Field(index=True, max_length=64)
+    obligation_id: int | None = Field(default=None, foreign_key="obligation.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    channel_id: int | None = Field(default=None, foreign_key="channel.id")
+    stage: str = Field(max_length=16)
+    seq: str = Field(default="", max_length=64)
+    channel_type: str = Field(max_length=16)
+    recipient: str = Field(default="", max_length=500)
+    status: str = Field(default="sending", max_length=16, index=True)
+    attempts: int = 0
+    permanent: bool = False
+    last_error: str | None = None
+    duration_ms: int | None = None
+    reclaims: int = 0
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ref: str | None = Field(default=None, max_length=1000)
+
+
+class QueueItem(SQLModel, table=True):
+    """An item in the office's escalation queue (督办 and above)."""
+
+    __tablename__ = "queue_item"
+    __table_args__ = (UniqueConstraint("obligation_id", "level", name="uq_queue_obligation_level"),)
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True, ondelete="CASCADE")
+    level: int
+    status: str = Field(default="open", max_length=16, index=True)
+    notes: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONValue)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    acked_by: str | None = Field(default=None, max_length=200)
+    acked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only record of every state change: who, when, what and why."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    actor: str = Field(max_length=200)
+    entity: str = Field(max_length=32)
+    entity_id: int | None = None
+    action: str = Field(max_length=64)
+    from_status: str | None = Field(default=None, max_length=32)
+    to_status: str | None = Field(default=None, max_length=32)
+    reason: str = ""
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
+
+
+class ServiceLease(SQLModel, table=True):
+    """The one-sender lease: whoever holds an unexpired row is the leader."""
+
+    __tablename__ = "service_lease"
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=200)
+    acquired_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TickRun(SQLModel, table=True):
+    """One tick of the service: when, what it found and did."""
+
+    __tablename__ = "tick_run"
+    id: int | None = Field(default=None, primary_key=True)
+    holder: str = Field(default="", max_length=200)
+    now: datetime = Field(sa_type=UTCDateTime)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed: int = 0
+    actions: int = 0
+    deliveries: int = 0
+    errors: int = 0
+    note: str = ""

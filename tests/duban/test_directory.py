@@ -1,0 +1,219 @@
+"""Unit directory import: YAML/CSV/XLSX, idempotent re-import, in-place update, bad input writes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlmodel import Session, func, select
+from typer.testing import CliRunner
+
+from duban import runtime
+from duban.cli import app
+from models import AuditEvent, Channel, Contact, GroupMember, Unit, UnitAlias, UnitGroup
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+
+SMALL = """
+units:
+  - name: 区应急局
+    aliases: [区应急管理局, 应急局]
+    kind: department
+    contacts:
+      - {name: 张三, role: 联络员, email: zhangsan@example.gov.cn, mobile: "13800000000"}
+      - {name: 李四, role: 负责人, email: lisi@example.gov.cn}
+    channels:
+      - {type: email}
+      - {type: dingtalk, url: "https://oapi.dingtalk.com/robot/send?access_token=abcdef123456", secret: "SECabcdef123456"}
+  - name: 长征镇
+    kind: street_town
+  - name: 甘泉路街道
+    kind: street_town
+groups:
+  - {name: 各街镇, members: [长征镇, 甘泉路街道]}
+"""
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _counts() -> dict[str, int]:
+    with Session(runtime.engine()) as s:
+        return {
+            m.__name__: s.exec(select(func.count()).select_from(m)).one()
+            for m in (Unit, UnitAlias, UnitGroup, GroupMember, Contact, Channel)
+        }
+
+
+def _write(tmp: Path, name: str, text: str) -> Path:
+    p = tmp / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_it_imports_the_example_directory_and_resolves_aliases(cli_env: Path) -> None:
+    code, out, err = _run("units", "import", str(EXAMPLES / "units.yaml"))
+    assert code == 0, err
+    assert "新增" in out
+    code, out, _ = _run("units", "show", "区应急管理局", "--json")
+    info = json.loads(out)
+    assert info["name"] == "区应急局" and "各专项整治牵头部门" in info["groups"]
+    code, out, _ = _run("units", "show", "各街道（镇）", "--json")
+    group = json.loads(out)
+    assert group["type"] == "group" and group["name"] == "各街镇" and "长征镇" in group["members"]
+
+
+def test_it_reimports_the_same_file_without_changes(cli_env: Path) -> None:
+    path = _write(cli_env, "units.yaml", SMALL)
+    assert _run("units", "import", str(path))[0] == 0
+    before = _counts()
+    with Session(runtime.engine()) as s:
+        audits = s.exec(select(func.count()).select_from(AuditEvent)).one()
+    code, out, _ = _run("units", "import", str(path))
+    assert code == 0 and "新增 0，更新 0，未变 3" in out
+    assert (
+        _counts()
+        == before
+        == {"Unit": 3, "UnitAlias": 2, "UnitGroup": 1, "GroupMember": 2, "Contact": 2, "Channel": 2}
+    )
+    with Session(runtime.engine()) as s:
+        assert s.exec(select(func.count()).select_from(AuditEvent)).one() == audits
+
+
+def test_it_updates_an_edited_file_in_place(cli_env: Path) -> None:
+    path = _write(cli_env, "units.yaml", SMALL)
+    _run("units", "import", str(path))
+    edited = SMALL.replace("zhangsan@example.gov.cn", "zs2@example.gov.cn").replace(
+        "[长征镇, 甘泉路街道]", "[长征镇]"
+    )
+    path.write_text(edited, encoding="utf-8")
+    code, out, _ = _run("units", "import", str(path))
+    assert code == 0 and "更新 1" in out
+    with Session(runtime.engine()) as s:
+        emails = sorted(c.email or "" for c in s.exec(select(Contact)).all())
+        assert emails == ["lisi@example.gov.cn", "zs2@example.gov.cn"]
+    assert _counts()["Contact"] == 2 and _counts()["GroupMember"] == 1 and _counts()["Unit"] == 3
+
+
+def test_it_never_prints_secrets_in_full(cli_env: Path) -> None:
+    path = _write(cli_env, "units.yaml", SMALL)
+    _run("units", "import", str(path))
+    for args in (
+        ("units", "show", "区应急局"),
+        ("units", "show", "区应急局", "--json"),
+        ("units", "list", "--json"),
+    ):
+        _, out, _ = _run(*args)
+        assert "SECabcdef123456" not in out and "abcdef123456" not in out
+        assert "SEC…456" in out
+
+
+def test_it_lists_units_missing_contacts(cli_env: Path) -> None:
+    _run("units", "import", str(_write(cli_env, "units.yaml", SMALL)))
+    _, out, _ = _run("units", "list", "--missing-contacts", "--json")
+    assert sorted(r["name"] for r in json.loads(out)) == ["甘泉路街道", "长征镇"]
+
+
+def test_it_imports_csv_and_xlsx_with_the_same_fields(cli_env: Path) -> None:
+    header = [
+        "单位",
+        "别名",
+        "类型",
+        "分组",
+        "联系人",
+        "角色",
+        "邮箱",
+        "手机",
+        "渠道",
+        "渠道地址",
+        "密钥",
+    ]
+    rows = [
+        [
+            "区应急局",
+            "区应急管理局、应急局",
+            "department",
+            "",
+            "张三",
+            "联络员",
+            "zhangsan@example.gov.cn",
+            "",
+            "email",
+            "",
+            "",
+        ],
+        [
+            "区应急局",
+            "",
+            "",
+            "",
+            "李四",
+            "负责人",
+            "lisi@example.gov.cn",
+            "",
+            "wecom",
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1",
+            "",
+        ],
+        ["长征镇", "", "street_town", "各街镇", "", "", "", "", "", "", ""],
+    ]
+    csv_path = cli_env / "units.csv"
+    csv_path.write_text("\n".join(",".join(r) for r in [header, *rows]), encoding="utf-8")
+    assert _run("units", "import", str(csv_path))[0] == 0
+    first = _counts()
+    wb = openpyxl.Workbook()
+    for r in [header, *rows]:
+        wb.active.append(r)  # type: ignore[union-attr]
+    xlsx_path = cli_env / "units.xlsx"
+    wb.save(xlsx_path)
+    code, out, _ = _run("units", "import", str(xlsx_path))
+    assert code == 0 and "新增 0，更新 0" in out
+    assert (
+        _counts()
+        == first
+        == {"Unit": 2, "UnitAlias": 2, "UnitGroup": 1, "GroupMember": 1, "Contact": 2, "Channel": 2}
+    )
+
+
+BAD = [
+    ("no_name.yaml", SMALL.replace("name: 长征镇", "kind_note: x"), "缺少单位名称"),
+    ("bad_email.yaml", SMALL.replace("lisi@example.gov.cn", "lisi-at-example"), "邮箱地址无效"),
+    (
+        "bad_url.yaml",
+        SMALL.replace(
+            "https://oapi.dingtalk.com/robot/send?access_token=abcdef123456", "oapi dingtalk"
+        ),
+        "渠道地址无效",
+    ),
+    ("bad_group.yaml", SMALL.replace("[长征镇, 甘泉路街道]", "[长征镇, 不存在街道]"), "不存在街道"),
+    ("empty.yaml", "", "文件为空"),
+    ("broken.yaml", "units: [ {name: x", "YAML 格式错误"),
+    ("no_header.csv", "甲,乙\n1,2\n", "表头缺少"),
+    ("binary.xlsx", "\x00\x01not a zip", "无法读取 XLSX"),
+    ("units.txt", "x", "不支持的文件格式"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), BAD, ids=[b[0] for b in BAD])
+def test_it_rejects_bad_input_naming_file_and_row_and_writes_nothing(
+    cli_env: Path, name: str, content: str, message: str
+) -> None:
+    _run("units", "import", str(_write(cli_env, "good.yaml", SMALL)))
+    before = _counts()
+    path = _write(cli_env, name, content)
+    code, _, err = _run("units", "import", str(path))
+    assert code != 0
+    assert str(path) in err and message in err
+    if name in ("no_name.yaml", "bad_email.yaml", "bad_url.yaml", "bad_group.yaml"):
+        assert "行" in err  # names the row
+    assert _counts() == before
+
+
+def test_it_rejects_a_missing_file(cli_env: Path) -> None:
+    code, _, err = _run("units", "import", str(cli_env / "nope.yaml"))
+    assert code != 0 and "nope.yaml" in err and "无法读取" in err
