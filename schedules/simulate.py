@@ -1,0 +1,217 @@
+"""Dry-run the engine over in-memory obligations with a simulated clock (pure; nothing is sent).
+
+Event-driven: each obligation is asked again only at the engine's ``next_at``, so a three-year
+plan costs O(actions), not O(minutes). A seeded RNG decides which units submit and on which
+working day around the due date; ``submit_rate=0`` means nobody reports, so every escalation
+shows.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from schedules.calendar import WorkCalendar, describe_fallback
+from schedules.clock import OFFICE_TZ
+from schedules.machine import Event, apply_event
+from schedules.obligation import Action, ObligationState, Stage, Status
+from schedules.policy import Policy
+from schedules.rules import decide, needs_confirmation
+from schedules.slots import send_instant
+
+SIM_ACTOR = "simulation"
+SUBMIT_TIME = time(14, 0)
+# Working days relative to the due date on which a submitting unit reports (0 = due day).
+SUBMIT_OFFSETS = (-3, -2, -1, 0, 0, 0, 1, 2, 3)
+STAGE_LABEL = {
+    Stage.REMIND: "提醒",
+    Stage.CHASE: "催办",
+    Stage.OFFICE: "督办",
+    Stage.LEADER: "通报",
+}
+_SEND_EVENT = {
+    Stage.REMIND: Event.REMIND_SENT,
+    Stage.CHASE: Event.CHASE_SENT,
+    Stage.OFFICE: Event.ESCALATED,
+    Stage.LEADER: Event.ESCALATED,
+}
+
+
+@dataclass(frozen=True)
+class SimObligation:
+    """One simulated obligation: a unit owes ``task_ref`` by ``due``."""
+
+    unit: str
+    task_ref: str
+    due: date
+    is_lead: bool = True
+    leaders: tuple[str, ...] = ()
+    policy: Policy | None = None  # None: the simulation's policy
+
+
+@dataclass(frozen=True)
+class SimAction:
+    """One action the engine would have taken."""
+
+    obligation: SimObligation
+    action: Action
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON shape of ``duban simulate --json``."""
+        return {
+            "at": self.action.at.astimezone(OFFICE_TZ).isoformat(),
+            "stage": self.action.stage.value,
+            "level": self.action.level,
+            "unit": self.obligation.unit,
+            "task_ref": self.obligation.task_ref,
+            "due": self.obligation.due.isoformat(),
+            "reason": self.action.reason.value,
+            "seq": self.action.seq,
+        }
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """Actions in time order, totals, and the calendar fallback warnings."""
+
+    actions: tuple[SimAction, ...]
+    totals: dict[str, int]
+    warnings: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return ``{"actions": [...], "totals": {...}, "warnings": [...]}``."""
+        return {
+            "actions": [a.to_json() for a in self.actions],
+            "totals": dict(self.totals),
+            "warnings": list(self.warnings),
+        }
+
+
+def _submit_instant(ob: SimObligation, rng: random.Random, cal: WorkCalendar) -> datetime:
+    offset = rng.choice(SUBMIT_OFFSETS)
+    day = cal.workday_on_or_before(ob.due) if offset == 0 else cal.add_workdays(ob.due, offset)
+    return send_instant(day, SUBMIT_TIME)
+
+
+def _initial_states(obligations: Sequence[SimObligation], start: datetime) -> list[ObligationState]:
+    return [
+        ObligationState(
+            due=ob.due,
+            is_lead=ob.is_lead,
+            since=start,
+            status=Status.TO_CONFIRM if needs_confirmation(ob.due, start) else Status.OPEN,
+        )
+        for ob in obligations
+    ]
+
+
+def _seed_queue(
+    obligations: Sequence[SimObligation], cal: WorkCalendar, start: datetime, rate: float, seed: int
+) -> list[tuple[datetime, int, int]]:
+    # Entries are (instant, kind, index); kind 0 = submit, 1 = ask the engine. Submits sort first.
+    rng = random.Random(seed)
+    queue = [(start, 1, i) for i in range(len(obligations))]
+    for i, ob in enumerate(obligations):
+        if rng.random() < rate:
+            queue.append((_submit_instant(ob, rng, cal), 0, i))
+    heapq.heapify(queue)
+    return queue
+
+
+def simulate(
+    obligations: Sequence[SimObligation],
+    policy: Policy,
+    cal: WorkCalendar,
+    *,
+    start: datetime,
+    end: datetime,
+    submit_rate: float = 0.7,
+    seed: int = 0,
+) -> SimResult:
+    """Run the engine from ``start`` to ``end`` (aware instants) and collect what it would send."""
+    if not 0.0 <= submit_rate <= 1.0:
+        raise ValueError(f"submit_rate 应在 0 到 1 之间，收到 {submit_rate}")
+    states = _initial_states(obligations, start)
+    queue = _seed_queue(obligations, cal, start, submit_rate, seed)
+    actions: list[SimAction] = []
+    while queue and queue[0][0] <= end:
+        at, kind, i = heapq.heappop(queue)
+        if kind == 0:
+            states[i] = _submit(states[i], at)
+            continue
+        sent, next_at = _ask(states, i, obligations[i], obligations[i].policy or policy, cal, at)
+        if sent is not None:
+            actions.append(sent)
+        if next_at is not None and next_at <= end:
+            heapq.heappush(queue, (next_at, 1, i))
+    return _result(actions, states, cal, start, end)
+
+
+def _submit(state: ObligationState, at: datetime) -> ObligationState:
+    if state.status in (Status.SUBMITTED, Status.ACCEPTED, Status.WAIVED):
+        return state
+    return apply_event(state, Event.SUBMIT, actor=SIM_ACTOR, at=at)[0]
+
+
+def _ask(
+    states: list[ObligationState],
+    i: int,
+    ob: SimObligation,
+    policy: Policy,
+    cal: WorkCalendar,
+    at: datetime,
+) -> tuple[SimAction | None, datetime | None]:
+    # Ask the engine at ``at``; record the send on the state as the service would.
+    decision = decide(states[i], policy, cal, at)
+    if decision.action is None:
+        return None, decision.next_at
+    event = _SEND_EVENT[decision.action.stage]
+    states[i] = apply_event(states[i], event, actor=SIM_ACTOR, at=at, action=decision.action)[0]
+    return SimAction(ob, decision.action), decision.next_at
+
+
+def _result(
+    actions: list[SimAction],
+    states: list[ObligationState],
+    cal: WorkCalendar,
+    start: datetime,
+    end: datetime,
+) -> SimResult:
+    by_stage = Counter(a.action.stage.value for a in actions)
+    by_status = Counter(s.status.value for s in states)
+    totals = {
+        "obligations": len(states),
+        "actions": len(actions),
+        **{stage.value: by_stage.get(stage.value, 0) for stage in Stage},
+        "units": len({a.obligation.unit for a in actions}),
+        "submitted": by_status.get(Status.SUBMITTED.value, 0),
+        "to_confirm": by_status.get(Status.TO_CONFIRM.value, 0),
+        "max_level": max((s.level for s in states), default=0),
+    }
+    days = (start.astimezone(OFFICE_TZ).date(), end.astimezone(OFFICE_TZ).date())
+    warnings = describe_fallback(cal.uncovered_years(*days))
+    return SimResult(tuple(actions), totals, warnings)
+
+
+def render_timeline(result: SimResult) -> str:
+    """Render the day-by-day timeline (per unit) and the totals as Chinese text."""
+    lines = [*result.warnings]
+    current: date | None = None
+    for item in result.actions:
+        local = item.action.at.astimezone(OFFICE_TZ)
+        if local.date() != current:
+            current = local.date()
+            lines.append(f"{current.isoformat()}（周{'一二三四五六日'[current.weekday()]}）")
+        label = STAGE_LABEL[item.action.stage]
+        lines.append(
+            f"  {local:%H:%M} {label}(L{item.action.level}) {item.obligation.unit}"
+            f" 任务 {item.obligation.task_ref} 截止 {item.obligation.due.isoformat()}"
+        )
+    totals = "，".join(f"{k}={v}" for k, v in result.totals.items())
+    lines.append(f"合计：{totals}")
+    return "\n".join(lines)
