@@ -114,6 +114,8 @@ def _seed_queue(
     obligations: Sequence[SimObligation], cal: WorkCalendar, start: datetime, rate: float, seed: int
 ) -> list[tuple[datetime, int, int]]:
     # Entries are (instant, kind, index); kind 0 = submit, 1 = ask the engine. Submits sort first.
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"submit_rate 应在 0 到 1 之间，收到 {rate}")
     rng = random.Random(seed)
     queue = [(start, 1, i) for i in range(len(obligations))]
     for i, ob in enumerate(obligations):
@@ -134,8 +136,6 @@ def simulate(
     seed: int = 0,
 ) -> SimResult:
     """Run the engine from ``start`` to ``end`` (aware instants) and collect what it would send."""
-    if not 0.0 <= submit_rate <= 1.0:
-        raise ValueError(f"submit_rate 应在 0 到 1 之间，收到 {submit_rate}")
     states = _initial_states(obligations, start)
     queue = _seed_queue(obligations, cal, start, submit_rate, seed)
     actions: list[SimAction] = []
