@@ -104,6 +104,9 @@ class Obligation(SQLModel, table=True):
     last_action_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_action_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     needs_confirmation: bool = False
+    # Actions scheduled before `since` are never sent (activation, reopen or extension time).
+    since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    requested_due: date | None = None
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -150,3 +150,13 @@ def test_it_turns_on_wal_and_foreign_keys_for_sqlite_files(tmp_path) -> None:  #
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     eng.dispose()
+
+
+def test_it_has_migrations_that_match_the_models(engine) -> None:  # type: ignore[no-untyped-def]
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == [], f"models and migrations differ: write a migration for {diff}"

@@ -221,6 +221,8 @@ def upgrade() -> None:
     sa.Column('last_action_at', models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('next_action_at', models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('needs_confirmation', sa.Boolean(), nullable=False),
+    sa.Column('since', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('requested_due', sa.Date(), nullable=True),
     sa.Column('lease_owner', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.Column('lease_until', models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('submitted_at', models.types.UTCDateTime(timezone=True), nullable=True),
