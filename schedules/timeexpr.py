@@ -212,6 +212,17 @@ def _due_year_end(m: re.Match[str], ctx: PlanContext) -> date | None:
     return date(ctx.year, 12, 31) if _in_period(ctx.year, ctx) else None
 
 
+def _due_bare_year(m: re.Match[str], ctx: PlanContext) -> date | None:
+    """Read "2025年全镇…" in a multi-year plan as the end of 2025.
+
+    In a one-year plan the plan year only names the plan's own period, which the default
+    deadline already covers, so it is not a deadline of its own.
+    """
+    if ctx.start.year == ctx.until.year:
+        return None
+    return _due_year_end(m, ctx)
+
+
 def _due_range(m: re.Match[str], ctx: PlanContext) -> date | None:
     first, last = int(m["r1"]), int(m["r2"])
     if last < first or not _in_period(last, ctx):
@@ -226,7 +237,7 @@ _ONE_OFF: dict[str, Callable[[re.Match[str], PlanContext], date | None]] = {
     "hy": _due_half,
     "q": _due_quarter,
     "yend": _due_year_end,
-    "bare": _due_year_end,
+    "bare": _due_bare_year,
     "ye": _due_year_end,
 }
 

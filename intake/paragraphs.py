@@ -1,0 +1,140 @@
+"""Prose lines → cleaned paragraphs with their structural role.
+
+Markdown marks (#, **, <b>) are dropped; a paragraph that a page break split ("…以时" / "时放心
+不下…") is joined again; each paragraph is classified as a section heading (一、 / 2、), a
+subsection ((一)), a numbered item (1.), end matter (signature, date, 抄送, 附件), a title
+heading, or plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from intake.units import BREAK_MARK
+
+_CN_NUM = "一二三四五六七八九十"
+SECTION_CN = re.compile(rf"^([{_CN_NUM}]{{1,3}})\s*[、.．]\s*(.+)$")
+SECTION_AR = re.compile(r"^(\d{1,2})\s*、\s*(.+)$")
+SUBSECTION = re.compile(rf"^[（(]\s*([{_CN_NUM}]{{1,3}})\s*[）)]\s*(.*)$")
+ITEM = re.compile(r"^(\d{1,3})\s*[.．、](?!\d)\s*(.+)$")
+_TERMINAL = "。！？；：）)!?;:"
+_MARKUP = re.compile(r"\*\*|__|</?b>|</?strong>|<br\s*/?>", re.IGNORECASE)
+_END_MATTER = re.compile(
+    r"^(?:附件|抄送|抄报|[（(]?信息公开|[（(]?此页无正文|共印|主题词|印发|联系人|\d{4}年\d{1,2}月\d{1,2}日(?:印发)?$)"
+)
+_ORG_LINE = re.compile(
+    r"^[\u4e00-\u9fff（）()]{2,30}(?:委员会|人民政府|政府|安委会|办公室|领导小组)(?:文件)?$"
+)
+_DATE_GAPS = re.compile(r"(?<=[\d年月])\s+(?=[\d年月日])")
+
+
+@dataclass
+class Paragraph:
+    """A paragraph joined from one or more lines; ``kind`` is its structural role."""
+
+    line: int
+    text: str
+    kind: str = "plain"
+    number: str = ""
+    rest: str = ""
+    heading: bool = False
+    fragments: list[tuple[int, str]] = field(default_factory=list)
+
+
+def clean_line(raw: str) -> tuple[str, bool]:
+    """Strip Markdown marks; return the text and whether the line was a Markdown heading."""
+    text = raw.strip()
+    heading = text.startswith("#")
+    text = text.lstrip("#").strip()
+    bold = text.startswith("**") and text.endswith("**") and len(text) > 4
+    text = _MARKUP.sub("", text).strip()
+    if re.fullmatch(r"-{3,}|\*{3,}|_{3,}", text):
+        return "", False
+    # A bold line is a heading only when it is numbered like one; bold also marks the unit
+    # parentheses that close an item, even when a page break put them on their own line.
+    return text, heading or (bold and _is_short(text) and _is_heading_number(text))
+
+
+def _is_heading_number(text: str) -> bool:
+    return bool(SECTION_CN.match(text) or SUBSECTION.match(text) or SECTION_AR.match(text))
+
+
+def _is_short(text: str) -> bool:
+    return len(text) <= 40 and "。" not in text.rstrip("。")
+
+
+def is_end_matter(text: str) -> bool:
+    """Signature, date, 抄送, 附件 and similar lines that close the body of a plan."""
+    compact = _DATE_GAPS.sub("", text)
+    return bool(_END_MATTER.match(compact) or _ORG_LINE.match(compact))
+
+
+def build_paragraphs(prose: list[tuple[int, str]]) -> list[Paragraph]:
+    """Join page-break fragments into paragraphs and classify each one."""
+    paragraphs: list[Paragraph] = []
+    for number, raw in prose:
+        text, heading = clean_line(raw)
+        if not text:
+            continue
+        last = paragraphs[-1] if paragraphs else None
+        if last is not None and _continues(last, text, heading):
+            last.text += BREAK_MARK + text
+            last.fragments.append((number, text))
+            continue
+        paragraphs.append(Paragraph(line=number, text=text, heading=heading))
+        paragraphs[-1].fragments.append((number, text))
+    for paragraph in paragraphs:
+        classify(paragraph)
+    return paragraphs
+
+
+def _continues(last: Paragraph, text: str, heading: bool) -> bool:
+    if heading or last.heading or last.text.endswith(tuple(_TERMINAL)):
+        return False
+    if _is_structural(text) or is_end_matter(text) or is_end_matter(last.text):
+        return False
+    return not (_is_structural(last.text) and _is_short(last.text))
+
+
+def _is_structural(text: str) -> bool:
+    return any(p.match(text) for p in (SECTION_CN, SECTION_AR, SUBSECTION, ITEM))
+
+
+def classify(p: Paragraph) -> None:
+    """Set ``kind`` (section/section_ar/subsection/item/end/title/plain), number and rest."""
+    text = p.text  # keep the break marks: unit names at the end still need them
+    for kind, pattern in (
+        ("section", SECTION_CN),
+        ("subsection", SUBSECTION),
+        ("section_ar", SECTION_AR),
+        ("item", ITEM),
+    ):
+        match = pattern.match(text)
+        if match:
+            p.kind, p.number, p.rest = kind, match.group(1), match.group(2)
+            if kind == "section" and not _is_short(p.rest) and not p.heading:
+                p.kind = "plain"
+            return
+    if is_end_matter(text.replace(BREAK_MARK, "")):
+        p.kind = "end"
+    elif p.heading:
+        p.kind = "title"
+
+
+def split_title(text: str) -> tuple[str, str]:
+    """Split "标题。正文…" into (title, body); a long first sentence is shortened for the title."""
+    clean = text.replace(BREAK_MARK, "")
+    head, sep, _ = clean.partition("。")
+    if sep and len(head) <= 40:
+        return head.strip(), text
+    if not sep and _is_short(clean):
+        return clean.strip(), text
+    first = re.split(r"[，,；;。]", clean, maxsplit=1)[0]
+    short = first if len(first) <= 30 else first[:29] + "…"
+    return short.strip(), text
+
+
+def is_heading_like(p: Paragraph) -> bool:
+    """True for short, sentence-free paragraphs such as "2、 适应改革发展要求，提升安全监管能力"."""
+    return p.heading or _is_short(p.text.replace(BREAK_MARK, ""))

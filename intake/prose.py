@@ -1,0 +1,218 @@
+"""Prose plans → tasks.
+
+One task per numbered item ("12. …（区应急局、各街镇）"); where a subsection ((一)) has no
+numbered items, the subsection itself is the task. Units come from the parentheses that close
+an item, else from sentences that make a unit responsible ("建管部门要…"). Section numbering
+may be inconsistent (一、 2、 3、 四、): an Arabic "N、" heading right after section N-1 is read
+as a section, not an item.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from intake.model import ParsedTask, Warning
+from intake.paragraphs import Paragraph, build_paragraphs, is_heading_like, split_title
+from intake.supervision import supervised_items
+from intake.timing import milestones_from_text
+from intake.units import BREAK_MARK, find_prose_units, is_unit_group, split_roles
+from schedules.timeexpr import PlanContext
+
+_CN_VALUE = {ch: i for i, ch in enumerate("一二三四五六七八九十", start=1)}
+# Boilerplate sections that describe the plan itself rather than assign work.
+_NOT_TASKS = re.compile(
+    r"(?:指导思想|组织领导|组织机构|基本原则|工作原则|编制依据|成立\S*领导小组)"
+)
+
+
+@dataclass
+class _Open:
+    """The item or subsection being read; ``closed`` once its unit parentheses were seen."""
+
+    ref: str
+    title: str
+    section: list[str]
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    closed: bool = False
+    has_items: bool = False
+
+
+@dataclass
+class _State:
+    ctx: PlanContext
+    section_no: str = ""
+    section_title: str = ""
+    section_value: int = 0
+    items_since_section: bool = False
+    subsection: _Open | None = None
+    item: _Open | None = None
+    ended: bool = False
+    tasks: list[ParsedTask] = field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
+
+
+def parse_prose(
+    prose: list[tuple[int, str]], ctx: PlanContext
+) -> tuple[list[ParsedTask], list[Warning]]:
+    """Read tasks, their milestones and the warnings from the prose lines of a plan."""
+    state = _State(ctx=ctx)
+    for paragraph in build_paragraphs(prose):
+        _feed(state, paragraph)
+    _close_item(state)
+    _close_subsection(state)
+    return state.tasks, state.warnings
+
+
+def _feed(state: _State, p: Paragraph) -> None:
+    if p.kind == "section_ar":
+        p.kind = "section" if _is_arabic_section(state, p) else "item"
+    if p.kind in ("section", "title", "end"):
+        _close_item(state)
+        _close_subsection(state)
+        # End matter only counts once the body has started: letterheads come first.
+        state.ended = p.kind == "end" and bool(state.tasks)
+        if p.kind == "section":
+            _open_section(state, p)
+        return
+    if p.kind == "subsection":
+        _close_item(state)
+        _close_subsection(state)
+        state.ended = False
+        _open_subsection(state, p)
+    elif p.kind == "item":
+        _close_item(state)
+        state.ended = False
+        _open_item(state, p)
+    else:
+        _feed_plain(state, p)
+
+
+def _is_arabic_section(state: _State, p: Paragraph) -> bool:
+    """Read "2、 标题" as a section when it follows section 1 and no numbered list is running."""
+    if state.items_since_section or not is_heading_like(p) or _ends_with_units(p.text):
+        return False
+    return int(p.number) == state.section_value + 1
+
+
+def _open_section(state: _State, p: Paragraph) -> None:
+    state.section_no = p.number
+    state.section_title = _strip_number(p.rest)
+    value = int(p.number) if p.number.isdigit() else _cn_value(p.number)
+    state.section_value = value
+    state.items_since_section = False
+
+
+def _cn_value(numeral: str) -> int:
+    if numeral.startswith("十"):
+        return 10 + _CN_VALUE.get(numeral[1:], 0) if len(numeral) > 1 else 10
+    if "十" in numeral:
+        tens, _, units = numeral.partition("十")
+        return _CN_VALUE[tens] * 10 + _CN_VALUE.get(units, 0)
+    return _CN_VALUE.get(numeral, 0)
+
+
+def _strip_number(text: str) -> str:
+    return text.replace(BREAK_MARK, "").strip(" 。")
+
+
+def _open_subsection(state: _State, p: Paragraph) -> None:
+    title, _ = split_title(p.rest)
+    ref = f"{state.section_no}、({p.number})" if state.section_no else f"({p.number})"
+    section = [state.section_title] if state.section_title else []
+    state.subsection = _Open(ref=ref, title=title, section=section)
+    body = Paragraph(line=p.line, text=p.rest, fragments=p.fragments)
+    state.subsection.paragraphs.append(body)
+
+
+def _open_item(state: _State, p: Paragraph) -> None:
+    state.items_since_section = True
+    section = [s for s in (state.section_title, _sub_title(state)) if s]
+    title, _ = split_title(p.rest)
+    body = Paragraph(line=p.line, text=p.rest, fragments=p.fragments)
+    state.item = _Open(ref=p.number, title=title, section=section, paragraphs=[body])
+    state.item.closed = _ends_with_units(p.rest)
+    if state.subsection is not None:
+        state.subsection.has_items = True
+
+
+def _sub_title(state: _State) -> str:
+    return state.subsection.title if state.subsection is not None else ""
+
+
+def _feed_plain(state: _State, p: Paragraph) -> None:
+    item = state.item
+    if item is not None and not item.closed:
+        item.paragraphs.append(p)
+        item.closed = _ends_with_units(p.text)
+    elif item is not None or state.ended:
+        message = "这段文字不属于任何任务，已忽略" if item else "正文结束后的文字，已忽略"
+        state.warnings.append(Warning(line=p.line, text=_plain(p.text)[:80], message=message))
+    elif state.subsection is not None and not state.subsection.has_items:
+        state.subsection.paragraphs.append(p)
+
+
+def _plain(text: str) -> str:
+    return text.replace(BREAK_MARK, "")
+
+
+def _close_item(state: _State) -> None:
+    if state.item is not None:
+        state.tasks.append(_to_task(state.item, state.ctx))
+    state.item = None
+
+
+def _close_subsection(state: _State) -> None:
+    sub = state.subsection
+    state.subsection = None
+    if sub is None or sub.has_items:
+        return
+    if any(_NOT_TASKS.fullmatch(t) for t in [sub.title, *sub.section]):
+        return
+    state.tasks.append(_to_task(sub, state.ctx))
+
+
+def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
+    text = "\n".join(p.text for p in open_.paragraphs)
+    body, group = take_unit_group(text)
+    lead, support = split_roles(group) if group else (find_prose_units(body), [])
+    lines = fragments_of(open_.paragraphs)
+    milestones = milestones_from_text(_plain(body), title=open_.title, ctx=ctx, lines=lines)
+    milestones += supervised_items(_plain(body), milestones)
+    return ParsedTask(
+        ref=open_.ref,
+        title=open_.title,
+        text=_plain(body),
+        line=open_.paragraphs[0].line,
+        section=open_.section,
+        lead_units=lead,
+        support_units=support,
+        milestones=milestones,
+    )
+
+
+def fragments_of(task_paragraphs: list[Paragraph]) -> list[tuple[int, str]]:
+    """All (line, text) fragments of a task, for reporting a bad date on its own line."""
+    return [f for p in task_paragraphs for f in p.fragments]
+
+
+def _ends_with_units(text: str) -> bool:
+    return take_unit_group(text)[1] is not None
+
+
+def take_unit_group(text: str) -> tuple[str, str | None]:
+    """Split "正文。（X、Y）" into the body and the closing unit group, if the group lists units."""
+    stripped = text.rstrip(" \t\n。；;" + BREAK_MARK)
+    if not stripped.endswith(("）", ")")):
+        return text, None
+    depth = 0
+    for i in range(len(stripped) - 1, -1, -1):
+        ch = stripped[i]
+        depth += ch in "）)"
+        depth -= ch in "（("
+        if depth == 0:
+            group = stripped[i + 1 : -1]
+            if is_unit_group(group.replace(BREAK_MARK + BREAK_MARK, BREAK_MARK)):
+                return stripped[:i].rstrip(BREAK_MARK + "\n "), group
+            return text, None
+    return text, None

@@ -1,0 +1,199 @@
+"""Responsible units: split unit lists, read lead/support wordings, find units in prose.
+
+Plans list units in every shape: "(X、Y，Z)", "(X牵头，Y配合)", "(X牵头、Y、Z配合)",
+"(责任单位：X；配合单位：Y)", "(X等部门分工负责)", a trailing 等, a missing 、 between two
+names ("市房屋管理局市安委会相关成员单位"), an elided prefix ("区安委会相关成员单位、签约单位")
+and page-break debris inside a name. The rules here are general: known name endings and known
+name beginnings, never a list of the units of one plan.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A page break that split a paragraph is joined with this mark, so that a character the
+# printer repeated on both sides of the break ("社会保障|障局") can be dropped inside names.
+BREAK_MARK = "\u2063"
+
+_LABEL = re.compile(
+    r"(责任单位|牵头单位|主责单位|主办单位|责任部门|牵头部门|配合单位|协办单位|协助单位|"
+    r"配合部门|参与单位)\s*[:：]"
+)
+_SUPPORT_LABELS = frozenset({"配合单位", "协办单位", "协助单位", "配合部门", "参与单位"})
+_ROLE = re.compile(
+    r"(?:等(?:部门|单位))?(?:分工)?(牵头|负责|主责|配合|协助|参与|协办)(?=[、，,；;。\s]|$)"
+)
+_LEAD_ROLES = frozenset({"牵头", "负责", "主责"})
+
+# A name ends like this and the next one starts like that: a missing 、 between them.
+_NAME_END = (
+    r"(?:局|委|办|部|政府|单位|支队|总队|大队|公司|集团|中心|街镇|管委会|委员会|总工会|部门|企业)"
+)
+_NAME_START = r"(?:市|区|县|镇|乡|各|上海|团区委|团市委|民航|中国|国家)"
+_GLUED = re.compile(rf"{_NAME_END}(?={_NAME_START})")
+_UNIT_SUFFIX = re.compile(
+    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|园区|居|业|校|组|街道)$"
+)
+_GENERIC = re.compile(r"^(?:各|其他|相关|有关)*(?:成员单位|签约单位|成员)$")
+_ORG_PREFIX = re.compile(r"^(.+?(?:安委会|委员会|管委会|领导小组))")
+_TRAILING_ETC = re.compile(r"(?:等(?:部门|单位|机构)?|分工负责|负责|牵头)$")
+_EMPTY = frozenset({"", "/", "／", "无", "—", "-", "——", "暂无"})
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff（）()])\s+(?=[\u4e00-\u9fff（）()])")
+_REPEAT_AT_BREAK = re.compile(rf"(.){BREAK_MARK}\1")
+_PROSE_DUTY = re.compile(
+    r"(?:^|[。；;，,！？\n])\s*([^。；;，,：:！？\n]{2,40}?)(?:等(?:部门|单位|机构))?(?:要(?!求)|负责|牵头)"
+)
+_NOT_SUBJECT = re.compile(
+    r"^(?:按照|根据|由|对|在|将|把|向|经|同时|通过|结合|围绕|以|为|加强|推动)"
+)
+
+
+def clean_name(name: str) -> str:
+    """Drop page-break debris and markup from a unit name; keep the name itself unchanged."""
+    name = _REPEAT_AT_BREAK.sub(r"\1", name).replace(BREAK_MARK, "")
+    name = re.sub(r"[*_`]", "", name)
+    return _CJK_GAP.sub("", name).strip(" \t\u3000。.")
+
+
+def looks_like_unit(name: str) -> bool:
+    """True when ``name`` reads like an office, a group of offices or a place's government."""
+    if not 2 <= len(name) <= 30 or "的" in name:
+        return False
+    return bool(_UNIT_SUFFIX.search(name))
+
+
+def split_units(text: str, *, spaces_separate: bool = False) -> list[str]:
+    """Split a unit list on 、，,；; (and spaces in table cells), fixing debris and gaps."""
+    if not spaces_separate:
+        text = re.sub(r"\s+", "", text.replace(BREAK_MARK + " ", BREAK_MARK))
+    pieces = _split_top_level(text, spaces_separate=spaces_separate)
+    names: list[str] = []
+    for piece in pieces:
+        for name in _unglue(_TRAILING_ETC.sub("", clean_name(piece))):
+            if name in _EMPTY:
+                continue
+            names.append(_inherit_prefix(name, names[-1]) if names else name)
+    return list(dict.fromkeys(names))
+
+
+def _split_top_level(text: str, *, spaces_separate: bool) -> list[str]:
+    seps = "、，,；;/／" + (" \t\u3000" if spaces_separate else "")
+    pieces: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for ch in text:
+        depth += ch in "（(【["
+        depth -= ch in "）)】]"
+        if ch in seps and depth <= 0:
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    pieces.append("".join(current))
+    return [p for p in pieces if p.strip()]
+
+
+def _unglue(name: str) -> list[str]:
+    parts, start = [], 0
+    for match in _GLUED.finditer(name):
+        if match.end() - start >= 3 and len(name) - match.end() >= 3:
+            parts.append(name[start : match.end()])
+            start = match.end()
+    parts.append(name[start:])
+    return parts
+
+
+def _inherit_prefix(name: str, previous: str) -> str:
+    """Read "签约单位" after "区安委会相关成员单位" means "区安委会签约单位"."""
+    if not _GENERIC.match(name):
+        return name
+    prefix = _ORG_PREFIX.match(previous)
+    return prefix.group(1) + name if prefix else name
+
+
+def split_roles(group: str, *, spaces_separate: bool = False) -> tuple[list[str], list[str]]:
+    """Read a unit group into (lead, support) units.
+
+    Handles labels ("责任单位：X；配合单位：Y") and role words after the names ("X牵头，Y配合",
+    "X牵头、Y、Z配合", "X负责", "X等部门分工负责"); a group without either is all lead.
+    """
+    if _LABEL.search(group):
+        return _split_labelled(group, spaces_separate=spaces_separate)
+    if not _ROLE.search(group):
+        return split_units(group, spaces_separate=spaces_separate), []
+    lead: list[str] = []
+    support: list[str] = []
+    last = 0
+    for match in _ROLE.finditer(group):
+        names = split_units(group[last : match.start()], spaces_separate=spaces_separate)
+        (lead if match.group(1) in _LEAD_ROLES else support).extend(names)
+        last = match.end()
+    rest = split_units(group[last:], spaces_separate=spaces_separate)
+    (support if lead else lead).extend(rest)
+    return _unique(lead), [u for u in _unique(support) if u not in lead]
+
+
+def _split_labelled(group: str, *, spaces_separate: bool) -> tuple[list[str], list[str]]:
+    lead: list[str] = []
+    support: list[str] = []
+    parts = _LABEL.split(group)
+    lead.extend(split_units(parts[0], spaces_separate=spaces_separate))
+    for label, body in zip(parts[1::2], parts[2::2], strict=True):
+        target = support if label in _SUPPORT_LABELS else lead
+        target.extend(split_units(body, spaces_separate=spaces_separate))
+    return _unique(lead), _unique(support)
+
+
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def is_unit_group(group: str) -> bool:
+    """True when a parenthesised group lists units rather than explaining the sentence."""
+    if _LABEL.search(group):
+        return True
+    lead, support = split_roles(group)
+    names = lead + support
+    if not names or any(len(n) > 30 for n in names):
+        return False
+    return sum(looks_like_unit(n) for n in names) * 2 >= len(names)
+
+
+def split_leaders(cell: str) -> list[str]:
+    """Split a leaders cell; two-character names padded with a space ("蒋 龙") stay one name."""
+    tokens = [t for t in re.split(r"[\s、，,；;/]+", cell) if t and t not in _EMPTY]
+    names: list[str] = []
+    pending = ""
+    for token in tokens:
+        if len(token) == 1:
+            pending += token
+            if len(pending) == 2:
+                names.append(pending)
+                pending = ""
+            continue
+        if pending:
+            names.append(pending)
+            pending = ""
+        names.append(token)
+    if pending:
+        names.append(pending)
+    return names
+
+
+def find_prose_units(text: str) -> list[str]:
+    """Units a sentence makes responsible: "建管部门要…", "镇安委会负责…", "X、Y等机构要…"."""
+    found: list[str] = []
+    for match in _PROSE_DUTY.finditer(text.replace(BREAK_MARK, "")):
+        subject = match.group(1).strip()
+        if _NOT_SUBJECT.match(subject):
+            continue
+        names = split_units(subject)
+        if names and all(_is_prose_unit(n) for n in names):
+            found.extend(names)
+    return _unique(found)
+
+
+def _is_prose_unit(name: str) -> bool:
+    if not looks_like_unit(name) or len(name) > 14:
+        return False
+    return bool(re.match(_NAME_START, name)) or len(name) <= 6 or name.endswith(("部门", "单位"))

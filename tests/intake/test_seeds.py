@@ -1,0 +1,40 @@
+"""Score the five real seeds against ../shared/seeds/expected: every document at least 0.9."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from intake import parse_path
+from tests.intake.seed_scoring import score_document
+
+SHARED = Path(__file__).parents[2] / ".." / "shared"
+SEEDS = SHARED / "seeds"
+THRESHOLD = 0.9
+
+
+def _seed_files() -> list[Path]:
+    if not SEEDS.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI 环境缺少种子目录 {SEEDS}")
+        pytest.skip(f"没有种子目录 {SEEDS}")
+    return sorted(SEEDS.glob("*.txt"))
+
+
+def test_it_finds_all_five_seeds() -> None:
+    files = _seed_files()
+    assert len(files) == 5
+    assert all((SEEDS / "expected" / f"{f.stem}.json").is_file() for f in files)
+
+
+@pytest.mark.parametrize("stem", ["000", "001", "002", "003", "004"])
+def test_it_scores_each_seed_at_least_0_9(stem: str) -> None:
+    path = next(f for f in _seed_files() if f.name.startswith(stem))
+    expected = json.loads((SEEDS / "expected" / f"{path.stem}.json").read_text(encoding="utf-8"))
+    scores = score_document(expected, parse_path(path).to_dict())
+    total = sum(scores.values()) / len(scores)
+    print(f"{path.name}: {total:.3f} " + " ".join(f"{k}={v:.3f}" for k, v in scores.items()))
+    assert total >= THRESHOLD, scores
