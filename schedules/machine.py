@@ -108,27 +108,29 @@ class _Ctx:
     new_due: date | None
 
 
-def _settled_status(state: ObligationState) -> Status:
+def _settled_status(level: int, last_stage: Stage | None) -> Status:
     # Where an obligation stands when nothing is pending: derived from what was sent.
-    if state.level >= 2:
+    if level >= 2:
         return Status.ESCALATED
-    if state.level == 1:
+    if level == 1:
         return Status.OVERDUE
-    return Status.REMINDED if state.last_stage is Stage.REMIND else Status.OPEN
+    return Status.REMINDED if last_stage is Stage.REMIND else Status.OPEN
 
 
 def _on_sent(state: ObligationState, ctx: _Ctx) -> ObligationState:
     assert ctx.action is not None
-    sent = replace(
+    level = max(state.level, ctx.action.level)
+    status = state.status
+    if status is not Status.EXTENSION_REQUESTED:
+        status = _settled_status(level, ctx.action.stage)
+    return replace(
         state,
-        level=max(state.level, ctx.action.level),
+        status=status,
+        level=level,
         last_stage=ctx.action.stage,
         last_seq=ctx.action.seq,
         last_sent_at=ctx.at,
     )
-    if state.status is Status.EXTENSION_REQUESTED:
-        return sent
-    return replace(sent, status=_settled_status(sent))
 
 
 def _on_grant(state: ObligationState, ctx: _Ctx) -> ObligationState:
@@ -153,7 +155,9 @@ _HANDLERS: dict[Event, Callable[[ObligationState, _Ctx], ObligationState]] = {
         s, status=Status.EXTENSION_REQUESTED, requested_due=c.new_due
     ),
     Event.GRANT_EXTENSION: _on_grant,
-    Event.REFUSE_EXTENSION: lambda s, c: replace(s, status=_settled_status(s), requested_due=None),
+    Event.REFUSE_EXTENSION: lambda s, c: replace(
+        s, status=_settled_status(s.level, s.last_stage), requested_due=None
+    ),
     Event.WAIVE: lambda s, c: replace(s, status=Status.WAIVED),
     Event.CONFIRM_OPEN: lambda s, c: replace(s, status=Status.OPEN, since=c.at),
 }

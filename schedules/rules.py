@@ -70,13 +70,8 @@ def _is_live(state: ObligationState, at: datetime) -> bool:
     return state.last_sent_at is None or at > state.last_sent_at
 
 
-def _allowed_fixed(state: ObligationState, policy: Policy, cal: WorkCalendar) -> list[Slot]:
-    # An escalation at or below the level already reached is never sent again.
-    return [
-        s
-        for s in fixed_slots(state.due, state.is_lead, policy, cal)
-        if STAGE_LEVEL[s.stage] <= 1 or STAGE_LEVEL[s.stage] > state.level
-    ]
+def _allowed_fixed(state: ObligationState, policy: Policy, cal: WorkCalendar) -> tuple[Slot, ...]:
+    return fixed_slots(state.due, state.is_lead, policy, cal, state.level)
 
 
 def _severity(slot: Slot) -> tuple[int, datetime]:
@@ -136,6 +131,7 @@ def decide(state: ObligationState, policy: Policy, cal: WorkCalendar, now: datet
     None when nothing will ever be due (resolved, paused, or no slots left).
     """
     _require_aware(now)
+    now = now.astimezone(UTC)
     if state.status in TERMINAL_STATUSES:
         return Decision(None, None, Reason.RESOLVED)
     if state.status not in CHASED_STATUSES:

@@ -13,7 +13,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from schedules.calendar import WorkCalendar, describe_fallback
@@ -136,6 +136,8 @@ def simulate(
     seed: int = 0,
 ) -> SimResult:
     """Run the engine from ``start`` to ``end`` (aware instants) and collect what it would send."""
+    # UTC throughout: comparing instants with different tzinfo costs a zone lookup each time.
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     states = _initial_states(obligations, start)
     queue = _seed_queue(obligations, cal, start, submit_rate, seed)
     actions: list[SimAction] = []

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from schedules.calendar import WorkCalendar
 from schedules.clock import OFFICE_TZ
-from schedules.obligation import Reason, Stage
+from schedules.obligation import STAGE_LEVEL, Reason, Stage
 from schedules.policy import Policy
 
 
@@ -27,6 +27,7 @@ class Slot(NamedTuple):
     reason: Reason
 
 
+@lru_cache(maxsize=65536)
 def send_instant(day: date, at: time) -> datetime:
     """Return the UTC instant of wall time ``at`` in Shanghai on ``day``."""
     return datetime.combine(day, at, tzinfo=OFFICE_TZ).astimezone(UTC)
@@ -46,9 +47,14 @@ def _reminder_slots(due: date, policy: Policy, cal: WorkCalendar) -> list[Slot]:
     return list(by_day.values())
 
 
-@lru_cache(maxsize=8192)
-def fixed_slots(due: date, is_lead: bool, policy: Policy, cal: WorkCalendar) -> tuple[Slot, ...]:
-    """Return the reminder and escalation slots of an obligation, in time order."""
+@lru_cache(maxsize=16384)
+def fixed_slots(
+    due: date, is_lead: bool, policy: Policy, cal: WorkCalendar, level: int = 0
+) -> tuple[Slot, ...]:
+    """Return the reminder and escalation slots of an obligation, in time order.
+
+    Escalations at or below ``level`` (already reached) are left out: never sent twice.
+    """
     slots: list[Slot] = []
     if is_lead or policy.support_reminders:
         slots += _reminder_slots(due, policy, cal)
@@ -57,6 +63,8 @@ def fixed_slots(due: date, is_lead: bool, policy: Policy, cal: WorkCalendar) -> 
             (Stage.OFFICE, policy.office_at, Reason.ESCALATE_OFFICE),
             (Stage.LEADER, policy.leader_at, Reason.ESCALATE_LEADER),
         ):
+            if STAGE_LEVEL[stage] <= level:
+                continue
             day = cal.add_workdays(due, n)
             slots.append(Slot(send_instant(day, policy.send_time), stage, "", reason))
     return tuple(sorted(slots))
