@@ -140,6 +140,18 @@ def simulate(
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     states = _initial_states(obligations, start)
     queue = _seed_queue(obligations, cal, start, submit_rate, seed)
+    actions = _run(queue, states, obligations, policy, cal, end)
+    return _result(actions, states, cal, start, end)
+
+
+def _run(
+    queue: list[tuple[datetime, int, int]],
+    states: list[ObligationState],
+    obligations: Sequence[SimObligation],
+    policy: Policy,
+    cal: WorkCalendar,
+    end: datetime,
+) -> list[SimAction]:
     actions: list[SimAction] = []
     while queue and queue[0][0] <= end:
         at, kind, i = heapq.heappop(queue)
@@ -151,7 +163,7 @@ def simulate(
             actions.append(sent)
         if next_at is not None and next_at <= end:
             heapq.heappush(queue, (next_at, 1, i))
-    return _result(actions, states, cal, start, end)
+    return actions
 
 
 def _submit(state: ObligationState, at: datetime) -> ObligationState:
