@@ -16,7 +16,13 @@ from intake.model import ParsedTask, Warning
 from intake.paragraphs import Paragraph, build_paragraphs, is_heading_like, split_title
 from intake.supervision import supervised_items
 from intake.timing import milestones_from_text
-from intake.units import BREAK_MARK, find_prose_units, is_unit_group, split_roles
+from intake.units import (
+    BREAK_MARK,
+    find_labelled_units,
+    find_prose_units,
+    is_unit_group,
+    split_roles,
+)
 from schedules.timeexpr import PlanContext
 
 _CN_VALUE = {ch: i for i, ch in enumerate("一二三四五六七八九十", start=1)}
@@ -175,9 +181,9 @@ def _close_subsection(state: _State) -> None:
 def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
     text = "\n".join(p.text for p in open_.paragraphs)
     body, group = take_unit_group(text)
-    lead, support = split_roles(group) if group else (find_prose_units(body), [])
+    lead, support = _units(body, group)
     lines = fragments_of(open_.paragraphs)
-    milestones = milestones_from_text(_plain(body), title=open_.title, ctx=ctx, lines=lines)
+    milestones = milestones_from_text(_plain(text), title=open_.title, ctx=ctx, lines=lines)
     milestones += supervised_items(_plain(body), milestones)
     return ParsedTask(
         ref=open_.ref,
@@ -189,6 +195,16 @@ def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
         support_units=support,
         milestones=milestones,
     )
+
+
+def _units(body: str, group: str | None) -> tuple[list[str], list[str]]:
+    """Closing parentheses first, then label lines ("责任单位：…"), then duties in the prose."""
+    if group:
+        return split_roles(group)
+    labelled = find_labelled_units(body)
+    if labelled is not None:
+        return labelled
+    return find_prose_units(body), []
 
 
 def fragments_of(task_paragraphs: list[Paragraph]) -> list[tuple[int, str]]:

@@ -29,6 +29,8 @@ _EXACT = {
     "工作类别": "category",
     "行动": "category",
     "备注": "note",
+    "责任人": "leaders",
+    "责任领导": "leaders",
 }
 _FUZZY = (
     ("ref", re.compile(r"序号|编号")),

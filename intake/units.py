@@ -19,6 +19,10 @@ _LABEL = re.compile(
     r"(责任单位|牵头单位|主责单位|主办单位|责任部门|牵头部门|配合单位|协办单位|协助单位|"
     r"配合部门|参与单位)\s*[:：]"
 )
+_LABELLED_LINE = re.compile(
+    r"(?:责任单位|牵头单位|主责单位|主办单位|责任部门|牵头部门|配合单位|协办单位|协助单位|"
+    r"配合部门|参与单位)\s*[:：][^\n。；;]*"
+)
 _SUPPORT_LABELS = frozenset({"配合单位", "协办单位", "协助单位", "配合部门", "参与单位"})
 _ROLE = re.compile(
     r"(?:等(?:部门|单位))?(?:分工)?(牵头|负责|主责|配合|协助|参与|协办)(?=[、，,；;。\s]|$)"
@@ -36,7 +40,10 @@ _UNIT_SUFFIX = re.compile(
 )
 _GENERIC = re.compile(r"^(?:各|其他|相关|有关)*(?:成员单位|签约单位|成员)$")
 _ORG_PREFIX = re.compile(r"^(.+?(?:安委会|委员会|管委会|领导小组))")
-_TRAILING_ETC = re.compile(r"(?:等(?:部门|单位|机构)?|分工负责|负责|牵头)$")
+_TRAILING_ETC = re.compile(
+    r"(?:等(?:部门|单位|机构)?|按(?:照)?职责|根据职责)?(?:分工)?(?:负责|牵头|落实)?$"
+)
+_TIME_LIKE = re.compile(r"\d+\s*[年月日]|年底|年内|年末|季度|半年|长期|持续|前完成")
 _EMPTY = frozenset({"", "/", "／", "无", "—", "-", "——", "暂无"})
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff（）()])\s+(?=[\u4e00-\u9fff（）()])")
 _REPEAT_AT_BREAK = re.compile(rf"(.){BREAK_MARK}\1")
@@ -70,8 +77,8 @@ def split_units(text: str, *, spaces_separate: bool = False) -> list[str]:
     names: list[str] = []
     for piece in pieces:
         for name in _unglue(_TRAILING_ETC.sub("", clean_name(piece))):
-            if name in _EMPTY:
-                continue
+            if name in _EMPTY or _TIME_LIKE.search(name):
+                continue  # a deadline written among the units is read as a time, not a unit
             names.append(_inherit_prefix(name, names[-1]) if names else name)
     return list(dict.fromkeys(names))
 
@@ -178,6 +185,15 @@ def split_leaders(cell: str) -> list[str]:
     if pending:
         names.append(pending)
     return names
+
+
+def find_labelled_units(text: str) -> tuple[list[str], list[str]] | None:
+    """Units on label lines ("责任单位：X；配合单位：Y") anywhere in a task's text, if any."""
+    match = _LABEL.search(text)
+    if match is None:
+        return None
+    labelled = [m.group(0) for m in _LABELLED_LINE.finditer(text[match.start() :])]
+    return split_roles("；".join(labelled))
 
 
 def find_prose_units(text: str) -> list[str]:

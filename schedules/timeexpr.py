@@ -19,8 +19,7 @@ from datetime import date, datetime
 
 from dateutil.rrule import rrulebase, rrulestr
 
-_CN_DIGIT = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4}
-_CN_DIGIT.update({"五": 5, "六": 6, "七": 7, "八": 8, "九": 9})
+_CN_DIGIT = {ch: i for i, ch in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
 _FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 _PART_DAY = {"上旬": 10, "初": 10, "中旬": 20, "中": 15, "下旬": -1, "底": -1, "末": -1}
 _OPEN_ENDED = re.compile(r"长期|持续|常态|经常|全年|按需|适时|定期|不定期|随时|视情")
@@ -45,6 +44,7 @@ _PATTERN = re.compile(
             r"(?P<week>每一?(?:周|星期))",
             r"(?P<day>每一?[日天])",
             r"(?P<range>(?P<r1>\d{4})年?\s*[-—–~～至到]+\s*(?P<r2>\d{4})年(?:底|末)?(?:前)?)",
+            r"(?P<mrange>(?:(?P<mr_y>\d{4})年)?(?<!\d)\d{1,2}月?\s*[-—–~～至到]+\s*(?P<mr_m>\d{1,2})月(?:底|末)?(?:前)?)",
             rf"(?P<date>(?:(?P<d_y>\d{{4}})年)?(?P<d_m>\d{{1,2}})月(?P<d_d>\d{{1,2}})[日号]{_END})",
             rf"(?P<mon>(?:(?P<m_y>\d{{4}})年)?(?<!\d)(?P<m_m>\d{{1,2}})月份?(?P<m_p>上旬|中旬|下旬|底|末|初|中(?!心))?{_END})",
             r"(?P<hy>(?:(?P<h_y>\d{4})年)?(?P<h_p>上|下)半年(?:前|之前|内|底|末)?)",
@@ -150,7 +150,7 @@ def find_time_expressions(text: str, ctx: PlanContext) -> list[MilestoneSpec]:
 
 
 def _explicit_year(match: re.Match[str]) -> int | None:
-    for group in ("d_y", "m_y", "h_y", "q_y", "ye_y", "b_y", "r2"):
+    for group in ("mr_y", "d_y", "m_y", "h_y", "q_y", "ye_y", "b_y", "r2"):
         value = match.group(group)
         if value:
             return int(value)
@@ -198,10 +198,6 @@ def _due_month(m: re.Match[str], ctx: PlanContext) -> date:
     return _day_in_month(ctx.year, int(m["m_m"]), day, m.group(0))
 
 
-def _due_half(m: re.Match[str], ctx: PlanContext) -> date:
-    return date(ctx.year, 6, 30) if m["h_p"] == "上" else date(ctx.year, 12, 31)
-
-
 def _due_quarter(m: re.Match[str], ctx: PlanContext) -> date:
     n = m["q_n"]
     quarter = int(n) if n.isdigit() else _CN_DIGIT[n]
@@ -232,9 +228,10 @@ def _due_range(m: re.Match[str], ctx: PlanContext) -> date | None:
 
 _ONE_OFF: dict[str, Callable[[re.Match[str], PlanContext], date | None]] = {
     "range": _due_range,
+    "mrange": lambda m, ctx: _day_in_month(ctx.year, int(m["mr_m"]), -1, m.group(0)),
     "date": _due_date,
     "mon": _due_month,
-    "hy": _due_half,
+    "hy": lambda m, ctx: date(ctx.year, 6, 30) if m["h_p"] == "上" else date(ctx.year, 12, 31),
     "q": _due_quarter,
     "yend": _due_year_end,
     "bare": _due_bare_year,
