@@ -84,7 +84,9 @@ def _parse_days(raw: object, where: str, year: int) -> frozenset[date]:
 def parse_office_data(text: str, *, source: str = "办公室日历数据") -> dict[int, YearData]:
     """Parse the office YAML text (year → holidays, workdays); errors name ``source`` and field."""
     try:
-        raw = yaml.safe_load(text)
+        # BaseLoader keeps every scalar a string, so a bad date is reported by our parser
+        # with its text instead of PyYAML's bare "month must be in 1..12".
+        raw = yaml.load(text, Loader=yaml.BaseLoader)
     except yaml.YAMLError as exc:
         raise CalendarDataError(f"{source}：YAML 格式错误：{exc}") from exc
     if raw is None:
