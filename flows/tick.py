@@ -1,0 +1,224 @@
+"""The tick: claim what has come due, decide, deliver grouped per unit, advance the state.
+
+One flow run per tick with tasks inside (never one flow run per reminder). What is due comes from
+duban's own `next_action_at`, so the first tick after downtime is the catch-up: the engine returns
+only the latest applicable stage of each obligation, and grouping sends one message per unit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from prefect import flow, task
+from sqlmodel import Session, col, select
+
+from flows.context import FlowContext, flow_context
+from flows.runner import run_task
+from models.directory import Unit
+from models.repo.chase import record_action, reschedule, state_of
+from models.repo.units import find_unit
+from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
+from notify.notice import Audience, Item, Notice, group_notices
+from schedules.clock import OFFICE_TZ, parse_aware
+from schedules.rules import Action, Recipient, decide
+
+RETRY_LATER = timedelta(minutes=10)
+AUDIENCE = {
+    Recipient.UNIT_CONTACTS: Audience.UNIT_CONTACTS,
+    Recipient.UNIT_HEAD: Audience.UNIT_HEAD,
+}
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One obligation's action in this tick, and who hears of it."""
+
+    obligation_id: int
+    action: Action
+    item: Item
+    targets: tuple[tuple[int | None, Audience], ...]
+
+
+@dataclass
+class TickSummary:
+    """What one tick did (returned by the flow, stored in tick_run by the caller)."""
+
+    claimed: int = 0
+    actions: int = 0
+    rescheduled: int = 0
+    notices: int = 0
+    deferred: int = 0
+    by_stage: dict[str, int] = field(default_factory=dict)
+
+
+Deliver = Callable[[list[Notice], datetime], dict[int, str]]
+
+
+def _item(
+    ctx: FlowContext, ob: Obligation, ms: Milestone, tk: Task, plan: Plan, unit: Unit, a: Action
+) -> Item:
+    today = a.at.astimezone(OFFICE_TZ).date()
+    return Item(
+        obligation_id=ob.id or 0,
+        stage=a.stage.value,
+        seq=a.seq,
+        level=a.level,
+        plan_title=plan.title,
+        task_ref=tk.ref,
+        task_title=tk.title,
+        milestone=ms.label or ms.source_text,
+        due=ob.due_on,
+        days_left=ctx.calendar.workdays_between(today, ob.due_on),
+        unit_name=unit.name,
+        is_report=ms.is_report,
+    )
+
+
+def _leaders(session: Session, task_id: int, cache: dict[int, list[int]]) -> list[int]:
+    if task_id not in cache:
+        names = session.exec(
+            select(TaskUnit.name).where(TaskUnit.task_id == task_id, TaskUnit.role == "leader")
+        )
+        units = (find_unit(session=session, name=n) for n in names.all())
+        cache[task_id] = [u.id for u in units if u is not None and u.id is not None]
+    return cache[task_id]
+
+
+def _targets(
+    action: Action, unit_id: int, leaders: list[int]
+) -> tuple[tuple[int | None, Audience], ...]:
+    out: list[tuple[int | None, Audience]] = []
+    for r in action.recipients:
+        if r in AUDIENCE:
+            out.append((unit_id, AUDIENCE[r]))
+        elif r is Recipient.LEADER:
+            out.extend((lid, Audience.LEADER) for lid in leaders)
+    return tuple(out)
+
+
+@task(name="claim-due", retries=0)
+def claim_task(now: datetime, batch: int, owner: str) -> list[int]:
+    """Lease up to `batch` due obligations."""
+    from models.repo.chase import claim_due
+
+    with Session(flow_context().engine) as session:
+        return claim_due(
+            session=session, now=now, limit=batch, owner=owner, lease=timedelta(minutes=5)
+        )
+
+
+def _rows(session: Session, ids: list[int]) -> Iterable[Any]:
+    stmt = (
+        select(Obligation, Milestone, Task, Plan, Unit)
+        .join(Milestone, col(Milestone.id) == col(Obligation.milestone_id))
+        .join(Task, col(Task.id) == col(Obligation.task_id))
+        .join(Plan, col(Plan.id) == col(Obligation.plan_id))
+        .join(Unit, col(Unit.id) == col(Obligation.unit_id))
+        .where(col(Obligation.id).in_(ids))
+    )
+    return session.exec(stmt).all()
+
+
+@task(name="decide", retries=0)
+def decide_task(ids: list[int], now: datetime) -> list[Planned]:
+    """Ask the pure engine about each claimed obligation; reschedule those with nothing to send."""
+    ctx, planned, leaders = flow_context(), [], {}  # type: ignore[var-annotated]
+    with Session(ctx.engine) as session:
+        for ob, ms, tk, plan, unit in _rows(session, ids):
+            d = decide(state_of(ob), ctx.policy_for(plan, tk, ms), ctx.calendar, now)
+            if d.action is None or plan.status != "active":
+                reschedule(
+                    session=session,
+                    ob=ob,
+                    next_at=d.next_at if plan.status == "active" else None,
+                    now=now,
+                )
+                continue
+            targets = _targets(d.action, unit.id or 0, _leaders(session, tk.id or 0, leaders))
+            planned.append(
+                Planned(ob.id or 0, d.action, _item(ctx, ob, ms, tk, plan, unit, d.action), targets)
+            )
+        session.commit()
+    return planned
+
+
+@task(name="record", retries=0)
+def record_task(planned: list[Planned], outcome: dict[int, str], now: datetime) -> TickSummary:
+    """Advance every obligation whose action was delivered; defer those that only failed transiently."""
+    ctx, summary = flow_context(), TickSummary()
+    with Session(ctx.engine) as session:
+        for p in planned:
+            ob = session.get(Obligation, p.obligation_id)
+            if ob is None:
+                continue
+            if outcome.get(p.obligation_id) == "retry":
+                reschedule(session=session, ob=ob, next_at=now + RETRY_LATER, now=now)
+                summary.deferred += 1
+                continue
+            ms, tk = session.get(Milestone, ob.milestone_id), session.get(Task, ob.task_id)
+            plan = session.get(Plan, ob.plan_id)
+            assert ms is not None and tk is not None and plan is not None
+            policy = ctx.policy_for(plan, tk, ms)
+            record_action(
+                session=session, ob=ob, action=p.action, policy=policy, cal=ctx.calendar, now=now
+            )
+            summary.actions += 1
+            summary.by_stage[p.action.stage.value] = (
+                summary.by_stage.get(p.action.stage.value, 0) + 1
+            )
+        session.commit()
+    return summary
+
+
+def build_notices(planned: list[Planned]) -> list[Notice]:
+    """One notice per unit and audience, listing every item of this pass (grouping)."""
+    return group_notices((uid, aud, p.item) for p in planned for uid, aud in p.targets)
+
+
+@flow(name="duban-tick")
+def tick_flow(now: str, batch: int = 1000, owner: str = "duban") -> dict[str, Any]:
+    """Run one tick at the instant `now` (ISO 8601 with offset).
+
+    Args:
+        now: the logical time of the tick (the service passes its clock's reading).
+        batch: how many due obligations to claim per round.
+        owner: who claims (the service instance), for the claim lease.
+
+    Returns:
+        The tick's counts: claimed, actions by stage, notices, deferred.
+    """
+    return run_tick(parse_aware(now), batch=batch, owner=owner).__dict__
+
+
+def run_tick(
+    now: datetime,
+    *,
+    batch: int = 1000,
+    owner: str = "duban",
+    deliver: Deliver | None = None,
+    stop: threading.Event | None = None,
+) -> TickSummary:
+    """The tick's body: rounds of claim → decide → deliver → record until nothing is due."""
+    from flows.delivery import deliver_notices
+
+    send = deliver or deliver_notices
+    total = TickSummary()
+    while not (stop is not None and stop.is_set()):
+        ids = run_task(claim_task, now, batch, owner)
+        if not ids:
+            break
+        planned = run_task(decide_task, ids, now)
+        notices = build_notices(planned)
+        outcome = send(notices, now) if notices else {}
+        part = run_task(record_task, planned, outcome, now)
+        total.claimed += len(ids)
+        total.notices += len(notices)
+        total.rescheduled += len(ids) - len(planned)
+        total.actions, total.deferred = total.actions + part.actions, total.deferred + part.deferred
+        for k, v in part.by_stage.items():
+            total.by_stage[k] = total.by_stage.get(k, 0) + v
+    return total

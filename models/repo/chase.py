@@ -1,0 +1,224 @@
+"""Obligation state in the database: claim what is due, record actions and office decisions.
+
+The rules live in schedules/ (pure); this module maps rows to `ObligationState` and back, writes the
+audit trail for every transition and keeps `next_action_at` (indexed) true, so a tick finds its work
+in O(due items).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
+
+from models.repo.audit import record_event
+from models.tables import Obligation, QueueItem
+from schedules.calendar import WorkCalendar
+from schedules.clock import OFFICE_TZ
+from schedules.machine import AuditRecord, Event, apply_event
+from schedules.policy import Policy
+from schedules.rules import Action, ObligationState, Stage, Status, decide
+
+SEND_EVENTS = {
+    Stage.REMIND: Event.REMIND_SENT,
+    Stage.CHASE: Event.CHASE_SENT,
+    Stage.OFFICE: Event.ESCALATED,
+    Stage.LEADER: Event.ESCALATED,
+}
+QUEUE_LEVEL = {Stage.OFFICE: 2, Stage.LEADER: 3}
+
+
+def state_of(ob: Obligation) -> ObligationState:
+    """The pure engine's view of a row."""
+    return ObligationState(
+        due=ob.due_on,
+        status=Status(ob.status),
+        level=ob.escalation_level,
+        is_lead=ob.role == "lead",
+        since=ob.since,
+        last_stage=Stage(ob.last_stage) if ob.last_stage else None,
+        last_seq=ob.last_seq,
+        last_sent_at=ob.last_action_at,
+        requested_due=ob.requested_due,
+    )
+
+
+def due_instant(due: date, policy: Policy) -> datetime:
+    """The deadline as an instant: the end of the office window on the due date, Shanghai time."""
+    return datetime.combine(due, policy.window_end, tzinfo=OFFICE_TZ)
+
+
+def _store(
+    ob: Obligation, state: ObligationState, policy: Policy, cal: WorkCalendar, now: datetime
+) -> None:
+    if state.due != ob.due_on:
+        ob.due_on, ob.due_at = state.due, due_instant(state.due, policy)
+    ob.status, ob.escalation_level = state.status.value, state.level
+    ob.last_stage = state.last_stage.value if state.last_stage else None
+    ob.last_seq, ob.last_action_at = state.last_seq, state.last_sent_at
+    ob.since, ob.requested_due = state.since, state.requested_due
+    ob.next_action_at = decide(state, policy, cal, now).next_at
+    ob.lease_owner = ob.lease_until = None
+    ob.updated_at = now
+    ob.version += 1
+
+
+def _audit(
+    session: Session, ob: Obligation, rec: AuditRecord, data: dict[str, object] | None = None
+) -> None:
+    payload: dict[str, object] = {"level_before": rec.level_before, "level_after": rec.level_after}
+    if rec.due_before != rec.due_after:
+        payload |= {
+            "due_before": rec.due_before.isoformat(),
+            "due_after": rec.due_after.isoformat(),
+        }
+    if rec.seq:
+        payload["seq"] = rec.seq
+    record_event(
+        session=session,
+        at=rec.at,
+        actor=rec.actor,
+        entity="obligation",
+        entity_id=ob.id,
+        action=rec.event.value,
+        from_status=rec.from_status.value,
+        to_status=rec.to_status.value,
+        reason=rec.reason,
+        data=payload | (data or {}),
+    )
+
+
+def claim_due(
+    *, session: Session, now: datetime, limit: int, owner: str, lease: timedelta
+) -> list[int]:
+    """Lease up to `limit` obligations whose next action has come, oldest first. Commits."""
+    free = or_(col(Obligation.lease_until).is_(None), col(Obligation.lease_until) < now)
+    ids = list(
+        session.exec(
+            select(Obligation.id)
+            .where(col(Obligation.next_action_at) <= now, free)
+            .order_by(col(Obligation.next_action_at))
+            .limit(limit)
+        ).all()
+    )
+    if not ids:
+        return []
+    session.exec(
+        update(Obligation)
+        .where(and_(col(Obligation.id).in_(ids), free))  # type: ignore[call-overload]
+        .values(lease_owner=owner, lease_until=now + lease)
+    )
+    session.commit()
+    mine = select(Obligation.id).where(
+        col(Obligation.id).in_(ids), col(Obligation.lease_owner) == owner
+    )
+    return [i for i in session.exec(mine).all() if i is not None]
+
+
+def record_action(
+    *,
+    session: Session,
+    ob: Obligation,
+    action: Action,
+    policy: Policy,
+    cal: WorkCalendar,
+    now: datetime,
+) -> QueueItem | None:
+    """The action was delivered (or handed to the queue): advance the state, audit, queue escalations."""
+    new, rec = apply_event(
+        state_of(ob),
+        SEND_EVENTS[action.stage],
+        actor="duban",
+        at=now,
+        reason=action.reason.value,
+        action=action,
+    )
+    _store(ob, new, policy, cal, now)
+    _audit(session, ob, rec, {"stage": action.stage.value})
+    level = QUEUE_LEVEL.get(action.stage)
+    return _enqueue(session, ob, level, now) if level else None
+
+
+def reschedule(
+    *, session: Session, ob: Obligation, next_at: datetime | None, now: datetime
+) -> None:
+    """Nothing to send now: set when to look again and release the claim."""
+    ob.next_action_at, ob.lease_owner, ob.lease_until, ob.updated_at = next_at, None, None, now
+
+
+def _enqueue(session: Session, ob: Obligation, level: int, now: datetime) -> QueueItem:
+    item = session.exec(
+        select(QueueItem).where(QueueItem.obligation_id == ob.id, QueueItem.level == level)
+    ).first()
+    if item is None:
+        item = QueueItem(obligation_id=ob.id or 0, level=level, created_at=now)
+        session.add(item)
+    elif item.status == "resolved":  # escalated again after a reopen
+        item.status, item.notes = (
+            "open",
+            [*item.notes, {"at": now.isoformat(), "by": "duban", "text": "再次升级"}],
+        )
+    session.flush()
+    record_event(
+        session=session,
+        at=now,
+        actor="duban",
+        entity="queue_item",
+        entity_id=item.id,
+        action="enqueued",
+        data={"obligation_id": ob.id, "level": level},
+    )
+    return item
+
+
+@dataclass(frozen=True)
+class OfficeAction:
+    """An office or unit decision on an obligation, as the CLI and pages submit it."""
+
+    event: Event
+    actor: str
+    reason: str = ""
+    new_due: date | None = None
+
+
+def apply_decision(
+    *,
+    session: Session,
+    ob: Obligation,
+    act: OfficeAction,
+    policy: Policy,
+    cal: WorkCalendar,
+    now: datetime,
+) -> ObligationState:
+    """Apply a submit / accept / reopen / extension / waive / confirm; re-plan the chase; audit it."""
+    new, rec = apply_event(
+        state_of(ob), act.event, actor=act.actor, at=now, reason=act.reason, new_due=act.new_due
+    )
+    _store(ob, new, policy, cal, now)
+    if act.event is Event.SUBMIT:
+        ob.submitted_at = now
+    if act.event is Event.ACCEPT:
+        ob.accepted_at = now
+    if act.event in (Event.ACCEPT, Event.WAIVE):
+        _resolve_queue(session, ob, act.actor, now)
+    _audit(session, ob, rec)
+    return new
+
+
+def _resolve_queue(session: Session, ob: Obligation, actor: str, now: datetime) -> None:
+    items = session.exec(
+        select(QueueItem).where(QueueItem.obligation_id == ob.id, QueueItem.status != "resolved")
+    ).all()
+    for item in items:
+        item.status, item.resolved_by, item.resolved_at = "resolved", actor, now
+        record_event(
+            session=session,
+            at=now,
+            actor=actor,
+            entity="queue_item",
+            entity_id=item.id,
+            action="resolved",
+            reason="义务已销号或免除",
+        )

@@ -1,0 +1,82 @@
+"""The office's escalation queue (督办 / 通报 items): acknowledge, annotate, resolve."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from models.repo.audit import record_event
+from models.tables import QueueItem
+
+
+class QueueError(ValueError):
+    """A queue operation that does not fit the item's state."""
+
+
+def _get(session: Session, item_id: int) -> QueueItem:
+    item = session.get(QueueItem, item_id)
+    if item is None:
+        raise QueueError(f"督办队列中没有编号为 {item_id} 的事项")
+    return item
+
+
+def ack_item(*, session: Session, item_id: int, by: str, now: datetime) -> QueueItem:
+    """The office takes the item in hand (认领)."""
+    item = _get(session, item_id)
+    if item.status == "resolved":
+        raise QueueError(f"事项 {item_id} 已办结，不能认领")
+    before = item.status
+    item.status, item.acked_by, item.acked_at = "acked", by, now
+    record_event(
+        session=session,
+        at=now,
+        actor=by,
+        entity="queue_item",
+        entity_id=item.id,
+        action="acked",
+        from_status=before,
+        to_status="acked",
+    )
+    return item
+
+
+def note_item(*, session: Session, item_id: int, by: str, text: str, now: datetime) -> QueueItem:
+    """Add a note (phone call made, unit promised a date …)."""
+    if not text.strip():
+        raise QueueError("备注内容不能为空")
+    item = _get(session, item_id)
+    item.notes = [*item.notes, {"at": now.isoformat(), "by": by, "text": text.strip()}]
+    record_event(
+        session=session,
+        at=now,
+        actor=by,
+        entity="queue_item",
+        entity_id=item.id,
+        action="noted",
+        reason=text.strip(),
+    )
+    return item
+
+
+def resolve_item(
+    *, session: Session, item_id: int, by: str, now: datetime, reason: str = ""
+) -> QueueItem:
+    """Close the item (the obligation itself is closed by accept / waive)."""
+    item = _get(session, item_id)
+    if item.status == "resolved":
+        raise QueueError(f"事项 {item_id} 已办结")
+    before = item.status
+    item.status, item.resolved_by, item.resolved_at = "resolved", by, now
+    record_event(
+        session=session,
+        at=now,
+        actor=by,
+        entity="queue_item",
+        entity_id=item.id,
+        action="resolved",
+        from_status=before,
+        to_status="resolved",
+        reason=reason,
+    )
+    return item
