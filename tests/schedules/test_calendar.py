@@ -128,5 +128,5 @@ def test_it_names_the_file_and_field_on_bad_office_data(text: str, fragment: str
 
 def test_it_names_a_missing_office_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
-    with pytest.raises(CalendarDataError, match="nope.yaml"):
+    with pytest.raises(CalendarDataError, match=r"nope\.yaml"):
         load_calendar(missing)
