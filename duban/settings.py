@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
+# auto: e-mail by SMTP when DUBAN_SMTP_HOST is set (else the outbox), robots to their URLs;
+# outbox: every channel writes to the outbox (demos, drills, a directory with example URLs).
+DELIVERY_MODES = ("auto", "outbox")
 
 
 class SettingsError(ValueError):
@@ -39,6 +42,7 @@ class Settings:
     policy_file: Path | None = None
     calendar_file: Path | None = None
     portal_url: str = ""
+    delivery: str = "auto"
 
     @property
     def resolved_database_url(self) -> str:
@@ -108,5 +112,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if settings.smtp_tls not in SMTP_TLS_MODES:
         raise SettingsError(
             f"DUBAN_SMTP_TLS 应为 {' | '.join(SMTP_TLS_MODES)}，实际为 {settings.smtp_tls!r}"
+        )
+    if settings.delivery not in DELIVERY_MODES:
+        raise SettingsError(
+            f"DUBAN_DELIVERY 应为 {' | '.join(DELIVERY_MODES)}，实际为 {settings.delivery!r}"
         )
     return settings

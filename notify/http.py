@@ -1,0 +1,104 @@
+"""JSON over HTTP for the webhook and robot channels: pooled connections, failures classified.
+
+HTTP 5xx, 408, 429, timeouts and connection errors can be retried; other 4xx, redirects and bad
+URLs are permanent (Alertmanager's `Retrier.Check`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from notify.transport import TransportError
+
+RETRYABLE_STATUS = frozenset({408, 425, 429})
+DEFAULT_TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
+
+
+def encode_json(payload: Mapping[str, Any]) -> bytes:
+    """The exact bytes sent (and signed): compact UTF-8 JSON, Chinese kept readable."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class JsonPoster:
+    """POSTs JSON with one keep-alive `requests.Session` per thread."""
+
+    def __init__(self, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+        return session
+
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """POST `body`; return a 2xx response or raise a classified `TransportError`."""
+        all_headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        try:
+            resp = self._session().post(
+                url,
+                data=body,
+                headers=all_headers,
+                params=params,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+            raise TransportError(f"地址无效（请检查渠道配置）: {exc}", permanent=True) from exc
+        except requests.exceptions.InvalidSchema as exc:
+            raise TransportError(f"地址协议无效（请检查渠道配置）: {exc}", permanent=True) from exc
+        except requests.exceptions.Timeout as exc:
+            raise TransportError(f"请求超时: {exc}") from exc
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(f"网络错误: {type(exc).__name__}: {exc}") from exc
+        check_status(resp)
+        return resp
+
+
+def check_status(resp: requests.Response) -> None:
+    """Raise a `TransportError` for a non-2xx reply, permanent unless it is worth retrying."""
+    code = resp.status_code
+    if 200 <= code < 300:
+        return
+    snippet = resp.text[:200].strip()
+    if code >= 500 or code in RETRYABLE_STATUS:
+        raise TransportError(
+            f"对方服务暂时不可用 HTTP {code}: {snippet}", retry_after=retry_after(resp)
+        )
+    raise TransportError(f"对方拒绝了请求 HTTP {code}（永久性错误）: {snippet}", permanent=True)
+
+
+def retry_after(resp: requests.Response) -> float | None:
+    """The `Retry-After` header in seconds, when it is a number."""
+    value = resp.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def read_json(resp: requests.Response, service: str) -> dict[str, Any]:
+    """The reply as a JSON object; a robot that answers something else is misconfigured."""
+    try:
+        data = resp.json()
+    except ValueError as exc:
+        raise TransportError(
+            f"{service} 返回的不是 JSON（请检查机器人地址）: {resp.text[:200]}", permanent=True
+        ) from exc
+    if not isinstance(data, dict):
+        raise TransportError(f"{service} 返回了意外的内容: {resp.text[:200]}", permanent=True)
+    return data

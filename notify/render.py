@@ -1,0 +1,294 @@
+"""Render notices into e-mail (subject, text, HTML) and robot markdown with Jinja2.
+
+The office edits templates, so they run in a sandbox; an undefined variable is an error rather
+than a silent blank, and only the HTML is autoescaped. An override folder (DUBAN_TEMPLATES_DIR)
+shadows the shipped templates file by file.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from notify.notice import STAGE_NAMES, TEMPLATE_KINDS, Audience, Item, Notice
+from notify.transport import Rendered
+from schedules.clock import OFFICE_TZ
+
+DEFAULT_DIR = Path(__file__).parent / "templates"
+FORMATS = ("subject", "text", "html", "md")
+WEEKDAYS = "一二三四五六日"
+LEVEL_NAMES = {0: "提醒", 1: "催办", 2: "督办", 3: "通报"}
+_BLANK_RUNS = re.compile(r"\n\s*\n(\s*\n)+")  # an empty block leaves one blank line, not three
+AUDIENCE_NAMES = {
+    Audience.UNIT_CONTACTS: "联络员",
+    Audience.UNIT_HEAD: "负责人",
+    Audience.LEADER: "领导",
+    Audience.OFFICE: "安委办",
+}
+
+
+@dataclass(frozen=True)
+class OfficeInfo:
+    """Who sends, and whom a unit contacts with questions."""
+
+    name: str = "安委办"
+    contact: str = ""
+    email: str = ""
+    portal_url: str = ""
+
+
+class RenderError(Exception):
+    """A template failed: names the template file and line."""
+
+    def __init__(self, file: str, line: int | None, message: str) -> None:
+        super().__init__(f"{file}:{line or '?'}: {message}")
+        self.file = file
+        self.line = line
+        self.message = message
+
+
+def format_date(d: date) -> str:
+    """2024-03-29 → 2024年3月29日（星期五）."""
+    return f"{d.year}年{d.month}月{d.day}日（星期{WEEKDAYS[d.weekday()]}）"
+
+
+def describe_days(days_left: int) -> str:
+    """Working days left, due today, or working days overdue, in words."""
+    if days_left > 0:
+        return f"还剩 {days_left} 个工作日"
+    if days_left == 0:
+        return "今天到期"
+    return f"已逾期 {-days_left} 个工作日"
+
+
+def describe_item(item: Item) -> dict[str, Any]:
+    """An item as the templates see it."""
+    return {
+        "obligation_id": item.obligation_id,
+        "stage": item.stage,
+        "stage_name": STAGE_NAMES.get(item.stage, item.stage),
+        "seq": item.seq,
+        "level": item.level,
+        "level_name": LEVEL_NAMES.get(item.level, str(item.level)),
+        "plan": item.plan_title,
+        "task_ref": item.task_ref,
+        "task_title": item.task_title,
+        "milestone": item.milestone,
+        "due": item.due.isoformat(),
+        "due_text": format_date(item.due),
+        "days_left": item.days_left,
+        "days_text": describe_days(item.days_left),
+        "overdue": item.days_left < 0,
+        "is_report": item.is_report,
+        "unit": item.unit_name,
+    }
+
+
+def build_context(
+    notice: Notice, *, recipient_name: str, at: datetime, office: OfficeInfo
+) -> dict[str, Any]:
+    """Everything a template may use (see README, "Delivery")."""
+    items = [describe_item(i) for i in notice.items]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for it in items:
+        groups.setdefault(it["unit"], []).append(it)
+    local = at.astimezone(OFFICE_TZ)
+    return {
+        "office": {
+            "name": office.name,
+            "contact": office.contact,
+            "email": office.email,
+            "portal_url": office.portal_url.rstrip("/"),
+        },
+        "recipient": recipient_name,
+        "audience": str(notice.audience),
+        "audience_name": AUDIENCE_NAMES[notice.audience],
+        "kind": notice.template,
+        "kind_name": STAGE_NAMES.get(notice.template, notice.template),
+        "level": notice.level,
+        "level_name": LEVEL_NAMES.get(notice.level, ""),
+        "items": items,
+        "count": len(items),
+        "overdue_count": sum(1 for it in items if it["overdue"]),
+        "units": [{"name": name, "entries": its} for name, its in groups.items()],
+        "date_text": format_date(local.date()),
+        "time_text": local.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def template_name(kind: str, fmt: str) -> str:
+    """`chase.html.j2`."""
+    return f"{kind}.{fmt}.j2"
+
+
+def locate_error(exc: BaseException) -> tuple[str, int | None]:
+    """The template file and line an error came from (Jinja rewrites tracebacks to them)."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return (exc.filename or exc.name or "?"), exc.lineno
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith(".j2"):
+            return frame.filename, frame.lineno
+    return "?", None
+
+
+class Renderer:
+    """Renders notices; one instance per installation (templates are compiled once)."""
+
+    def __init__(self, office: OfficeInfo, override_dir: Path | None = None) -> None:
+        self.office = office
+        self.override_dir = override_dir
+        search = [str(override_dir)] if override_dir else []
+        self.env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader([*search, str(DEFAULT_DIR)], encoding="utf-8"),
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+
+    def render(self, notice: Notice, *, recipient_name: str, at: datetime) -> Rendered:
+        """All formats of one notice; raises `RenderError` naming the file and line."""
+        ctx = build_context(notice, recipient_name=recipient_name, at=at, office=self.office)
+        parts = {fmt: self.render_one(template_name(notice.template, fmt), ctx) for fmt in FORMATS}
+        data = {
+            "recipient": recipient_name,
+            "audience": ctx["audience"],
+            "kind": ctx["kind"],
+            "level": ctx["level"],
+            "items": ctx["items"],
+        }
+        return Rendered(
+            subject=" ".join(parts["subject"].split()),  # one line, whatever the template did
+            text=_BLANK_RUNS.sub("\n\n", parts["text"]).strip() + "\n",
+            html=parts["html"],
+            markdown=_BLANK_RUNS.sub("\n\n", parts["md"]).strip(),
+            data=data,
+        )
+
+    def render_one(self, name: str, ctx: Mapping[str, Any]) -> str:
+        """One template against `ctx`."""
+        try:
+            return self.env.get_template(name).render(ctx)
+        except jinja2.TemplateNotFound as exc:
+            raise RenderError(name, None, f"找不到模板 {exc.name}") from exc
+        except jinja2.TemplateError as exc:
+            file, line = locate_error(exc)
+            raise RenderError(file, line, f"{type(exc).__name__}: {exc.message or exc}") from exc
+        except Exception as exc:  # e.g. a TypeError in an expression the office wrote
+            file, line = locate_error(exc)
+            raise RenderError(file, line, f"{type(exc).__name__}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """One error found by `check_templates`."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line or '?'}: {self.message}"
+
+
+def sample_notices() -> list[Notice]:
+    """Notices covering every template: each kind, unit and leader/office audiences, 1 and 2 items."""
+    first = Item(
+        1,
+        "chase",
+        "chase-2024-04-01@2024-03-29",
+        1,
+        "2024年安全生产工作意见",
+        "5",
+        "开展危险化学品专项检查",
+        "3月底前完成排查",
+        date(2024, 3, 29),
+        -2,
+        "区应急局",
+    )
+    second = Item(
+        2,
+        "remind",
+        "remind-3@2024-04-26",
+        0,
+        "2024年安全生产工作意见",
+        "附件-3",
+        "消防安全宣传月活动",
+        "4月中旬前制定方案",
+        date(2024, 4, 26),
+        3,
+        "区消防救援支队",
+    )
+    report = Item(
+        3,
+        "remind",
+        "remind-2@2024-04-26",
+        0,
+        "三年行动方案",
+        "12",
+        "月度进展报送",
+        "每月26日前报送",
+        date(2024, 4, 26),
+        2,
+        "徐泾镇",
+        is_report=True,
+    )
+    notices = []
+    for kind in TEMPLATE_KINDS:
+        items = () if kind == "test" else ((report,) if kind == "monthly" else (first, second))
+        for audience in (Audience.UNIT_CONTACTS, Audience.LEADER):
+            notices.append(Notice(1, audience, items, kind=kind))
+            if items:
+                notices.append(Notice(1, audience, items[:1], kind=kind))
+    return notices
+
+
+def check_templates(
+    override_dir: Path | None = None, office: OfficeInfo | None = None
+) -> list[TemplateProblem]:
+    """Compile every override file and render every template against sample data."""
+    renderer = Renderer(office or OfficeInfo(name="区安委办", contact="021-00000000"), override_dir)
+    problems: list[TemplateProblem] = []
+    if override_dir is not None:
+        problems += _check_override_files(renderer, override_dir)
+    at = datetime(2024, 4, 1, 1, 0, tzinfo=OFFICE_TZ)
+    for notice in sample_notices():
+        ctx = build_context(notice, recipient_name="区应急局", at=at, office=renderer.office)
+        for fmt in FORMATS:
+            try:
+                renderer.render_one(template_name(notice.template, fmt), ctx)
+            except RenderError as exc:
+                problems.append(TemplateProblem(exc.file, exc.line, exc.message))
+    seen: set[tuple[str, int | None]] = set()
+    unique = []
+    for p in problems:  # a syntax error shows up again on every render of the file: report it once
+        if (p.file, p.line) not in seen:
+            seen.add((p.file, p.line))
+            unique.append(p)
+    return unique
+
+
+def _check_override_files(renderer: Renderer, folder: Path) -> list[TemplateProblem]:
+    if not folder.is_dir():
+        return [TemplateProblem(str(folder), None, "模板目录不存在（DUBAN_TEMPLATES_DIR）")]
+    known = {template_name(k, f) for k in TEMPLATE_KINDS for f in FORMATS}
+    known |= {p.name for p in DEFAULT_DIR.glob("_*.j2")}
+    problems = []
+    for path in sorted(folder.rglob("*.j2")):
+        name = path.relative_to(folder).as_posix()
+        if name not in known:
+            problems.append(TemplateProblem(str(path), None, "未知的模板文件名，不会被使用"))
+        try:
+            renderer.env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(TemplateProblem(str(path), exc.lineno, f"语法错误: {exc.message}"))
+    return problems

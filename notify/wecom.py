@@ -1,0 +1,59 @@
+"""WeCom group robot (企业微信群机器人): markdown, the key in the URL, 20 messages a minute.
+
+The markdown `content` may hold at most 4096 bytes of UTF-8. Longer content is cut at a
+character boundary with a note saying so, never rejected: the unit still hears about its items.
+A reply with `errcode` ≠ 0 is a failure; 45009 (frequency limit) and -1 (busy) are retried.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from notify.http import JsonPoster, encode_json, read_json
+from notify.ratelimit import WECOM_LIMITS, RateLimiter
+from notify.transport import Message, Rendered, SendResult, TransportError
+
+MAX_CONTENT_BYTES = 4096
+CUT_NOTE = "\n\n……（内容过长，以下已省略；完整清单请见邮件或向安委办查询）"
+RETRYABLE_ERRCODES = {45009: 60.0, -1: None}
+
+
+def fit_content(text: str, limit: int = MAX_CONTENT_BYTES, note: str = CUT_NOTE) -> str:
+    """`text` if it fits in `limit` UTF-8 bytes, else its longest fitting prefix plus `note`."""
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text
+    room = limit - len(note.encode("utf-8"))
+    head = raw[:room].decode("utf-8", "ignore")  # "ignore" drops a character cut in half
+    cut = head.rfind("\n")
+    if cut > room // 2:  # prefer ending on a whole line
+        head = head[:cut]
+    return head + note
+
+
+def build_body(content: Rendered) -> dict[str, Any]:
+    """A markdown message, cut to the robot's limit."""
+    return {"msgtype": "markdown", "markdown": {"content": fit_content(content.markdown)}}
+
+
+class WeCom:
+    """POST to the robot's webhook URL as given (`…/webhook/send?key=…`)."""
+
+    kind: ClassVar[str] = "wecom"
+
+    def __init__(self, poster: JsonPoster | None = None, *, limiter: RateLimiter | None = None):
+        self.poster = poster or JsonPoster()
+        self.limiter = limiter or RateLimiter(WECOM_LIMITS)
+
+    def send(self, msg: Message, *, key: str) -> SendResult:
+        """Wait for the robot's turn, post once and check `errcode`."""
+        body = encode_json(build_body(msg.content))
+        self.limiter.acquire(msg.target.url)
+        reply = read_json(self.poster.post(msg.target.url, body), "企业微信")
+        code = reply.get("errcode", 0)
+        if code != 0:
+            text = f"企业微信机器人返回错误 errcode={code} errmsg={reply.get('errmsg', '')!r}"
+            if code in RETRYABLE_ERRCODES:
+                raise TransportError(text + "（稍后重试）", retry_after=RETRYABLE_ERRCODES[code])
+            raise TransportError(text + "（永久性错误，请检查机器人地址）", permanent=True)
+        return SendResult(ref=f"errcode=0 {reply.get('errmsg', '')}")
