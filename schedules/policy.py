@@ -111,13 +111,13 @@ _COERCE: dict[str, Callable[[str, object], Any]] = {
 def merge(base: Policy, override: Mapping[str, object], *, where: str = "策略") -> Policy:
     """Return ``base`` with the fields in ``override`` replaced, validated; errors name the field."""
     changes: dict[str, Any] = {}
-    for key, value in override.items():
-        coerce = _COERCE.get(str(key))
-        if coerce is None:
-            known = "、".join(_COERCE)
-            raise PolicyError(f"{where}：未知策略字段 {key!r}（可用字段：{known}）")
-        changes[str(key)] = coerce(str(key), value)
     try:
+        for key, value in override.items():
+            coerce = _COERCE.get(str(key))
+            if coerce is None:
+                known = "、".join(_COERCE)
+                raise PolicyError(f"未知策略字段 {key!r}（可用字段：{known}）")
+            changes[str(key)] = coerce(str(key), value)
         return replace(base, **changes)
     except PolicyError as exc:
         raise PolicyError(f"{where}：{exc}") from exc

@@ -60,6 +60,13 @@ def _split_rule(rule: str) -> dict[str, str]:
     return parts
 
 
+def _check_monthdays(text: str | None) -> None:
+    # dateutil silently yields nothing for BYMONTHDAY=40; a plan typo should be loud.
+    for item in text.split(",") if text else ():
+        if not item.lstrip("-").isdigit() or not 1 <= abs(int(item)) <= 31:
+            raise RecurrenceError(f"rrule 的 BYMONTHDAY 无效：{text!r}（应为 1..31 或 -31..-1）")
+
+
 def normalise_rule(rule: str, dtstart: date) -> tuple[str, date | None]:
     """Return the dateutil-ready rule text and the UNTIL date it carried (removed from the text)."""
     parts = _split_rule(rule)
@@ -73,6 +80,7 @@ def normalise_rule(rule: str, dtstart: date) -> tuple[str, date | None]:
         )
     if freq == "MONTHLY" and _is_month_end(dtstart) and not any(k in parts for k in _BY_DAY_KEYS):
         parts["BYMONTHDAY"] = "-1"
+    _check_monthdays(parts.get("BYMONTHDAY"))
     until_text = parts.pop("UNTIL", None)
     until = _parse_until(until_text) if until_text else None
     return ";".join(f"{k}={v}" for k, v in parts.items()), until
