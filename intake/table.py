@@ -10,7 +10,6 @@ title and content). A blank category inherits the one above; a row holding only 
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 from intake.errors import LineError
 from intake.model import ParsedTask, Warning
@@ -105,10 +104,8 @@ def parse_table(
 
 
 def _row_width(rows: list[Row], header_width: int) -> int:
-    """How many cells a data row has: the widest width that at least two rows share."""
-    widths = Counter(len(_trimmed(r.cells)) for r in rows)
-    shared = [w for w, n in widths.items() if n >= 2] or list(widths) or [header_width]
-    return max(header_width, max(shared))
+    """How many cells a data row has: the widest row, trailing empty cells not counted."""
+    return max([header_width, *(len(_trimmed(r.cells)) for r in rows)])
 
 
 def _trimmed(cells: list[str]) -> list[str]:

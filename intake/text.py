@@ -53,8 +53,8 @@ def _kind(line: str) -> str:
         return "cell"
     if line.lstrip().startswith("|") and line.rstrip().endswith("|"):
         return "pipe"
-    if "\t" in line.strip("\t ") or (line.startswith("\t") and line.strip()):
-        return "tsv"
+    if "\t" in line.strip("\t ") or (line.strip() and line.count("\t") >= 2):
+        return "tsv"  # cells between tabs, or a heading row whose other cells are empty
     return "blank" if not line.strip() else "prose"
 
 
