@@ -1,0 +1,113 @@
+"""`duban tick`, `duban serve`, `duban status`, `duban doctor`: running and watching the service."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Any
+
+import typer
+from sqlmodel import Session
+
+from duban import runtime
+from duban.cli_common import print_json
+from duban.health import collect_doctor, collect_status
+
+LEASE_NAME = "sender"
+
+
+def tick_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    """运行一次 tick（补发停机期间到期的提醒）后退出；适合手工补跑、cron 与演练。"""
+    from flows.jobs import instance_id, tick_job
+
+    out = tick_job(runtime.current_time(), threading.Event(), holder=f"tick:{instance_id()}")
+    if as_json:
+        print_json(out)
+        return
+    stages = "，".join(f"{k} {v}" for k, v in sorted(out.get("by_stage", {}).items())) or "无"
+    typer.echo(
+        f"tick 完成：到期 {out.get('claimed', 0)} 条，发出动作 {out.get('actions', 0)} 个（{stages}），"
+        f"通知 {out.get('notices', 0)} 条，推迟重试 {out.get('deferred', 0)} 条"
+    )
+
+
+def build_service(holder: str) -> Any:
+    """The real service: lease on the database, jobs into the flows, the one clock."""
+    from flows.jobs import daily_digest_job, monthly_job, tick_job, weekly_summary_job
+    from models.repo.lease import acquire_lease, release_lease
+    from schedules.service import LeaseOps, Service, ServiceJobs
+
+    engine = runtime.migrated_engine()
+    ttl = timedelta(seconds=90)
+
+    def acquire(now: Any) -> bool:
+        with Session(engine) as s:
+            return acquire_lease(session=s, name=LEASE_NAME, holder=holder, now=now, ttl=ttl)
+
+    def release(now: Any) -> None:
+        with Session(engine) as s:
+            release_lease(session=s, name=LEASE_NAME, holder=holder, now=now)
+
+    jobs = ServiceJobs(
+        tick=lambda now, stop: tick_job(now, stop, holder=holder),
+        monthly=monthly_job,
+        daily_digest=daily_digest_job,
+        weekly_summary=weekly_summary_job,
+    )
+    return Service(
+        jobs=jobs,
+        lease=LeaseOps(acquire=acquire, release=release, ttl=ttl),
+        clock=runtime.current_time,
+    )
+
+
+def serve_cmd() -> None:
+    """作为服务运行：每分钟 tick、每月报送周期、每日汇总与每周领导简报；同库第二个实例自动作为备用。"""
+    from flows.jobs import instance_id
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    holder = instance_id()
+    typer.echo(
+        f"duban 服务启动（实例 {holder}，数据库 {runtime.settings().redacted()['database_url']}）"
+    )
+    code = build_service(holder).serve_forever()
+    typer.echo(
+        "duban 服务已停止" + ("" if code == 0 else "（有未完成的工作已释放，下次启动会补发）")
+    )
+    raise typer.Exit(code)
+
+
+def status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    """服务状态：上次 tick、延迟、到期与逾期数量、督办队列、失败渠道、主/备实例、日历覆盖年份。"""
+    info = collect_status(LEASE_NAME)
+    if as_json:
+        print_json(info)
+        return
+    for key, label in (
+        ("now", "当前时间"),
+        ("last_tick", "上次 tick"),
+        ("lag_seconds", "延迟（秒）"),
+        ("leader", "主实例"),
+        ("due_now", "现在到期"),
+        ("overdue", "逾期义务"),
+        ("to_confirm", "待确认"),
+        ("queue_open", "督办队列未办结"),
+        ("failing_channels", "失败渠道"),
+        ("calendar_years", "日历覆盖年份"),
+    ):
+        typer.echo(f"{label}: {info.get(key)}")
+
+
+def doctor_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    """体检：数据库与迁移、模板、渠道设置、工作日日历覆盖。发现问题时退出码非零。"""
+    checks = collect_doctor()
+    if as_json:
+        print_json(checks)
+    else:
+        for c in checks:
+            typer.echo(f"[{'通过' if c['ok'] else '问题'}] {c['name']}: {c['detail']}")
+    if not all(c["ok"] for c in checks):
+        raise typer.Exit(1)

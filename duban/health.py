@@ -1,0 +1,138 @@
+"""What `duban status` and `duban doctor` report (read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from duban import runtime
+from models.directory import Channel, Contact, Unit
+from models.migrate import current_revision, head_revision
+from models.repo.lease import lease_holder
+from models.repo.ticks import last_tick
+from models.tables import Obligation, Plan, QueueItem
+from schedules.clock import OFFICE_TZ
+
+OVERDUE = ("overdue", "escalated")
+
+
+def _count(session: Session, stmt: Any) -> int:
+    return int(session.exec(stmt).one())
+
+
+def collect_status(lease_name: str) -> dict[str, Any]:
+    """Last tick, lag, due and overdue counts, queue size, failing channels, leader, calendar years."""
+    from flows.context import flow_context
+
+    now, ctx = runtime.current_time(), flow_context()
+    with Session(ctx.engine) as s:
+        tick = last_tick(session=s)
+        oldest = s.exec(
+            select(func.min(Obligation.next_action_at)).where(col(Obligation.next_action_at) <= now)
+        ).one()
+        failing = s.exec(
+            select(Unit.name, Channel.type)
+            .join(Channel, col(Channel.unit_id) == col(Unit.id))
+            .where(col(Channel.failing).is_(True))
+        ).all()
+        info = {
+            "now": now.astimezone(OFFICE_TZ).isoformat(),
+            "last_tick": tick.now.astimezone(OFFICE_TZ).isoformat() if tick else None,
+            "last_tick_actions": tick.actions if tick else None,
+            "lag_seconds": int((now - oldest).total_seconds()) if oldest else 0,
+            "due_now": _count(s, select(func.count()).where(col(Obligation.next_action_at) <= now)),
+            "overdue": _count(s, select(func.count()).where(col(Obligation.status).in_(OVERDUE))),
+            "to_confirm": _count(s, select(func.count()).where(Obligation.status == "to_confirm")),
+            "queue_open": _count(
+                s, select(func.count()).where(col(QueueItem.status).in_(["open", "acked"]))
+            ),
+            "failing_channels": [f"{u}:{t}" for u, t in failing],
+            "leader": lease_holder(session=s, name=lease_name, now=now),
+            "calendar_years": sorted(ctx.calendar.covered_years),
+        }
+    return info
+
+
+def _check(name: str, ok: bool, detail: str) -> dict[str, Any]:
+    return {"name": name, "ok": ok, "detail": detail}
+
+
+def _database() -> dict[str, Any]:
+    try:
+        eng = runtime.engine()
+        cur, head = current_revision(eng), head_revision(eng)
+    except Exception as exc:  # doctor reports, never crashes
+        return _check("数据库", False, f"无法连接: {exc}")
+    return _check(
+        "数据库与迁移",
+        cur == head,
+        f"当前版本 {cur or '空'}，最新 {head}"
+        + ("" if cur == head else "；请运行 duban db upgrade"),
+    )
+
+
+def _templates() -> dict[str, Any]:
+    from notify.render import check_templates
+
+    problems = check_templates(runtime.settings().templates_dir)
+    detail = "全部模板渲染通过" if not problems else "；".join(str(p) for p in problems[:5])
+    return _check("消息模板", not problems, detail)
+
+
+def _channels(session: Session) -> dict[str, Any]:
+    settings = runtime.settings()
+    mail = (
+        f"SMTP {settings.smtp_host}:{settings.smtp_port}"
+        if settings.smtp_host
+        else "发件箱（未设置 DUBAN_SMTP_HOST）"
+    )
+    no_mail = session.exec(
+        select(Unit.name)
+        .join(Channel, col(Channel.unit_id) == col(Unit.id))
+        .where(Channel.type == "email")
+        .where(
+            ~select(Contact.id)
+            .where(Contact.unit_id == Unit.id, col(Contact.email).is_not(None))
+            .exists()
+        )
+    ).all()
+    failing = _count(session, select(func.count()).where(col(Channel.failing).is_(True)))
+    detail = f"邮件经 {mail}；失败渠道 {failing} 个" + (
+        f"；有邮件渠道但无邮箱: {'、'.join(no_mail[:10])}" if no_mail else ""
+    )
+    return _check("渠道设置", not no_mail and failing == 0, detail)
+
+
+def _calendar(session: Session) -> dict[str, Any]:
+    from flows.context import flow_context
+    from schedules.calendar_data import check_coverage
+
+    today = runtime.current_time().astimezone(OFFICE_TZ).date()
+    years = {today.year}
+    for y, until in session.exec(
+        select(Plan.year, Plan.until_year).where(Plan.status != "archived")
+    ).all():
+        if y:
+            years.update(range(y, (until or y) + 1))
+    warnings = check_coverage(flow_context().calendar, sorted(years))
+    covered = sorted(flow_context().calendar.covered_years)
+    detail = (
+        "；".join(warnings)
+        if warnings
+        else f"{min(years)}–{max(years)} 年均有官方节假日数据（已知 {covered[0]}–{covered[-1]}）"
+    )
+    return _check("工作日日历", not warnings, detail)
+
+
+def collect_doctor() -> list[dict[str, Any]]:
+    """Database and migrations, templates, channel settings, calendar coverage."""
+    checks = [_database()]
+    if not checks[0]["ok"] and "无法连接" in checks[0]["detail"]:
+        return checks
+    checks.append(_templates())
+    with Session(runtime.migrated_engine()) as s:
+        checks += [_channels(s), _calendar(s)]
+    return checks
+

@@ -1,0 +1,142 @@
+"""Digests: the office's daily digest and the leaders' weekly summary.
+
+Both are built from duban's state at `now` and delivered through the same pipeline, with dedupe keys
+per day (office) or week (leaders), so a second run on the same day sends nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from prefect import flow
+from sqlmodel import Session, col, select
+
+from flows.context import FlowContext, flow_context
+from models.directory import Unit
+from models.repo.units import find_unit
+from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
+from notify.notice import Audience, Item, Notice
+from schedules.clock import OFFICE_TZ, parse_aware
+
+OPEN_STATUSES = ("open", "reminded", "overdue", "escalated", "reopened", "extension_requested")
+STAGE_OF_LEVEL = {0: "remind", 1: "chase", 2: "office", 3: "leader"}
+
+
+def _item(ctx: FlowContext, row: Any, today: date, seq: str) -> Item:
+    ob, ms, tk, plan, unit = row
+    return Item(
+        obligation_id=ob.id or 0,
+        stage=STAGE_OF_LEVEL[ob.escalation_level],
+        seq=seq,
+        level=ob.escalation_level,
+        plan_title=plan.title,
+        task_ref=tk.ref,
+        task_title=tk.title,
+        milestone=ms.label or ms.source_text,
+        due=ob.due_on,
+        days_left=ctx.calendar.workdays_between(today, ob.due_on),
+        unit_name=unit.name,
+        is_report=ms.is_report,
+    )
+
+
+def _open_rows(
+    session: Session, *, due_to: date, min_level: int = 0, task_ids: list[int] | None = None
+) -> Any:
+    stmt = (
+        select(Obligation, Milestone, Task, Plan, Unit)
+        .join(Milestone, col(Milestone.id) == col(Obligation.milestone_id))
+        .join(Task, col(Task.id) == col(Obligation.task_id))
+        .join(Plan, col(Plan.id) == col(Obligation.plan_id))
+        .join(Unit, col(Unit.id) == col(Obligation.unit_id))
+        .where(Plan.status == "active", col(Obligation.status).in_(OPEN_STATUSES))
+        .where(col(Obligation.due_on) <= due_to, col(Obligation.escalation_level) >= min_level)
+        .where(Obligation.role == "lead")
+    )
+    if task_ids is not None:
+        stmt = stmt.where(col(Obligation.task_id).in_(task_ids))
+    return session.exec(stmt.order_by(col(Unit.name), col(Obligation.due_on))).all()
+
+
+def build_office_digest(ctx: FlowContext, session: Session, now: datetime) -> Notice | None:
+    """Everything overdue (escalations first in the template) and everything due this week, by unit."""
+    today = now.astimezone(OFFICE_TZ).date()
+    week_end = today + timedelta(days=6 - today.weekday())
+    rows = _open_rows(session, due_to=week_end)  # everything overdue, and what falls due this week
+    items = tuple(_item(ctx, r, today, f"digest@{today.isoformat()}") for r in rows)
+    return (
+        Notice(unit_id=None, audience=Audience.OFFICE, items=items, kind="digest")
+        if items
+        else None
+    )
+
+
+def build_leader_summaries(ctx: FlowContext, session: Session, now: datetime) -> list[Notice]:
+    """For each leader named on a task: that task's overdue items (催办 and above)."""
+    today = now.astimezone(OFFICE_TZ).date()
+    week = f"week@{today.isocalendar().year}-W{today.isocalendar().week:02d}"
+    by_leader: dict[int, list[int]] = {}
+    for tu in session.exec(select(TaskUnit).where(TaskUnit.role == "leader")).all():
+        unit = find_unit(session=session, name=tu.name)
+        if unit is not None and unit.id is not None:
+            by_leader.setdefault(unit.id, []).append(tu.task_id)
+    notices = []
+    for leader_id, task_ids in sorted(by_leader.items()):
+        rows = _open_rows(session, due_to=today, min_level=1, task_ids=task_ids)
+        items = tuple(_item(ctx, r, today, week) for r in rows)
+        if items:
+            notices.append(
+                Notice(unit_id=leader_id, audience=Audience.LEADER, items=items, kind="digest")
+            )
+    return notices
+
+
+def _deliver(notices: list[Notice], now: datetime) -> dict[str, Any]:
+    from flows.delivery import deliver_notices
+
+    outcome = deliver_notices(notices, now) if notices else {}
+    return {
+        "notices": len(notices),
+        "items": sum(len(n.items) for n in notices),
+        "outcome": len(outcome),
+    }
+
+
+@flow(name="duban-daily-digest")
+def daily_digest_flow(now: str) -> dict[str, Any]:
+    """Send the office's daily digest (working days only).
+
+    Args:
+        now: the logical time (ISO 8601 with offset).
+
+    Returns:
+        Counts of notices and items sent, or why nothing was sent.
+    """
+    at, ctx = parse_aware(now), flow_context()
+    if not ctx.calendar.is_workday(at.astimezone(OFFICE_TZ).date()):
+        return {"skipped": "非工作日"}
+    with Session(ctx.engine) as session:
+        notice = build_office_digest(ctx, session, at)
+    return _deliver([notice] if notice else [], at)
+
+
+@flow(name="duban-weekly-summary")
+def weekly_summary_flow(now: str) -> dict[str, Any]:
+    """Send each responsible leader a summary of what is late (first working day of the week).
+
+    Args:
+        now: the logical time (ISO 8601 with offset).
+
+    Returns:
+        Counts of notices and items sent, or why nothing was sent.
+    """
+    at, ctx = parse_aware(now), flow_context()
+    today = at.astimezone(OFFICE_TZ).date()
+    monday = today - timedelta(days=today.weekday())
+    first = ctx.calendar.workday_on_or_after(monday)
+    if today != first:
+        return {"skipped": f"本周第一个工作日是 {first.isoformat()}"}
+    with Session(ctx.engine) as session:
+        notices = build_leader_summaries(ctx, session, at)
+    return _deliver(notices, at)

@@ -1,0 +1,98 @@
+"""The monthly report cycle: report obligations exist ahead of time; after the 26th the month closes.
+
+Each month each unit owes its report by the 26th (a recurring milestone marked `is_report`). The
+chase of those who did not report is the ordinary engine's work; this flow keeps the horizon
+materialised and writes the month's roll-call (who reported, who did not) to the audit log, once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from prefect import flow
+from sqlmodel import Session, col, select
+
+from flows.context import flow_context
+from models.directory import Unit
+from models.repo.audit import record_event
+from models.tables import AuditEvent, Milestone, Obligation, Plan
+from schedules.clock import OFFICE_TZ, parse_aware
+
+REPORTED = ("submitted", "accepted")
+
+
+def _month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def close_report_month(session: Session, month: date, now: datetime) -> dict[str, Any] | None:
+    """Roll-call of the report obligations that fell due in `month`; None if already closed."""
+    key = month.strftime("%Y-%m")
+    done = session.exec(
+        select(AuditEvent.id).where(AuditEvent.action == "month_closed", AuditEvent.reason == key)
+    )
+    if done.first() is not None:
+        return None
+    end = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    rows = session.exec(
+        select(Obligation, Unit)
+        .join(Milestone, col(Milestone.id) == col(Obligation.milestone_id))
+        .join(Plan, col(Plan.id) == col(Obligation.plan_id))
+        .join(Unit, col(Unit.id) == col(Obligation.unit_id))
+        .where(
+            col(Milestone.is_report).is_(True), Plan.status == "active", Obligation.role == "lead"
+        )
+        .where(col(Obligation.occurrence) >= month, col(Obligation.occurrence) < end)
+    ).all()
+    reported = sorted({u.name for ob, u in rows if ob.status in REPORTED})
+    missing = sorted(
+        {u.name for ob, u in rows if ob.status not in REPORTED and ob.status != "waived"}
+    )
+    summary = {"month": key, "reported": reported, "missing": missing}
+    record_event(
+        session=session,
+        at=now,
+        actor="duban",
+        entity="report_month",
+        entity_id=None,
+        action="month_closed",
+        reason=key,
+        data=summary,
+    )
+    session.commit()
+    return summary
+
+
+@flow(name="duban-monthly-cycle")
+def monthly_cycle_flow(now: str) -> dict[str, Any]:
+    """Keep report obligations materialised ahead, and close last month's reports after the 26th.
+
+    Args:
+        now: the logical time (ISO 8601 with offset).
+
+    Returns:
+        What was materialised and the roll-call of any month closed.
+    """
+    at, ctx = parse_aware(now), flow_context()
+    today = at.astimezone(OFFICE_TZ).date()
+    out: dict[str, Any] = {"materialised": _materialise_active(at)}
+    month = (
+        _month_start(today)
+        if today.day > 26
+        else _month_start(today.replace(day=1) - (today - today))
+    )
+    if today.day > 26:
+        with Session(ctx.engine) as session:
+            out["closed"] = close_report_month(session, month, at)
+    return out
+
+
+def _materialise_active(now: datetime) -> int:
+    from models.repo.obligations import materialise_active_plans
+
+    ctx = flow_context()
+    with Session(ctx.engine) as session:
+        created = materialise_active_plans(session=session, ctx=ctx, now=now)
+        session.commit()
+    return created
