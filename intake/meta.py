@@ -28,6 +28,9 @@ _RANGE = re.compile(r"(\d{4})\s*年?\s*[—\-–~～至到]+\s*(\d{4})")
 _YEAR = re.compile(r"(\d{4})\s*年")
 _PLACE = re.compile(r"^(?:上海市)?([\u4e00-\u9fff]{1,6}?(?:新区|区|县|镇|街道|乡))")
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff\d《》（）()])\s+(?=[\u4e00-\u9fff\d《》（）()])")
+_NUMBERED = re.compile(
+    r"^(?:[一二三四五六七八九十]+\s*[、.．]|[（(][一二三四五六七八九十\d]+[）)]|\d+\s*[、.．])"
+)
 _HEAD_LINES = 40
 
 
@@ -65,7 +68,9 @@ def _find_title(texts: list[str]) -> str:
 def _is_title(text: str) -> bool:
     if not 6 <= len(text) <= 80 or text.endswith(("。", "：", ":", "；", "，", ",")):
         return False
-    return bool(_PLAN_WORDS.search(text)) and not text.startswith(("附件", "现将", "按照", "根据"))
+    if text.startswith(("附件", "现将", "按照", "根据")) or _NUMBERED.match(text):
+        return False  # a section heading such as "二、工作安排" is not the plan's title
+    return bool(_PLAN_WORDS.search(text))
 
 
 def _find_issue_date(texts: list[str]) -> tuple[date | None, str]:

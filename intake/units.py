@@ -115,7 +115,10 @@ def _inherit_prefix(name: str, previous: str) -> str:
     if not _GENERIC.match(name):
         return name
     prefix = _ORG_PREFIX.match(previous)
-    return prefix.group(1) + name if prefix else name
+    if prefix:
+        return prefix.group(1) + name
+    office = re.match(r"^(.+安委)办$", previous)  # "区安委办、签约单位": the committee's units
+    return office.group(1) + "会" + name if office else name
 
 
 def split_roles(group: str, *, spaces_separate: bool = False) -> tuple[list[str], list[str]]:
