@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,13 @@ def test_it_scores_each_seed_at_least_0_9(stem: str) -> None:
     total = sum(scores.values()) / len(scores)
     print(f"{path.name}: {total:.3f} " + " ".join(f"{k}={v:.3f}" for k, v in scores.items()))
     assert total >= THRESHOLD, scores
+
+
+def test_it_imports_all_five_seeds_well_under_a_second() -> None:
+    files = _seed_files()
+    start = time.perf_counter()
+    for path in files:
+        parse_path(path)
+    elapsed = time.perf_counter() - start
+    print(f"five seeds: {elapsed * 1000:.0f} ms")
+    assert elapsed < 1.0
