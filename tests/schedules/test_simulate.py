@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, datetime
+
+import pytest
+
+from schedules.calendar_data import load_calendar
+from schedules.clock import OFFICE_TZ
+from schedules.policy import Policy
+from schedules.simulate import SimObligation, render_timeline, simulate
+
+CAL = load_calendar()
+START = datetime(2024, 9, 1, tzinfo=OFFICE_TZ)
+END = datetime(2024, 12, 31, 23, 59, tzinfo=OFFICE_TZ)
+UNITS = ("区应急局", "区消防救援支队", "区市场监管局")
+# A small plan: two monthly reports (26th) per unit, one one-off task led by 区应急局.
+PLAN = [
+    *(SimObligation(u, "月报", date(2024, m, 26), leaders=("副区长",)) for u in UNITS for m in (9, 10)),
+    SimObligation("区应急局", "5", date(2024, 10, 8)),
+    SimObligation("区消防救援支队", "5", date(2024, 10, 8), is_lead=False),
+]  # fmt: skip
+
+
+def test_it_shows_every_escalation_when_nobody_reports() -> None:
+    result = simulate(PLAN, Policy(), CAL, start=START, end=END, submit_rate=0, seed=1)
+    leads = [ob for ob in PLAN if ob.is_lead]
+    per_obligation = Counter((a.obligation, a.action.stage.value) for a in result.actions)
+    for ob in leads:
+        assert per_obligation[(ob, "remind")] == 3
+        assert per_obligation[(ob, "office")] == 1
+        assert per_obligation[(ob, "leader")] == 1
+        assert per_obligation[(ob, "chase")] > 10
+    support = PLAN[-1]
+    assert {s for (ob, s) in per_obligation if ob == support} == {"remind"}
+    assert result.totals["office"] == result.totals["leader"] == len(leads)
+    assert result.totals["submitted"] == 0 and result.totals["max_level"] == 3
+    assert result.totals["actions"] == len(result.actions)
+    assert [a.action.at for a in result.actions] == sorted(a.action.at for a in result.actions)
+
+
+def test_it_stops_chasing_units_that_report() -> None:
+    result = simulate(PLAN, Policy(), CAL, start=START, end=END, submit_rate=1, seed=1)
+    assert result.totals["submitted"] == len(PLAN)
+    assert result.totals["leader"] == 0
+    zero = simulate(PLAN, Policy(), CAL, start=START, end=END, submit_rate=0, seed=1)
+    assert result.totals["actions"] < zero.totals["actions"]
+
+
+def test_it_is_deterministic_for_a_seed() -> None:
+    runs = [
+        simulate(PLAN, Policy(), CAL, start=START, end=END, submit_rate=0.5, seed=s).to_json()
+        for s in (7, 7, 8)
+    ]
+    assert runs[0] == runs[1]
+    assert runs[0]["totals"]["obligations"] == runs[2]["totals"]["obligations"] == len(PLAN)
+
+
+def test_it_prints_the_json_shape_of_the_cli() -> None:
+    result = simulate(PLAN[:1], Policy(), CAL, start=START, end=END, submit_rate=0, seed=1)
+    data = json.loads(json.dumps(result.to_json(), ensure_ascii=False))
+    first = data["actions"][0]
+    assert first == {
+        "at": "2024-09-19T09:00:00+08:00",
+        "stage": "remind",
+        "level": 0,
+        "unit": "区应急局",
+        "task_ref": "月报",
+        "due": "2024-09-26",
+        "reason": "first_reminder",
+        "seq": "remind-5@2024-09-26",
+    }
+    assert {a["stage"] for a in data["actions"]} == {"remind", "chase", "office", "leader"}
+    assert {a["level"] for a in data["actions"]} == {0, 1, 2, 3}
+    text = render_timeline(result)
+    assert "2024-09-19（周四）" in text and "督办(L2) 区应急局" in text and "合计" in text
+
+
+def test_it_warns_in_every_simulation_that_touches_an_unknown_year() -> None:
+    late = [SimObligation("区应急局", "年度", date(2027, 3, 31))]
+    end = datetime(2027, 4, 30, tzinfo=OFFICE_TZ)
+    result = simulate(late, Policy(), CAL, start=datetime(2026, 12, 1, tzinfo=OFFICE_TZ), end=end)
+    assert len(result.warnings) == 1 and "2027" in result.warnings[0]
+    assert result.warnings[0] in render_timeline(result)
+    quiet = simulate(PLAN, Policy(), CAL, start=START, end=END, submit_rate=0)
+    assert quiet.warnings == ()
+
+
+def test_it_puts_milestones_past_at_start_on_the_confirm_list() -> None:
+    past = [SimObligation("区应急局", "1", date(2024, 8, 30))]
+    result = simulate(past, Policy(), CAL, start=START, end=END, submit_rate=0)
+    assert result.actions == () and result.totals["to_confirm"] == 1
+
+
+def test_it_rejects_a_submit_rate_outside_zero_to_one() -> None:
+    with pytest.raises(ValueError, match="submit_rate"):
+        simulate(PLAN, Policy(), CAL, start=START, end=END, submit_rate=1.5)
