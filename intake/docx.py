@@ -14,7 +14,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from intake.errors import IntakeError
-from intake.text import Row, SplitDocument, TableBlock
+from intake.text import Row, SplitDocument, TableBlock, split_document
 
 
 def read_docx(path: Path) -> tuple[list[str], SplitDocument]:
@@ -23,25 +23,29 @@ def read_docx(path: Path) -> tuple[list[str], SplitDocument]:
         document: Any = docx.Document(str(path))
     except Exception as exc:  # python-docx raises several types for a broken package
         raise IntakeError(f"无法打开 Word 文件（{type(exc).__name__}）", path=path) from exc
-    lines: list[str] = []
-    doc = SplitDocument()
+    lines: list[str] = []  # every paragraph and table row, for the metadata
+    texts: list[str] = []  # paragraphs only; table rows are blank here
+    tables: list[TableBlock] = []
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
-            text = _paragraph_text(block)
-            lines.append(text)
-            doc.prose.append((len(lines), text))
+            lines.append(_paragraph_text(block))
+            texts.append(lines[-1])
         elif isinstance(block, Table):
-            table = TableBlock(caption=_caption(doc))
+            table = TableBlock(caption=_caption(texts))
             for cells in _table_rows(block):
                 lines.append("\t".join(cells))
+                texts.append("")
                 table.rows.append(Row(line=len(lines), cells=cells))
-            doc.tables.append(table)
+            tables.append(table)
+    # Paragraphs may still hold tab-separated tables (text pasted into Word).
+    doc = split_document(texts)
+    doc.tables = sorted(doc.tables + [t for t in tables if t.rows], key=lambda t: t.line)
     return lines, doc
 
 
 def _paragraph_text(paragraph: Paragraph) -> str:
     style = paragraph.style.name if paragraph.style is not None else ""
-    text = paragraph.text.strip()
+    text = paragraph.text.strip(" \u3000\r\n")  # keep tabs: they may separate cells
     if text and style and (style.startswith(("Heading", "Title")) or "标题" in style):
         return "# " + text
     return text
@@ -61,6 +65,5 @@ def _table_rows(table: Table) -> list[list[str]]:
     return rows
 
 
-def _caption(doc: SplitDocument) -> str:
-    texts = [t for _, t in doc.prose if t.strip()]
-    return " ".join(texts[-4:])
+def _caption(texts: list[str]) -> str:
+    return " ".join([t for t in texts if t.strip()][-4:])

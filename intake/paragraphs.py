@@ -26,6 +26,8 @@ _END_MATTER = re.compile(
 _ORG_LINE = re.compile(
     r"^[\u4e00-\u9fff（）()]{2,30}(?:委员会|人民政府|政府|安委会|办公室|领导小组)(?:文件)?$"
 )
+# "责任单位：…", "完成时限：…": a field of the item above, never the tail of a broken line.
+_FIELD_LINE = re.compile(r"^[\u4e00-\u9fff]{2,6}[：:]")
 _DATE_GAPS = re.compile(r"(?<=[\d年月])\s+(?=[\d年月日])")
 
 
@@ -98,7 +100,8 @@ def _continues(last: Paragraph, text: str, heading: bool) -> bool:
 
 
 def _is_structural(text: str) -> bool:
-    return any(p.match(text) for p in (SECTION_CN, SECTION_AR, SUBSECTION, ITEM))
+    patterns = (SECTION_CN, SECTION_AR, SUBSECTION, ITEM, _FIELD_LINE)
+    return any(p.match(text) for p in patterns)
 
 
 def classify(p: Paragraph) -> None:

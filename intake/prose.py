@@ -42,6 +42,7 @@ class _Open:
     paragraphs: list[Paragraph] = field(default_factory=list)
     closed: bool = False
     has_items: bool = False
+    qualifier: str = ""
 
 
 @dataclass
@@ -55,6 +56,7 @@ class _State:
     item: _Open | None = None
     ended: bool = False
     tasks: list[ParsedTask] = field(default_factory=list)
+    qualifiers: list[str] = field(default_factory=list)
     warnings: list[Warning] = field(default_factory=list)
 
 
@@ -67,7 +69,18 @@ def parse_prose(
         _feed(state, paragraph)
     _close_item(state)
     _close_subsection(state)
+    _qualify_restarted_numbers(state)
     return state.tasks, state.warnings
+
+
+def _qualify_restarted_numbers(state: _State) -> None:
+    """Items numbered afresh in each subsection get refs such as "二、(一)1"."""
+    refs = [t.ref for t in state.tasks if t.ref.isdigit()]
+    if len(refs) == len(set(refs)):
+        return
+    for task, qualifier in zip(state.tasks, state.qualifiers, strict=True):
+        if task.ref.isdigit():
+            task.ref = qualifier + task.ref
 
 
 def _feed(state: _State, p: Paragraph) -> None:
@@ -137,6 +150,8 @@ def _open_item(state: _State, p: Paragraph) -> None:
     title, _ = split_title(p.rest)
     body = Paragraph(line=p.line, text=p.rest, fragments=p.fragments)
     state.item = _Open(ref=p.number, title=title, section=section, paragraphs=[body])
+    sub = state.subsection.ref if state.subsection is not None else ""
+    state.item.qualifier = sub or (f"{state.section_no}、" if state.section_no else "")
     state.item.closed = _ends_with_units(p.rest)
     if state.subsection is not None:
         state.subsection.has_items = True
@@ -165,6 +180,7 @@ def _plain(text: str) -> str:
 def _close_item(state: _State) -> None:
     if state.item is not None:
         state.tasks.append(_to_task(state.item, state.ctx))
+        state.qualifiers.append(state.item.qualifier)
     state.item = None
 
 
@@ -176,6 +192,7 @@ def _close_subsection(state: _State) -> None:
     if any(_NOT_TASKS.fullmatch(t) for t in [sub.title, *sub.section]):
         return
     state.tasks.append(_to_task(sub, state.ctx))
+    state.qualifiers.append("")
 
 
 def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:

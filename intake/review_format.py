@@ -1,7 +1,7 @@
 """The review sheet's cell formats (pure): milestones one per line, units joined with 、.
 
 A one-off deadline reads ``2024-04-30（4月）`` (the plan's own words in brackets), a
-defaulted one ``2024-12-31（默认）``, a recurrence
+defaulted one ``2024-12-31（默认）`` (or ``（默认：…）`` with the words it stands for), a recurrence
 ``每月26日 FREQ=MONTHLY;BYMONTHDAY=26 2024-05-01~2026-12-31（每月26日前）``: the first word is
 for people, the RRULE and the dates are what is read back.
 """
@@ -53,7 +53,9 @@ def describe_rrule(rule: str) -> str:
 
 def format_milestone(m: ParsedMilestone) -> str:
     """One milestone as one line of the 里程碑 cell."""
-    source = DEFAULT_MARK if m.due_is_default else m.source_text
+    source = m.source_text
+    if m.due_is_default:
+        source = f"{DEFAULT_MARK}：{source}" if source else DEFAULT_MARK
     tail = f"（{source}）" if source else ""
     if m.rrule:
         start = m.dtstart.isoformat() if m.dtstart else ""
@@ -71,7 +73,7 @@ def format_time_text(milestones: list[ParsedMilestone]) -> str:
     """The 时间节点 cell: the plan's own time words, each once, joined with ；."""
     words: list[str] = []
     for m in milestones:
-        if m.source_text and m.source_text not in words:
+        if m.source_text and not m.due_is_default and m.source_text not in words:
             words.append(m.source_text)
     return "；".join(words)
 
@@ -100,12 +102,14 @@ def parse_milestone_line(line: str, *, ctx: PlanContext, label: str) -> list[Par
     one_off = _ONE_OFF.match(text)
     if one_off:
         source = (one_off["src"] or "").strip()
-        is_default = source == DEFAULT_MARK
+        is_default = source.startswith(DEFAULT_MARK)
+        if is_default:
+            source = source[len(DEFAULT_MARK) :].lstrip("：: ")
         due = read_date(one_off["due"])
         return [
             ParsedMilestone(
                 label=label,
-                source_text="" if is_default else source,
+                source_text=source,
                 due=due,
                 due_is_default=is_default,
             )

@@ -21,7 +21,7 @@ _LABEL = re.compile(
 )
 _LABELLED_LINE = re.compile(
     r"(?:责任单位|牵头单位|主责单位|主办单位|责任部门|牵头部门|配合单位|协办单位|协助单位|"
-    r"配合部门|参与单位)\s*[:：][^\n。；;]*"
+    rf"配合部门|参与单位)\s*[:：][^\n。；;{BREAK_MARK}]*"
 )
 _SUPPORT_LABELS = frozenset({"配合单位", "协办单位", "协助单位", "配合部门", "参与单位"})
 _ROLE = re.compile(

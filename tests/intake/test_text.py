@@ -218,3 +218,25 @@ def test_it_reads_pipe_tables() -> None:
     assert third.milestones[0].due_is_default
     assert plan.warnings == []
     assert plan.meta.year == 2025
+
+
+RESTARTED = """闵行区2025年安全生产工作要点
+二、重点任务
+（一）压实责任
+1、加强组织领导。（牵头单位：区应急局；配合单位：区委组织部）
+2、完善应急预案体系。
+责任单位：区应急局
+完成时限：2025年9月30日前
+（二）隐患治理
+1、深化燃气安全整治，每季度通报一次。（区建管委、区市场监管局）
+"""
+
+
+def test_it_qualifies_item_numbers_that_restart_and_reads_label_lines() -> None:
+    plan = parse_text(RESTARTED, name="要点.txt")
+    tasks = {t.ref: t for t in plan.tasks}
+    assert list(tasks) == ["二、(一)1", "二、(一)2", "二、(二)1"]
+    assert tasks["二、(一)1"].support_units == ["区委组织部"]
+    assert tasks["二、(一)2"].lead_units == ["区应急局"]
+    due = tasks["二、(一)2"].milestones[0].due
+    assert due is not None and due.isoformat() == "2025-09-30"
