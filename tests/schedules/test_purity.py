@@ -27,9 +27,8 @@ def find_impurities(source: str) -> list[str]:
             names = [node.module]
             if node.module == "time" and any(a.name == "time" for a in node.names):
                 found.append(f"line {node.lineno}: from time import time")
-        found += [
-            f"line {node.lineno}: import {n}" for n in names if n.split(".")[0] in BANNED_IMPORTS
-        ]
+        line = getattr(node, "lineno", 0)
+        found += [f"line {line}: import {n}" for n in names if n.split(".")[0] in BANNED_IMPORTS]
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             attr, base = node.func.attr, node.func.value
             if attr in BANNED_CALLS or (
