@@ -83,14 +83,16 @@ def classify_smtp_error(exc: Exception) -> TransportError:
         detail = "; ".join(f"{r}: {c} {m!r}" for r, (c, m) in exc.recipients.items())
         return TransportError(f"收件人被拒绝: {detail}", permanent=all(c >= 500 for c in codes))
     if isinstance(exc, smtplib.SMTPResponseException):
-        reply = exc.smtp_error.decode("utf-8", "replace") if exc.smtp_error else ""
+        raw = exc.smtp_error
+        reply = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
         permanent = exc.smtp_code >= 500 or exc.smtp_code < 400
         kind = "永久性错误" if permanent else "临时错误"
         return TransportError(
             f"邮件服务器答复 {exc.smtp_code} {reply}（{kind}）", permanent=permanent
         )
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return TransportError(f"邮件服务器不支持所需功能（请检查 DUBAN_SMTP_TLS）: {exc}", True)
+        text = f"邮件服务器不支持所需功能（请检查 DUBAN_SMTP_TLS）: {exc}"
+        return TransportError(text, permanent=True)
     if isinstance(exc, ssl.SSLCertVerificationError):
         return TransportError(f"邮件服务器证书校验失败: {exc}", permanent=True)
     return TransportError(f"无法连接邮件服务器: {type(exc).__name__}: {exc}")

@@ -39,3 +39,11 @@ def build_key(
 def channel_id(kind: str, row_id: int | None) -> str:
     """A channel's part of the key: its kind and directory row (`email#12`)."""
     return f"{kind}#{row_id}" if row_id is not None else kind
+
+
+def message_key(keys: list[str]) -> str:
+    """The key of one message covering `keys` (Idempotency-Key, Message-ID): stable per set."""
+    if len(keys) == 1:
+        return keys[0]
+    joined = "\n".join(sorted(keys)).encode("utf-8")
+    return f"group-{len(keys)}-{hashlib.sha256(joined).hexdigest()[:40]}"

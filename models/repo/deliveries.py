@@ -1,0 +1,283 @@
+"""Delivery writes: claim keys before sending, record outcomes, reclaim abandoned sends, flag channels.
+
+The `delivery.key` unique constraint is the dedupe: a claim inserts `sending` rows with
+`ON CONFLICT DO NOTHING`, so of two senders (or two passes) only one gets each key. A row left in
+`sending` past its lease (the sender died mid-send) is reclaimed: marked for resending and
+audited; the next pass that carries its key claims it again (at-least-once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, false, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from models.directory import Channel
+from models.repo.audit import record_event
+from models.tables import Delivery
+
+CHUNK = 500  # rows per INSERT: well under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    """One row to claim: a (obligation, stage, occurrence, channel, recipient) key and its labels."""
+
+    key: str
+    obligation_id: int | None
+    unit_id: int | None
+    channel_id: int | None
+    stage: str
+    seq: str
+    channel_type: str
+    recipient: str
+
+
+@dataclass
+class ClaimResult:
+    """Which keys this sender now owns (key → row id), and why the others were skipped."""
+
+    claimed: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # key → sent | failed | sending
+
+
+def _insert(session: Session) -> Any:
+    name = session.get_bind().dialect.name
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    return (postgresql if name == "postgresql" else sqlite).insert(table)
+
+
+def claim_deliveries(
+    *,
+    session: Session,
+    requests: Sequence[ClaimRequest],
+    batch: str,
+    now: datetime,
+    lease: timedelta,
+) -> ClaimResult:
+    """Claim every free key: new keys, and keys whose last send failed transiently.
+
+    Sent keys, permanently failed keys and keys another sender holds are skipped. Commit before
+    sending, so every other sender sees the claim.
+    """
+    result = ClaimResult()
+    if not requests:
+        return result
+    lease_until = now + lease
+    for start in range(0, len(requests), CHUNK):
+        rows = [_new_row(r, batch, now, lease_until) for r in requests[start : start + CHUNK]]
+        stmt = _insert(session).values(rows).on_conflict_do_nothing(index_elements=["key"])
+        for row_id, key in session.execute(stmt.returning(col(Delivery.id), col(Delivery.key))):
+            result.claimed[key] = row_id
+    rest = [r.key for r in requests if r.key not in result.claimed]
+    for row in _existing(session, rest):
+        if row.status == "failed" and not row.permanent and _take(session, row, batch, lease_until):
+            result.claimed[row.key] = row.id or 0
+        else:
+            result.skipped[row.key] = row.status
+    session.flush()
+    return result
+
+
+def _new_row(r: ClaimRequest, batch: str, now: datetime, lease_until: datetime) -> dict[str, Any]:
+    return {
+        "key": r.key,
+        "batch": batch,
+        "obligation_id": r.obligation_id,
+        "unit_id": r.unit_id,
+        "channel_id": r.channel_id,
+        "stage": r.stage,
+        "seq": r.seq,
+        "channel_type": r.channel_type,
+        "recipient": r.recipient[:500],
+        "status": "sending",
+        "attempts": 0,
+        "permanent": False,
+        "reclaims": 0,
+        "lease_until": lease_until,
+        "created_at": now,
+    }
+
+
+def _existing(session: Session, keys: list[str]) -> list[Delivery]:
+    rows: list[Delivery] = []
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        rows += session.exec(select(Delivery).where(col(Delivery.key).in_(chunk))).all()
+    return rows
+
+
+def _take(session: Session, row: Delivery, batch: str, lease_until: datetime) -> bool:
+    # Compare-and-set on the state we read: of two senders retrying the same key, one wins.
+    stmt = (
+        update(Delivery)
+        .where(
+            col(Delivery.id) == row.id,
+            col(Delivery.status) == "failed",
+            col(Delivery.permanent) == false(),
+        )
+        .values(status="sending", batch=batch, lease_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def record_outcome(
+    *,
+    session: Session,
+    ids: Sequence[int],
+    batch: str,
+    ok: bool,
+    attempts: int,
+    now: datetime,
+    duration_ms: int,
+    error: str | None = None,
+    permanent: bool = False,
+    ref: str | None = None,
+) -> int:
+    """Record one message's outcome on all its rows (still held by `batch`); return rows updated."""
+    if not ids:
+        return 0
+    values: dict[str, Any] = {
+        "status": "sent" if ok else "failed",
+        "attempts": col(Delivery.attempts) + attempts,
+        "permanent": permanent and not ok,
+        "last_error": None if ok else (error or "")[:2000],
+        "duration_ms": duration_ms,
+        "lease_until": None,
+    }
+    if ok:
+        values |= {"sent_at": now, "ref": (ref or "")[:1000] or None}
+    stmt = (
+        update(Delivery)
+        .where(col(Delivery.id).in_(list(ids)), col(Delivery.batch) == batch)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def reclaim_expired(*, session: Session, now: datetime, actor: str) -> list[Delivery]:
+    """Mark rows stuck in `sending` past their lease for resending, each with an audit event."""
+    stuck = session.exec(
+        select(Delivery).where(
+            col(Delivery.status) == "sending",
+            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
+        )
+    ).all()
+    reclaimed = []
+    for row in stuck:
+        stmt = (
+            update(Delivery)
+            .where(
+                col(Delivery.id) == row.id,
+                col(Delivery.status) == "sending",
+                col(Delivery.batch) == row.batch,
+            )
+            .values(
+                status="failed",
+                permanent=False,
+                reclaims=col(Delivery.reclaims) + 1,
+                last_error="发送方在租约内未记录结果（可能中途崩溃），已收回待重发",
+                lease_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not session.execute(stmt).rowcount:  # type: ignore[attr-defined]
+            continue  # another sender reclaimed it first
+        record_event(
+            session=session,
+            at=now,
+            actor=actor,
+            entity="delivery",
+            entity_id=row.id,
+            action="reclaimed",
+            from_status="sending",
+            to_status="failed",
+            reason="发送租约已过期，发送结果未记录：收回并重发（至少一次送达）",
+            data={"key": row.key, "batch": row.batch, "lease_until": str(row.lease_until)},
+        )
+        reclaimed.append(row)
+    session.flush()
+    return reclaimed
+
+
+def consecutive_permanent_failures(*, session: Session, channel_id: int, limit: int) -> int:
+    """How many of the channel's latest messages (batches) failed permanently, newest first."""
+    rows = session.exec(
+        select(Delivery.batch, Delivery.status, Delivery.permanent)
+        .where(col(Delivery.channel_id) == channel_id, col(Delivery.status) != "sending")
+        .order_by(col(Delivery.id).desc())
+        .limit(limit * 50)
+    ).all()
+    outcome: dict[str, bool] = {}  # batch → every row failed permanently; in newest-first order
+    for batch, status, permanent in rows:
+        outcome[batch] = outcome.get(batch, True) and status == "failed" and permanent
+    count = 0
+    for failed in list(outcome.values())[:limit]:
+        if not failed:
+            break
+        count += 1
+    return count
+
+
+def note_channel_result(
+    *,
+    session: Session,
+    channel_id: int,
+    ok: bool,
+    error: str | None,
+    now: datetime,
+    flag_after: int,
+    actor: str,
+) -> str | None:
+    """Flag a channel after `flag_after` consecutive permanent failures; clear it on success.
+
+    Returns "flagged", "recovered" or None, and audits each change for the office.
+    """
+    channel = session.get(Channel, channel_id)
+    if channel is None:
+        return None
+    if ok:
+        if not channel.failing:
+            return None
+        channel.failing, channel.failing_since, channel.last_error = False, None, None
+        _audit_channel(session, channel, now, actor, "channel_recovered", "渠道恢复正常")
+        return "recovered"
+    channel.last_error = (error or "")[:2000]
+    failures = consecutive_permanent_failures(
+        session=session, channel_id=channel_id, limit=flag_after
+    )
+    if channel.failing or failures < flag_after:
+        session.flush()
+        return None
+    channel.failing, channel.failing_since = True, now
+    reason = f"连续 {failures} 次永久性发送失败，请检查渠道配置：{channel.last_error}"
+    _audit_channel(session, channel, now, actor, "channel_flagged", reason)
+    return "flagged"
+
+
+def _audit_channel(
+    session: Session, channel: Channel, now: datetime, actor: str, action: str, reason: str
+) -> None:
+    session.add(channel)
+    record_event(
+        session=session,
+        at=now,
+        actor=actor,
+        entity="channel",
+        entity_id=channel.id,
+        action=action,
+        reason=reason,
+        data={"unit_id": channel.unit_id, "type": channel.type},
+    )
+
+
+def failing_channels(*, session: Session) -> list[Channel]:
+    """Channels flagged for the office."""
+    return list(session.exec(select(Channel).where(and_(col(Channel.failing)))).all())

@@ -1,0 +1,300 @@
+"""The delivery pipeline the flows call: render → dedupe → send with retry → record.
+
+For each notice: resolve the unit's enabled channels and recipients, render once, and per
+(channel, recipient) claim one delivery row per item (the dedupe key), send only the claimed
+items as one message, retry transient failures with backoff, then record status, attempts, error
+and duration on the message's rows. A channel failing permanently several times running is
+flagged for the office; the other channels go on regardless, so nothing waits silently. Rows a
+crashed sender left in `sending` are reclaimed once their lease expires (at-least-once).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from duban.settings import Settings
+from models.db import session_scope
+from models.repo.audit import record_event
+from models.repo.deliveries import (
+    ClaimRequest,
+    claim_deliveries,
+    note_channel_result,
+    reclaim_expired,
+    record_outcome,
+)
+from notify.channels import build_transports
+from notify.keys import build_key, message_key
+from notify.notice import Item, Notice
+from notify.render import OfficeInfo, Renderer, RenderError
+from notify.report import DeliveryReport, JobResult, Unreached
+from notify.retry import Attempt, RetrySettings, send_with_retry
+from notify.targets import Route, UnitEntry, load_units, routes_for
+from notify.transport import Message, Rendered, Transport
+
+DEFAULT_LEASE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Tuning: retries, the claim lease, when to flag a channel, concurrency, audit actor."""
+
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    lease: timedelta = DEFAULT_LEASE  # longer than any one message's retries and rate waits
+    flag_after: int = 3
+    workers: int = 4
+    actor: str = "notify"
+    office_email: str = ""  # where office notices go when they name no unit
+
+
+@dataclass(frozen=True)
+class _Job:
+    notice: Notice
+    route: Route
+    recipient_name: str
+    content: Rendered
+    failing: bool
+
+
+def key_stage(notice: Notice, item: Item) -> str:
+    """The stage part of an item's key: the digest is its own stage, not the item's."""
+    return "digest" if notice.kind == "digest" else item.stage
+
+
+class Pipeline:
+    """Long-lived: holds the transports (their connections and rate limiters) between passes."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        transports: Mapping[str, Transport],
+        renderer: Renderer,
+        options: PipelineOptions | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.engine = engine
+        self.transports = dict(transports)
+        self.renderer = renderer
+        self.options = options or PipelineOptions()
+        self.sleep = sleep
+
+    def deliver(self, notices: Sequence[Notice], *, now: datetime) -> DeliveryReport:
+        """Deliver `notices` at the instant `now` (aware); return what happened."""
+        if now.tzinfo is None:
+            raise ValueError("now 必须带时区 (naive datetimes are rejected)")
+        started = time.monotonic()
+        report = DeliveryReport()
+        with session_scope(self.engine) as session:
+            reclaimed = reclaim_expired(session=session, now=now, actor=self.options.actor)
+            report.reclaimed = len(reclaimed)
+            units = load_units(session, (n.unit_id for n in notices if n.unit_id is not None))
+        jobs = self._plan(notices, units, now, report)
+        if report.unreached:
+            self._audit_unreached(report.unreached, now)
+        run = lambda job: self._run(job, now, started)  # noqa: E731
+        if self.options.workers <= 1 or len(jobs) <= 1:
+            report.results.extend(map(run, jobs))
+        else:
+            with ThreadPoolExecutor(min(self.options.workers, len(jobs))) as pool:
+                report.results.extend(pool.map(run, jobs))
+        return report
+
+    def _plan(
+        self,
+        notices: Sequence[Notice],
+        units: Mapping[int, UnitEntry],
+        now: datetime,
+        report: DeliveryReport,
+    ) -> list[_Job]:
+        jobs: list[_Job] = []
+        for notice in notices:
+            entry = units.get(notice.unit_id) if notice.unit_id is not None else None
+            name = entry.unit.name if entry else self.renderer.office.name
+            obligations = tuple(dict.fromkeys(i.obligation_id for i in notice.items))
+            routes = routes_for(notice, entry, self.options.office_email)
+            if not routes:
+                reason = (
+                    "目录中没有该单位"
+                    if notice.unit_id and entry is None
+                    else "没有可用的渠道或邮箱"
+                )
+                report.unreached.append(Unreached(notice.unit_id, name, reason, obligations))
+                continue
+            try:
+                content = self.renderer.render(notice, recipient_name=name, at=now)
+            except RenderError as exc:
+                reason = f"模板错误（永久性）: {exc}"
+                report.unreached.append(Unreached(notice.unit_id, name, reason, obligations))
+                continue
+            failing = {c.id for c in entry.channels if c.failing} if entry else set()
+            jobs += [_Job(notice, r, name, content, r.channel_id in failing) for r in routes]
+        return jobs
+
+    def _requests(self, job: _Job) -> list[ClaimRequest]:
+        r = job.route
+        return [
+            ClaimRequest(
+                key=build_key(
+                    obligation_id=item.obligation_id,
+                    stage=key_stage(job.notice, item),
+                    seq=item.seq,
+                    channel=r.channel_key,
+                    recipient=r.recipient_key,
+                ),
+                obligation_id=item.obligation_id,
+                unit_id=job.notice.unit_id,
+                channel_id=r.channel_id,
+                stage=key_stage(job.notice, item),
+                seq=item.seq,
+                channel_type=r.target.kind,
+                recipient=r.recipient,
+            )
+            for item in job.notice.items
+        ]
+
+    def _run(self, job: _Job, now: datetime, started: float) -> JobResult:
+        requests = self._requests(job)
+        batch = uuid.uuid4().hex
+        with session_scope(self.engine) as session:
+            claim = claim_deliveries(
+                session=session,
+                requests=requests,
+                batch=batch,
+                now=_at(now, started),
+                lease=self.options.lease,
+            )
+        base = JobResult(
+            unit_id=job.notice.unit_id,
+            channel=job.route.target.kind,
+            channel_id=job.route.channel_id,
+            recipient=job.route.recipient,
+            status="duplicate",
+            item_status=tuple(
+                (r.obligation_id or 0, _SKIPPED[claim.skipped[r.key]])
+                for r in requests
+                if r.key in claim.skipped
+            ),
+        )
+        if not claim.claimed:
+            in_flight = "sending" in claim.skipped.values()
+            return replace(base, status="in_flight" if in_flight else "duplicate")
+        claimed = [r for r in requests if r.key in claim.claimed]
+        attempt = self._send(job, [r.key for r in claimed], now, started)
+        flag = self._record(job, list(claim.claimed.values()), batch, attempt, now, started)
+        outcome = "sent" if attempt.ok else ("failed" if attempt.permanent else "retry")
+        return replace(
+            base,
+            status="sent" if attempt.ok else "failed",
+            item_status=base.item_status + tuple((r.obligation_id or 0, outcome) for r in claimed),
+            attempts=attempt.attempts,
+            error=attempt.error,
+            permanent=attempt.permanent,
+            flag=flag,
+        )
+
+    def _send(self, job: _Job, keys: list[str], now: datetime, started: float) -> Attempt:
+        content = job.content
+        if len(keys) < len(job.notice.items):
+            # Some items already went out through this route: the message lists only the rest.
+            wanted = set(keys)
+            items = tuple(
+                i
+                for i, r in zip(job.notice.items, self._requests(job), strict=True)
+                if r.key in wanted
+            )
+            subset = replace(job.notice, items=items, kind=job.notice.template)
+            try:
+                content = self.renderer.render(subset, recipient_name=job.recipient_name, at=now)
+            except RenderError as exc:
+                return Attempt(False, 0, 0, error=f"模板错误: {exc}", permanent=True)
+        transport = self.transports.get(job.route.target.kind)
+        if transport is None:
+            error = f"未配置渠道类型 {job.route.target.kind} 的发送方式"
+            return Attempt(False, 0, 0, error=error, permanent=True)
+        msg = Message(content=content, target=job.route.target, at=_at(now, started))
+        return send_with_retry(
+            transport, msg, key=message_key(keys), retry=self.options.retry, sleep=self.sleep
+        )
+
+    def _record(
+        self, job: _Job, ids: list[int], batch: str, attempt: Attempt, now: datetime, started: float
+    ) -> str | None:
+        at = _at(now, started)
+        with session_scope(self.engine) as session:
+            record_outcome(
+                session=session,
+                ids=ids,
+                batch=batch,
+                ok=attempt.ok,
+                attempts=attempt.attempts,
+                now=at,
+                duration_ms=attempt.duration_ms,
+                error=attempt.error,
+                permanent=attempt.permanent,
+                ref=attempt.result.ref if attempt.result else None,
+            )
+            channel_id = job.route.channel_id
+            if channel_id is None or not (attempt.permanent or (attempt.ok and job.failing)):
+                return None
+            return note_channel_result(
+                session=session,
+                channel_id=channel_id,
+                ok=attempt.ok,
+                error=attempt.error,
+                now=at,
+                flag_after=self.options.flag_after,
+                actor=self.options.actor,
+            )
+
+    def _audit_unreached(self, unreached: list[Unreached], now: datetime) -> None:
+        with session_scope(self.engine) as session:
+            for u in unreached:
+                record_event(
+                    session=session,
+                    at=now,
+                    actor=self.options.actor,
+                    entity="unit",
+                    entity_id=u.unit_id,
+                    action="unreachable",
+                    reason=f"{u.unit_name}: {u.reason}",
+                    data={"obligations": list(u.obligations)},
+                )
+
+
+_SKIPPED = {"sent": "sent", "sending": "retry", "failed": "failed"}
+
+
+def _at(now: datetime, started: float) -> datetime:
+    # The pass reads the clock once (`now`); later instants add the monotonic time elapsed.
+    return now + timedelta(seconds=time.monotonic() - started)
+
+
+def build_pipeline(
+    settings: Settings,
+    engine: Engine,
+    *,
+    options: PipelineOptions | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Pipeline:
+    """The installation's pipeline: transports and templates from the settings."""
+    office = OfficeInfo(
+        name=settings.office_name,
+        contact=settings.office_contact,
+        email=settings.office_email,
+        portal_url=settings.portal_url,
+    )
+    opts = options or PipelineOptions(office_email=settings.office_email)
+    return Pipeline(
+        engine=engine,
+        transports=build_transports(settings),
+        renderer=Renderer(office, settings.templates_dir),
+        options=opts,
+        sleep=sleep,
+    )

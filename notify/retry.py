@@ -1,0 +1,78 @@
+"""Send with retry: exponential backoff for transient failures, none for permanent ones.
+
+Retrying happens here only (flows' send tasks run with Prefect `retries=0`). The delay doubles
+from `first_delay` up to `max_delay`; a service's own hint (`Retry-After`, a robot's rate-limit
+reply) is honoured when longer. `sleep` is injected so tests run without waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from notify.transport import Message, SendResult, Transport, TransportError
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """How hard to try one message within one pass."""
+
+    attempts: int = 5
+    first_delay: float = 2.0
+    factor: float = 2.0
+    max_delay: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.first_delay < 0 or self.factor < 1 or self.max_delay < 0:
+            raise ValueError(f"重试设置无效: {self!r}")
+
+    def delay(self, attempt: int, hint: float | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        backoff = self.first_delay * self.factor ** (attempt - 1)
+        return min(self.max_delay, max(backoff, hint or 0.0))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of sending one message: how many tries, the last error, the result."""
+
+    ok: bool
+    attempts: int
+    duration_ms: int
+    result: SendResult | None = None
+    error: str | None = None
+    permanent: bool = False
+
+
+def send_with_retry(
+    transport: Transport,
+    msg: Message,
+    *,
+    key: str,
+    retry: RetrySettings,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Attempt:
+    """Try up to `retry.attempts` times; stop at once on success or a permanent failure."""
+    started = time.monotonic()
+    error: TransportError | None = None
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            result = transport.send(msg, key=key)
+        except TransportError as exc:
+            error = exc
+        except Exception as exc:  # a bug in a channel must not leave the rows in `sending`
+            error = TransportError(f"渠道内部错误: {type(exc).__name__}: {exc}", permanent=True)
+        else:
+            return Attempt(True, attempt, _ms_since(started), result=result)
+        if error.permanent or attempt == retry.attempts:
+            break
+        sleep(retry.delay(attempt, error.retry_after))
+    assert error is not None
+    return Attempt(
+        False, attempt, _ms_since(started), error=error.message, permanent=error.permanent
+    )
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

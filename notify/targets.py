@@ -1,0 +1,125 @@
+"""Resolve a notice to routes: which of the unit's channels, and which people, receive it.
+
+E-mail goes to the contacts whose role fits the audience (联络员 for the unit's contacts,
+负责人 for its head, 分管领导 or a leader's own contacts for leaders, everyone at the office),
+falling back to every contact with an address rather than to nobody. Robots and webhooks post to
+the unit's group whatever the audience: the dedupe key (same items, same robot) keeps a group
+from hearing the same item twice when both contacts and head are notified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from duban.cli_common import mask_url
+from models.directory import Channel, Contact, Unit
+from notify.keys import channel_id, recipient_id
+from notify.notice import Audience, Notice
+from notify.transport import Mailbox, Target
+
+AUDIENCE_ROLES = {
+    Audience.UNIT_CONTACTS: ("联络员",),
+    Audience.UNIT_HEAD: ("负责人",),
+    Audience.LEADER: ("分管领导",),
+    Audience.OFFICE: (),  # everyone
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One channel and recipient of a notice."""
+
+    channel_id: int | None
+    channel_key: str  # the channel's part of the dedupe key
+    target: Target
+    recipient_key: str  # the recipient's part of the dedupe key
+    recipient: str  # as stored and shown (address, or the URL with its token masked)
+
+
+@dataclass(frozen=True)
+class UnitEntry:
+    """What the directory knows about one unit: name, kind, enabled channels, contacts."""
+
+    unit: Unit
+    channels: tuple[Channel, ...]
+    contacts: tuple[Contact, ...]
+
+
+def load_units(session: Session, unit_ids: Iterable[int]) -> dict[int, UnitEntry]:
+    """The directory entries of `unit_ids`, in three queries."""
+    ids = sorted(set(unit_ids))
+    if not ids:
+        return {}
+    units = session.exec(select(Unit).where(col(Unit.id).in_(ids))).all()
+    channels = session.exec(
+        select(Channel)
+        .where(col(Channel.unit_id).in_(ids), col(Channel.enabled))
+        .order_by(col(Channel.id))
+    ).all()
+    contacts = session.exec(
+        select(Contact).where(col(Contact.unit_id).in_(ids)).order_by(col(Contact.id))
+    ).all()
+    return {
+        u.id or 0: UnitEntry(
+            unit=u,
+            channels=tuple(c for c in channels if c.unit_id == u.id),
+            contacts=tuple(c for c in contacts if c.unit_id == u.id),
+        )
+        for u in units
+    }
+
+
+def pick_contacts(entry: UnitEntry, audience: Audience) -> list[Contact]:
+    """The contacts with an address who should read a notice for `audience`."""
+    with_mail = [c for c in entry.contacts if c.email]
+    roles = AUDIENCE_ROLES[audience]
+    if not roles or (audience is Audience.LEADER and entry.unit.kind == "leader"):
+        return with_mail
+    chosen = [c for c in with_mail if c.role in roles]
+    return chosen or with_mail
+
+
+def email_route(channel: Channel | None, box: Mailbox, label: str) -> Route:
+    """A route to one mailbox."""
+    row_id = channel.id if channel else None
+    return Route(
+        channel_id=row_id,
+        channel_key=channel_id("email", row_id),
+        target=Target(kind="email", to=box, label=label),
+        recipient_key=recipient_id("email", address=box.address),
+        recipient=box.address,
+    )
+
+
+def robot_route(channel: Channel, label: str) -> Route:
+    """A route to a robot or webhook channel."""
+    return Route(
+        channel_id=channel.id,
+        channel_key=channel_id(channel.type, channel.id),
+        target=Target(kind=channel.type, url=channel.url, secret=channel.secret, label=label),
+        recipient_key=recipient_id(channel.type, url=channel.url),
+        recipient=mask_url(channel.url),
+    )
+
+
+def routes_for(notice: Notice, entry: UnitEntry | None, office_email: str = "") -> list[Route]:
+    """Every route of `notice`; the office's own address when it has no unit."""
+    if entry is None:
+        if notice.audience is Audience.OFFICE and office_email:
+            return [email_route(None, Mailbox(office_email, "安委办"), "安委办")]
+        return []
+    routes: list[Route] = []
+    label = entry.unit.name
+    for channel in entry.channels:
+        if channel.type == "email":
+            for contact in pick_contacts(entry, notice.audience):
+                box = Mailbox(address=contact.email or "", name=f"{label} {contact.name}")
+                routes.append(email_route(channel, box, label))
+        else:
+            routes.append(robot_route(channel, label))
+    if notice.audience is Audience.OFFICE and office_email:
+        routes.append(email_route(None, Mailbox(office_email, "安委办"), label))
+    return list({(r.channel_key, r.recipient_key): r for r in routes}.values())
