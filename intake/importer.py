@@ -62,16 +62,20 @@ def _assemble(
     ctx = plan_context(meta)
     try:
         tasks, warnings = parse_prose(doc.prose, ctx)
+        headerless: LineError | None = None
         for index, table in enumerate(doc.tables, start=1):
             prefix = _table_prefix(table, index) if tasks else ""
             try:
                 more, notes = parse_table(table.rows, ctx, ref_prefix=prefix)
             except LineError as exc:
-                if strict_tables or not _worth_reporting(table):
+                if strict_tables:
                     raise
+                headerless = headerless or exc
                 more, notes = [], [_headerless(table, exc)]
             tasks += more
             warnings += notes
+        if not tasks and headerless is not None:
+            raise headerless  # the table was the plan's content: its missing header is the error
     except LineError as exc:
         raise IntakeError(exc.message, path=name, line=exc.line) from exc
     if not tasks:
@@ -84,14 +88,10 @@ def _table_prefix(table: TableBlock, index: int) -> str:
     return "附件-" if "附件" in table.caption else f"表{index}-"
 
 
-def _worth_reporting(table: TableBlock) -> bool:
-    """A lone tabbed line in prose is not a table; several rows without a header are."""
-    return len(table.rows) < 2
-
-
 def _headerless(table: TableBlock, exc: LineError) -> Warning:
     text = " ".join(c for c in table.rows[0].cells if c)[:80]
-    return Warning(line=table.line, text=text, message=exc.message + "，整张表已忽略")
+    message = f"{exc.message}，整张表（{len(table.rows)} 行）已忽略"
+    return Warning(line=table.line, text=text, message=message)
 
 
 def _make_refs_unique(tasks: list[ParsedTask]) -> list[Warning]:

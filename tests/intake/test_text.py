@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from intake import parse_text
+import pytest
+
+from intake import IntakeError, parse_text
 
 NUMBERED = """# 上海市某某区安全生产委员会
 
@@ -240,3 +242,13 @@ def test_it_qualifies_item_numbers_that_restart_and_reads_label_lines() -> None:
     assert tasks["二、(一)2"].lead_units == ["区应急局"]
     due = tasks["二、(一)2"].milestones[0].due
     assert due is not None and due.isoformat() == "2025-09-30"
+
+
+def test_it_warns_about_a_headerless_table_beside_prose_tasks_and_fails_without_them() -> None:
+    table = "\n姓名\t电话\t邮箱\n张三\t123\ta@example.gov.cn\n"
+    plan = parse_text(NUMBERED + table, name="要点.md")
+    assert len(plan.tasks) == 5
+    assert any("表头" in w.message and w.text.startswith("姓名") for w in plan.warnings)
+    with pytest.raises(IntakeError, match="表头") as caught:
+        parse_text("某某区2024年工作清单\n" + table, name="清单.txt")
+    assert "第 3 行" in str(caught.value)
