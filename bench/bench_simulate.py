@@ -50,7 +50,7 @@ def build_obligations() -> list[SimObligation]:
     return out
 
 
-def timed(fn: object) -> tuple[object, float]:
+def time_call(fn: object) -> tuple[object, float]:
     """Return fn()'s result and its wall time in seconds."""
     t0 = time.perf_counter()
     result = fn()  # type: ignore[operator]
@@ -65,12 +65,12 @@ def main() -> None:
     cal, policy = load_calendar(), Policy()
     start = datetime(2024, 1, 1, tzinfo=OFFICE_TZ)
     end = datetime(2026, 12, 31, 23, 59, tzinfo=OFFICE_TZ)
-    obligations, base = timed(build_obligations)
+    obligations, base = time_call(build_obligations)
     assert isinstance(obligations, list)
     print(f"{'scenario':<26}{'obligations':>12}{'actions':>10}{'seconds':>10}{'x baseline':>12}")
     print(f"{'baseline (expand only)':<26}{len(obligations):>12}{'-':>10}{base:>10.3f}{1.0:>12.1f}")
     for rate in (1.0, 0.7, 0.0):
-        result, secs = timed(
+        result, secs = time_call(
             lambda r=rate: simulate(
                 obligations, policy, cal, start=start, end=end, submit_rate=r, seed=seed
             )

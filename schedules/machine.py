@@ -108,7 +108,7 @@ class _Ctx:
     new_due: date | None
 
 
-def _settled_status(level: int, last_stage: Stage | None) -> Status:
+def _derive_status(level: int, last_stage: Stage | None) -> Status:
     # Where an obligation stands when nothing is pending: derived from what was sent.
     if level >= 2:
         return Status.ESCALATED
@@ -117,12 +117,12 @@ def _settled_status(level: int, last_stage: Stage | None) -> Status:
     return Status.REMINDED if last_stage is Stage.REMIND else Status.OPEN
 
 
-def _on_sent(state: ObligationState, ctx: _Ctx) -> ObligationState:
+def _apply_sent(state: ObligationState, ctx: _Ctx) -> ObligationState:
     assert ctx.action is not None
     level = max(state.level, ctx.action.level)
     status = state.status
     if status is not Status.EXTENSION_REQUESTED:
-        status = _settled_status(level, ctx.action.stage)
+        status = _derive_status(level, ctx.action.stage)
     return replace(
         state,
         status=status,
@@ -133,7 +133,7 @@ def _on_sent(state: ObligationState, ctx: _Ctx) -> ObligationState:
     )
 
 
-def _on_grant(state: ObligationState, ctx: _Ctx) -> ObligationState:
+def _apply_grant(state: ObligationState, ctx: _Ctx) -> ObligationState:
     new_due = ctx.new_due or state.requested_due
     if new_due is None:
         raise TransitionError("批准延期需要新的截止日期 new_due（grant_extension needs new_due）")
@@ -145,18 +145,18 @@ def _on_grant(state: ObligationState, ctx: _Ctx) -> ObligationState:
 
 
 _HANDLERS: dict[Event, Callable[[ObligationState, _Ctx], ObligationState]] = {
-    Event.REMIND_SENT: _on_sent,
-    Event.CHASE_SENT: _on_sent,
-    Event.ESCALATED: _on_sent,
+    Event.REMIND_SENT: _apply_sent,
+    Event.CHASE_SENT: _apply_sent,
+    Event.ESCALATED: _apply_sent,
     Event.SUBMIT: lambda s, c: replace(s, status=Status.SUBMITTED),
     Event.ACCEPT: lambda s, c: replace(s, status=Status.ACCEPTED),
     Event.REOPEN: lambda s, c: replace(s, status=Status.REOPENED, level=0, since=c.at),
     Event.REQUEST_EXTENSION: lambda s, c: replace(
         s, status=Status.EXTENSION_REQUESTED, requested_due=c.new_due
     ),
-    Event.GRANT_EXTENSION: _on_grant,
+    Event.GRANT_EXTENSION: _apply_grant,
     Event.REFUSE_EXTENSION: lambda s, c: replace(
-        s, status=_settled_status(s.level, s.last_stage), requested_due=None
+        s, status=_derive_status(s.level, s.last_stage), requested_due=None
     ),
     Event.WAIVE: lambda s, c: replace(s, status=Status.WAIVED),
     Event.CONFIRM_OPEN: lambda s, c: replace(s, status=Status.OPEN, since=c.at),

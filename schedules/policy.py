@@ -64,19 +64,19 @@ def _check_policy(p: Policy) -> None:
         raise _fail("office_at", "应满足 chase_after ≤ office_at < leader_at")
 
 
-def _to_int(name: str, value: object) -> int:
+def _coerce_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(name, f"应为整数，收到 {value!r}")
     return value
 
 
-def _to_bool(name: str, value: object) -> bool:
+def _coerce_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise _fail(name, f"应为 true 或 false，收到 {value!r}")
     return value
 
 
-def _to_time(name: str, value: object) -> time:
+def _coerce_time(name: str, value: object) -> time:
     if isinstance(value, time):
         return value
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
@@ -88,23 +88,23 @@ def _to_time(name: str, value: object) -> time:
         raise _fail(name, f'应为 "HH:MM" 格式的时间，收到 {value!r}') from exc
 
 
-def _to_offsets(name: str, value: object) -> tuple[int, ...]:
+def _coerce_offsets(name: str, value: object) -> tuple[int, ...]:
     if not isinstance(value, list | tuple):
         raise _fail(name, f"应为整数列表，例如 [5, 2, 0]，收到 {value!r}")
-    return tuple(sorted((_to_int(name, v) for v in value), reverse=True))
+    return tuple(sorted((_coerce_int(name, v) for v in value), reverse=True))
 
 
 _COERCE: dict[str, Callable[[str, object], Any]] = {
-    "remind_offsets": _to_offsets,
-    "send_time": _to_time,
-    "window_start": _to_time,
-    "window_end": _to_time,
-    "chase_after": _to_int,
-    "chase_every": _to_int,
-    "office_at": _to_int,
-    "leader_at": _to_int,
-    "support_reminders": _to_bool,
-    "support_escalations": _to_bool,
+    "remind_offsets": _coerce_offsets,
+    "send_time": _coerce_time,
+    "window_start": _coerce_time,
+    "window_end": _coerce_time,
+    "chase_after": _coerce_int,
+    "chase_every": _coerce_int,
+    "office_at": _coerce_int,
+    "leader_at": _coerce_int,
+    "support_reminders": _coerce_bool,
+    "support_escalations": _coerce_bool,
 }
 
 
@@ -144,7 +144,7 @@ class PolicySet:
         return policy
 
 
-def _as_mapping(value: object, where: str) -> Mapping[str, object]:
+def _require_mapping(value: object, where: str) -> Mapping[str, object]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -155,8 +155,8 @@ def _as_mapping(value: object, where: str) -> Mapping[str, object]:
 def _parse_scope(
     raw: Mapping[str, object], scope: str, source: str
 ) -> dict[str, Mapping[str, object]]:
-    table = _as_mapping(raw.get(scope), f"{source} {scope}")
-    return {str(k): _as_mapping(v, f"{source} {scope}.{k}") for k, v in table.items()}
+    table = _require_mapping(raw.get(scope), f"{source} {scope}")
+    return {str(k): _require_mapping(v, f"{source} {scope}.{k}") for k, v in table.items()}
 
 
 def parse_policy(
@@ -170,7 +170,9 @@ def parse_policy(
             f"{source}：未知顶层字段 {unknown[0]!r}（只允许 default、plans、tasks、milestones）"
         )
     default = merge(
-        Policy(), _as_mapping(raw.get("default"), f"{source} default"), where=f"{source} default"
+        Policy(),
+        _require_mapping(raw.get("default"), f"{source} default"),
+        where=f"{source} default",
     )
     scopes = {s: _parse_scope(raw, s, source) for s in SCOPES}
     for scope, table in scopes.items():
@@ -184,4 +186,4 @@ def _load_raw(text: str, fmt: str, source: str) -> Mapping[str, object]:
         raw: object = tomllib.loads(text) if fmt == "toml" else yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
         raise PolicyError(f"{source}：{fmt.upper()} 格式错误：{exc}") from exc
-    return _as_mapping(raw, source)
+    return _require_mapping(raw, source)

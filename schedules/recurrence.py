@@ -86,7 +86,7 @@ def normalise_rule(rule: str, dtstart: date) -> tuple[str, date | None]:
     return ";".join(f"{k}={v}" for k, v in parts.items()), until
 
 
-def _instant(d: date) -> datetime:
+def _make_anchor(d: date) -> datetime:
     # dateutil only needs a consistent anchor; UTC midnight avoids naive datetimes.
     return datetime.combine(d, time(), tzinfo=UTC)
 
@@ -106,8 +106,8 @@ def expand_occurrences(spec: MilestoneSpec, start: date, end: date) -> tuple[dat
     if high < low:
         return ()
     try:
-        rule = rrulestr(text, dtstart=_instant(spec.dtstart))
+        rule = rrulestr(text, dtstart=_make_anchor(spec.dtstart))
     except (ValueError, TypeError) as exc:
         raise RecurrenceError(f"rrule 无法解析：{spec.rrule!r}：{exc}") from exc
-    found = rule.between(_instant(low), _instant(high), inc=True)
+    found = rule.between(_make_anchor(low), _make_anchor(high), inc=True)
     return tuple(dt.date() for dt in found)

@@ -29,14 +29,14 @@ from schedules.obligation import (
 from schedules.policy import Policy
 from schedules.slots import (
     Slot,
-    chase_slot,
-    chases_enabled,
-    fixed_slots,
-    in_window,
-    latest_chase_index,
-    next_chase_index,
-    next_opening,
-    overdue_days_at,
+    count_overdue_days,
+    find_latest_chase,
+    find_next_chase,
+    find_next_opening,
+    is_chased,
+    is_in_window,
+    list_fixed_slots,
+    make_chase_slot,
 )
 
 __all__ = [
@@ -70,55 +70,59 @@ def _is_live(state: ObligationState, at: datetime) -> bool:
     return state.last_sent_at is None or at > state.last_sent_at
 
 
-def _allowed_fixed(state: ObligationState, policy: Policy, cal: WorkCalendar) -> tuple[Slot, ...]:
-    return fixed_slots(state.due, state.is_lead, policy, cal, state.level)
+def _list_allowed_fixed(
+    state: ObligationState, policy: Policy, cal: WorkCalendar
+) -> tuple[Slot, ...]:
+    return list_fixed_slots(state.due, state.is_lead, policy, cal, state.level)
 
 
-def _severity(slot: Slot) -> tuple[int, datetime]:
+def _rank_severity(slot: Slot) -> tuple[int, datetime]:
     return STAGE_LEVEL[slot.stage], slot.at
 
 
-def _latest_missed(
+def _find_latest_missed(
     state: ObligationState, policy: Policy, cal: WorkCalendar, now: datetime
 ) -> Slot | None:
-    found = [s for s in _allowed_fixed(state, policy, cal) if s.at <= now and _is_live(state, s.at)]
-    if chases_enabled(state.is_lead, policy):
-        j = latest_chase_index(overdue_days_at(state.due, now, policy, cal), policy)
+    found = [
+        s for s in _list_allowed_fixed(state, policy, cal) if s.at <= now and _is_live(state, s.at)
+    ]
+    if is_chased(state.is_lead, policy):
+        j = find_latest_chase(count_overdue_days(state.due, now, policy, cal), policy)
         if j is not None:
-            slot = chase_slot(state.due, j, policy, cal)
+            slot = make_chase_slot(state.due, j, policy, cal)
             if _is_live(state, slot.at):
                 found.append(slot)
-    return max(found, key=_severity, default=None)
+    return max(found, key=_rank_severity, default=None)
 
 
-def _next_slot(
+def _find_next_slot(
     state: ObligationState, policy: Policy, cal: WorkCalendar, now: datetime
 ) -> Slot | None:
     floor = max(now, state.last_sent_at or now)
     if state.since is not None and state.since > floor:
         floor = state.since - _EPSILON
-    found = [s for s in _allowed_fixed(state, policy, cal) if s.at > floor]
-    if chases_enabled(state.is_lead, policy):
-        j = next_chase_index(overdue_days_at(state.due, floor, policy, cal), policy)
+    found = [s for s in _list_allowed_fixed(state, policy, cal) if s.at > floor]
+    if is_chased(state.is_lead, policy):
+        j = find_next_chase(count_overdue_days(state.due, floor, policy, cal), policy)
         if j is not None:
-            found.append(chase_slot(state.due, j, policy, cal))
+            found.append(make_chase_slot(state.due, j, policy, cal))
     # On an escalation day the escalation replaces the chase (same instant, higher level).
     return min(found, key=lambda s: (s.at, -STAGE_LEVEL[s.stage]), default=None)
 
 
-def _seq(slot: Slot, due: date) -> str:
+def _make_seq(slot: Slot, due: date) -> str:
     label = f"-{slot.label}" if slot.label else ""
     return f"{slot.stage.value}{label}@{due.isoformat()}"
 
 
-def _to_action(slot: Slot, due: date, at: datetime) -> Action:
+def _make_action(slot: Slot, due: date, at: datetime) -> Action:
     return Action(
         stage=slot.stage,
         level=STAGE_LEVEL[slot.stage],
         at=at.astimezone(UTC),
         recipients=STAGE_RECIPIENTS[slot.stage],
         reason=slot.reason,
-        seq=_seq(slot, due),
+        seq=_make_seq(slot, due),
         due=due,
         scheduled_at=slot.at,
     )
@@ -136,14 +140,14 @@ def decide(state: ObligationState, policy: Policy, cal: WorkCalendar, now: datet
         return Decision(None, None, Reason.RESOLVED)
     if state.status not in CHASED_STATUSES:
         return Decision(None, None, _PAUSED.get(state.status, Reason.NONE))
-    best = _latest_missed(state, policy, cal, now)
-    upcoming = _next_slot(state, policy, cal, now)
+    best = _find_latest_missed(state, policy, cal, now)
+    upcoming = _find_next_slot(state, policy, cal, now)
     next_at = upcoming.at if upcoming is not None else None
     if best is None:
         return Decision(None, next_at, Reason.WAITING if next_at else Reason.NONE)
-    if not in_window(now, policy, cal):
-        return Decision(None, next_opening(now, policy, cal), Reason.OUTSIDE_WINDOW)
-    return Decision(_to_action(best, state.due, now), next_at, best.reason)
+    if not is_in_window(now, policy, cal):
+        return Decision(None, find_next_opening(now, policy, cal), Reason.OUTSIDE_WINDOW)
+    return Decision(_make_action(best, state.due, now), next_at, best.reason)
 
 
 def plan_actions(
@@ -154,31 +158,33 @@ def plan_actions(
     Ignores status, ``since`` and ``last_sent_at``. Chases repeat forever, so they are listed
     up to ``until`` (default: the leader-escalation day, or the first chase day).
     """
-    fixed = list(fixed_slots(state.due, state.is_lead, policy, cal))
-    horizon = until or _horizon(state, policy, cal, fixed)
+    fixed = list(list_fixed_slots(state.due, state.is_lead, policy, cal))
+    horizon = until or _pick_horizon(state, policy, cal, fixed)
     taken = {s.at for s in fixed if s.stage in (Stage.OFFICE, Stage.LEADER)}
-    chases = [s for s in _chase_slots(state, policy, cal, horizon) if s.at not in taken]
+    chases = [s for s in _list_chase_slots(state, policy, cal, horizon) if s.at not in taken]
     slots = sorted(fixed + chases)
-    return tuple(_to_action(s, state.due, s.at) for s in slots)
+    return tuple(_make_action(s, state.due, s.at) for s in slots)
 
 
-def _horizon(state: ObligationState, policy: Policy, cal: WorkCalendar, fixed: list[Slot]) -> date:
+def _pick_horizon(
+    state: ObligationState, policy: Policy, cal: WorkCalendar, fixed: list[Slot]
+) -> date:
     last = max((s.at for s in fixed), default=None)
     if last is not None and last.astimezone(OFFICE_TZ).date() > state.due:
         return last.astimezone(OFFICE_TZ).date()
     return cal.add_workdays(state.due, policy.chase_after)
 
 
-def _chase_slots(
+def _list_chase_slots(
     state: ObligationState, policy: Policy, cal: WorkCalendar, until: date
 ) -> list[Slot]:
-    if not chases_enabled(state.is_lead, policy):
+    if not is_chased(state.is_lead, policy):
         return []
     out: list[Slot] = []
     j: int | None = policy.chase_after
     while j is not None and cal.add_workdays(state.due, j) <= until:
-        out.append(chase_slot(state.due, j, policy, cal))
-        j = next_chase_index(j, policy)
+        out.append(make_chase_slot(state.due, j, policy, cal))
+        j = find_next_chase(j, policy)
     return out
 
 

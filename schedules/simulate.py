@@ -22,7 +22,7 @@ from schedules.machine import Event, apply_event
 from schedules.obligation import Action, ObligationState, Stage, Status
 from schedules.policy import Policy
 from schedules.rules import decide, needs_confirmation
-from schedules.slots import send_instant
+from schedules.slots import make_instant
 
 SIM_ACTOR = "simulation"
 SUBMIT_TIME = time(14, 0)
@@ -92,13 +92,15 @@ class SimResult:
         }
 
 
-def _submit_instant(ob: SimObligation, rng: random.Random, cal: WorkCalendar) -> datetime:
+def _draw_submit_instant(ob: SimObligation, rng: random.Random, cal: WorkCalendar) -> datetime:
     offset = rng.choice(SUBMIT_OFFSETS)
     day = cal.workday_on_or_before(ob.due) if offset == 0 else cal.add_workdays(ob.due, offset)
-    return send_instant(day, SUBMIT_TIME)
+    return make_instant(day, SUBMIT_TIME)
 
 
-def _initial_states(obligations: Sequence[SimObligation], start: datetime) -> list[ObligationState]:
+def _make_initial_states(
+    obligations: Sequence[SimObligation], start: datetime
+) -> list[ObligationState]:
     return [
         ObligationState(
             due=ob.due,
@@ -120,7 +122,7 @@ def _seed_queue(
     queue = [(start, 1, i) for i in range(len(obligations))]
     for i, ob in enumerate(obligations):
         if rng.random() < rate:
-            queue.append((_submit_instant(ob, rng, cal), 0, i))
+            queue.append((_draw_submit_instant(ob, rng, cal), 0, i))
     heapq.heapify(queue)
     return queue
 
@@ -138,10 +140,10 @@ def simulate(
     """Run the engine from ``start`` to ``end`` (aware instants) and collect what it would send."""
     # UTC throughout: comparing instants with different tzinfo costs a zone lookup each time.
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    states = _initial_states(obligations, start)
+    states = _make_initial_states(obligations, start)
     queue = _seed_queue(obligations, cal, start, submit_rate, seed)
     actions = _run(queue, states, obligations, policy, cal, end)
-    return _result(actions, states, cal, start, end)
+    return _summarise(actions, states, cal, start, end)
 
 
 def _run(
@@ -189,7 +191,7 @@ def _ask(
     return SimAction(ob, decision.action), decision.next_at
 
 
-def _result(
+def _summarise(
     actions: list[SimAction],
     states: list[ObligationState],
     cal: WorkCalendar,

@@ -28,12 +28,12 @@ class Slot(NamedTuple):
 
 
 @lru_cache(maxsize=65536)
-def send_instant(day: date, at: time) -> datetime:
+def make_instant(day: date, at: time) -> datetime:
     """Return the UTC instant of wall time ``at`` in Shanghai on ``day``."""
     return datetime.combine(day, at, tzinfo=OFFICE_TZ).astimezone(UTC)
 
 
-def _reminder_slots(due: date, policy: Policy, cal: WorkCalendar) -> list[Slot]:
+def _list_reminder_slots(due: date, policy: Policy, cal: WorkCalendar) -> list[Slot]:
     by_day: dict[date, Slot] = {}
     first = max(policy.remind_offsets, default=0)
     for offset in sorted(policy.remind_offsets, reverse=True):
@@ -43,12 +43,12 @@ def _reminder_slots(due: date, policy: Policy, cal: WorkCalendar) -> list[Slot]:
         else:
             reason = Reason.FIRST_REMINDER if offset == first else Reason.REPEAT_DUE
         # Two offsets landing on one day (a due day on a weekend) send once: the nearer one.
-        by_day[day] = Slot(send_instant(day, policy.send_time), Stage.REMIND, str(offset), reason)
+        by_day[day] = Slot(make_instant(day, policy.send_time), Stage.REMIND, str(offset), reason)
     return list(by_day.values())
 
 
 @lru_cache(maxsize=16384)
-def fixed_slots(
+def list_fixed_slots(
     due: date, is_lead: bool, policy: Policy, cal: WorkCalendar, level: int = 0
 ) -> tuple[Slot, ...]:
     """Return the reminder and escalation slots of an obligation, in time order.
@@ -57,7 +57,7 @@ def fixed_slots(
     """
     slots: list[Slot] = []
     if is_lead or policy.support_reminders:
-        slots += _reminder_slots(due, policy, cal)
+        slots += _list_reminder_slots(due, policy, cal)
     if is_lead or policy.support_escalations:
         for stage, n, reason in (
             (Stage.OFFICE, policy.office_at, Reason.ESCALATE_OFFICE),
@@ -66,23 +66,23 @@ def fixed_slots(
             if STAGE_LEVEL[stage] <= level:
                 continue
             day = cal.add_workdays(due, n)
-            slots.append(Slot(send_instant(day, policy.send_time), stage, "", reason))
+            slots.append(Slot(make_instant(day, policy.send_time), stage, "", reason))
     return tuple(sorted(slots))
 
 
-def chases_enabled(is_lead: bool, policy: Policy) -> bool:
+def is_chased(is_lead: bool, policy: Policy) -> bool:
     """Return True when this obligation is chased after its deadline."""
     return is_lead or policy.support_escalations
 
 
-def chase_slot(due: date, j: int, policy: Policy, cal: WorkCalendar) -> Slot:
+def make_chase_slot(due: date, j: int, policy: Policy, cal: WorkCalendar) -> Slot:
     """Return the chase slot on the ``j``-th working day after ``due``."""
     day = cal.add_workdays(due, j)
     reason = Reason.FIRST_CHASE if j == policy.chase_after else Reason.REPEAT_CHASE
-    return Slot(send_instant(day, policy.send_time), Stage.CHASE, day.isoformat(), reason)
+    return Slot(make_instant(day, policy.send_time), Stage.CHASE, day.isoformat(), reason)
 
 
-def overdue_days_at(due: date, t: datetime, policy: Policy, cal: WorkCalendar) -> int:
+def count_overdue_days(due: date, t: datetime, policy: Policy, cal: WorkCalendar) -> int:
     """Count the working days after ``due`` whose send instant is at or before ``t``."""
     local = t.astimezone(OFFICE_TZ)
     day = local.date()
@@ -91,7 +91,7 @@ def overdue_days_at(due: date, t: datetime, policy: Policy, cal: WorkCalendar) -
     return cal.workdays_between(due, day)
 
 
-def latest_chase_index(m: int, policy: Policy) -> int | None:
+def find_latest_chase(m: int, policy: Policy) -> int | None:
     """Return the last chase index ``j <= m`` of the repeat sequence, or None."""
     if m < policy.chase_after:
         return None
@@ -100,7 +100,7 @@ def latest_chase_index(m: int, policy: Policy) -> int | None:
     return policy.chase_after + (m - policy.chase_after) // policy.chase_every * policy.chase_every
 
 
-def next_chase_index(m: int, policy: Policy) -> int | None:
+def find_next_chase(m: int, policy: Policy) -> int | None:
     """Return the first chase index ``j > m`` of the repeat sequence, or None."""
     if m < policy.chase_after:
         return policy.chase_after
@@ -110,18 +110,18 @@ def next_chase_index(m: int, policy: Policy) -> int | None:
     return policy.chase_after + steps * policy.chase_every
 
 
-def in_window(t: datetime, policy: Policy, cal: WorkCalendar) -> bool:
+def is_in_window(t: datetime, policy: Policy, cal: WorkCalendar) -> bool:
     """Return True when ``t`` is on a working day inside the office window (Shanghai time)."""
     local = t.astimezone(OFFICE_TZ)
     wall = local.time().replace(tzinfo=None)
     return cal.is_workday(local.date()) and policy.window_start <= wall <= policy.window_end
 
 
-def next_opening(t: datetime, policy: Policy, cal: WorkCalendar) -> datetime:
+def find_next_opening(t: datetime, policy: Policy, cal: WorkCalendar) -> datetime:
     """Return the first instant at or after ``t`` that is inside the office window."""
     local = t.astimezone(OFFICE_TZ)
     day = local.date()
     if not cal.is_workday(day) or local.time().replace(tzinfo=None) > policy.window_end:
         day = cal.add_workdays(day, 1)
-    opening = send_instant(day, policy.window_start)
+    opening = make_instant(day, policy.window_start)
     return max(opening, t.astimezone(UTC))

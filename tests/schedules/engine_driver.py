@@ -18,7 +18,7 @@ SEND_EVENT = {
 }
 
 
-def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
+def local_at(day: date, hour: int = 9, minute: int = 0) -> datetime:
     """Return Shanghai wall time on ``day`` as an aware instant."""
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=OFFICE_TZ)
 
@@ -45,6 +45,6 @@ def drive(
     return state, sent
 
 
-def local_days(actions: list[Action], stage: Stage) -> list[str]:
+def list_days(actions: list[Action], stage: Stage) -> list[str]:
     """Return the Shanghai send days (ISO) of the actions of one stage."""
     return [a.at.astimezone(OFFICE_TZ).date().isoformat() for a in actions if a.stage is stage]

@@ -9,10 +9,10 @@ from schedules.calendar_data import load_calendar
 from schedules.machine import SOURCES, AuditRecord, Event, TransitionError, apply_event
 from schedules.policy import Policy
 from schedules.rules import ObligationState, Stage, Status, plan_actions
-from tests.schedules.engine_driver import at
+from tests.schedules.engine_driver import local_at
 
 DUE = date(2024, 9, 26)
-T = at(date(2024, 9, 27), 10)
+T = local_at(date(2024, 9, 27), 10)
 OPEN = ObligationState(due=DUE)
 TIMELINE = plan_actions(OPEN, Policy(), load_calendar())
 REMIND, CHASE, OFFICE, LEADER = (

@@ -19,7 +19,7 @@ from schedules.clock import OFFICE_TZ
 from schedules.machine import AuditRecord, Event, TransitionError, apply_event
 from schedules.policy import Policy
 from schedules.rules import Action, ObligationState, Status, decide
-from tests.schedules.engine_driver import at, record
+from tests.schedules.engine_driver import local_at, record
 
 CAL = load_calendar()
 POLICIES = [
@@ -51,7 +51,7 @@ class Run:
     sent_while_closed: int = 0
 
 
-def _external(run: Run, event: Event, when: datetime, days: int) -> None:
+def _apply_external(run: Run, event: Event, when: datetime, days: int) -> None:
     new_due = run.state.due + timedelta(days=days) if event is Event.REQUEST_EXTENSION else None
     try:
         run.state, audit = apply_event(run.state, event, actor="办公室", at=when, new_due=new_due)
@@ -60,7 +60,7 @@ def _external(run: Run, event: Event, when: datetime, days: int) -> None:
     run.audits.append(audit)
 
 
-def _engine(run: Run, when: datetime) -> datetime | None:
+def _ask_engine(run: Run, when: datetime) -> datetime | None:
     closed = run.state.status in (Status.ACCEPTED, Status.WAIVED)
     decision = decide(run.state, run.policy, CAL, when)
     if decision.action is not None:
@@ -73,7 +73,7 @@ def _engine(run: Run, when: datetime) -> datetime | None:
     return decision.next_at
 
 
-def _live(
+def _run_life(
     run: Run,
     events: list[tuple[datetime, Event, int]],
     delays: list[timedelta],
@@ -84,22 +84,22 @@ def _live(
     for tick in range(10_000):
         if events and (wake is None or events[0][0] <= wake):
             when, event, days = events.pop(0)
-            _external(run, event, when, days)
+            _apply_external(run, event, when, days)
             wake = when  # the service re-decides after every state change
             continue
         if wake is None or wake > end:
             return
-        nxt = _engine(run, wake)
+        nxt = _ask_engine(run, wake)
         wake = None if nxt is None else nxt + delays[tick % len(delays)]
     raise AssertionError("the engine did not settle")
 
 
 @st.composite
-def lives(
+def draw_lives(
     draw: st.DrawFn,
 ) -> tuple[Run, list[tuple[datetime, Event, int]], list[timedelta], datetime]:
     due = draw(st.dates(min_value=date(2024, 1, 1), max_value=date(2025, 12, 31)))
-    start = at(due - timedelta(days=draw(st.integers(0, 20))), draw(st.integers(0, 23)))
+    start = local_at(due - timedelta(days=draw(st.integers(0, 20))), draw(st.integers(0, 23)))
     state = ObligationState(due=due, is_lead=draw(st.booleans()), since=start)
     run = Run(state, draw(st.sampled_from(POLICIES)))
     raw = draw(
@@ -114,12 +114,12 @@ def lives(
 
 
 @settings(max_examples=300, deadline=None)
-@given(lives())
+@given(draw_lives())
 def test_it_keeps_the_four_invariants(
     life: tuple[Run, list[tuple[datetime, Event, int]], list[timedelta], datetime],
 ) -> None:
     run, events, delays, start = life
-    _live(run, events, delays, start, start + timedelta(days=60))
+    _run_life(run, events, delays, start, start + timedelta(days=60))
     assert run.sent_while_closed == 0
     for audit in run.audits:
         if audit.event not in (Event.REOPEN, Event.GRANT_EXTENSION):

@@ -19,7 +19,7 @@ from schedules.rules import (
     needs_confirmation,
     plan_actions,
 )
-from tests.schedules.engine_driver import at, drive, local_days, record
+from tests.schedules.engine_driver import drive, list_days, local_at, record
 
 CAL = load_calendar()
 POLICY = Policy()
@@ -55,13 +55,13 @@ WORKED = [
 def test_it_sends_the_worked_examples_on_the_right_days(
     due: date, reminders: list[str], chase_from: str, office: str, leader: str
 ) -> None:
-    start = at(due - timedelta(days=30), 0)
+    start = local_at(due - timedelta(days=30), 0)
     state = ObligationState(due=due, since=start)
-    final, sent = drive(state, POLICY, CAL, start, at(due + timedelta(days=40), 23))
-    assert local_days(sent, Stage.REMIND) == reminders
-    assert local_days(sent, Stage.CHASE)[0] == chase_from
-    assert local_days(sent, Stage.OFFICE) == [office]
-    assert local_days(sent, Stage.LEADER) == [leader]
+    final, sent = drive(state, POLICY, CAL, start, local_at(due + timedelta(days=40), 23))
+    assert list_days(sent, Stage.REMIND) == reminders
+    assert list_days(sent, Stage.CHASE)[0] == chase_from
+    assert list_days(sent, Stage.OFFICE) == [office]
+    assert list_days(sent, Stage.LEADER) == [leader]
     assert final.level == 3 and final.status is Status.ESCALATED
     assert all(a.at.astimezone(OFFICE_TZ).hour == 9 and a.at.minute == 0 for a in sent)
     timeline = plan_actions(state, POLICY, CAL)
@@ -70,9 +70,9 @@ def test_it_sends_the_worked_examples_on_the_right_days(
 
 def test_it_chases_every_working_day_and_lets_escalations_replace_that_days_chase() -> None:
     due = date(2024, 9, 26)
-    state = ObligationState(due=due, since=at(due, 10))
-    _, sent = drive(state, POLICY, CAL, at(due, 10), at(date(2024, 10, 17), 23))
-    assert local_days(sent, Stage.CHASE) == [
+    state = ObligationState(due=due, since=local_at(due, 10))
+    _, sent = drive(state, POLICY, CAL, local_at(due, 10), local_at(date(2024, 10, 17), 23))
+    assert list_days(sent, Stage.CHASE) == [
         "2024-09-27", "2024-09-29", "2024-10-08", "2024-10-09", "2024-10-10",
         "2024-10-11", "2024-10-12", "2024-10-14", "2024-10-16", "2024-10-17",
     ]  # fmt: skip
@@ -90,21 +90,21 @@ DUE = date(2024, 9, 26)
 REMINDED_5 = ObligationState(
     due=DUE,
     status=Status.REMINDED,
-    since=at(date(2024, 9, 1)),
+    since=local_at(date(2024, 9, 1)),
     last_stage=Stage.REMIND,
     last_seq="remind-5@2024-09-26",
-    last_sent_at=at(date(2024, 9, 19)),
+    last_sent_at=local_at(date(2024, 9, 19)),
 )
 
 
 @pytest.mark.parametrize(
     ("state", "now", "stage", "seq", "next_day"),
     [
-        (REMINDED_5, at(date(2024, 9, 27), 10), Stage.CHASE, "chase-2024-09-27@2024-09-26", "2024-09-29"),
-        (REMINDED_5, at(date(2024, 10, 15), 11), Stage.LEADER, "leader@2024-09-26", "2024-10-16"),
-        (REMINDED_5, at(date(2024, 10, 8), 9), Stage.OFFICE, "office@2024-09-26", "2024-10-09"),
-        (replace(REMINDED_5, last_sent_at=None), at(date(2024, 9, 25), 12), Stage.REMIND, "remind-2@2024-09-26", "2024-09-26"),
-        (REMINDED_5, at(date(2024, 9, 26), 17, 30), Stage.REMIND, "remind-0@2024-09-26", "2024-09-27"),
+        (REMINDED_5, local_at(date(2024, 9, 27), 10), Stage.CHASE, "chase-2024-09-27@2024-09-26", "2024-09-29"),
+        (REMINDED_5, local_at(date(2024, 10, 15), 11), Stage.LEADER, "leader@2024-09-26", "2024-10-16"),
+        (REMINDED_5, local_at(date(2024, 10, 8), 9), Stage.OFFICE, "office@2024-09-26", "2024-10-09"),
+        (replace(REMINDED_5, last_sent_at=None), local_at(date(2024, 9, 25), 12), Stage.REMIND, "remind-2@2024-09-26", "2024-09-26"),
+        (REMINDED_5, local_at(date(2024, 9, 26), 17, 30), Stage.REMIND, "remind-0@2024-09-26", "2024-09-27"),
     ],
 )  # fmt: skip
 def test_it_catches_up_with_the_latest_stage_only_once(
@@ -122,10 +122,10 @@ def test_it_catches_up_with_the_latest_stage_only_once(
 
 
 def test_it_waits_for_the_window_and_keeps_a_missed_escalation() -> None:
-    evening = at(date(2024, 9, 30), 20)  # office day, service back after hours
+    evening = local_at(date(2024, 9, 30), 20)  # office day, service back after hours
     decision = decide(REMINDED_5, POLICY, CAL, evening)
     assert decision.action is None and decision.reason is Reason.OUTSIDE_WINDOW
-    assert decision.next_at == at(date(2024, 10, 8))  # after the National Day holiday
+    assert decision.next_at == local_at(date(2024, 10, 8))  # after the National Day holiday
     morning = decide(REMINDED_5, POLICY, CAL, decision.next_at)
     assert morning.action is not None and morning.action.stage is Stage.OFFICE
 
@@ -141,7 +141,7 @@ def test_it_waits_for_the_window_and_keeps_a_missed_escalation() -> None:
 )
 def test_it_does_nothing_while_paused_or_resolved(status: Status, reason: Reason) -> None:
     state = replace(REMINDED_5, status=status)
-    decision = decide(state, POLICY, CAL, at(date(2024, 10, 15)))
+    decision = decide(state, POLICY, CAL, local_at(date(2024, 10, 15)))
     assert (decision.action, decision.next_at, decision.reason) == (None, None, reason)
 
 
@@ -157,54 +157,68 @@ def test_it_lets_escalation_follow_the_lead_for_supporting_units(
     policy: Policy, stages: set[Stage]
 ) -> None:
     state = ObligationState(due=DUE, is_lead=False)
-    _, sent = drive(state, policy, CAL, at(date(2024, 9, 1)), at(date(2024, 11, 1)))
+    _, sent = drive(state, policy, CAL, local_at(date(2024, 9, 1)), local_at(date(2024, 11, 1)))
     assert {a.stage for a in sent} == stages
 
 
 def test_it_replans_reminders_from_a_granted_extension() -> None:
     state, _ = drive(
-        ObligationState(due=DUE), POLICY, CAL, at(date(2024, 9, 1)), at(date(2024, 10, 9), 12)
+        ObligationState(due=DUE),
+        POLICY,
+        CAL,
+        local_at(date(2024, 9, 1)),
+        local_at(date(2024, 10, 9), 12),
     )
     assert state.level == 2
     state, _ = apply_event(
         state,
         Event.REQUEST_EXTENSION,
         actor="区应急局",
-        at=at(date(2024, 10, 9), 13),
+        at=local_at(date(2024, 10, 9), 13),
         new_due=date(2024, 10, 31),
     )
     state, audit = apply_event(
         state,
         Event.GRANT_EXTENSION,
         actor="安委办",
-        at=at(date(2024, 10, 9), 14),
+        at=local_at(date(2024, 10, 9), 14),
         reason="同意延期",
     )
     assert (audit.level_before, audit.level_after, state.due) == (2, 0, date(2024, 10, 31))
-    _, sent = drive(state, POLICY, CAL, at(date(2024, 10, 9), 15), at(date(2024, 11, 1), 23))
-    assert local_days(sent, Stage.REMIND) == ["2024-10-24", "2024-10-29", "2024-10-31"]
-    assert local_days(sent, Stage.CHASE) == ["2024-11-01"]
+    _, sent = drive(
+        state, POLICY, CAL, local_at(date(2024, 10, 9), 15), local_at(date(2024, 11, 1), 23)
+    )
+    assert list_days(sent, Stage.REMIND) == ["2024-10-24", "2024-10-29", "2024-10-31"]
+    assert list_days(sent, Stage.CHASE) == ["2024-11-01"]
     assert all(a.seq.endswith("@2024-10-31") for a in sent)
 
 
 def test_it_resumes_the_chase_after_reopen() -> None:
     state, _ = drive(
-        ObligationState(due=DUE), POLICY, CAL, at(date(2024, 9, 1)), at(date(2024, 9, 27), 12)
+        ObligationState(due=DUE),
+        POLICY,
+        CAL,
+        local_at(date(2024, 9, 1)),
+        local_at(date(2024, 9, 27), 12),
     )
-    state, _ = apply_event(state, Event.SUBMIT, actor="区应急局", at=at(date(2024, 9, 27), 15))
-    assert decide(state, POLICY, CAL, at(date(2024, 10, 9))).action is None
+    state, _ = apply_event(
+        state, Event.SUBMIT, actor="区应急局", at=local_at(date(2024, 9, 27), 15)
+    )
+    assert decide(state, POLICY, CAL, local_at(date(2024, 10, 9))).action is None
     state, audit = apply_event(
-        state, Event.REOPEN, actor="安委办", at=at(date(2024, 10, 9), 10), reason="材料不全"
+        state, Event.REOPEN, actor="安委办", at=local_at(date(2024, 10, 9), 10), reason="材料不全"
     )
     assert (audit.to_status, state.level) == (Status.REOPENED, 0)
-    _, sent = drive(state, POLICY, CAL, at(date(2024, 10, 9), 10), at(date(2024, 10, 15), 12))
-    assert local_days(sent, Stage.CHASE) == ["2024-10-10", "2024-10-11", "2024-10-12", "2024-10-14"]
-    assert local_days(sent, Stage.LEADER) == ["2024-10-15"]
-    assert local_days(sent, Stage.OFFICE) == []  # its day was before the reopen
+    _, sent = drive(
+        state, POLICY, CAL, local_at(date(2024, 10, 9), 10), local_at(date(2024, 10, 15), 12)
+    )
+    assert list_days(sent, Stage.CHASE) == ["2024-10-10", "2024-10-11", "2024-10-12", "2024-10-14"]
+    assert list_days(sent, Stage.LEADER) == ["2024-10-15"]
+    assert list_days(sent, Stage.OFFICE) == []  # its day was before the reopen
 
 
 def test_it_flags_milestones_past_at_activation() -> None:
-    activated = at(date(2024, 4, 15), 10)
+    activated = local_at(date(2024, 4, 15), 10)
     assert needs_confirmation(date(2024, 3, 31), activated)
     assert not needs_confirmation(date(2024, 4, 15), activated)
     assert not needs_confirmation(date(2024, 4, 20), activated)
