@@ -1,0 +1,57 @@
+"""Import a plan document as a draft: parse, then store in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+
+from duban import runtime
+from intake import parse_path
+from models.repo.plans import find_plan_by_sha256, store_draft
+
+
+@flow(name="import-plan", log_prints=False)
+def import_plan_flow(path: str, dry_run: bool = False, force: bool = False) -> dict[str, Any]:
+    """Parse a plan document and store it as a draft plan (nothing is chased before activation).
+
+    Args:
+        path: The plan file (.txt, .md, .docx, .xlsx, .csv).
+        dry_run: Only parse; return the parsed plan and touch no database.
+        force: Store even when a file with the same SHA-256 was imported before.
+
+    Returns:
+        With ``dry_run``: ``{"dry_run": True, "parsed": ParsedPlan.to_dict()}``. Otherwise
+        ``{"stored": False, "duplicate_of": id}`` for an already-imported file, or
+        ``{"stored": True, "plan_id": …, "tasks": …, "milestones": …, "units": …,
+        "warnings": …, "warning_list": […], "pending": {…}, "duplicate_of": id | None}``.
+
+    Raises:
+        intake.IntakeError: The file is missing, empty, binary, of an unknown format, or has
+            no recognisable tasks; its message names the file and line. Nothing is stored.
+    """
+    source = Path(path)
+    parsed = parse_path(source)
+    if dry_run:
+        return {"dry_run": True, "parsed": parsed.to_dict()}
+    sha256 = hashlib.sha256(source.read_bytes()).hexdigest()
+    with runtime.transaction() as session:
+        existing = find_plan_by_sha256(session=session, sha256=sha256)
+        if existing is not None and not force:
+            return {"stored": False, "duplicate_of": existing.id, "title": existing.title}
+        stored = store_draft(
+            session=session,
+            parsed=parsed,
+            source_name=str(source),
+            sha256=sha256,
+            now=runtime.current_time(),
+            actor=runtime.actor(),
+        )
+        return {
+            "stored": True,
+            **stored.to_dict(),
+            "warning_list": [w.to_dict() for w in parsed.warnings],
+            "duplicate_of": existing.id if existing is not None else None,
+        }
