@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import islice
 
 import pytest
 from dateutil.rrule import rrulestr
@@ -112,7 +113,7 @@ def test_it_anchors_quarterly_rules_on_quarter_ends() -> None:
     (spec,) = find_time_expressions("每季度", THREE_YEARS)
     assert spec.rrule is not None and spec.dtstart is not None
     rule = rrulestr(spec.rrule, dtstart=_midnight(spec.dtstart))
-    days = [d.date().isoformat() for d in rule[:5]]
+    days = [d.date().isoformat() for d in islice(iter(rule), 5)]
     assert days == ["2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31"]
 
 
