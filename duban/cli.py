@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from duban import cli_db, cli_main, cli_office, cli_plan, cli_service, cli_units
+from duban import cli_db, cli_main, cli_notify, cli_office, cli_plan, cli_service, cli_units
 
 app = typer.Typer(
     help="督办 duban: 工作计划任务的提醒、催办、督办与通报。",
@@ -23,8 +23,14 @@ app.command("import")(cli_plan.import_cmd)
 app.add_typer(cli_plan.app, name="plan", help="计划：列出、查看、审核表导出/读回、待补充单位。")
 app.add_typer(cli_db.app, name="db", help="数据库：迁移与版本。")
 app.add_typer(cli_units.app, name="units", help="单位目录：导入、列出、查看。")
-app.add_typer(cli_office.obligations, name="obligation", help="义务：列出、报送、验收、退回、延期、免除、记录。")
+app.add_typer(
+    cli_office.obligations,
+    name="obligation",
+    help="义务：列出、报送、验收、退回、延期、免除、记录。",
+)
 app.add_typer(cli_office.queue, name="queue", help="办公室督办队列：列出、认领、备注、办结。")
+app.add_typer(cli_notify.notify_app, name="notify", help="消息发送：向单位的各渠道发送测试消息。")
+app.add_typer(cli_notify.templates_app, name="templates", help="消息模板：检查办公室自定义的模板。")
 
 
 def main() -> None:

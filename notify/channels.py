@@ -14,6 +14,7 @@ from notify.email import Email, SmtpConfig
 from notify.feishu import Feishu
 from notify.http import JsonPoster
 from notify.outbox import Outbox
+from notify.render import OfficeInfo
 from notify.transport import Transport
 from notify.webhook import Webhook
 from notify.wecom import WeCom
@@ -35,6 +36,16 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         tls=settings.smtp_tls,
         timeout=settings.smtp_timeout,
         mail_from=settings.mail_from,
+    )
+
+
+def office_info(settings: Settings) -> OfficeInfo:
+    """The office as messages name it (DUBAN_OFFICE_NAME, _CONTACT, _EMAIL, DUBAN_PORTAL_URL)."""
+    return OfficeInfo(
+        name=settings.office_name,
+        contact=settings.office_contact,
+        email=settings.office_email,
+        portal_url=settings.portal_url,
     )
 
 

@@ -10,9 +10,11 @@ import json
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import requests
 
+from duban.cli_common import mask_secret
 from notify.transport import TransportError
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
@@ -57,16 +59,45 @@ class JsonPoster:
                 timeout=self.timeout,
                 allow_redirects=False,
             )
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
-            raise TransportError(f"地址无效（请检查渠道配置）: {exc}", permanent=True) from exc
-        except requests.exceptions.InvalidSchema as exc:
-            raise TransportError(f"地址协议无效（请检查渠道配置）: {exc}", permanent=True) from exc
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ) as exc:
+            text = scrub(f"地址无效（请检查渠道配置）: {exc}", url, params)
+            raise TransportError(text, permanent=True) from exc
         except requests.exceptions.Timeout as exc:
-            raise TransportError(f"请求超时: {exc}") from exc
+            raise TransportError(scrub(f"请求超时: {root_cause(exc)}", url, params)) from exc
         except requests.exceptions.RequestException as exc:
-            raise TransportError(f"网络错误: {type(exc).__name__}: {exc}") from exc
+            raise TransportError(scrub(f"网络错误: {root_cause(exc)}", url, params)) from exc
         check_status(resp)
         return resp
+
+
+def root_cause(exc: BaseException) -> str:
+    """The innermost reason of a requests/urllib3 error (their outer messages repeat the URL)."""
+    reason: BaseException = exc
+    for _ in range(10):
+        inner = getattr(reason, "reason", None)
+        if not isinstance(inner, BaseException) and reason.args:
+            inner = reason.args[0] if isinstance(reason.args[0], BaseException) else None
+        if not isinstance(inner, BaseException) or inner is reason:
+            break
+        reason = inner
+    return f"{type(reason).__name__}: {reason}"
+
+
+def scrub(text: str, url: str, params: Mapping[str, str] | None = None) -> str:
+    """`text` with the URL's tokens (query values, a Feishu hook id) and signatures masked."""
+    parts = urlsplit(url)
+    secrets = [v for _, v in parse_qsl(parts.query)] + list((params or {}).values())
+    if "/hook/" in parts.path:
+        secrets.append(parts.path.rsplit("/hook/", 1)[1])
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 6:
+            masked = mask_secret(secret)
+            text = text.replace(secret, masked).replace(quote(secret, safe=""), masked)
+    return text
 
 
 def check_status(resp: requests.Response) -> None:

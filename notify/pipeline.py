@@ -29,10 +29,10 @@ from models.repo.deliveries import (
     reclaim_expired,
     record_outcome,
 )
-from notify.channels import build_transports
+from notify.channels import build_transports, office_info
 from notify.keys import build_key, message_key
 from notify.notice import Item, Notice
-from notify.render import OfficeInfo, Renderer, RenderError
+from notify.render import Renderer, RenderError
 from notify.report import DeliveryReport, JobResult, Unreached
 from notify.retry import Attempt, RetrySettings, send_with_retry
 from notify.targets import Route, UnitEntry, load_units, routes_for
@@ -284,12 +284,7 @@ def build_pipeline(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Pipeline:
     """The installation's pipeline: transports and templates from the settings."""
-    office = OfficeInfo(
-        name=settings.office_name,
-        contact=settings.office_contact,
-        email=settings.office_email,
-        portal_url=settings.portal_url,
-    )
+    office = office_info(settings)
     opts = options or PipelineOptions(office_email=settings.office_email)
     return Pipeline(
         engine=engine,
