@@ -1,0 +1,197 @@
+"""Templates: every stage and format, what each message must say, sandbox, strictness, overrides."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from notify.notice import TEMPLATE_KINDS, Audience, Item, Notice
+from notify.render import (
+    OfficeInfo,
+    Renderer,
+    RenderError,
+    check_templates,
+    describe_days,
+    format_date,
+)
+
+AT = datetime(2024, 4, 1, 1, 0, tzinfo=UTC)
+OFFICE = OfficeInfo(name="区安委办", contact="值班电话 021-12345678", email="office@example.gov.cn")
+
+
+def item(
+    stage: str = "chase", days_left: int = -2, title: str = "开展危化品专项检查", **kw: object
+) -> Item:
+    level = {"remind": 0, "chase": 1, "office": 2, "leader": 3}[stage]
+    fields = dict(
+        obligation_id=41,
+        stage=stage,
+        seq=f"{stage}@2024-03-29",
+        level=level,
+        plan_title="普陀区2023年安全生产工作意见",
+        task_ref="5",
+        task_title=title,
+        milestone="3月底前完成排查",
+        due=date(2024, 3, 29),
+        days_left=days_left,
+        unit_name="区应急局",
+    )
+    fields.update(kw)
+    return Item(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("d", "text"),
+    [(date(2024, 3, 29), "2024年3月29日（星期五）"), (date(2024, 2, 4), "2024年2月4日（星期日）")],
+)
+def test_it_writes_dates_with_the_weekday(d: date, text: str) -> None:
+    assert format_date(d) == text
+
+
+@pytest.mark.parametrize(
+    ("days", "text"), [(3, "还剩 3 个工作日"), (0, "今天到期"), (-2, "已逾期 2 个工作日")]
+)
+def test_it_says_working_days_left_or_overdue(days: int, text: str) -> None:
+    assert describe_days(days) == text
+
+
+@pytest.mark.parametrize(
+    ("stage", "days", "subject"),
+    [
+        ("remind", 3, "【提醒】区应急局：1 项工作即将到期（2024年3月29日（星期五）截止）"),
+        ("chase", -2, "【催办】区应急局：1 项工作已逾期"),
+        ("office", -6, "【督办】区应急局：1 项逾期工作已列入区安委办督办"),
+        ("leader", -12, "【通报】区应急局：1 项工作经督办仍未办结"),
+    ],
+)
+def test_it_says_everything_a_unit_needs_in_every_format(
+    stage: str, days: int, subject: str
+) -> None:
+    out = Renderer(OFFICE).render(
+        Notice(7, Audience.UNIT_CONTACTS, (item(stage, days),)), recipient_name="区应急局", at=AT
+    )
+    assert out.subject == subject
+    for body in (out.text, out.html, out.markdown):
+        for must in (
+            "普陀区2023年安全生产工作意见",
+            "第 5 项",
+            "开展危化品专项检查",
+            "3月底前完成排查",
+            "2024年3月29日（星期五）",
+            describe_days(days),
+            "区安委办",
+            "duban obligation submit 41 --unit 区应急局",
+        ):
+            assert must in body, (must, body)
+    assert "值班电话 021-12345678" in out.text and "值班电话 021-12345678" in out.markdown
+    assert out.data["items"][0]["obligation_id"] == 41
+
+
+def test_it_links_to_the_portal_once_there_is_one() -> None:
+    office = OfficeInfo(name="区安委办", portal_url="https://duban.example.gov.cn/")
+    out = Renderer(office).render(
+        Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT
+    )
+    assert "https://duban.example.gov.cn/obligations/41" in out.markdown
+    assert "duban obligation submit" not in out.text
+
+
+def test_it_picks_the_monthly_report_template_and_the_most_severe_stage() -> None:
+    r = Renderer(OFFICE)
+    monthly = Notice(7, Audience.UNIT_CONTACTS, (item("remind", 4, is_report=True),))
+    mixed = Notice(
+        7, Audience.UNIT_CONTACTS, (item("remind", 4), item("office", -6, obligation_id=42))
+    )
+    assert r.render(monthly, recipient_name="徐泾镇", at=AT).subject.startswith(
+        "【月报提醒】徐泾镇"
+    )
+    assert r.render(mixed, recipient_name="区应急局", at=AT).subject.startswith("【督办】")
+
+
+def test_it_escapes_html_but_not_text_or_markdown() -> None:
+    out = Renderer(OFFICE).render(
+        Notice(7, Audience.UNIT_CONTACTS, (item(title="<script>alert(1)</script>&检查"),)),
+        recipient_name="区应急局",
+        at=AT,
+    )
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;&amp;检查" in out.html and "<script>" not in out.html
+    )
+    assert "<script>alert(1)</script>&检查" in out.text
+    assert "<script>alert(1)</script>&检查" in out.markdown
+
+
+def test_it_lists_every_unit_in_the_office_digest() -> None:
+    items = (
+        item(),
+        item("remind", 2, obligation_id=42, unit_name="区公安分局", title="道路交通整治"),
+    )
+    out = Renderer(OFFICE).render(
+        Notice(None, Audience.OFFICE, items, kind="digest"), recipient_name="区安委办", at=AT
+    )
+    assert out.subject == "【每日汇总】2024年4月1日（星期一）：督办事项 2 项，涉及 2 个单位"
+    assert out.text.index("区应急局（1 项）") < out.text.index("区公安分局（1 项）")
+
+
+@pytest.mark.parametrize("kind", TEMPLATE_KINDS)
+def test_it_renders_every_kind_for_leaders_with_the_units_named(kind: str) -> None:
+    items = () if kind == "test" else (item(),)
+    out = Renderer(OFFICE).render(
+        Notice(9, Audience.LEADER, items, kind=kind), recipient_name="副区长乙", at=AT
+    )
+    assert out.subject and out.text.startswith("副区长乙：")
+    if items and kind != "digest":
+        assert "责任单位：区应急局" in out.text
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_it_prefers_the_office_override_file_by_file(tmp_path: Path) -> None:
+    write(tmp_path, "chase.subject.j2", "请{{ recipient }}抓紧：{{ count }} 项")
+    out = Renderer(OFFICE, tmp_path).render(
+        Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT
+    )
+    assert out.subject == "请区应急局抓紧：1 项"
+    assert "开展危化品专项检查" in out.text  # the other formats stay the shipped ones
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "error"),
+    [
+        ("第一行\n{{ recipient }}\n{{ unit.name }}", 3, "UndefinedError"),
+        ("{% for x in items %}\n{{ x.task_title }", 2, "TemplateSyntaxError"),
+        ("{{ recipient.__class__.__mro__ }}", 1, "SecurityError"),
+    ],
+)
+def test_it_names_the_file_and_line_of_a_template_error(
+    tmp_path: Path, text: str, line: int, error: str
+) -> None:
+    path = write(tmp_path, "remind.text.j2", text)
+    with pytest.raises(RenderError) as err:
+        Renderer(OFFICE, tmp_path).render(
+            Notice(7, Audience.UNIT_CONTACTS, (item("remind", 3),)), recipient_name="x", at=AT
+        )
+    assert (err.value.file, err.value.line) == (str(path), line)
+    assert error in err.value.message
+
+
+def test_it_checks_every_template_and_reports_file_and_line(tmp_path: Path) -> None:
+    assert check_templates() == []
+    bad = write(
+        tmp_path,
+        "office.md.j2",
+        '{% extends "_layout.md.j2" %}\n{% block intro %}{{ oops }}{% endblock %}',
+    )
+    broken = write(tmp_path, "leader.html.j2", "<p>{% if %}</p>")
+    stray = write(tmp_path, "chase.txt.j2", "拼错的文件名")
+    problems = {(p.file, p.line): p.message for p in check_templates(tmp_path)}
+    assert "'oops' is undefined" in problems[(str(bad), 2)]
+    assert "语法错误" in problems[(str(broken), 1)]
+    assert "未知的模板文件名" in problems[(str(stray), None)]
+    assert len(problems) == 3
