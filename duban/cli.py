@@ -6,7 +6,16 @@ import sys
 
 import typer
 
-from duban import cli_db, cli_main, cli_notify, cli_office, cli_plan, cli_service, cli_units
+from duban import (
+    cli_activate,
+    cli_db,
+    cli_main,
+    cli_notify,
+    cli_office,
+    cli_plan,
+    cli_service,
+    cli_units,
+)
 
 app = typer.Typer(
     help="督办 duban: 工作计划任务的提醒、催办、督办与通报。",
@@ -20,6 +29,7 @@ app.command("serve")(cli_service.serve_cmd)
 app.command("status")(cli_service.status_cmd)
 app.command("doctor")(cli_service.doctor_cmd)
 app.command("import")(cli_plan.import_cmd)
+cli_plan.app.command("activate")(cli_activate.activate_cmd)
 app.add_typer(cli_plan.app, name="plan", help="计划：列出、查看、审核表导出/读回、待补充单位。")
 app.add_typer(cli_db.app, name="db", help="数据库：迁移与版本。")
 app.add_typer(cli_units.app, name="units", help="单位目录：导入、列出、查看。")

@@ -59,10 +59,18 @@ def _store(
     ob.last_stage = state.last_stage.value if state.last_stage else None
     ob.last_seq, ob.last_action_at = state.last_seq, state.last_sent_at
     ob.since, ob.requested_due = state.since, state.requested_due
-    ob.next_action_at = decide(state, policy, cal, now).next_at
+    ob.next_action_at = next_action_time(state, policy, cal, now)
     ob.lease_owner = ob.lease_until = None
     ob.updated_at = now
     ob.version += 1
+
+
+def next_action_time(
+    state: ObligationState, policy: Policy, cal: WorkCalendar, now: datetime
+) -> datetime | None:
+    """When the tick should look at this obligation again: now if something is due now, else the next slot."""
+    d = decide(state, policy, cal, now)
+    return now if d.action is not None else d.next_at
 
 
 def _audit(

@@ -1,0 +1,188 @@
+"""Materialise obligations (milestone occurrence × responsible unit) for active plans, idempotently.
+
+Groups named by a task (各街镇 …) expand through the directory; a name the directory does not know
+is a pending unit and still owes its obligations (the office is told to complete its contacts).
+Occurrences already past at activation go to the office's "confirm status" list (`to_confirm`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, col, select
+
+from models.directory import Unit
+from models.repo.audit import record_event
+from models.repo.chase import due_instant, next_action_time, state_of
+from models.repo.units import ensure_pending_unit, find_group, find_unit, group_members
+from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
+from schedules.clock import OFFICE_TZ
+from schedules.recurrence import MilestoneSpec, expand_occurrences
+from schedules.rules import needs_confirmation
+
+if TYPE_CHECKING:
+    from flows.context import FlowContext
+
+
+@dataclass
+class MaterialiseReport:
+    """What one materialisation created and what it could not expand."""
+
+    created: int = 0
+    to_confirm: int = 0
+    existing: int = 0
+    unexpanded: set[str] = field(default_factory=set)
+
+
+def plan_period(plan: Plan) -> tuple[date, date]:
+    """The plan's period: from its issue date (or 1 January of its year) to the end of its last year."""
+    year = plan.year or (plan.issued_on.year if plan.issued_on else 2000)
+    start = plan.issued_on if plan.issued_on and plan.issued_on.year == year else date(year, 1, 1)
+    return start, date(plan.until_year or year, 12, 31)
+
+
+def resolve_parties(
+    session: Session, names: Iterable[str], *, now: datetime
+) -> tuple[list[Unit], set[str]]:
+    """Units behind names as written: a unit, a group's members, or a pending unit. Returns (units, empty groups)."""
+    units: dict[int, Unit] = {}
+    empty: set[str] = set()
+    for name in names:
+        unit = find_unit(session=session, name=name)
+        group = None if unit else find_group(session=session, name=name)
+        if group is not None:
+            members = group_members(session=session, group=group)
+            if not members:
+                empty.add(name)
+            units.update((m.id or 0, m) for m in members)
+            continue
+        unit = unit or ensure_pending_unit(session=session, name=name, now=now, actor="materialise")
+        units[unit.id or 0] = unit
+    return list(units.values()), empty
+
+
+def _responsible(session: Session, task: Task, now: datetime) -> tuple[dict[int, str], set[str]]:
+    parties = session.exec(
+        select(TaskUnit).where(TaskUnit.task_id == task.id).order_by(col(TaskUnit.position))
+    ).all()
+    roles: dict[int, str] = {}
+    empty: set[str] = set()
+    for role in ("lead", "support"):
+        units, missing = resolve_parties(
+            session, [p.name for p in parties if p.role == role], now=now
+        )
+        empty |= missing
+        for u in units:
+            roles.setdefault(u.id or 0, role)  # a unit that leads and also supports is a lead
+    return roles, empty
+
+
+def _new_obligation(
+    ctx: FlowContext,
+    plan: Plan,
+    task: Task,
+    ms: Milestone,
+    unit_id: int,
+    role: str,
+    occ: date,
+    now: datetime,
+    activation: bool,
+) -> Obligation:
+    policy = ctx.policy_for(plan, task, ms)
+    ob = Obligation(
+        plan_id=plan.id or 0,
+        task_id=task.id or 0,
+        milestone_id=ms.id or 0,
+        unit_id=unit_id,
+        occurrence=occ,
+        role=role,
+        due_on=occ,
+        due_at=due_instant(occ, policy),
+        since=now,
+        created_at=now,
+        updated_at=now,
+    )
+    if activation and needs_confirmation(occ, now):
+        ob.status, ob.needs_confirmation = "to_confirm", True
+    else:
+        ob.next_action_at = next_action_time(state_of(ob), policy, ctx.calendar, now)
+    return ob
+
+
+def materialise_plan(
+    *, session: Session, ctx: FlowContext, plan: Plan, now: datetime, activation: bool = False
+) -> MaterialiseReport:
+    """Create the missing obligations of `plan` over its period. Running it again creates nothing.
+
+    Outside activation, occurrences already past are not created (a unit that joins a group mid-year
+    owes what is still ahead, not what fell due before it joined).
+    """
+    report = MaterialiseReport()
+    start, end = plan_period(plan)
+    today = now.astimezone(OFFICE_TZ).date()
+    for task in session.exec(
+        select(Task).where(Task.plan_id == plan.id).order_by(col(Task.position))
+    ).all():
+        roles, empty = _responsible(session, task, now)
+        report.unexpanded |= empty
+        for ms in session.exec(select(Milestone).where(Milestone.task_id == task.id)).all():
+            spec = MilestoneSpec(due=ms.due, rrule=ms.rrule, dtstart=ms.dtstart, until=ms.until)
+            occurrences = [
+                o for o in expand_occurrences(spec, start, end) if activation or o >= today
+            ]
+            have = set(
+                session.exec(
+                    select(Obligation.unit_id, Obligation.occurrence).where(
+                        Obligation.milestone_id == ms.id
+                    )
+                ).all()
+            )
+            for occ in occurrences:
+                for unit_id, role in roles.items():
+                    if (unit_id, occ) in have:
+                        report.existing += 1
+                        continue
+                    ob = _new_obligation(ctx, plan, task, ms, unit_id, role, occ, now, activation)
+                    session.add(ob)
+                    report.created += 1
+                    report.to_confirm += ob.status == "to_confirm"
+    session.flush()
+    return report
+
+
+def activate_plan(
+    *, session: Session, ctx: FlowContext, plan_id: int, now: datetime, actor: str
+) -> MaterialiseReport:
+    """Draft → active: materialise every obligation and start the chase."""
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise ValueError(f"没有编号为 {plan_id} 的计划")
+    if plan.status != "draft":
+        raise ValueError(f"计划 {plan_id} 的状态是 {plan.status}，只有草稿（draft）可以启用")
+    plan.status, plan.activated_at = "active", now
+    report = materialise_plan(session=session, ctx=ctx, plan=plan, now=now, activation=True)
+    record_event(
+        session=session,
+        at=now,
+        actor=actor,
+        entity="plan",
+        entity_id=plan.id,
+        action="activated",
+        from_status="draft",
+        to_status="active",
+        data={
+            "created": report.created,
+            "to_confirm": report.to_confirm,
+            "unexpanded": sorted(report.unexpanded),
+        },
+    )
+    return report
+
+
+def materialise_active_plans(*, session: Session, ctx: FlowContext, now: datetime) -> int:
+    """Top up every active plan (new group members, a rolling horizon). Returns how many were created."""
+    plans = session.exec(select(Plan).where(Plan.status == "active")).all()
+    return sum(materialise_plan(session=session, ctx=ctx, plan=p, now=now).created for p in plans)
