@@ -1,0 +1,42 @@
+"""The tick's delivery step: one long-lived pipeline per process (transports keep their rate limits)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from functools import lru_cache
+
+from prefect import task
+
+from flows.context import flow_context
+from flows.runner import run_task
+from notify.notice import Notice
+from notify.pipeline import Pipeline, build_pipeline
+
+log = logging.getLogger("duban.delivery")
+
+
+@lru_cache(maxsize=1)
+def pipeline() -> Pipeline:
+    """The process's delivery pipeline, built from the settings once."""
+    ctx = flow_context()
+    return build_pipeline(ctx.settings, ctx.engine)
+
+
+@task(name="deliver", retries=0)  # retries happen inside the pipeline, per message, never here
+def deliver_task(notices: list[Notice], now: datetime) -> dict[int, str]:
+    """Deliver grouped notices; per obligation "sent", "retry" or "failed"."""
+    report = pipeline().deliver(notices, now=now)
+    log.info("%s", report.summary())
+    return report.by_obligation()
+
+
+def deliver_notices(notices: list[Notice], now: datetime) -> dict[int, str]:
+    """Deliver through the pipeline (as a Prefect task when a Prefect API is configured)."""
+    result: dict[int, str] = run_task(deliver_task, notices, now)
+    return result
+
+
+def reset_pipeline() -> None:
+    """Forget the cached pipeline (tests change settings between runs)."""
+    pipeline.cache_clear()
