@@ -10,10 +10,10 @@ from sqlmodel import Session, col, func, select
 
 from duban import runtime
 from duban.cli_common import fail, print_json
+from duban.plan_views import describe_plan, plan_dict
 from intake.errors import IntakeError
-from intake.review_format import format_milestone, join_units
+from intake.review_format import join_units
 from models.repo.plan_parties import PendingParties, list_pending, unit_status
-from models.repo.plan_rows import load_task_rows
 from models.repo.plans import (
     PlanChanges,
     PlanError,
@@ -114,7 +114,7 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
             session.exec(select(Task.plan_id, func.count()).group_by(col(Task.plan_id))).all()
         )
         rows = [
-            {**_plan_dict(p), "tasks": counts.get(p.id or 0, 0)}
+            {**plan_dict(p), "tasks": counts.get(p.id or 0, 0)}
             for p in session.exec(select(Plan).order_by(col(Plan.id))).all()
         ]
     if as_json:
@@ -130,26 +130,14 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     typer.echo(f"共 {len(rows)} 个计划")
 
 
-def _plan_dict(plan: Plan) -> dict[str, Any]:
-    return {
-        "id": plan.id,
-        "status": plan.status,
-        "title": plan.title,
-        "issuer": plan.issuer,
-        "doc_no": plan.doc_no,
-        "issued_on": plan.issued_on.isoformat() if plan.issued_on else None,
-        "year": plan.year,
-        "until_year": plan.until_year,
-        "source": plan.source_name,
-        "created_at": plan.created_at.isoformat(),
-    }
-
-
 @app.command("show")
 def show_cmd(plan_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
     """查看一个计划：任务、责任单位和里程碑；列出目录中还没有的单位。"""
     with runtime.transaction() as session:
-        info = _describe_plan(session, plan_id)
+        try:
+            info = describe_plan(session, plan_id)
+        except PlanError as exc:
+            fail(str(exc))
     if as_json:
         print_json(info)
         return
@@ -173,37 +161,6 @@ def show_cmd(plan_id: int, as_json: bool = typer.Option(False, "--json")) -> Non
 def _mark(name: str, info: dict[str, Any]) -> str:
     pending = info["pending"]
     return f"{name}*" if any(name in pending[k] for k in pending) else name
-
-
-def _describe_plan(session: Session, plan_id: int) -> dict[str, Any]:
-    try:
-        plan = get_plan(session=session, plan_id=plan_id)
-        parsed = load_parsed(session=session, plan_id=plan_id)
-    except PlanError as exc:
-        fail(str(exc))
-    keyed = _milestone_keys(session, plan_id)
-    tasks = []
-    for task in parsed.tasks:
-        item = task.to_dict()
-        item["milestones"] = [
-            {"key": key, "id": mid, **m.to_dict(), "text": format_milestone(m)}
-            for (key, mid), m in zip(keyed.get(task.ref, []), task.milestones, strict=True)
-        ]
-        tasks.append(item)
-    pending = list_pending(session=session, plan_id=plan_id)
-    return {
-        "plan": _plan_dict(plan),
-        "tasks": tasks,
-        "warnings": [w.to_dict() for w in parsed.warnings],
-        "pending": pending.to_dict(),
-    }
-
-
-def _milestone_keys(session: Session, plan_id: int) -> dict[str, list[tuple[str, int | None]]]:
-    return {
-        rows.task.ref: [(m.key, m.id) for m in rows.milestones]
-        for rows in load_task_rows(session, plan_id)
-    }
 
 
 @app.command("export")

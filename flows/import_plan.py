@@ -23,14 +23,12 @@ def import_plan_flow(path: str, dry_run: bool = False, force: bool = False) -> d
         force: Store even when a file with the same SHA-256 was imported before.
 
     Returns:
-        With ``dry_run``: ``{"dry_run": True, "parsed": ParsedPlan.to_dict()}``. Otherwise
-        ``{"stored": False, "duplicate_of": id}`` for an already-imported file, or
-        ``{"stored": True, "plan_id": …, "tasks": …, "milestones": …, "units": …,
-        "warnings": …, "warning_list": […], "pending": {…}, "duplicate_of": id | None}``.
+        ``{"dry_run": True, "parsed": ParsedPlan.to_dict()}``; ``{"stored": False,
+        "duplicate_of": id}`` for a file imported before; else ``{"stored": True, **StoredPlan.to_dict(),
+        "warning_list": […], "duplicate_of": id | None}``.
 
     Raises:
-        intake.IntakeError: The file is missing, empty, binary, of an unknown format, or has
-            no recognisable tasks; its message names the file and line. Nothing is stored.
+        intake.IntakeError: Unusable file (missing, empty, binary, unknown format, no tasks).
     """
     source = Path(path)
     parsed = parse_path(source)
@@ -41,13 +39,14 @@ def import_plan_flow(path: str, dry_run: bool = False, force: bool = False) -> d
         existing = find_plan_by_sha256(session=session, sha256=sha256)
         if existing is not None and not force:
             return {"stored": False, "duplicate_of": existing.id, "title": existing.title}
+        now, actor = runtime.current_time(), runtime.actor()
         stored = store_draft(
             session=session,
             parsed=parsed,
             source_name=str(source),
             sha256=sha256,
-            now=runtime.current_time(),
-            actor=runtime.actor(),
+            now=now,
+            actor=actor,
         )
         return {
             "stored": True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import Any
 
 from dateutil.rrule import rrulestr
 
@@ -175,3 +176,18 @@ def read_date(text: str) -> date:
         return date(numbers[0], numbers[1], numbers[2])
     except (ValueError, IndexError) as exc:
         raise CellError(f"不存在的日期：{text.strip()}") from exc
+
+
+def cell_text(value: Any) -> str:
+    """A cell's value as text: numbers without a trailing .0, dates as ISO dates, blanks as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()

@@ -112,7 +112,7 @@ def _year(rows: dict[str, tuple[int, Any]], key: str, *, path: Path | str) -> in
     try:
         number = float(str(value).strip())
     except ValueError:
-        number = -1
+        number = -1.0
     if not number.is_integer() or number < 1:
         raise _error(f"{key}“{value}”不是整数", path, row)
     return int(number)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from intake.meta import plan_context
 from intake.model import ParsedMilestone, ParsedPlan, ParsedTask, PlanMeta
 from intake.review_format import (
     CellError,
+    cell_text,
     format_milestones,
     format_time_text,
     join_units,
@@ -291,18 +292,3 @@ def _read_milestones(
     for index, m in enumerate(found):
         m.label = labels[index] if index < len(labels) else title
     return found
-
-
-def cell_text(value: Any) -> str:
-    """A cell's value as text: numbers without a trailing .0, dates as ISO dates, blanks as ""."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()

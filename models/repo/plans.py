@@ -99,17 +99,11 @@ def store_draft(
         warnings=len(parsed.warnings),
         pending=pending,
     )
+    data = {**stored.to_dict(), "sha256": sha256, "warning_list": _warnings(parsed)}
     record_event(
-        session=session,
-        at=now,
-        actor=actor,
-        entity="plan",
-        entity_id=plan.id,
-        action="imported",
-        to_status="draft",
-        reason=source_name,
-        data={**stored.to_dict(), "sha256": sha256, "warning_list": _warnings(parsed)},
-    )
+        session=session, at=now, actor=actor, entity="plan", entity_id=plan.id,
+        action="imported", to_status="draft", reason=source_name, data=data,
+    )  # fmt: skip
     return stored
 
 
