@@ -1,45 +1,205 @@
-"""`duban quickstart`: the main job on the embedded default (SQLite file, examples loaded)."""
+"""`duban quickstart`: the main job on the embedded default, and `serve --demo`'s fast clock."""
 
 from __future__ import annotations
 
+import os
+import random
+import threading
+from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import typer
+from sqlmodel import Session, col, func, select
 
 from duban import runtime
 from duban.cli_common import fail
 from duban.directory import DirectoryError, load_directory
 from models.migrate import current_revision, upgrade
 from models.repo.units import apply_directory
+from models.tables import Delivery, Milestone, Obligation, Plan, QueueItem, Task
+from schedules.clock import OFFICE_TZ
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+STAGE_CN = {"remind": "提醒", "chase": "催办", "office": "督办", "leader": "通报"}
 
 
-def quickstart(
-    fresh: bool = typer.Option(True, "--fresh/--keep", help="先删除旧的 SQLite 数据库，重新开始"),
-    examples: Path = typer.Option(EXAMPLES, "--examples", help="示例目录（units.yaml 与 plans/）"),
-) -> None:
-    """主流程：新建 SQLite 数据库、迁移到最新、载入示例单位目录与示例计划，并打印载入结果。"""
-    settings = runtime.settings()
-    url = settings.resolved_database_url
-    if fresh and url.startswith("sqlite:///"):
+def _fresh_database() -> None:
+    url = runtime.settings().resolved_database_url
+    if url.startswith("sqlite:///"):
         db = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
-    eng = runtime.engine()
-    upgrade(eng)
-    typer.echo(f"数据库: {settings.redacted()['database_url']}（版本 {current_revision(eng)}）")
+
+
+def _load_examples(examples: Path) -> date:
+    """Load the directory, import every example plan and activate it at the plans' start. Returns it."""
+    from flows.context import flow_context
+    from flows.import_plan import import_plan_flow
+    from models.repo.obligations import activate_plan, plan_period
+
     try:
         spec = load_directory(examples / "units.yaml")
     except DirectoryError as exc:
         fail(str(exc))
     with runtime.transaction() as session:
-        report = apply_directory(
-            session=session, spec=spec, now=runtime.current_time(), actor="quickstart"
-        )
+        apply_directory(session=session, spec=spec, now=runtime.current_time(), actor="quickstart")
     typer.echo(
-        f"单位目录 {examples / 'units.yaml'}: 单位 {len(spec.units)} 个（新增 {len(report.created)}），"
-        f"分组 {len(spec.groups)} 个"
+        f"单位目录: {len(spec.units)} 个单位，{len(spec.groups)} 个分组（{examples / 'units.yaml'}）"
     )
-    for group in spec.groups:
-        typer.echo(f"  分组 {group.name}: {len(group.members)} 个成员")
+    imported = [
+        (p, import_plan_flow.fn(path=str(p))) for p in sorted((examples / "plans").glob("*"))
+    ]
+    with Session(runtime.engine()) as s:
+        plans = [s.get(Plan, int(r["plan_id"])) for _, r in imported]
+        start = min(plan_period(p)[0] for p in plans if p is not None)
+    # Activate as the office would have on the first day of the plans, so the demo replays the year.
+    at = datetime.combine(start, time(8, 0), tzinfo=OFFICE_TZ)
+    for path, result in imported:
+        with runtime.transaction() as session:
+            report = activate_plan(
+                session=session,
+                ctx=flow_context(),
+                plan_id=int(result["plan_id"]),
+                now=at,
+                actor="quickstart",
+            )
+        typer.echo(
+            f"计划 {result['plan_id']}: {path.name} → 任务 {result['tasks']} 个，义务 {report.created} 条"
+        )
+    return start
+
+
+def _print_day(day: date, results: dict[str, Any]) -> None:
+    stages = results.get("by_stage", {})
+    digest = results.get("daily_digest") or {}
+    if not stages and not digest.get("notices") and not results.get("reported"):
+        return
+    text = "，".join(
+        f"{STAGE_CN.get(k, k)} {v}" for k, v in sorted(stages.items(), key=lambda kv: kv[0])
+    )
+    with Session(runtime.engine()) as s:
+        queue = s.exec(
+            select(func.count()).select_from(QueueItem).where(QueueItem.status != "resolved")
+        ).one()
+    extra = "，办公室日报已发" if digest.get("notices") else ""
+    if results.get("reported"):
+        extra += f"，{results['reported']} 项按期报送并销号"
+    typer.echo(
+        f"{day.isoformat()} 周{'一二三四五六日'[day.weekday()]}: {text or '无催办动作'}"
+        f"（通知 {results.get('notices', 0)} 条{extra}）督办队列 {queue} 项"
+    )
+
+
+def _units_report(day: date, rate: float, rng: random.Random) -> int:
+    """Demo only: some units report on their due day and the office accepts (销号) at once."""
+    from flows.context import flow_context
+    from models.repo.chase import OfficeAction, apply_decision
+    from schedules.machine import Event
+
+    ctx, done = flow_context(), 0
+    at = datetime.combine(day, time(16, 0), tzinfo=OFFICE_TZ)
+    with runtime.transaction() as s:
+        due = s.exec(
+            select(Obligation).where(
+                Obligation.due_on == day,
+                Obligation.role == "lead",
+                col(Obligation.status).in_(["open", "reminded"]),
+            )
+        ).all()
+        for ob in due:
+            if rng.random() >= rate:
+                continue
+            ms, tk, plan = (
+                s.get(Milestone, ob.milestone_id),
+                s.get(Task, ob.task_id),
+                s.get(Plan, ob.plan_id),
+            )
+            policy = ctx.policy_for(plan, tk, ms)  # type: ignore[arg-type]
+            for event, actor in ((Event.SUBMIT, "演示单位"), (Event.ACCEPT, "安委办（演示）")):
+                apply_decision(
+                    session=s,
+                    ob=ob,
+                    act=OfficeAction(event, actor=actor, reason="演示"),
+                    policy=policy,
+                    cal=ctx.calendar,
+                    now=at,
+                )
+            done += 1
+    return done
+
+
+def demo(
+    first: date, days: int, seconds_per_day: float, submit_rate: float = 0.6, seed: int = 1
+) -> None:
+    """Run the jobs over simulated days (the fast clock), printing what each day did."""
+    from duban.demo import run_demo
+    from flows.jobs import daily_digest_job, monthly_job, tick_job, weekly_summary_job
+
+    typer.echo(
+        f"\n演示时钟：从 {first.isoformat()} 起 {days} 天，每天约 {seconds_per_day} 秒（Ctrl-C 结束）"
+    )
+    jobs = {
+        "tick": lambda now, stop: tick_job(now, stop, holder="demo"),
+        "monthly": monthly_job,
+        "daily_digest": daily_digest_job,
+        "weekly_summary": weekly_summary_job,
+    }
+    stop = threading.Event()
+    try:
+        run_demo(
+            start=first,
+            days=days,
+            seconds_per_day=seconds_per_day,
+            jobs=jobs,
+            on_day=_print_day,
+            stop=stop,
+        )
+    except KeyboardInterrupt:
+        stop.set()
+    _summary()
+
+
+def _summary() -> None:
+    settings = runtime.settings()
+    with Session(runtime.engine()) as s:
+        sent = s.exec(
+            select(func.count()).select_from(Delivery).where(Delivery.status == "sent")
+        ).one()
+        queue = s.exec(
+            select(func.count()).select_from(QueueItem).where(QueueItem.status != "resolved")
+        ).one()
+    typer.echo(
+        f"\n已发送 {sent} 条（写入发件箱 {settings.resolved_outbox_dir}/，可直接打开 .eml 与 .json）；"
+        f"督办队列未办结 {queue} 项。"
+    )
+    typer.echo(
+        "接着可以试试: .venv/bin/duban queue list | .venv/bin/duban obligation list --status escalated | "
+        ".venv/bin/duban status | .venv/bin/duban serve（真实时间运行服务）"
+    )
+
+
+def quickstart(
+    fresh: bool = typer.Option(True, "--fresh/--keep", help="先删除旧的 SQLite 数据库，重新开始"),
+    examples: Path = typer.Option(EXAMPLES, "--examples", help="示例目录（units.yaml 与 plans/）"),
+    days: int = typer.Option(75, "--days", help="演示运行的天数（模拟时钟）"),
+    seconds_per_day: float = typer.Option(
+        0.3, "--seconds-per-day", help="模拟时钟每天对应的真实秒数"
+    ),
+    submit_rate: float = typer.Option(
+        0.6, "--submit-rate", help="演示中按期报送的单位比例（其余被催办、督办）"
+    ),
+) -> None:
+    """主流程：新建数据库，载入示例单位目录与示例计划并启用，再用快速时钟运行服务，看提醒、催办、督办如何产生。"""
+    os.environ.setdefault("DUBAN_DELIVERY", "outbox")  # example robots' URLs are not real hosts
+    runtime.reset()
+    if fresh:
+        _fresh_database()
+    eng = runtime.engine()
+    upgrade(eng)
+    typer.echo(
+        f"数据库: {runtime.settings().redacted()['database_url']}（版本 {current_revision(eng)}）"
+    )
+    start = _load_examples(examples)
+    if days > 0:
+        demo(start, days, seconds_per_day, submit_rate)
