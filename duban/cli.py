@@ -14,6 +14,7 @@ from duban import (
     cli_office,
     cli_plan,
     cli_service,
+    cli_simulate,
     cli_units,
 )
 
@@ -29,6 +30,7 @@ app.command("serve")(cli_service.serve_cmd)
 app.command("status")(cli_service.status_cmd)
 app.command("doctor")(cli_service.doctor_cmd)
 app.command("import")(cli_plan.import_cmd)
+app.command("simulate")(cli_simulate.simulate_cmd)
 cli_plan.app.command("activate")(cli_activate.activate_cmd)
 app.add_typer(cli_plan.app, name="plan", help="计划：列出、查看、审核表导出/读回、待补充单位。")
 app.add_typer(cli_db.app, name="db", help="数据库：迁移与版本。")
