@@ -1,0 +1,221 @@
+"""`duban simulate` on SQLite and PostgreSQL: file and stored plans, the JSON timeline checked against the policy."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, func, select
+from typer.testing import CliRunner
+
+from duban import runtime
+from duban.cli import app
+from flows.context import reset_context
+from models import AuditEvent, Milestone, Obligation, Plan, Task, TaskUnit, Unit, UnitGroup
+from schedules.calendar_data import load_calendar
+from schedules.clock import OFFICE_TZ
+from schedules.policy import Policy
+from schedules.rules import ObligationState, plan_actions
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+CAL = load_calendar()
+POLICY = Policy()
+SMALL = """示范区{year}年安全生产模拟测试计划
+
+1. 开展专项检查。9月26日前完成全区检查。（责任单位：区应急局；配合单位：区消防救援支队）
+2. 组织隐患排查。每月26日前报送排查情况。（责任单位：区市场监管局、各街镇、区新设局）
+"""
+TOWNS = ("长征镇", "甘泉路街道")  # members of 各街镇 in examples/units.yaml
+
+
+@pytest.fixture
+def sim_env(cli_env: Path) -> Iterator[Path]:
+    """The CLI on a fresh database with the example directory; the flow context rebuilt for it."""
+    reset_context()
+    code, _, err = _run("units", "import", str(EXAMPLES / "units.yaml"))
+    assert code == 0, err
+    yield cli_env
+    reset_context()
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _simulate(*args: str) -> dict[str, Any]:
+    code, out, err = _run("simulate", *args, "--json")
+    assert code == 0, err
+    data: dict[str, Any] = json.loads(out)
+    return data
+
+
+def _small(tmp: Path, year: int = 2024) -> Path:
+    path = tmp / f"small{year}.txt"
+    path.write_text(SMALL.format(year=year), encoding="utf-8")
+    return path
+
+
+def _counts() -> dict[str, int]:
+    with Session(runtime.engine()) as s:
+        return {
+            m.__name__: s.exec(select(func.count()).select_from(m)).one()
+            for m in (Plan, Task, TaskUnit, Milestone, Obligation, Unit, UnitGroup, AuditEvent)
+        }
+
+
+def _local(action: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(action["at"]).astimezone(OFFICE_TZ)
+
+
+def _stages(data: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """Stages seen per (unit, task_ref)."""
+    out: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for a in data["actions"]:
+        out[(a["unit"], a["task_ref"])].add(a["stage"])
+    return out
+
+
+def _assert_on_policy(data: dict[str, Any], policy: Policy = POLICY) -> None:
+    """Every action on a working day, at the send time, inside the office window."""
+    assert data["actions"], "no actions at all"
+    for a in data["actions"]:
+        at = _local(a)
+        assert CAL.is_workday(at.date()), a
+        assert at.time() == policy.send_time, a
+        assert policy.window_start <= at.time() <= policy.window_end, a
+        assert a["level"] == {"remind": 0, "chase": 1, "office": 2, "leader": 3}[a["stage"]]
+
+
+def test_it_simulates_a_file_plan_without_storing_anything(sim_env: Path) -> None:
+    path = _small(sim_env)
+    before = _counts()
+    data = _simulate(str(path), "--submit-rate", "0.7", "--seed", "3")
+    assert _counts() == before
+    assert set(data) >= {"actions", "totals", "warnings"} and data["warnings"] == []
+    first = data["actions"][0]
+    assert set(first) >= {"at", "stage", "level", "unit", "task_ref", "due"}
+    assert data["simulation"]["from"] == "2024-01-01" and data["simulation"]["to"] == "2024-12-31"
+    _assert_on_policy(data)
+    units = set(data["totals"]["per_unit"])
+    # 各街镇 expands through the directory; the unknown 区新设局 is one recipient under its own name.
+    assert {"区应急局", "区消防救援支队", "区市场监管局", "区新设局", *TOWNS} <= units
+    assert "各街镇" not in units and data["unexpanded"] == ["区新设局"]
+    totals = data["totals"]
+    assert (
+        totals["actions"]
+        == len(data["actions"])
+        == sum(sum(per.values()) for per in totals["per_unit"].values())
+    )
+    assert totals["remind"] == sum(a["stage"] == "remind" for a in data["actions"])
+    assert _simulate(str(path), "--submit-rate", "0.7", "--seed", "3") == data
+
+
+def test_it_escalates_lead_units_and_never_supporting_ones_when_nobody_reports(
+    sim_env: Path,
+) -> None:
+    data = _simulate(str(_small(sim_env)), "--submit-rate", "0")
+    stages = _stages(data)
+    assert stages[("区应急局", "1")] == {"remind", "chase", "office", "leader"}
+    assert stages[("区消防救援支队", "1")] == {"remind"}  # 配合单位: reminders only
+    assert {"office", "leader"} <= stages[("长征镇", "2")]
+    assert data["totals"]["submitted"] == 0 and data["totals"]["max_level"] == 3
+    _assert_on_policy(data)
+
+
+def test_it_sends_exactly_the_planned_days_for_one_obligation(sim_env: Path) -> None:
+    data = _simulate(str(_small(sim_env)), "--submit-rate", "0", "--to", "2024-11-15")
+    mine = [a for a in data["actions"] if a["unit"] == "区应急局" and a["task_ref"] == "1"]
+    state = ObligationState(due=date(2024, 9, 26), is_lead=True)
+    planned = plan_actions(state, POLICY, CAL, until=date(2024, 11, 15))
+    assert [_local(a) for a in mine] == [p.at.astimezone(OFFICE_TZ) for p in planned]
+    assert [a["stage"] for a in mine] == [p.stage.value for p in planned]
+    # 2024-10-01..07 is the National Day holiday: no action inside it.
+    assert not [a for a in mine if date(2024, 10, 1) <= _local(a).date() <= date(2024, 10, 7)]
+    assert _local(mine[0]) == datetime(2024, 9, 19, 9, 0, tzinfo=OFFICE_TZ)
+
+
+def test_it_simulates_a_stored_draft_with_its_policy_overrides(sim_env: Path) -> None:
+    code, out, err = _run("import", str(_small(sim_env)), "--json")
+    assert code == 0, err
+    plan_id = json.loads(out)["plan_id"]
+    with Session(runtime.engine()) as s:
+        plan = s.get(Plan, plan_id)
+        assert plan is not None
+        plan.policy = {"send_time": "10:00"}
+        s.add(plan)
+        s.commit()
+    before = _counts()
+    data = _simulate(str(plan_id), "--from", "2024-06-01", "--to", "2024-10-31")
+    assert _counts() == before
+    assert "草稿" in data["simulation"]["plan"]
+    _assert_on_policy(data, Policy(send_time=time(10, 0)))
+    assert min(_local(a).date() for a in data["actions"]) >= date(2024, 6, 1)
+    assert max(_local(a).date() for a in data["actions"]) <= date(2024, 10, 31)
+    code, out, err = _run("simulate", str(plan_id), "--to", "2024-10-31")
+    assert code == 0, err
+    assert "2024-09-19（周四）" in out and "10:00 提醒(L0) 区应急局 任务 1 截止 2024-09-26" in out
+    assert "按单位：" in out and "合计：" in out and err == ""
+
+
+def test_it_warns_when_the_period_has_no_calendar_data(sim_env: Path) -> None:
+    path = _small(sim_env, 2027)
+    data = _simulate(str(path))
+    assert len(data["warnings"]) == 1 and "2027" in data["warnings"][0]
+    assert "周一至周五" in data["warnings"][0]
+    code, out, err = _run("simulate", str(path))
+    assert code == 0 and "2027 年没有节假日数据" in err and "节假日数据" not in out
+    assert _simulate(str(_small(sim_env)))["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("999",), "没有编号为 999 的计划"),
+        (("no-such-plan.txt",), "既不是计划编号，也不是存在的计划文件"),
+        (("{small}", "--from", "2024-13-01"), "--from 不是有效日期"),
+        (("{small}", "--from", "2024-10-01", "--to", "2024-09-01"), "早于 --from"),
+    ],
+)
+def test_it_names_bad_input(sim_env: Path, args: tuple[str, ...], message: str) -> None:
+    small = str(_small(sim_env))
+    code, _, err = _run("simulate", *(a.format(small=small) for a in args))
+    assert code != 0 and message in err
+
+
+SEEDS = ("000", "001", "002", "003", "004")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_it_simulates_each_seed_over_its_period(cli_env: Path, seeds_dir: Path, seed: str) -> None:
+    reset_context()
+    path = next(seeds_dir.glob(f"{seed}_*.txt"))
+    expected = json.loads((seeds_dir / "expected" / f"{path.stem}.json").read_text("utf-8"))
+    data = _simulate(str(path), "--submit-rate", "0")
+    _assert_on_policy(data)
+    plan = expected["plan"]
+    first_day = date(plan["year"], 1, 1)
+    last_day = date(plan.get("until_year") or plan["year"], 12, 31)
+    assert all(first_day <= _local(a).date() <= last_day for a in data["actions"])
+    assert data["totals"]["obligations"] >= 9 and data["totals"]["remind"] >= 9
+    stages = _stages(data)
+    # On an empty directory every name is one recipient: each unit the expected file names acts.
+    for task in expected.get("tasks", []):
+        for unit in task.get("lead_units", []):
+            assert "remind" in stages[(unit, task["ref"])], (task["ref"], unit)
+        for unit in set(task.get("support_units", [])) - set(task.get("lead_units", [])):
+            assert stages[(unit, task["ref"])] == {"remind"}, (task["ref"], unit)
+    dues: dict[str, set[str]] = defaultdict(set)
+    for a in data["actions"]:
+        dues[a["task_ref"]].add(a["due"])
+    milestones = expected.get("task_milestones", {})
+    for ref, days in milestones.items():
+        assert ref not in dues or set(days) <= dues[ref], ref
+    assert not milestones or set(milestones) & set(dues)  # 001: task 10 (镇安委会相关成员单位)
+    reset_context()
