@@ -39,7 +39,8 @@ def build_service(holder: str) -> Any:
     from schedules.service import LeaseOps, Service, ServiceJobs
 
     engine = runtime.migrated_engine()
-    ttl = timedelta(seconds=90)
+    settings = runtime.settings()
+    ttl = timedelta(seconds=settings.lease_ttl)
 
     def acquire(now: Any) -> bool:
         with Session(engine) as s:
@@ -55,10 +56,17 @@ def build_service(holder: str) -> Any:
         daily_digest=daily_digest_job,
         weekly_summary=weekly_summary_job,
     )
+    lease = LeaseOps(
+        acquire=acquire,
+        release=release,
+        ttl=ttl,
+        renew_every=timedelta(seconds=settings.lease_renew),
+    )
     return Service(
         jobs=jobs,
-        lease=LeaseOps(acquire=acquire, release=release, ttl=ttl),
+        lease=lease,
         clock=runtime.current_time,
+        tick_every=timedelta(seconds=settings.tick_seconds),
     )
 
 

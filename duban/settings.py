@@ -43,6 +43,9 @@ class Settings:
     calendar_file: Path | None = None
     portal_url: str = ""
     delivery: str = "auto"
+    lease_ttl: float = 90.0  # seconds a service's sender lease lasts without renewal
+    lease_renew: float = 20.0  # seconds between renewals (a standby takes over within ttl + renew)
+    tick_seconds: float = 60.0
 
     @property
     def resolved_database_url(self) -> str:

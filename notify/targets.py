@@ -118,7 +118,9 @@ def routes_for(notice: Notice, entry: UnitEntry | None, office_email: str = "") 
             for contact in pick_contacts(entry, notice.audience):
                 box = Mailbox(address=contact.email or "", name=f"{label} {contact.name}")
                 routes.append(email_route(channel, box, label))
-        else:
+        elif notice.audience is not Audience.UNIT_HEAD:
+            # A robot is the unit's group chat: the head's personal notice goes by e-mail only,
+            # or the group would get the same escalation twice.
             routes.append(robot_route(channel, label))
     if notice.audience is Audience.OFFICE and office_email:
         routes.append(email_route(None, Mailbox(office_email, "安委办"), label))

@@ -7,11 +7,16 @@ at the edge, and pass it down.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 OFFICE_TZ = ZoneInfo("Asia/Shanghai")
 NOW_ENV = "DUBAN_NOW"
+RUNNING_ENV = "DUBAN_NOW_RUNNING"
+# With DUBAN_NOW_RUNNING=1 the pinned time starts at DUBAN_NOW and then runs with the wall
+# clock (drills of failover and leases need time to pass from a fixed starting point).
+_STARTED = time.monotonic()
 
 
 def utc_now() -> datetime:
@@ -41,6 +46,9 @@ def parse_aware(text: str, *, field: str = "时间") -> datetime:
 def now() -> datetime:
     """Return the current instant in UTC, honouring ``DUBAN_NOW`` for simulations and tests."""
     forced = os.environ.get(NOW_ENV)
-    if forced:
-        return parse_aware(forced, field=f"环境变量 {NOW_ENV}").astimezone(UTC)
-    return utc_now()
+    if not forced:
+        return utc_now()
+    pinned = parse_aware(forced, field=f"环境变量 {NOW_ENV}").astimezone(UTC)
+    if os.environ.get(RUNNING_ENV) == "1":
+        return pinned + timedelta(seconds=time.monotonic() - _STARTED)
+    return pinned
