@@ -109,6 +109,17 @@ def fill_milestone(row: Milestone, parsed: ParsedMilestone) -> None:
     row.dtstart = parsed.dtstart if parsed.rrule else None
     row.until = parsed.until if parsed.rrule else None
     row.due_is_default = parsed.due_is_default
+    row.is_report = is_report_milestone(parsed)
+
+
+REPORT_WORDS = ("报送", "上报", "报告", "月报", "报表", "填报")
+
+
+def is_report_milestone(parsed: ParsedMilestone) -> bool:
+    """A monthly duty to report (每月26日前报送…): submitting it is what closes that month."""
+    rule = (parsed.rrule or "").upper()
+    text = f"{parsed.label}{parsed.source_text}"
+    return "FREQ=MONTHLY" in rule and "INTERVAL" not in rule and any(w in text for w in REPORT_WORDS)
 
 
 def load_task_rows(session: Session, plan_id: int) -> list[TaskRows]:
