@@ -211,6 +211,23 @@ def apply_cmd(
 def _apply(session: Session, plan_id: int, edited: Any, *, dry_run: bool) -> PlanChanges:
     if dry_run:
         return diff_plan(session=session, plan_id=plan_id, edited=edited)
+    # --- active plans: obligations follow the edit (models/repo/reconcile.py) ---
+    if get_plan(session=session, plan_id=plan_id).status == "active":
+        from flows.context import flow_context
+        from models.repo.reconcile import revise_plan
+
+        changes, report = revise_plan(
+            session=session,
+            ctx=flow_context(),
+            plan_id=plan_id,
+            edited=edited,
+            now=runtime.current_time(),
+            actor=runtime.actor(),
+        )
+        for line in report.describe():
+            typer.echo(line, err=True)  # stderr: --json keeps one document on stdout
+        return changes
+    # --- end active plans ---
     return apply_plan_edits(
         session=session,
         plan_id=plan_id,
