@@ -182,6 +182,14 @@ def _parse_day(text: str | None, option: str, default: date) -> date:
         fail(f"{option} 不是有效日期：{text!r}（应为 YYYY-MM-DD，例如 2024-09-01）")
 
 
+def _pick_days(plan: SimPlan, date_from: str | None, date_to: str | None) -> tuple[date, date]:
+    start = _parse_day(date_from, "--from", plan.period[0])
+    end = _parse_day(date_to, "--to", plan.period[1])
+    if end < start:
+        fail(f"--to {end} 早于 --from {start}")
+    return start, end
+
+
 def _load_plan(plan: str, ctx: FlowContext, directory_session: Session) -> SimPlan:
     if plan.strip().isdigit():
         try:
@@ -215,7 +223,7 @@ def simulate_cmd(
     ),
     date_to: str | None = typer.Option(None, "--to", help="模拟结束日 YYYY-MM-DD（默认计划期末）"),
     submit_rate: float = typer.Option(
-        0.7, "--submit-rate", min=0.0, max=1.0, help="按时报送的单位比例，0 表示无人报送"
+        0.7, "--submit-rate", help="按时报送的单位比例（0 到 1），0 表示无人报送"
     ),
     seed: int = typer.Option(0, "--seed", help="随机种子（同一种子结果相同）"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
@@ -223,16 +231,15 @@ def simulate_cmd(
     """模拟计划执行：按模拟时钟逐日列出提醒、催办、督办、通报（不发送任何消息，不保存任何数据）。"""
     from flows.context import flow_context
 
+    if not 0.0 <= submit_rate <= 1.0:
+        fail(f"--submit-rate 应在 0 到 1 之间，收到 {submit_rate}")
     ctx = flow_context()
     with runtime.transaction() as session:
         sim_plan = _load_plan(plan, ctx, session)
         directory = Directory(session)
         obligations = build_obligations(sim_plan, directory)
         session.rollback()  # read-only: nothing of this command is ever stored
-    start = _parse_day(date_from, "--from", sim_plan.period[0])
-    end = _parse_day(date_to, "--to", sim_plan.period[1])
-    if end < start:
-        fail(f"--to {end} 早于 --from {start}")
+    start, end = _pick_days(sim_plan, date_from, date_to)
     result = simulate(
         obligations,
         ctx.policies.default,
