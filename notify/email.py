@@ -7,14 +7,15 @@ reused across messages, as a mail client would.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import hashlib
 import queue
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.header import Header
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import ClassVar
 
 from notify.transport import Mailbox, Message, SendResult, TransportError
@@ -48,32 +49,55 @@ def parse_mailbox(text: str, *, field: str = "DUBAN_MAIL_FROM") -> Mailbox:
     return Mailbox(address=address, name=name)
 
 
-def _address(box: Mailbox) -> Address:
-    try:
-        return Address(display_name=box.name, addr_spec=box.address)
-    except (ValueError, IndexError) as exc:
-        raise TransportError(f"邮件地址无效: {box.address!r}", permanent=True) from exc
+def _header_address(box: Mailbox) -> str:
+    """`"名称" <addr>` with the name RFC 2047-encoded; refuses header injection."""
+    if (
+        "@" not in box.address
+        or any(c in box.address + box.name for c in "\r\n")
+        or " " in box.address
+    ):
+        raise TransportError(f"邮件地址无效: {box.address!r}", permanent=True)
+    return formataddr((box.name, box.address), charset="utf-8")
 
 
-def build_mime(msg: Message, *, mail_from: Mailbox, key: str) -> EmailMessage:
+def build_mime(msg: Message, *, mail_from: Mailbox, key: str) -> bytes:
     """The MIME message: UTF-8 text and HTML alternatives, RFC 2047-encoded Chinese headers.
 
     The Message-ID is derived from the dedupe key, so a reclaimed resend carries the same id
-    and mail clients can fold the rare duplicate.
+    and mail clients can fold the rare duplicate. Written out directly (CRLF lines, base64
+    parts): `email.message.EmailMessage` spends about 4 ms folding Chinese headers per message,
+    more than the SMTP exchange itself.
     """
     if msg.target.to is None:
         raise TransportError("邮件缺少收件人", permanent=True)
-    mime = EmailMessage()
-    mime["Subject"] = msg.content.subject
-    mime["From"] = _address(mail_from)
-    mime["To"] = _address(msg.target.to)
-    mime["Date"] = format_datetime(msg.at)
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    boundary = f"=_duban_{digest[:24]}"
+    subject = Header(msg.content.subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
+    head = [
+        f"Subject: {subject}",
+        f"From: {_header_address(mail_from)}",
+        f"To: {_header_address(msg.target.to)}",
+        f"Date: {format_datetime(msg.at)}",
+        f"Message-ID: {message_id(key, mail_from)}",
+        f"X-Duban-Key: {digest}",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        "",
+    ]
+    out = ["\r\n".join(head).encode("ascii")]
+    for subtype, body in (("plain", msg.content.text), ("html", msg.content.html)):
+        out.append(f"\r\n--{boundary}\r\n".encode("ascii"))
+        out.append(f'Content-Type: text/{subtype}; charset="utf-8"\r\n'.encode("ascii"))
+        out.append(b"Content-Transfer-Encoding: base64\r\n\r\n")
+        out.append(base64.encodebytes(body.encode("utf-8")).replace(b"\n", b"\r\n"))
+    out.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
+    return b"".join(out)
+
+
+def message_id(key: str, mail_from: Mailbox) -> str:
+    """`<hash of the key@sender's domain>`."""
     domain = mail_from.address.rsplit("@", 1)[-1]
-    mime["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
-    mime["X-Duban-Key"] = hashlib.sha256(key.encode()).hexdigest()
-    mime.set_content(msg.content.text, subtype="plain", charset="utf-8")
-    mime.add_alternative(msg.content.html, subtype="html", charset="utf-8")
-    return mime
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
 def classify_smtp_error(exc: Exception) -> TransportError:
@@ -113,21 +137,27 @@ class Email:
 
     def send(self, msg: Message, *, key: str) -> SendResult:
         """Send one message to `msg.target.to`."""
-        mime = build_mime(msg, mail_from=self.mail_from, key=key)
+        data = build_mime(msg, mail_from=self.mail_from, key=key)
+        assert msg.target.to is not None  # build_mime refuses a message without one
+        envelope = (self.mail_from.address, [msg.target.to.address], data)
         try:
-            conn = self._pool.get_nowait()
+            conn: smtplib.SMTP | None = self._pool.get_nowait()
         except queue.Empty:
             conn = None
+        sent = False
         if conn is not None:
-            try:
-                return self._send_on(conn, mime, reused=True)
-            except smtplib.SMTPServerDisconnected:
-                pass  # a kept connection the server has closed since: not a failure, reconnect
-        return self._send_on(self._connect(), mime, reused=False)
+            # A kept connection the server has closed since is not a failure: reconnect.
+            with contextlib.suppress(smtplib.SMTPServerDisconnected):
+                sent = self._send_on(conn, envelope, reused=True)
+        if not sent:
+            self._send_on(self._connect(), envelope, reused=False)
+        return SendResult(ref=message_id(key, self.mail_from))
 
-    def _send_on(self, conn: smtplib.SMTP, mime: EmailMessage, *, reused: bool) -> SendResult:
+    def _send_on(
+        self, conn: smtplib.SMTP, envelope: tuple[str, list[str], bytes], *, reused: bool
+    ) -> bool:
         try:
-            conn.send_message(mime)
+            conn.sendmail(*envelope)
         except smtplib.SMTPServerDisconnected:
             _close(conn)
             if reused:
@@ -137,7 +167,7 @@ class Email:
             _close(conn)
             raise classify_smtp_error(exc) from exc
         self._pool.put(conn)
-        return SendResult(ref=str(mime["Message-ID"]))
+        return True
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config

@@ -72,7 +72,7 @@ class Outbox:
     def render_file(self, msg: Message, key: str) -> bytes:
         """The file's bytes: an .eml for e-mail, a JSON record for the rest."""
         if msg.target.kind == "email":
-            return bytes(build_mime(msg, mail_from=self.mail_from, key=key))
+            return build_mime(msg, mail_from=self.mail_from, key=key)
         builder = _BODY_BUILDERS.get(msg.target.kind)
         if builder is None:
             raise TransportError(f"发件箱不认识的渠道类型: {msg.target.kind}", permanent=True)

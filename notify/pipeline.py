@@ -24,15 +24,17 @@ from models.db import session_scope
 from models.repo.audit import record_event
 from models.repo.deliveries import (
     ClaimRequest,
+    ClaimResult,
+    Outcome,
     claim_deliveries,
     note_channel_result,
     reclaim_expired,
-    record_outcome,
+    record_outcomes,
 )
 from notify.channels import build_transports, office_info
 from notify.keys import build_key, message_key
 from notify.notice import Item, Notice
-from notify.render import Renderer, RenderError
+from notify.render import CHANNEL_FORMATS, FORMATS, Renderer, RenderError
 from notify.report import DeliveryReport, JobResult, Unreached
 from notify.retry import Attempt, RetrySettings, send_with_retry
 from notify.targets import Route, UnitEntry, load_units, routes_for
@@ -48,7 +50,8 @@ class PipelineOptions:
     retry: RetrySettings = field(default_factory=RetrySettings)
     lease: timedelta = DEFAULT_LEASE  # longer than any one message's retries and rate waits
     flag_after: int = 3
-    workers: int = 4
+    workers: int = 4  # messages in flight at once (robots still wait for their own turn)
+    chunk: int = 64  # messages per claim/record transaction
     actor: str = "notify"
     office_email: str = ""  # where office notices go when they name no unit
 
@@ -60,6 +63,7 @@ class _Job:
     recipient_name: str
     content: Rendered
     failing: bool
+    requests: tuple[ClaimRequest, ...]
 
 
 def key_stage(notice: Notice, item: Item) -> str:
@@ -86,7 +90,12 @@ class Pipeline:
         self.sleep = sleep
 
     def deliver(self, notices: Sequence[Notice], *, now: datetime) -> DeliveryReport:
-        """Deliver `notices` at the instant `now` (aware); return what happened."""
+        """Deliver `notices` at the instant `now` (aware); return what happened.
+
+        Messages go in chunks: one transaction claims a chunk's rows, a small thread pool sends
+        them, one transaction records them. A crash loses no message (the claimed rows are
+        reclaimed after their lease) and resends at most one chunk.
+        """
         if now.tzinfo is None:
             raise ValueError("now 必须带时区 (naive datetimes are rejected)")
         started = time.monotonic()
@@ -98,12 +107,11 @@ class Pipeline:
         jobs = self._plan(notices, units, now, report)
         if report.unreached:
             self._audit_unreached(report.unreached, now)
-        run = lambda job: self._run(job, now, started)  # noqa: E731
-        if self.options.workers <= 1 or len(jobs) <= 1:
-            report.results.extend(map(run, jobs))
-        else:
-            with ThreadPoolExecutor(min(self.options.workers, len(jobs))) as pool:
-                report.results.extend(pool.map(run, jobs))
+        size = max(1, self.options.chunk)
+        with ThreadPoolExecutor(max(1, self.options.workers)) as pool:
+            for first in range(0, len(jobs), size):
+                chunk = jobs[first : first + size]
+                report.results.extend(self._run_chunk(chunk, pool, now, started))
         return report
 
     def _plan(
@@ -127,91 +135,50 @@ class Pipeline:
                 )
                 report.unreached.append(Unreached(notice.unit_id, name, reason, obligations))
                 continue
+            formats = _formats({r.target.kind for r in routes})
             try:
-                content = self.renderer.render(notice, recipient_name=name, at=now)
+                content = self.renderer.render(notice, recipient_name=name, at=now, formats=formats)
             except RenderError as exc:
                 reason = f"模板错误（永久性）: {exc}"
                 report.unreached.append(Unreached(notice.unit_id, name, reason, obligations))
                 continue
             failing = {c.id for c in entry.channels if c.failing} if entry else set()
-            jobs += [_Job(notice, r, name, content, r.channel_id in failing) for r in routes]
+            for r in routes:
+                batch = uuid.uuid4().hex
+                requests = _requests(notice, r, batch)
+                jobs.append(_Job(notice, r, name, content, r.channel_id in failing, requests))
         return jobs
 
-    def _requests(self, job: _Job) -> list[ClaimRequest]:
-        r = job.route
-        return [
-            ClaimRequest(
-                key=build_key(
-                    obligation_id=item.obligation_id,
-                    stage=key_stage(job.notice, item),
-                    seq=item.seq,
-                    channel=r.channel_key,
-                    recipient=r.recipient_key,
-                ),
-                obligation_id=item.obligation_id,
-                unit_id=job.notice.unit_id,
-                channel_id=r.channel_id,
-                stage=key_stage(job.notice, item),
-                seq=item.seq,
-                channel_type=r.target.kind,
-                recipient=r.recipient,
-            )
-            for item in job.notice.items
-        ]
-
-    def _run(self, job: _Job, now: datetime, started: float) -> JobResult:
-        requests = self._requests(job)
-        batch = uuid.uuid4().hex
+    def _run_chunk(
+        self, chunk: list[_Job], pool: ThreadPoolExecutor, now: datetime, started: float
+    ) -> list[JobResult]:
         with session_scope(self.engine) as session:
             claim = claim_deliveries(
                 session=session,
-                requests=requests,
-                batch=batch,
+                requests=[r for job in chunk for r in job.requests],
                 now=_at(now, started),
                 lease=self.options.lease,
             )
-        base = JobResult(
-            unit_id=job.notice.unit_id,
-            channel=job.route.target.kind,
-            channel_id=job.route.channel_id,
-            recipient=job.route.recipient,
-            status="duplicate",
-            item_status=tuple(
-                (r.obligation_id or 0, _SKIPPED[claim.skipped[r.key]])
-                for r in requests
-                if r.key in claim.skipped
-            ),
-        )
-        if not claim.claimed:
-            in_flight = "sending" in claim.skipped.values()
-            return replace(base, status="in_flight" if in_flight else "duplicate")
-        claimed = [r for r in requests if r.key in claim.claimed]
-        attempt = self._send(job, [r.key for r in claimed], now, started)
-        flag = self._record(job, list(claim.claimed.values()), batch, attempt, now, started)
-        outcome = "sent" if attempt.ok else ("failed" if attempt.permanent else "retry")
-        return replace(
-            base,
-            status="sent" if attempt.ok else "failed",
-            item_status=base.item_status + tuple((r.obligation_id or 0, outcome) for r in claimed),
-            attempts=attempt.attempts,
-            error=attempt.error,
-            permanent=attempt.permanent,
-            flag=flag,
-        )
+        todo = [job for job in chunk if any(r.key in claim.claimed for r in job.requests)]
+        attempts = pool.map(lambda j: self._send(j, claim, now, started), todo)
+        sent = dict(zip(map(id, todo), attempts, strict=True))
+        flags = self._record(todo, claim, sent, _at(now, started))
+        return [_result(job, claim, sent.get(id(job)), flags.get(id(job))) for job in chunk]
 
-    def _send(self, job: _Job, keys: list[str], now: datetime, started: float) -> Attempt:
+    def _send(self, job: _Job, claim: ClaimResult, now: datetime, started: float) -> Attempt:
+        keys = [r.key for r in job.requests if r.key in claim.claimed]
         content = job.content
-        if len(keys) < len(job.notice.items):
+        if len(keys) < len(job.requests):
             # Some items already went out through this route: the message lists only the rest.
-            wanted = set(keys)
             items = tuple(
-                i
-                for i, r in zip(job.notice.items, self._requests(job), strict=True)
-                if r.key in wanted
+                i for i, r in zip(job.notice.items, job.requests, strict=True) if r.key in keys
             )
             subset = replace(job.notice, items=items, kind=job.notice.template)
+            formats = _formats({job.route.target.kind})
             try:
-                content = self.renderer.render(subset, recipient_name=job.recipient_name, at=now)
+                content = self.renderer.render(
+                    subset, recipient_name=job.recipient_name, at=now, formats=formats
+                )
             except RenderError as exc:
                 return Attempt(False, 0, 0, error=f"模板错误: {exc}", permanent=True)
         transport = self.transports.get(job.route.target.kind)
@@ -224,34 +191,28 @@ class Pipeline:
         )
 
     def _record(
-        self, job: _Job, ids: list[int], batch: str, attempt: Attempt, now: datetime, started: float
-    ) -> str | None:
-        at = _at(now, started)
+        self, todo: list[_Job], claim: ClaimResult, sent: Mapping[int, Attempt], at: datetime
+    ) -> dict[int, str | None]:
+        flags: dict[int, str | None] = {}
+        if not todo:
+            return flags
+        outcomes = [_outcome(job, claim, sent[id(job)]) for job in todo]
         with session_scope(self.engine) as session:
-            record_outcome(
-                session=session,
-                ids=ids,
-                batch=batch,
-                ok=attempt.ok,
-                attempts=attempt.attempts,
-                now=at,
-                duration_ms=attempt.duration_ms,
-                error=attempt.error,
-                permanent=attempt.permanent,
-                ref=attempt.result.ref if attempt.result else None,
-            )
-            channel_id = job.route.channel_id
-            if channel_id is None or not (attempt.permanent or (attempt.ok and job.failing)):
-                return None
-            return note_channel_result(
-                session=session,
-                channel_id=channel_id,
-                ok=attempt.ok,
-                error=attempt.error,
-                now=at,
-                flag_after=self.options.flag_after,
-                actor=self.options.actor,
-            )
+            record_outcomes(session=session, outcomes=outcomes, now=at)
+            for job in todo:
+                attempt, channel_id = sent[id(job)], job.route.channel_id
+                if channel_id is None or not (attempt.permanent or (attempt.ok and job.failing)):
+                    continue
+                flags[id(job)] = note_channel_result(
+                    session=session,
+                    channel_id=channel_id,
+                    ok=attempt.ok,
+                    error=attempt.error,
+                    now=at,
+                    flag_after=self.options.flag_after,
+                    actor=self.options.actor,
+                )
+        return flags
 
     def _audit_unreached(self, unreached: list[Unreached], now: datetime) -> None:
         with session_scope(self.engine) as session:
@@ -269,6 +230,81 @@ class Pipeline:
 
 
 _SKIPPED = {"sent": "sent", "sending": "retry", "failed": "failed"}
+
+
+def _formats(kinds: set[str]) -> tuple[str, ...]:
+    needed = {f for kind in kinds for f in CHANNEL_FORMATS.get(kind, FORMATS)}
+    return tuple(f for f in FORMATS if f in needed)
+
+
+def _requests(notice: Notice, route: Route, batch: str) -> tuple[ClaimRequest, ...]:
+    out = []
+    for item in notice.items:
+        stage = key_stage(notice, item)
+        key = build_key(
+            obligation_id=item.obligation_id,
+            stage=stage,
+            seq=item.seq,
+            channel=route.channel_key,
+            recipient=route.recipient_key,
+        )
+        out.append(
+            ClaimRequest(
+                key=key,
+                batch=batch,
+                obligation_id=item.obligation_id,
+                unit_id=notice.unit_id,
+                channel_id=route.channel_id,
+                stage=stage,
+                seq=item.seq,
+                channel_type=route.target.kind,
+                recipient=route.recipient,
+            )
+        )
+    return tuple(out)
+
+
+def _outcome(job: _Job, claim: ClaimResult, attempt: Attempt) -> Outcome:
+    return Outcome(
+        ids=tuple(claim.claimed[r.key] for r in job.requests if r.key in claim.claimed),
+        batch=job.requests[0].batch,
+        ok=attempt.ok,
+        attempts=attempt.attempts,
+        duration_ms=attempt.duration_ms,
+        error=attempt.error,
+        permanent=attempt.permanent,
+        ref=attempt.result.ref if attempt.result else None,
+    )
+
+
+def _result(job: _Job, claim: ClaimResult, attempt: Attempt | None, flag: str | None) -> JobResult:
+    skipped = tuple(
+        (r.obligation_id or 0, _SKIPPED[claim.skipped[r.key]])
+        for r in job.requests
+        if r.key in claim.skipped
+    )
+    base = JobResult(
+        unit_id=job.notice.unit_id,
+        channel=job.route.target.kind,
+        channel_id=job.route.channel_id,
+        recipient=job.route.recipient,
+        status="duplicate",
+        item_status=skipped,
+    )
+    if attempt is None:
+        in_flight = any(claim.skipped.get(r.key) == "sending" for r in job.requests)
+        return replace(base, status="in_flight" if in_flight else "duplicate")
+    outcome = "sent" if attempt.ok else ("failed" if attempt.permanent else "retry")
+    claimed = tuple((r.obligation_id or 0, outcome) for r in job.requests if r.key in claim.claimed)
+    return replace(
+        base,
+        status="sent" if attempt.ok else "failed",
+        item_status=skipped + claimed,
+        attempts=attempt.attempts,
+        error=attempt.error,
+        permanent=attempt.permanent,
+        flag=flag,
+    )
 
 
 def _at(now: datetime, started: float) -> datetime:

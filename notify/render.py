@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -24,6 +24,14 @@ from schedules.clock import OFFICE_TZ
 
 DEFAULT_DIR = Path(__file__).parent / "templates"
 FORMATS = ("subject", "text", "html", "md")
+# What each channel shows: e-mail the text and HTML parts, robots markdown, webhooks both texts.
+CHANNEL_FORMATS = {
+    "email": ("subject", "text", "html"),
+    "webhook": ("subject", "text", "md"),
+    "dingtalk": ("subject", "md"),
+    "wecom": ("subject", "md"),
+    "feishu": ("subject", "md"),
+}
 WEEKDAYS = "一二三四五六日"
 LEVEL_NAMES = {0: "提醒", 1: "催办", 2: "督办", 3: "通报"}
 _BLANK_RUNS = re.compile(r"\n\s*\n(\s*\n)+")  # an empty block leaves one blank line, not three
@@ -155,10 +163,20 @@ class Renderer:
             keep_trailing_newline=False,
         )
 
-    def render(self, notice: Notice, *, recipient_name: str, at: datetime) -> Rendered:
-        """All formats of one notice; raises `RenderError` naming the file and line."""
+    def render(
+        self,
+        notice: Notice,
+        *,
+        recipient_name: str,
+        at: datetime,
+        formats: Collection[str] = FORMATS,
+    ) -> Rendered:
+        """The `formats` of one notice (others are left empty); `RenderError` names file and line."""
         ctx = build_context(notice, recipient_name=recipient_name, at=at, office=self.office)
-        parts = {fmt: self.render_one(template_name(notice.template, fmt), ctx) for fmt in FORMATS}
+        parts = {
+            fmt: self.render_one(template_name(notice.template, fmt), ctx) if fmt in formats else ""
+            for fmt in FORMATS
+        }
         data = {
             "recipient": recipient_name,
             "audience": ctx["audience"],

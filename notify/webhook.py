@@ -48,4 +48,4 @@ class Webhook:
         if msg.target.secret:
             headers[SIGNATURE_HEADER] = sign_body(body, msg.target.secret)
         resp = self.poster.post(msg.target.url, body, headers=headers)
-        return SendResult(ref=f"HTTP {resp.status_code}")
+        return SendResult(ref=f"HTTP {resp.status}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, or_, update
+from sqlalchemy import and_, bindparam, false, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -29,6 +29,7 @@ class ClaimRequest:
     """One row to claim: a (obligation, stage, occurrence, channel, recipient) key and its labels."""
 
     key: str
+    batch: str  # the message this row goes out in
     obligation_id: int | None
     unit_id: int | None
     channel_id: int | None
@@ -56,7 +57,6 @@ def claim_deliveries(
     *,
     session: Session,
     requests: Sequence[ClaimRequest],
-    batch: str,
     now: datetime,
     lease: timedelta,
 ) -> ClaimResult:
@@ -69,14 +69,19 @@ def claim_deliveries(
     if not requests:
         return result
     lease_until = now + lease
-    for start in range(0, len(requests), CHUNK):
-        rows = [_new_row(r, batch, now, lease_until) for r in requests[start : start + CHUNK]]
-        stmt = _insert(session).values(rows).on_conflict_do_nothing(index_elements=["key"])
-        for row_id, key in session.execute(stmt.returning(col(Delivery.id), col(Delivery.key))):
-            result.claimed[key] = row_id
+    rows = [_new_row(r, now, lease_until) for r in requests]
+    stmt = _insert(session).on_conflict_do_nothing(index_elements=["key"])
+    # executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues").
+    returned = session.connection().execute(
+        stmt.returning(col(Delivery.id), col(Delivery.key)), rows
+    )
+    for row_id, key in returned:
+        result.claimed[key] = row_id
+    batches = {r.key: r.batch for r in requests}
     rest = [r.key for r in requests if r.key not in result.claimed]
     for row in _existing(session, rest):
-        if row.status == "failed" and not row.permanent and _take(session, row, batch, lease_until):
+        taken = row.status == "failed" and not row.permanent
+        if taken and _take(session, row, batches[row.key], lease_until):
             result.claimed[row.key] = row.id or 0
         else:
             result.skipped[row.key] = row.status
@@ -84,10 +89,10 @@ def claim_deliveries(
     return result
 
 
-def _new_row(r: ClaimRequest, batch: str, now: datetime, lease_until: datetime) -> dict[str, Any]:
+def _new_row(r: ClaimRequest, now: datetime, lease_until: datetime) -> dict[str, Any]:
     return {
         "key": r.key,
-        "batch": batch,
+        "batch": r.batch,
         "obligation_id": r.obligation_id,
         "unit_id": r.unit_id,
         "channel_id": r.channel_id,
@@ -127,39 +132,58 @@ def _take(session: Session, row: Delivery, batch: str, lease_until: datetime) ->
     return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
-def record_outcome(
-    *,
-    session: Session,
-    ids: Sequence[int],
-    batch: str,
-    ok: bool,
-    attempts: int,
-    now: datetime,
-    duration_ms: int,
-    error: str | None = None,
-    permanent: bool = False,
-    ref: str | None = None,
-) -> int:
-    """Record one message's outcome on all its rows (still held by `batch`); return rows updated."""
-    if not ids:
-        return 0
-    values: dict[str, Any] = {
-        "status": "sent" if ok else "failed",
-        "attempts": col(Delivery.attempts) + attempts,
-        "permanent": permanent and not ok,
-        "last_error": None if ok else (error or "")[:2000],
-        "duration_ms": duration_ms,
-        "lease_until": None,
-    }
-    if ok:
-        values |= {"sent_at": now, "ref": (ref or "")[:1000] or None}
+@dataclass(frozen=True)
+class Outcome:
+    """One message's result, for all of its rows (still held by `batch`)."""
+
+    ids: tuple[int, ...]
+    batch: str
+    ok: bool
+    attempts: int
+    duration_ms: int
+    error: str | None = None
+    permanent: bool = False
+    ref: str | None = None
+
+
+def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """Record many messages' outcomes in one statement (executemany).
+
+    A row another sender has reclaimed since (its batch changed) is left to that sender.
+    """
+    params = [
+        {
+            "b_id": row_id,
+            "b_batch": o.batch,
+            "b_status": "sent" if o.ok else "failed",
+            "b_attempts": o.attempts,
+            "b_permanent": o.permanent and not o.ok,
+            "b_error": None if o.ok else (o.error or "")[:2000],
+            "b_duration": o.duration_ms,
+            "b_sent_at": now if o.ok else None,
+            "b_ref": ((o.ref or "")[:1000] or None) if o.ok else None,
+        }
+        for o in outcomes
+        for row_id in o.ids
+    ]
+    if not params:
+        return
+    table = Delivery.__table__  # type: ignore[attr-defined]
     stmt = (
-        update(Delivery)
-        .where(col(Delivery.id).in_(list(ids)), col(Delivery.batch) == batch)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.batch == bindparam("b_batch"))
+        .values(
+            status=bindparam("b_status"),
+            attempts=table.c.attempts + bindparam("b_attempts"),
+            permanent=bindparam("b_permanent"),
+            last_error=bindparam("b_error"),
+            duration_ms=bindparam("b_duration"),
+            sent_at=bindparam("b_sent_at", type_=table.c.sent_at.type),
+            ref=bindparam("b_ref"),
+            lease_until=None,
+        )
     )
-    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    session.connection().execute(stmt, params)
 
 
 def reclaim_expired(*, session: Session, now: datetime, actor: str) -> list[Delivery]:
