@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,11 @@ from duban.cli_common import fail, print_json
 from models.repo.units import find_unit
 from notify.channels import build_transports, office_info
 from notify.notice import Audience, Notice
-from notify.render import FORMATS, Renderer, RenderError, check_templates
+from notify.render import FORMATS, Renderer, RenderError
 from notify.retry import RetrySettings, send_with_retry
-from notify.targets import load_units, routes_for
-from notify.transport import Message
+from notify.targets import Route, load_units, routes_for
+from notify.template_check import check_templates
+from notify.transport import Message, Rendered, Transport
 
 notify_app = typer.Typer(no_args_is_help=True)
 templates_app = typer.Typer(no_args_is_help=True)
@@ -44,7 +46,16 @@ def test_cmd(
         )
     except RenderError as exc:
         fail(f"测试消息模板有误: {exc}")
-    transports = build_transports(settings)
+    results = _send_tests(routes, content, build_transports(settings), now)
+    _print_results(found.name, results, as_json)
+    if not all(r["ok"] for r in results):
+        raise typer.Exit(1)
+
+
+def _send_tests(
+    routes: list[Route], content: Rendered, transports: dict[str, Transport], now: datetime
+) -> list[dict[str, Any]]:
+    """One attempt per route (no retry: the office wants to see the failure now)."""
     results: list[dict[str, Any]] = []
     for route in routes:
         transport = transports[route.target.kind]
@@ -62,9 +73,7 @@ def test_cmd(
                 "permanent": attempt.permanent,
             }
         )
-    _print_results(found.name, results, as_json)
-    if not all(r["ok"] for r in results):
-        raise typer.Exit(1)
+    return results
 
 
 def _print_results(unit: str, results: list[dict[str, Any]], as_json: bool) -> None:

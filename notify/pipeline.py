@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from duban.settings import Settings
 from models.db import session_scope
 from models.repo.audit import record_event
 from models.repo.deliveries import (
@@ -31,10 +30,9 @@ from models.repo.deliveries import (
     reclaim_expired,
     record_outcomes,
 )
-from notify.channels import build_transports, office_info
 from notify.keys import build_key, message_key
 from notify.notice import Item, Notice
-from notify.render import CHANNEL_FORMATS, FORMATS, Renderer, RenderError
+from notify.render import Renderer, RenderError, formats_for
 from notify.report import DeliveryReport, JobResult, Unreached
 from notify.retry import Attempt, RetrySettings, send_with_retry
 from notify.targets import Route, UnitEntry, load_units, routes_for
@@ -135,7 +133,7 @@ class Pipeline:
                 )
                 report.unreached.append(Unreached(notice.unit_id, name, reason, obligations))
                 continue
-            formats = _formats({r.target.kind for r in routes})
+            formats = formats_for({r.target.kind for r in routes})
             try:
                 content = self.renderer.render(notice, recipient_name=name, at=now, formats=formats)
             except RenderError as exc:
@@ -174,7 +172,7 @@ class Pipeline:
                 i for i, r in zip(job.notice.items, job.requests, strict=True) if r.key in keys
             )
             subset = replace(job.notice, items=items, kind=job.notice.template)
-            formats = _formats({job.route.target.kind})
+            formats = formats_for({job.route.target.kind})
             try:
                 content = self.renderer.render(
                     subset, recipient_name=job.recipient_name, at=now, formats=formats
@@ -230,11 +228,6 @@ class Pipeline:
 
 
 _SKIPPED = {"sent": "sent", "sending": "retry", "failed": "failed"}
-
-
-def _formats(kinds: set[str]) -> tuple[str, ...]:
-    needed = {f for kind in kinds for f in CHANNEL_FORMATS.get(kind, FORMATS)}
-    return tuple(f for f in FORMATS if f in needed)
 
 
 def _requests(notice: Notice, route: Route, batch: str) -> tuple[ClaimRequest, ...]:
@@ -310,22 +303,3 @@ def _result(job: _Job, claim: ClaimResult, attempt: Attempt | None, flag: str | 
 def _at(now: datetime, started: float) -> datetime:
     # The pass reads the clock once (`now`); later instants add the monotonic time elapsed.
     return now + timedelta(seconds=time.monotonic() - started)
-
-
-def build_pipeline(
-    settings: Settings,
-    engine: Engine,
-    *,
-    options: PipelineOptions | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Pipeline:
-    """The installation's pipeline: transports and templates from the settings."""
-    office = office_info(settings)
-    opts = options or PipelineOptions(office_email=settings.office_email)
-    return Pipeline(
-        engine=engine,
-        transports=build_transports(settings),
-        renderer=Renderer(office, settings.templates_dir),
-        options=opts,
-        sleep=sleep,
-    )

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from notify.notice import STAGE_NAMES, TEMPLATE_KINDS, Audience, Item, Notice
+from notify.notice import STAGE_NAMES, Audience, Item, Notice
 from notify.transport import Rendered
 from schedules.clock import OFFICE_TZ
 
@@ -132,6 +132,12 @@ def build_context(
     }
 
 
+def formats_for(kinds: set[str]) -> tuple[str, ...]:
+    """The formats to render for messages going to channels of `kinds`."""
+    needed = {f for kind in kinds for f in CHANNEL_FORMATS.get(kind, FORMATS)}
+    return tuple(f for f in FORMATS if f in needed)
+
+
 def template_name(kind: str, fmt: str) -> str:
     """`chase.html.j2`."""
     return f"{kind}.{fmt}.j2"
@@ -204,109 +210,3 @@ class Renderer:
         except Exception as exc:  # e.g. a TypeError in an expression the office wrote
             file, line = locate_error(exc)
             raise RenderError(file, line, f"{type(exc).__name__}: {exc}") from exc
-
-
-@dataclass(frozen=True)
-class TemplateProblem:
-    """One error found by `check_templates`."""
-
-    file: str
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line or '?'}: {self.message}"
-
-
-def sample_notices() -> list[Notice]:
-    """Notices covering every template: each kind, unit and leader/office audiences, 1 and 2 items."""
-    first = Item(
-        1,
-        "chase",
-        "chase-2024-04-01@2024-03-29",
-        1,
-        "2024年安全生产工作意见",
-        "5",
-        "开展危险化学品专项检查",
-        "3月底前完成排查",
-        date(2024, 3, 29),
-        -2,
-        "区应急局",
-    )
-    second = Item(
-        2,
-        "remind",
-        "remind-3@2024-04-26",
-        0,
-        "2024年安全生产工作意见",
-        "附件-3",
-        "消防安全宣传月活动",
-        "4月中旬前制定方案",
-        date(2024, 4, 26),
-        3,
-        "区消防救援支队",
-    )
-    report = Item(
-        3,
-        "remind",
-        "remind-2@2024-04-26",
-        0,
-        "三年行动方案",
-        "12",
-        "月度进展报送",
-        "每月26日前报送",
-        date(2024, 4, 26),
-        2,
-        "徐泾镇",
-        is_report=True,
-    )
-    notices = []
-    for kind in TEMPLATE_KINDS:
-        items = () if kind == "test" else ((report,) if kind == "monthly" else (first, second))
-        for audience in (Audience.UNIT_CONTACTS, Audience.LEADER):
-            notices.append(Notice(1, audience, items, kind=kind))
-            if items:
-                notices.append(Notice(1, audience, items[:1], kind=kind))
-    return notices
-
-
-def check_templates(
-    override_dir: Path | None = None, office: OfficeInfo | None = None
-) -> list[TemplateProblem]:
-    """Compile every override file and render every template against sample data."""
-    renderer = Renderer(office or OfficeInfo(name="区安委办", contact="021-00000000"), override_dir)
-    problems: list[TemplateProblem] = []
-    if override_dir is not None:
-        problems += _check_override_files(renderer, override_dir)
-    at = datetime(2024, 4, 1, 1, 0, tzinfo=OFFICE_TZ)
-    for notice in sample_notices():
-        ctx = build_context(notice, recipient_name="区应急局", at=at, office=renderer.office)
-        for fmt in FORMATS:
-            try:
-                renderer.render_one(template_name(notice.template, fmt), ctx)
-            except RenderError as exc:
-                problems.append(TemplateProblem(exc.file, exc.line, exc.message))
-    seen: set[tuple[str, int | None]] = set()
-    unique = []
-    for p in problems:  # a syntax error shows up again on every render of the file: report it once
-        if (p.file, p.line) not in seen:
-            seen.add((p.file, p.line))
-            unique.append(p)
-    return unique
-
-
-def _check_override_files(renderer: Renderer, folder: Path) -> list[TemplateProblem]:
-    if not folder.is_dir():
-        return [TemplateProblem(str(folder), None, "模板目录不存在（DUBAN_TEMPLATES_DIR）")]
-    known = {template_name(k, f) for k in TEMPLATE_KINDS for f in FORMATS}
-    known |= {p.name for p in DEFAULT_DIR.glob("_*.j2")}
-    problems = []
-    for path in sorted(folder.rglob("*.j2")):
-        name = path.relative_to(folder).as_posix()
-        if name not in known:
-            problems.append(TemplateProblem(str(path), None, "未知的模板文件名，不会被使用"))
-        try:
-            renderer.env.get_template(name)
-        except jinja2.TemplateSyntaxError as exc:
-            problems.append(TemplateProblem(str(path), exc.lineno, f"语法错误: {exc.message}"))
-    return problems

@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, false, or_, update
+from sqlalchemy import bindparam, false, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from models.directory import Channel
 from models.repo.audit import record_event
 from models.tables import Delivery
-
-CHUNK = 500  # rows per INSERT: well under SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -110,11 +108,11 @@ def _new_row(r: ClaimRequest, now: datetime, lease_until: datetime) -> dict[str,
 
 
 def _existing(session: Session, keys: list[str]) -> list[Delivery]:
-    rows: list[Delivery] = []
-    for start in range(0, len(keys), CHUNK):
-        chunk = keys[start : start + CHUNK]
-        rows += session.exec(select(Delivery).where(col(Delivery.key).in_(chunk))).all()
-    return rows
+    # One query per 500 keys keeps far below SQLite's bound-parameter limit.
+    chunks = [keys[i : i + 500] for i in range(0, len(keys), 500)]
+    return [
+        r for c in chunks for r in session.exec(select(Delivery).where(col(Delivery.key).in_(c)))
+    ]
 
 
 def _take(session: Session, row: Delivery, batch: str, lease_until: datetime) -> bool:
@@ -214,21 +212,25 @@ def reclaim_expired(*, session: Session, now: datetime, actor: str) -> list[Deli
         )
         if not session.execute(stmt).rowcount:  # type: ignore[attr-defined]
             continue  # another sender reclaimed it first
-        record_event(
-            session=session,
-            at=now,
-            actor=actor,
-            entity="delivery",
-            entity_id=row.id,
-            action="reclaimed",
-            from_status="sending",
-            to_status="failed",
-            reason="发送租约已过期，发送结果未记录：收回并重发（至少一次送达）",
-            data={"key": row.key, "batch": row.batch, "lease_until": str(row.lease_until)},
-        )
+        _audit_reclaim(session, row, now, actor)
         reclaimed.append(row)
     session.flush()
     return reclaimed
+
+
+def _audit_reclaim(session: Session, row: Delivery, now: datetime, actor: str) -> None:
+    record_event(
+        session=session,
+        at=now,
+        actor=actor,
+        entity="delivery",
+        entity_id=row.id,
+        action="reclaimed",
+        from_status="sending",
+        to_status="failed",
+        reason="发送租约已过期，发送结果未记录：收回并重发（至少一次送达）",
+        data={"key": row.key, "batch": row.batch, "lease_until": str(row.lease_until)},
+    )
 
 
 def consecutive_permanent_failures(*, session: Session, channel_id: int, limit: int) -> int:
@@ -300,8 +302,3 @@ def _audit_channel(
         reason=reason,
         data={"unit_id": channel.unit_id, "type": channel.type},
     )
-
-
-def failing_channels(*, session: Session) -> list[Channel]:
-    """Channels flagged for the office."""
-    return list(session.exec(select(Channel).where(and_(col(Channel.failing)))).all())

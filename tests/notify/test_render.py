@@ -8,14 +8,8 @@ from pathlib import Path
 import pytest
 
 from notify.notice import TEMPLATE_KINDS, Audience, Item, Notice
-from notify.render import (
-    OfficeInfo,
-    Renderer,
-    RenderError,
-    check_templates,
-    describe_days,
-    format_date,
-)
+from notify.render import OfficeInfo, Renderer, RenderError, describe_days, format_date
+from notify.template_check import check_templates
 
 AT = datetime(2024, 4, 1, 1, 0, tzinfo=UTC)
 OFFICE = OfficeInfo(name="区安委办", contact="值班电话 021-12345678", email="office@example.gov.cn")
