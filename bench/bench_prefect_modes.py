@@ -56,22 +56,32 @@ def _measure(mode: str) -> tuple[float, float, float, float, int]:
         env["PREFECT_HOME"] = home
         t = time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-c", CHILD, mode], env=env, capture_output=True, text=True, timeout=300
+            [sys.executable, "-c", CHILD, mode],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         wall = time.perf_counter() - t
         if out.returncode != 0:
             raise SystemExit(f"{mode} failed: {out.stderr[-2000:]}")
         imp, first, second = (float(x) for x in out.stdout.split()[-3:])
-        left = subprocess.run(["pgrep", "-f", f"{home}"], capture_output=True, text=True).stdout.split()
+        left = subprocess.run(
+            ["pgrep", "-f", f"{home}"], capture_output=True, text=True
+        ).stdout.split()
         return imp, first, second, wall, len(left)
 
 
 def main() -> None:
     rows = {m: _measure(m) for m in ("direct", "flow.fn", "ephemeral", "harness")}
     base = rows["direct"][3]
-    print(f"{'mode':<10} {'import s':>9} {'1st run s':>10} {'2nd run s':>10} {'process s':>10} {'× direct':>9} {'left':>5}")
+    print(
+        f"{'mode':<10} {'import s':>9} {'1st run s':>10} {'2nd run s':>10} {'process s':>10} {'× direct':>9} {'left':>5}"
+    )
     for mode, (imp, first, second, wall, left) in rows.items():
-        print(f"{mode:<10} {imp:9.3f} {first:10.3f} {second:10.3f} {wall:10.3f} {wall / base:9.2f} {left:5d}")
+        print(
+            f"{mode:<10} {imp:9.3f} {first:10.3f} {second:10.3f} {wall:10.3f} {wall / base:9.2f} {left:5d}"
+        )
 
 
 if __name__ == "__main__":

@@ -119,7 +119,9 @@ def is_report_milestone(parsed: ParsedMilestone) -> bool:
     """A monthly duty to report (每月26日前报送…): submitting it is what closes that month."""
     rule = (parsed.rrule or "").upper()
     text = f"{parsed.label}{parsed.source_text}"
-    return "FREQ=MONTHLY" in rule and "INTERVAL" not in rule and any(w in text for w in REPORT_WORDS)
+    return (
+        "FREQ=MONTHLY" in rule and "INTERVAL" not in rule and any(w in text for w in REPORT_WORDS)
+    )
 
 
 def load_task_rows(session: Session, plan_id: int) -> list[TaskRows]:
