@@ -52,8 +52,10 @@ def _load_examples(examples: Path) -> date:
     ]
     with Session(runtime.engine()) as s:
         plans = [s.get(Plan, int(r["plan_id"])) for _, r in imported]
-        start = min(plan_period(p)[0] for p in plans if p is not None)
-    # Activate as the office would have on the first day of the plans, so the demo replays the year.
+        issued = [p.issued_on for p in plans if p is not None and p.issued_on]
+        start = min(issued) if issued else min(plan_period(p)[0] for p in plans if p is not None)
+    # Activate as the office would have on the day the first plan was issued; earlier deadlines of
+    # the other plans land on the "confirm status" list, as they would in real life.
     at = datetime.combine(start, time(8, 0), tzinfo=OFFICE_TZ)
     for path, result in imported:
         with runtime.transaction() as session:

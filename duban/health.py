@@ -135,4 +135,3 @@ def collect_doctor() -> list[dict[str, Any]]:
     with Session(runtime.migrated_engine()) as s:
         checks += [_channels(s), _calendar(s)]
     return checks
-
