@@ -13,30 +13,31 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from duban.settings import Settings
 from models.db import session_scope
 from models.repo.audit import record_event
 from models.repo.deliveries import (
-    ClaimRequest,
     ClaimResult,
-    Outcome,
     claim_deliveries,
     note_channel_result,
     reclaim_expired,
     record_outcomes,
 )
-from notify.keys import build_key, message_key
-from notify.notice import Item, Notice
+from notify.channels import build_transports, office_info
+from notify.jobs import Job, claim_requests, outcome_of, result_of
+from notify.keys import message_key
+from notify.notice import Notice
 from notify.render import Renderer, RenderError, formats_for
 from notify.report import DeliveryReport, JobResult, Unreached
 from notify.retry import Attempt, RetrySettings, send_with_retry
-from notify.targets import Route, UnitEntry, load_units, routes_for
-from notify.transport import Message, Rendered, Transport
+from notify.targets import UnitEntry, load_units, routes_for
+from notify.transport import Message, Transport
 
 DEFAULT_LEASE = timedelta(minutes=15)
 
@@ -52,21 +53,6 @@ class PipelineOptions:
     chunk: int = 64  # messages per claim/record transaction
     actor: str = "notify"
     office_email: str = ""  # where office notices go when they name no unit
-
-
-@dataclass(frozen=True)
-class _Job:
-    notice: Notice
-    route: Route
-    recipient_name: str
-    content: Rendered
-    failing: bool
-    requests: tuple[ClaimRequest, ...]
-
-
-def key_stage(notice: Notice, item: Item) -> str:
-    """The stage part of an item's key: the digest is its own stage, not the item's."""
-    return "digest" if notice.kind == "digest" else item.stage
 
 
 class Pipeline:
@@ -91,8 +77,9 @@ class Pipeline:
         """Deliver `notices` at the instant `now` (aware); return what happened.
 
         Messages go in chunks: one transaction claims a chunk's rows, a small thread pool sends
-        them, one transaction records them. A crash loses no message (the claimed rows are
-        reclaimed after their lease) and resends at most one chunk.
+        them, and each finished message is recorded as soon as it is done (those finishing
+        together share a transaction). A crash loses no message (claimed rows are reclaimed
+        after their lease) and repeats only the messages in flight at that moment.
         """
         if now.tzinfo is None:
             raise ValueError("now 必须带时区 (naive datetimes are rejected)")
@@ -118,8 +105,8 @@ class Pipeline:
         units: Mapping[int, UnitEntry],
         now: datetime,
         report: DeliveryReport,
-    ) -> list[_Job]:
-        jobs: list[_Job] = []
+    ) -> list[Job]:
+        jobs: list[Job] = []
         for notice in notices:
             entry = units.get(notice.unit_id) if notice.unit_id is not None else None
             name = entry.unit.name if entry else self.renderer.office.name
@@ -143,12 +130,12 @@ class Pipeline:
             failing = {c.id for c in entry.channels if c.failing} if entry else set()
             for r in routes:
                 batch = uuid.uuid4().hex
-                requests = _requests(notice, r, batch)
-                jobs.append(_Job(notice, r, name, content, r.channel_id in failing, requests))
+                requests = claim_requests(notice, r, batch)
+                jobs.append(Job(notice, r, name, content, r.channel_id in failing, requests))
         return jobs
 
     def _run_chunk(
-        self, chunk: list[_Job], pool: ThreadPoolExecutor, now: datetime, started: float
+        self, chunk: list[Job], pool: ThreadPoolExecutor, now: datetime, started: float
     ) -> list[JobResult]:
         with session_scope(self.engine) as session:
             claim = claim_deliveries(
@@ -158,12 +145,20 @@ class Pipeline:
                 lease=self.options.lease,
             )
         todo = [job for job in chunk if any(r.key in claim.claimed for r in job.requests)]
-        attempts = pool.map(lambda j: self._send(j, claim, now, started), todo)
-        sent = dict(zip(map(id, todo), attempts, strict=True))
-        flags = self._record(todo, claim, sent, _at(now, started))
-        return [_result(job, claim, sent.get(id(job)), flags.get(id(job))) for job in chunk]
+        futures = {pool.submit(self._send, job, claim, now, started): job for job in todo}
+        sent: dict[int, Attempt] = {}
+        flags: dict[int, str | None] = {}
+        pending = set(futures)
+        while pending:
+            # Group commit: record whatever has finished, at once, so a crash repeats only the
+            # messages that were in flight, while a busy pass still shares transactions.
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            group = [futures[f] for f in done]
+            sent |= {id(futures[f]): f.result() for f in done}
+            flags |= self._record(group, claim, sent, _at(now, started))
+        return [result_of(job, claim, sent.get(id(job)), flags.get(id(job))) for job in chunk]
 
-    def _send(self, job: _Job, claim: ClaimResult, now: datetime, started: float) -> Attempt:
+    def _send(self, job: Job, claim: ClaimResult, now: datetime, started: float) -> Attempt:
         keys = [r.key for r in job.requests if r.key in claim.claimed]
         content = job.content
         if len(keys) < len(job.requests):
@@ -189,12 +184,12 @@ class Pipeline:
         )
 
     def _record(
-        self, todo: list[_Job], claim: ClaimResult, sent: Mapping[int, Attempt], at: datetime
+        self, todo: list[Job], claim: ClaimResult, sent: Mapping[int, Attempt], at: datetime
     ) -> dict[int, str | None]:
         flags: dict[int, str | None] = {}
         if not todo:
             return flags
-        outcomes = [_outcome(job, claim, sent[id(job)]) for job in todo]
+        outcomes = [outcome_of(job, claim, sent[id(job)]) for job in todo]
         with session_scope(self.engine) as session:
             record_outcomes(session=session, outcomes=outcomes, now=at)
             for job in todo:
@@ -227,79 +222,25 @@ class Pipeline:
                 )
 
 
-_SKIPPED = {"sent": "sent", "sending": "retry", "failed": "failed"}
-
-
-def _requests(notice: Notice, route: Route, batch: str) -> tuple[ClaimRequest, ...]:
-    out = []
-    for item in notice.items:
-        stage = key_stage(notice, item)
-        key = build_key(
-            obligation_id=item.obligation_id,
-            stage=stage,
-            seq=item.seq,
-            channel=route.channel_key,
-            recipient=route.recipient_key,
-        )
-        out.append(
-            ClaimRequest(
-                key=key,
-                batch=batch,
-                obligation_id=item.obligation_id,
-                unit_id=notice.unit_id,
-                channel_id=route.channel_id,
-                stage=stage,
-                seq=item.seq,
-                channel_type=route.target.kind,
-                recipient=route.recipient,
-            )
-        )
-    return tuple(out)
-
-
-def _outcome(job: _Job, claim: ClaimResult, attempt: Attempt) -> Outcome:
-    return Outcome(
-        ids=tuple(claim.claimed[r.key] for r in job.requests if r.key in claim.claimed),
-        batch=job.requests[0].batch,
-        ok=attempt.ok,
-        attempts=attempt.attempts,
-        duration_ms=attempt.duration_ms,
-        error=attempt.error,
-        permanent=attempt.permanent,
-        ref=attempt.result.ref if attempt.result else None,
-    )
-
-
-def _result(job: _Job, claim: ClaimResult, attempt: Attempt | None, flag: str | None) -> JobResult:
-    skipped = tuple(
-        (r.obligation_id or 0, _SKIPPED[claim.skipped[r.key]])
-        for r in job.requests
-        if r.key in claim.skipped
-    )
-    base = JobResult(
-        unit_id=job.notice.unit_id,
-        channel=job.route.target.kind,
-        channel_id=job.route.channel_id,
-        recipient=job.route.recipient,
-        status="duplicate",
-        item_status=skipped,
-    )
-    if attempt is None:
-        in_flight = any(claim.skipped.get(r.key) == "sending" for r in job.requests)
-        return replace(base, status="in_flight" if in_flight else "duplicate")
-    outcome = "sent" if attempt.ok else ("failed" if attempt.permanent else "retry")
-    claimed = tuple((r.obligation_id or 0, outcome) for r in job.requests if r.key in claim.claimed)
-    return replace(
-        base,
-        status="sent" if attempt.ok else "failed",
-        item_status=skipped + claimed,
-        attempts=attempt.attempts,
-        error=attempt.error,
-        permanent=attempt.permanent,
-        flag=flag,
-    )
-
-
 def _at(now: datetime, started: float) -> datetime:
     # The pass reads the clock once (`now`); later instants add the monotonic time elapsed.
     return now + timedelta(seconds=time.monotonic() - started)
+
+
+def build_pipeline(
+    settings: Settings,
+    engine: Engine,
+    *,
+    options: PipelineOptions | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Pipeline:
+    """The installation's pipeline: transports and templates from the settings."""
+    office = office_info(settings)
+    opts = options or PipelineOptions(office_email=settings.office_email)
+    return Pipeline(
+        engine=engine,
+        transports=build_transports(settings),
+        renderer=Renderer(office, settings.templates_dir),
+        options=opts,
+        sleep=sleep,
+    )

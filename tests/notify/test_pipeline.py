@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -274,6 +275,59 @@ def test_it_reclaims_a_send_abandoned_by_a_crashed_sender_once(
     assert all(r.status == "sent" and r.reclaims == 1 for r in stored)
     events = audit(engine, "reclaimed")
     assert sorted(e.entity_id or 0 for e in events) == sorted(r.id or 0 for r in stored)
+
+
+def _crash_on_third(url: str, port: int, notices: list[Any]) -> None:
+    real, sends = smtp(port), []
+
+    class CrashOnThird:
+        kind = "email"
+
+        def send(self, msg: Any, *, key: str) -> Any:
+            sends.append(key)
+            result = real.send(msg, key=key)
+            if len(sends) == 3:
+                time.sleep(1)  # the first two are recorded meanwhile; the third is sent, unrecorded
+                os._exit(3)
+            return result
+
+    eng = make_engine(url)
+    pipeline(eng, {"email": CrashOnThird()}, workers=1).deliver(notices, now=T0)  # type: ignore[dict-item]
+
+
+def test_it_repeats_only_the_message_in_flight_when_the_sender_dies(
+    engine: Engine, smtp_server: SmtpServer
+) -> None:
+    notices = []
+    for n in range(4):
+        uid, _ = add_unit(
+            engine,
+            f"单位{n}",
+            contacts=(("联络员", "联络员", f"u{n}@example.gov.cn"),),
+            channels=(("email", "", None),),
+        )
+        notices.append(make_notice(uid, add_obligations(engine, uid, 1)))
+    url = engine.url.render_as_string(hide_password=False)
+    child = multiprocessing.get_context("fork").Process(
+        target=_crash_on_third, args=(url, smtp_server.port, notices)
+    )
+    child.start()
+    child.join(60)
+    assert child.exitcode == 3
+    assert [r.status for r in rows(engine)] == ["sent", "sent", "sending", "sending"]
+    later = pipeline(engine, {"email": smtp(smtp_server.port)}).deliver(
+        notices, now=T0 + timedelta(minutes=20)
+    )
+    assert (later.reclaimed, later.sent, later.duplicate) == (2, 2, 2)
+    got = sorted(r[1][0] for r in smtp_server.sink.received)
+    # The message in flight at the crash goes out twice (at-least-once); nothing else repeats.
+    assert got == [
+        "u0@example.gov.cn",
+        "u1@example.gov.cn",
+        "u2@example.gov.cn",
+        "u2@example.gov.cn",
+        "u3@example.gov.cn",
+    ]
 
 
 def test_it_reports_units_it_cannot_reach(engine: Engine) -> None:

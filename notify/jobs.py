@@ -1,0 +1,107 @@
+"""One message's worth of work in a pass: a notice through one route, and its delivery rows.
+
+Pure helpers for the pipeline: the claim requests a job makes (one dedupe key per item), the
+outcome it records, and the result it reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from models.repo.deliveries import ClaimRequest, ClaimResult, Outcome
+from notify.keys import build_key
+from notify.notice import Item, Notice
+from notify.report import JobResult
+from notify.retry import Attempt
+from notify.targets import Route
+from notify.transport import Rendered
+
+
+@dataclass(frozen=True)
+class Job:
+    """A notice through one route (channel and recipient), rendered, with its rows to claim."""
+
+    notice: Notice
+    route: Route
+    recipient_name: str
+    content: Rendered
+    failing: bool
+    requests: tuple[ClaimRequest, ...]
+
+
+def key_stage(notice: Notice, item: Item) -> str:
+    """The stage part of an item's key: the digest is its own stage, not the item's."""
+    return "digest" if notice.kind == "digest" else item.stage
+
+
+_SKIPPED = {"sent": "sent", "sending": "retry", "failed": "failed"}
+
+
+def claim_requests(notice: Notice, route: Route, batch: str) -> tuple[ClaimRequest, ...]:
+    out = []
+    for item in notice.items:
+        stage = key_stage(notice, item)
+        key = build_key(
+            obligation_id=item.obligation_id,
+            stage=stage,
+            seq=item.seq,
+            channel=route.channel_key,
+            recipient=route.recipient_key,
+        )
+        out.append(
+            ClaimRequest(
+                key=key,
+                batch=batch,
+                obligation_id=item.obligation_id,
+                unit_id=notice.unit_id,
+                channel_id=route.channel_id,
+                stage=stage,
+                seq=item.seq,
+                channel_type=route.target.kind,
+                recipient=route.recipient,
+            )
+        )
+    return tuple(out)
+
+
+def outcome_of(job: Job, claim: ClaimResult, attempt: Attempt) -> Outcome:
+    return Outcome(
+        ids=tuple(claim.claimed[r.key] for r in job.requests if r.key in claim.claimed),
+        batch=job.requests[0].batch,
+        ok=attempt.ok,
+        attempts=attempt.attempts,
+        duration_ms=attempt.duration_ms,
+        error=attempt.error,
+        permanent=attempt.permanent,
+        ref=attempt.result.ref if attempt.result else None,
+    )
+
+
+def result_of(job: Job, claim: ClaimResult, attempt: Attempt | None, flag: str | None) -> JobResult:
+    skipped = tuple(
+        (r.obligation_id or 0, _SKIPPED[claim.skipped[r.key]])
+        for r in job.requests
+        if r.key in claim.skipped
+    )
+    base = JobResult(
+        unit_id=job.notice.unit_id,
+        channel=job.route.target.kind,
+        channel_id=job.route.channel_id,
+        recipient=job.route.recipient,
+        status="duplicate",
+        item_status=skipped,
+    )
+    if attempt is None:
+        in_flight = any(claim.skipped.get(r.key) == "sending" for r in job.requests)
+        return replace(base, status="in_flight" if in_flight else "duplicate")
+    outcome = "sent" if attempt.ok else ("failed" if attempt.permanent else "retry")
+    claimed = tuple((r.obligation_id or 0, outcome) for r in job.requests if r.key in claim.claimed)
+    return replace(
+        base,
+        status="sent" if attempt.ok else "failed",
+        item_status=skipped + claimed,
+        attempts=attempt.attempts,
+        error=attempt.error,
+        permanent=attempt.permanent,
+        flag=flag,
+    )
