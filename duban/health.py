@@ -74,9 +74,11 @@ def _database() -> dict[str, Any]:
 
 
 def _templates() -> dict[str, Any]:
-    from notify.render import check_templates
+    from notify.channels import office_info
+    from notify.template_check import check_templates
 
-    problems = check_templates(runtime.settings().templates_dir)
+    settings = runtime.settings()
+    problems = check_templates(settings.templates_dir, office_info(settings))
     detail = "全部模板渲染通过" if not problems else "；".join(str(p) for p in problems[:5])
     return _check("消息模板", not problems, detail)
 

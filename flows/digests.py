@@ -13,6 +13,7 @@ from prefect import flow
 from sqlmodel import Session, col, select
 
 from flows.context import FlowContext, flow_context
+from flows.tick import make_item
 from models.directory import Unit
 from models.repo.units import find_unit
 from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
@@ -24,21 +25,8 @@ STAGE_OF_LEVEL = {0: "remind", 1: "chase", 2: "office", 3: "leader"}
 
 
 def _item(ctx: FlowContext, row: Any, today: date, seq: str) -> Item:
-    ob, ms, tk, plan, unit = row
-    return Item(
-        obligation_id=ob.id or 0,
-        stage=STAGE_OF_LEVEL[ob.escalation_level],
-        seq=seq,
-        level=ob.escalation_level,
-        plan_title=plan.title,
-        task_ref=tk.ref,
-        task_title=tk.title,
-        milestone=ms.label or ms.source_text,
-        due=ob.due_on,
-        days_left=ctx.calendar.workdays_between(today, ob.due_on),
-        unit_name=unit.name,
-        is_report=ms.is_report,
-    )
+    level = row[0].escalation_level
+    return make_item(ctx, row, stage=STAGE_OF_LEVEL[level], seq=seq, level=level, today=today)
 
 
 def _open_rows(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from prefect import flow, task
@@ -58,15 +58,22 @@ class TickSummary:
 Deliver = Callable[[list[Notice], datetime], dict[int, str]]
 
 
-def _item(
-    ctx: FlowContext, ob: Obligation, ms: Milestone, tk: Task, plan: Plan, unit: Unit, a: Action
+def make_item(
+    ctx: FlowContext,
+    row: tuple[Obligation, Milestone, Task, Plan, Unit],
+    *,
+    stage: str,
+    seq: str,
+    level: int,
+    today: date,
 ) -> Item:
-    today = a.at.astimezone(OFFICE_TZ).date()
+    """What a message says about one obligation (shared by the tick and the digests)."""
+    ob, ms, tk, plan, unit = row
     return Item(
         obligation_id=ob.id or 0,
-        stage=a.stage.value,
-        seq=a.seq,
-        level=a.level,
+        stage=stage,
+        seq=seq,
+        level=level,
         plan_title=plan.title,
         task_ref=tk.ref,
         task_title=tk.title,
@@ -76,6 +83,11 @@ def _item(
         unit_name=unit.name,
         is_report=ms.is_report,
     )
+
+
+def _item(ctx: FlowContext, row: tuple[Obligation, Milestone, Task, Plan, Unit], a: Action) -> Item:
+    today = a.at.astimezone(OFFICE_TZ).date()
+    return make_item(ctx, row, stage=a.stage.value, seq=a.seq, level=a.level, today=today)
 
 
 def _leaders(session: Session, task_id: int, cache: dict[int, list[int]]) -> list[int]:
@@ -140,7 +152,9 @@ def decide_task(ids: list[int], now: datetime) -> list[Planned]:
                 continue
             targets = _targets(d.action, unit.id or 0, _leaders(session, tk.id or 0, leaders))
             planned.append(
-                Planned(ob.id or 0, d.action, _item(ctx, ob, ms, tk, plan, unit, d.action), targets)
+                Planned(
+                    ob.id or 0, d.action, _item(ctx, (ob, ms, tk, plan, unit), d.action), targets
+                )
             )
         session.commit()
     return planned

@@ -21,23 +21,30 @@ def _get(session: Session, item_id: int) -> QueueItem:
     return item
 
 
-def ack_item(*, session: Session, item_id: int, by: str, now: datetime) -> QueueItem:
-    """The office takes the item in hand (认领)."""
-    item = _get(session, item_id)
-    if item.status == "resolved":
-        raise QueueError(f"事项 {item_id} 已办结，不能认领")
-    before = item.status
-    item.status, item.acked_by, item.acked_at = "acked", by, now
+def _move(
+    session: Session, item: QueueItem, status: str, by: str, now: datetime, reason: str = ""
+) -> None:
+    before, item.status = item.status, status
     record_event(
         session=session,
         at=now,
         actor=by,
         entity="queue_item",
         entity_id=item.id,
-        action="acked",
+        action=status,
         from_status=before,
-        to_status="acked",
+        to_status=status,
+        reason=reason,
     )
+
+
+def ack_item(*, session: Session, item_id: int, by: str, now: datetime) -> QueueItem:
+    """The office takes the item in hand (认领)."""
+    item = _get(session, item_id)
+    if item.status == "resolved":
+        raise QueueError(f"事项 {item_id} 已办结，不能认领")
+    item.acked_by, item.acked_at = by, now
+    _move(session, item, "acked", by, now)
     return item
 
 
@@ -66,17 +73,6 @@ def resolve_item(
     item = _get(session, item_id)
     if item.status == "resolved":
         raise QueueError(f"事项 {item_id} 已办结")
-    before = item.status
-    item.status, item.resolved_by, item.resolved_at = "resolved", by, now
-    record_event(
-        session=session,
-        at=now,
-        actor=by,
-        entity="queue_item",
-        entity_id=item.id,
-        action="resolved",
-        from_status=before,
-        to_status="resolved",
-        reason=reason,
-    )
+    item.resolved_by, item.resolved_at = by, now
+    _move(session, item, "resolved", by, now, reason)
     return item

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -173,56 +173,51 @@ def _sync_aliases(session: Session, unit: Unit, aliases: Iterable[str]) -> bool:
     return set(have) != want
 
 
-def _sync_contacts(session: Session, unit: Unit, spec: UnitSpec) -> bool:
-    have = {
-        (c.name, c.role): c
-        for c in session.exec(select(Contact).where(Contact.unit_id == unit.id)).all()
-    }
-    want = {(c.name, c.role): c for c in spec.contacts}
+def _sync_rows(
+    session: Session, have: dict[Any, Any], want: dict[Any, Any], make: Any, fields: tuple[str, ...]
+) -> bool:
+    """Make a unit's child rows match the file: delete the missing, add the new, update `fields`."""
     changed = False
     for key in set(have) - set(want):
         session.delete(have[key])
         changed = True
-    for key, c in want.items():
+    for key, spec in want.items():
         row = have.get(key)
         if row is None:
-            session.add(
-                Contact(
-                    unit_id=unit.id or 0, name=c.name, role=c.role, email=c.email, mobile=c.mobile
-                )
-            )
+            session.add(make(spec))
             changed = True
-        elif (row.email, row.mobile) != (c.email, c.mobile):
-            row.email, row.mobile = c.email, c.mobile
+        elif any(getattr(row, f) != getattr(spec, f) for f in fields):
+            for f in fields:
+                setattr(row, f, getattr(spec, f))
             changed = True
     session.flush()
     return changed
+
+
+def _sync_contacts(session: Session, unit: Unit, spec: UnitSpec) -> bool:
+    rows = session.exec(select(Contact).where(Contact.unit_id == unit.id)).all()
+    return _sync_rows(
+        session,
+        {(c.name, c.role): c for c in rows},
+        {(c.name, c.role): c for c in spec.contacts},
+        lambda c: Contact(
+            unit_id=unit.id or 0, name=c.name, role=c.role, email=c.email, mobile=c.mobile
+        ),
+        ("email", "mobile"),
+    )
 
 
 def _sync_channels(session: Session, unit: Unit, spec: UnitSpec) -> bool:
-    have = {
-        (c.type, c.url): c
-        for c in session.exec(select(Channel).where(Channel.unit_id == unit.id)).all()
-    }
-    want = {(c.type, c.url): c for c in spec.channels}
-    changed = False
-    for key in set(have) - set(want):
-        session.delete(have[key])
-        changed = True
-    for key, c in want.items():
-        row = have.get(key)
-        if row is None:
-            session.add(
-                Channel(
-                    unit_id=unit.id or 0, type=c.type, url=c.url, secret=c.secret, enabled=c.enabled
-                )
-            )
-            changed = True
-        elif (row.secret, row.enabled) != (c.secret, c.enabled):
-            row.secret, row.enabled = c.secret, c.enabled
-            changed = True
-    session.flush()
-    return changed
+    rows = session.exec(select(Channel).where(Channel.unit_id == unit.id)).all()
+    return _sync_rows(
+        session,
+        {(c.type, c.url): c for c in rows},
+        {(c.type, c.url): c for c in spec.channels},
+        lambda c: Channel(
+            unit_id=unit.id or 0, type=c.type, url=c.url, secret=c.secret, enabled=c.enabled
+        ),
+        ("secret", "enabled"),
+    )
 
 
 def _upsert_group(

@@ -1,0 +1,75 @@
+"""The office's commands on real state: queue ack/note/resolve, accept, extend, waive, confirm, status, doctor."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from typer.testing import CliRunner
+
+from duban.cli import app
+from schedules.clock import OFFICE_TZ
+from tests.flows.conftest import Office, days, run, tick_at
+
+
+def _obligation(ob_id: int) -> dict:  # type: ignore[type-arg]
+    rows = json.loads(run("obligation", "list", "--json"))
+    return next(r for r in rows if r["id"] == ob_id)
+
+
+def test_it_works_the_queue_and_closes_items_on_acceptance(office: Office) -> None:
+    for day in days(date(2024, 9, 19), date(2024, 10, 1)):
+        tick_at(day)
+    queue = json.loads(run("queue", "list", "--level", "2", "--unit", "区应急局", "--json"))
+    assert [q["task_ref"] for q in queue] == ["1"]
+    qid = str(queue[0]["queue_id"])
+    run("queue", "ack", qid, "--by", "王科长")
+    run("queue", "note", qid, "已电话催办，承诺10月8日前报送")
+    item = json.loads(run("queue", "list", "--json"))
+    mine = next(q for q in item if q["queue_id"] == int(qid))
+    assert mine["queue_status"] == "acked" and mine["acked_by"] == "王科长"
+    assert mine["notes"][0]["text"].startswith("已电话催办")
+    ob = queue[0]["id"]
+    run("obligation", "submit", str(ob), "--unit", "区应急局", "--note", "已完成")
+    run("obligation", "accept", str(ob))
+    assert _obligation(ob)["status"] == "accepted"
+    assert all(q["queue_id"] != int(qid) for q in json.loads(run("queue", "list", "--json")))
+    resolved = json.loads(run("queue", "list", "--status", "resolved", "--json"))
+    assert any(q["queue_id"] == int(qid) for q in resolved)
+    wrong = CliRunner().invoke(app, ["queue", "ack", qid, "--by", "x"])
+    assert wrong.exit_code != 0 and "已办结" in wrong.stderr
+
+
+def test_it_replans_the_chase_on_extension_and_stops_on_waive(office: Office) -> None:
+    for day in days(date(2024, 9, 19), date(2024, 9, 27)):
+        tick_at(day)
+    ob = office.ob_id("1", "区应急局")
+    run("obligation", "extend", str(ob), "--to", "2024-10-18", "--reason", "汛期任务冲突")
+    row = _obligation(ob)
+    assert row["due"] == "2024-10-18" and row["level"] == 0 and row["status"] == "open"
+    for day in days(date(2024, 9, 28), date(2024, 10, 18)):
+        tick_at(day)
+    stages = [(d.stage, d.seq) for d in office.deliveries(ob)]
+    assert ("remind", "remind-5@2024-10-18") in stages and (
+        "remind",
+        "remind-0@2024-10-18",
+    ) in stages
+    old = [d for d in office.deliveries(ob) if d.seq.endswith("@2024-09-26")]
+    assert max(d.created_at for d in old).astimezone(OFFICE_TZ).date() == date(
+        2024, 9, 27
+    )  # none after
+    waived = office.ob_id("1", "区建管委")
+    run("obligation", "waive", str(waived), "--reason", "配合单位无需单独报送")
+    assert _obligation(waived)["status"] == "waived"
+    bad = CliRunner().invoke(app, ["obligation", "accept", str(waived)])
+    assert bad.exit_code != 0 and "不允许" in bad.stderr
+
+
+def test_it_reports_status_and_doctor(office: Office) -> None:
+    tick_at(date(2024, 9, 19))
+    status = json.loads(run("status", "--json"))
+    assert status["last_tick"].startswith("2024-09-19T09:05") and status["due_now"] == 0
+    assert 2024 in status["calendar_years"]
+    result = CliRunner().invoke(app, ["doctor", "--json"])
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert checks["数据库与迁移"]["ok"] and checks["消息模板"]["ok"] and checks["工作日日历"]["ok"]
