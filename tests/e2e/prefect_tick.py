@@ -262,12 +262,15 @@ def tick() -> None:
         runs = s.exec(select(TickRun).order_by(col(TickRun.id))).all()
     check(len(runs) == 1 and runs[0].errors == 0, f"tick_run 应有 1 条无错记录: {runs}")
     check(runs[0].claimed == due, f"tick_run 记录认领 {runs[0].claimed} 条，应为 {due}")
+    started = time.perf_counter()
     again = tick_job(now, threading.Event(), holder="ci:prefect-e2e")
+    took_again = time.perf_counter() - started
     check(again.get("claimed") == 0, f"同一时刻第二次 tick 应无到期义务，实际 {again}")
     prefect = check_flow_runs(now.isoformat())
     check(prefect["flow_runs"] == 2, f"应有 2 次流程运行（两次 tick），实际 {prefect['flow_runs']}")
     receiver.shutdown()
     report = {"due": due, "robot_channels": robots, "tick": out, "seconds": round(took, 2)}
+    report["seconds_idle_tick"] = round(took_again, 2)  # through the deployment, nothing due
     print(json.dumps(report | summary | prefect, ensure_ascii=False))
 
 
