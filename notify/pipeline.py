@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -40,6 +40,7 @@ from notify.targets import UnitEntry, load_units, routes_for
 from notify.transport import Message, Transport
 
 DEFAULT_LEASE = timedelta(minutes=15)
+_Pending = dict[Future[Attempt], tuple[Job, ClaimResult]]  # sends in flight
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class PipelineOptions:
     lease: timedelta = DEFAULT_LEASE  # longer than any one message's retries and rate waits
     flag_after: int = 3
     workers: int = 4  # messages in flight at once (robots still wait for their own turn)
-    chunk: int = 64  # messages per claim/record transaction
+    chunk: int = 64  # notices per claim transaction
+    record_window: float = 0.005  # seconds: finished messages are recorded at most this late
     actor: str = "notify"
     office_email: str = ""  # where office notices go when they name no unit
 
@@ -76,10 +78,11 @@ class Pipeline:
     def deliver(self, notices: Sequence[Notice], *, now: datetime) -> DeliveryReport:
         """Deliver `notices` at the instant `now` (aware); return what happened.
 
-        Messages go in chunks: one transaction claims a chunk's rows, a small thread pool sends
-        them, and each finished message is recorded as soon as it is done (those finishing
-        together share a transaction). A crash loses no message (claimed rows are reclaimed
-        after their lease) and repeats only the messages in flight at that moment.
+        Notices go in chunks: their messages are rendered (while earlier ones are being sent),
+        one transaction claims their rows, a small thread pool sends them, and each message is
+        recorded as soon as it is done (those finishing together share a transaction). A crash
+        loses no message (claimed rows are reclaimed after their lease) and repeats only the
+        messages in flight at that moment.
         """
         if now.tzinfo is None:
             raise ValueError("now 必须带时区 (naive datetimes are rejected)")
@@ -89,14 +92,16 @@ class Pipeline:
             reclaimed = reclaim_expired(session=session, now=now, actor=self.options.actor)
             report.reclaimed = len(reclaimed)
             units = load_units(session, (n.unit_id for n in notices if n.unit_id is not None))
-        jobs = self._plan(notices, units, now, report)
+        size = max(1, self.options.chunk)
+        pending: _Pending = {}
+        with ThreadPoolExecutor(max(1, self.options.workers)) as pool:
+            for first in range(0, len(notices), size):
+                jobs = self._plan(notices[first : first + size], units, now, report)
+                report.results += self._start(jobs, pool, pending, now, started)
+                report.results += self._drain(pending, now, started, limit=size)
+            report.results += self._drain(pending, now, started, limit=0)
         if report.unreached:
             self._audit_unreached(report.unreached, now)
-        size = max(1, self.options.chunk)
-        with ThreadPoolExecutor(max(1, self.options.workers)) as pool:
-            for first in range(0, len(jobs), size):
-                chunk = jobs[first : first + size]
-                report.results.extend(self._run_chunk(chunk, pool, now, started))
         return report
 
     def _plan(
@@ -134,29 +139,49 @@ class Pipeline:
                 jobs.append(Job(notice, r, name, content, r.channel_id in failing, requests))
         return jobs
 
-    def _run_chunk(
-        self, chunk: list[Job], pool: ThreadPoolExecutor, now: datetime, started: float
+    def _start(
+        self,
+        jobs: list[Job],
+        pool: ThreadPoolExecutor,
+        pending: _Pending,
+        now: datetime,
+        started: float,
     ) -> list[JobResult]:
+        """Claim the jobs' rows and hand the claimed ones to the pool; report the others."""
+        if not jobs:
+            return []
         with session_scope(self.engine) as session:
             claim = claim_deliveries(
                 session=session,
-                requests=[r for job in chunk for r in job.requests],
+                requests=[r for job in jobs for r in job.requests],
                 now=_at(now, started),
                 lease=self.options.lease,
             )
-        todo = [job for job in chunk if any(r.key in claim.claimed for r in job.requests)]
-        futures = {pool.submit(self._send, job, claim, now, started): job for job in todo}
-        sent: dict[int, Attempt] = {}
-        flags: dict[int, str | None] = {}
-        pending = set(futures)
+        skipped = []
+        for job in jobs:
+            if any(r.key in claim.claimed for r in job.requests):
+                pending[pool.submit(self._send, job, claim, now, started)] = (job, claim)
+            else:
+                skipped.append(result_of(job, claim, None, None))
+        return skipped
+
+    def _drain(
+        self, pending: _Pending, now: datetime, started: float, *, limit: int
+    ) -> list[JobResult]:
+        """Record finished sends; wait for more while over `limit` messages are in flight."""
+        results: list[JobResult] = []
         while pending:
-            # Group commit: record whatever has finished, at once, so a crash repeats only the
-            # messages that were in flight, while a busy pass still shares transactions.
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            group = [futures[f] for f in done]
-            sent |= {id(futures[f]): f.result() for f in done}
-            flags |= self._record(group, claim, sent, _at(now, started))
-        return [result_of(job, claim, sent.get(id(job)), flags.get(id(job))) for job in chunk]
+            block = len(pending) > limit
+            done, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+            if not done:
+                break
+            if block and len(done) < len(pending):
+                # Group commit: what finishes within a few milliseconds shares one transaction.
+                more, _ = wait(pending.keys() - done, timeout=self.options.record_window)
+                done |= more
+            finished = [(*pending.pop(f), f.result()) for f in done]
+            results += self._record(finished, _at(now, started))
+        return results
 
     def _send(self, job: Job, claim: ClaimResult, now: datetime, started: float) -> Attempt:
         keys = [r.key for r in job.requests if r.key in claim.claimed]
@@ -184,28 +209,26 @@ class Pipeline:
         )
 
     def _record(
-        self, todo: list[Job], claim: ClaimResult, sent: Mapping[int, Attempt], at: datetime
-    ) -> dict[int, str | None]:
-        flags: dict[int, str | None] = {}
-        if not todo:
-            return flags
-        outcomes = [outcome_of(job, claim, sent[id(job)]) for job in todo]
+        self, finished: list[tuple[Job, ClaimResult, Attempt]], at: datetime
+    ) -> list[JobResult]:
+        outcomes = [outcome_of(job, claim, attempt) for job, claim, attempt in finished]
+        results = []
         with session_scope(self.engine) as session:
             record_outcomes(session=session, outcomes=outcomes, now=at)
-            for job in todo:
-                attempt, channel_id = sent[id(job)], job.route.channel_id
-                if channel_id is None or not (attempt.permanent or (attempt.ok and job.failing)):
-                    continue
-                flags[id(job)] = note_channel_result(
-                    session=session,
-                    channel_id=channel_id,
-                    ok=attempt.ok,
-                    error=attempt.error,
-                    now=at,
-                    flag_after=self.options.flag_after,
-                    actor=self.options.actor,
-                )
-        return flags
+            for job, claim, attempt in finished:
+                flag, channel_id = None, job.route.channel_id
+                if channel_id is not None and (attempt.permanent or (attempt.ok and job.failing)):
+                    flag = note_channel_result(
+                        session=session,
+                        channel_id=channel_id,
+                        ok=attempt.ok,
+                        error=attempt.error,
+                        now=at,
+                        flag_after=self.options.flag_after,
+                        actor=self.options.actor,
+                    )
+                results.append(result_of(job, claim, attempt, flag))
+        return results
 
     def _audit_unreached(self, unreached: list[Unreached], now: datetime) -> None:
         with session_scope(self.engine) as session:
