@@ -10,10 +10,11 @@ crashed sender left in `sending` are reclaimed once their lease expires (at-leas
 
 from __future__ import annotations
 
+import queue
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -40,7 +41,39 @@ from notify.targets import UnitEntry, load_units, routes_for
 from notify.transport import Message, Transport
 
 DEFAULT_LEASE = timedelta(minutes=15)
-_Pending = dict[Future[Attempt], tuple[Job, ClaimResult]]  # sends in flight
+
+
+class _InFlight:
+    """Sends handed to the pool, and the order in which they finish (a queue: waiting on a set
+    of futures costs time in proportion to the set, for every message)."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[Future[Attempt], tuple[Job, ClaimResult]] = {}
+        self.finished: queue.SimpleQueue[Future[Attempt]] = queue.SimpleQueue()
+
+    def add(self, future: Future[Attempt], job: Job, claim: ClaimResult) -> None:
+        self.jobs[future] = (job, claim)
+        future.add_done_callback(self.finished.put)
+
+    def take(self, *, block: bool, window: float) -> list[tuple[Job, ClaimResult, Attempt]]:
+        """Finished sends: wait for one if `block`, then gather those finishing within `window`
+        (group commit: they share one transaction, and a crash still repeats only a few)."""
+        try:
+            done = [self.finished.get(block=block)]
+        except queue.Empty:
+            return []
+        deadline = time.monotonic() + (window if block else 0.0)
+        while len(done) < len(self.jobs):
+            remaining = deadline - time.monotonic()
+            try:
+                done.append(
+                    self.finished.get(timeout=remaining)
+                    if remaining > 0
+                    else self.finished.get_nowait()
+                )
+            except queue.Empty:
+                break
+        return [(*self.jobs.pop(f), f.result()) for f in done]
 
 
 @dataclass(frozen=True)
@@ -93,13 +126,13 @@ class Pipeline:
             report.reclaimed = len(reclaimed)
             units = load_units(session, (n.unit_id for n in notices if n.unit_id is not None))
         size = max(1, self.options.chunk)
-        pending: _Pending = {}
+        inflight = _InFlight()
         with ThreadPoolExecutor(max(1, self.options.workers)) as pool:
             for first in range(0, len(notices), size):
                 jobs = self._plan(notices[first : first + size], units, now, report)
-                report.results += self._start(jobs, pool, pending, now, started)
-                report.results += self._drain(pending, now, started, limit=size)
-            report.results += self._drain(pending, now, started, limit=0)
+                report.results += self._start(jobs, pool, inflight, now, started)
+                report.results += self._drain(inflight, now, started, limit=size)
+            report.results += self._drain(inflight, now, started, limit=0)
         if report.unreached:
             self._audit_unreached(report.unreached, now)
         return report
@@ -143,7 +176,7 @@ class Pipeline:
         self,
         jobs: list[Job],
         pool: ThreadPoolExecutor,
-        pending: _Pending,
+        inflight: _InFlight,
         now: datetime,
         started: float,
     ) -> list[JobResult]:
@@ -160,26 +193,21 @@ class Pipeline:
         skipped = []
         for job in jobs:
             if any(r.key in claim.claimed for r in job.requests):
-                pending[pool.submit(self._send, job, claim, now, started)] = (job, claim)
+                inflight.add(pool.submit(self._send, job, claim, now, started), job, claim)
             else:
                 skipped.append(result_of(job, claim, None, None))
         return skipped
 
     def _drain(
-        self, pending: _Pending, now: datetime, started: float, *, limit: int
+        self, inflight: _InFlight, now: datetime, started: float, *, limit: int
     ) -> list[JobResult]:
         """Record finished sends; wait for more while over `limit` messages are in flight."""
         results: list[JobResult] = []
-        while pending:
-            block = len(pending) > limit
-            done, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
-            if not done:
+        while inflight.jobs:
+            block = len(inflight.jobs) > limit
+            finished = inflight.take(block=block, window=self.options.record_window)
+            if not finished:
                 break
-            if block and len(done) < len(pending):
-                # Group commit: what finishes within a few milliseconds shares one transaction.
-                more, _ = wait(pending.keys() - done, timeout=self.options.record_window)
-                done |= more
-            finished = [(*pending.pop(f), f.result()) for f in done]
             results += self._record(finished, _at(now, started))
         return results
 
