@@ -10,10 +10,11 @@ crashed sender left in `sending` are reclaimed once their lease expires (at-leas
 
 from __future__ import annotations
 
+import itertools
 import queue
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -121,6 +122,10 @@ class Pipeline:
             raise ValueError("now 必须带时区 (naive datetimes are rejected)")
         started = time.monotonic()
         report = DeliveryReport()
+        self.renderer.refresh()
+        # One random id per pass, then a counter: a fresh UUID per message costs a syscall each.
+        pass_id = uuid.uuid4().hex[:16]
+        batch_ids = (f"{pass_id}-{n}" for n in itertools.count(1))
         with session_scope(self.engine) as session:
             reclaimed = reclaim_expired(session=session, now=now, actor=self.options.actor)
             report.reclaimed = len(reclaimed)
@@ -129,7 +134,8 @@ class Pipeline:
         inflight = _InFlight()
         with ThreadPoolExecutor(max(1, self.options.workers)) as pool:
             for first in range(0, len(notices), size):
-                jobs = self._plan(notices[first : first + size], units, now, report)
+                part = notices[first : first + size]
+                jobs = self._plan(part, units, now, report, batch_ids)
                 report.results += self._start(jobs, pool, inflight, now, started)
                 report.results += self._drain(inflight, now, started, limit=size)
             report.results += self._drain(inflight, now, started, limit=0)
@@ -143,6 +149,7 @@ class Pipeline:
         units: Mapping[int, UnitEntry],
         now: datetime,
         report: DeliveryReport,
+        batch_ids: Iterator[str],
     ) -> list[Job]:
         jobs: list[Job] = []
         for notice in notices:
@@ -167,7 +174,7 @@ class Pipeline:
                 continue
             failing = {c.id for c in entry.channels if c.failing} if entry else set()
             for r in routes:
-                batch = uuid.uuid4().hex
+                batch = next(batch_ids)
                 requests = claim_requests(notice, r, batch)
                 jobs.append(Job(notice, r, name, content, r.channel_id in failing, requests))
         return jobs

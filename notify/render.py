@@ -154,7 +154,12 @@ def locate_error(exc: BaseException) -> tuple[str, int | None]:
 
 
 class Renderer:
-    """Renders notices; one instance per installation (templates are compiled once)."""
+    """Renders notices; one instance per installation (templates are compiled once).
+
+    Jinja's own reload check stats every template file on every render, which costs more than
+    the render itself; instead `refresh()` (called once per delivery pass) looks at the override
+    folder and drops the compiled templates when a file there was added, edited or removed.
+    """
 
     def __init__(self, office: OfficeInfo, override_dir: Path | None = None) -> None:
         self.office = office
@@ -167,7 +172,25 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,
         )
+        self._seen = self._override_state()
+
+    def _override_state(self) -> tuple[tuple[str, int, int], ...]:
+        if self.override_dir is None or not self.override_dir.is_dir():
+            return ()
+        files = sorted(self.override_dir.rglob("*.j2"))
+        return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+
+    def refresh(self) -> bool:
+        """Pick up the office's template edits; return whether anything changed."""
+        state = self._override_state()
+        if state == self._seen:
+            return False
+        self._seen = state
+        if self.env.cache is not None:
+            self.env.cache.clear()
+        return True
 
     def render(
         self,
