@@ -189,3 +189,18 @@ def test_it_checks_every_template_and_reports_file_and_line(tmp_path: Path) -> N
     assert "语法错误" in problems[(str(broken), 1)]
     assert "未知的模板文件名" in problems[(str(stray), None)]
     assert len(problems) == 3
+
+
+def test_it_picks_up_override_edits_on_refresh(tmp_path: Path) -> None:
+    renderer = Renderer(OFFICE, tmp_path)
+    notice = Notice(7, Audience.UNIT_CONTACTS, (item(),))
+    assert renderer.render(notice, recipient_name="区应急局", at=AT).subject.startswith("【催办】")
+    assert renderer.refresh() is False  # nothing changed: compiled templates are kept
+    write(tmp_path, "chase.subject.j2", "新增的主题：{{ recipient }}")
+    assert renderer.refresh() is True
+    assert (
+        renderer.render(notice, recipient_name="区应急局", at=AT).subject == "新增的主题：区应急局"
+    )
+    (tmp_path / "chase.subject.j2").unlink()
+    assert renderer.refresh() is True
+    assert renderer.render(notice, recipient_name="区应急局", at=AT).subject.startswith("【催办】")
