@@ -39,7 +39,9 @@ def instance_id() -> str:
 def _via_deployment(name: str, now: datetime) -> dict[str, Any]:
     from prefect.deployments import run_deployment
 
-    run = run_deployment(name=DEPLOYMENTS[name], parameters={"now": now.isoformat()}, timeout=600)
+    run = run_deployment(
+        name=DEPLOYMENTS[name], parameters={"now": now.isoformat()}, timeout=600, poll_interval=1
+    )
     state = run.state
     if state is None or not state.is_completed():
         raise RuntimeError(f"Prefect 部署 {DEPLOYMENTS[name]} 运行未完成: {state}")

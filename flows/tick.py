@@ -14,16 +14,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, col, select
 
 from flows.context import FlowContext, flow_context
 from flows.runner import run_task
 from models.directory import Unit
-from models.repo.chase import record_action, reschedule, state_of
+from models.repo.chase import record_actions, reschedule, state_of
 from models.repo.units import find_unit
 from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
 from notify.notice import Audience, Item, Notice, group_notices
 from schedules.clock import OFFICE_TZ, parse_aware
+from schedules.policy import Policy
 from schedules.rules import Action, Recipient, decide
 
 RETRY_LATER = timedelta(minutes=10)
@@ -90,6 +92,20 @@ def _item(ctx: FlowContext, row: tuple[Obligation, Milestone, Task, Plan, Unit],
     return make_item(ctx, row, stage=a.stage.value, seq=a.seq, level=a.level, today=today)
 
 
+_POLICIES: dict[tuple[int | None, int | None, int | None, int], Policy] = {}
+
+
+def _policy(ctx: FlowContext, plan: Plan, tk: Task, ms: Milestone) -> Policy:
+    # Resolving overrides merges dataclasses; a tick asks for the same few milestones thousands of
+    # times. Keyed by the context too, so a reloaded configuration is never served stale.
+    key = (plan.id, tk.id, ms.id, id(ctx))
+    if key not in _POLICIES:
+        if len(_POLICIES) > 10_000:
+            _POLICIES.clear()
+        _POLICIES[key] = ctx.policy_for(plan, tk, ms)
+    return _POLICIES[key]
+
+
 def _leaders(session: Session, task_id: int, cache: dict[int, list[int]]) -> list[int]:
     if task_id not in cache:
         names = session.exec(
@@ -112,7 +128,7 @@ def _targets(
     return tuple(out)
 
 
-@task(name="claim-due", retries=0)
+@task(name="claim-due", retries=0, cache_policy=NO_CACHE)
 def claim_task(now: datetime, batch: int, owner: str) -> list[int]:
     """Lease up to `batch` due obligations."""
     from models.repo.chase import claim_due
@@ -135,13 +151,13 @@ def _rows(session: Session, ids: list[int]) -> Iterable[Any]:
     return session.exec(stmt).all()
 
 
-@task(name="decide", retries=0)
+@task(name="decide", retries=0, cache_policy=NO_CACHE)
 def decide_task(ids: list[int], now: datetime) -> list[Planned]:
     """Ask the pure engine about each claimed obligation; reschedule those with nothing to send."""
     ctx, planned, leaders = flow_context(), [], {}  # type: ignore[var-annotated]
     with Session(ctx.engine) as session:
         for ob, ms, tk, plan, unit in _rows(session, ids):
-            d = decide(state_of(ob), ctx.policy_for(plan, tk, ms), ctx.calendar, now)
+            d = decide(state_of(ob), _policy(ctx, plan, tk, ms), ctx.calendar, now)
             if d.action is None or plan.status != "active":
                 reschedule(
                     session=session,
@@ -160,30 +176,24 @@ def decide_task(ids: list[int], now: datetime) -> list[Planned]:
     return planned
 
 
-@task(name="record", retries=0)
+@task(name="record", retries=0, cache_policy=NO_CACHE)
 def record_task(planned: list[Planned], outcome: dict[int, str], now: datetime) -> TickSummary:
     """Advance every obligation whose action was delivered; defer those that only failed transiently."""
     ctx, summary = flow_context(), TickSummary()
+    actions = {p.obligation_id: p.action for p in planned}
     with Session(ctx.engine) as session:
-        for p in planned:
-            ob = session.get(Obligation, p.obligation_id)
-            if ob is None:
-                continue
-            if outcome.get(p.obligation_id) == "retry":
+        done = []
+        for ob, ms, tk, plan, _unit in _rows(session, list(actions)):
+            if outcome.get(ob.id or 0) == "retry":
                 reschedule(session=session, ob=ob, next_at=now + RETRY_LATER, now=now)
                 summary.deferred += 1
                 continue
-            ms, tk = session.get(Milestone, ob.milestone_id), session.get(Task, ob.task_id)
-            plan = session.get(Plan, ob.plan_id)
-            assert ms is not None and tk is not None and plan is not None
-            policy = ctx.policy_for(plan, tk, ms)
-            record_action(
-                session=session, ob=ob, action=p.action, policy=policy, cal=ctx.calendar, now=now
-            )
-            summary.actions += 1
-            summary.by_stage[p.action.stage.value] = (
-                summary.by_stage.get(p.action.stage.value, 0) + 1
-            )
+            action = actions[ob.id or 0]
+            done.append((ob, action, _policy(ctx, plan, tk, ms)))
+            summary.by_stage[action.stage.value] = summary.by_stage.get(action.stage.value, 0) + 1
+        session.flush()
+        record_actions(session=session, done=done, cal=ctx.calendar, now=now)
+        summary.actions = len(done)
         session.commit()
     return summary
 

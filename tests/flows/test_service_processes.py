@@ -70,27 +70,26 @@ def test_it_loses_nothing_when_killed_mid_tick_and_repeats_at_most_the_in_flight
     _wait(lambda: bool(_rows(in_flight)) and bool(received), 60, "the webhook send to be in flight")
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
+    # What was in flight at the kill: claimed, not yet recorded. Only these may be sent twice.
+    in_flight_rows = _rows(select(Delivery).where(Delivery.status == "sending"))
+    flying = {r.recipient for r in in_flight_rows}
     release.set()
-    emails_before = len(office.smtp.sink.received)
-    # After the delivery lease (15 min) the next tick reclaims and sends the in-flight message again.
+    # After the delivery lease (15 min) the next tick reclaims and sends the in-flight messages again.
     later = T_REMIND.replace(minute=30).isoformat()
     out = subprocess.run(
         [DUBAN, "tick"], env=_env(DUBAN_NOW=later), capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0, out.stderr
-    rows = _rows(select(Delivery).where(Delivery.channel_type == "webhook"))
-    assert rows and all(r.status == "sent" for r in rows)
-    assert sum(r.reclaims for r in rows) == 1
-    assert _rows(select(AuditEvent).where(col(AuditEvent.action).contains("reclaim")))
-    assert (
-        received.count(received[0]) == 2
-    )  # the in-flight message, once more, and nothing else twice
+    rows = _rows(select(Delivery))
+    assert rows and all(r.status == "sent" for r in rows)  # nothing lost
+    assert sum(r.reclaims for r in rows) == len(in_flight_rows) >= 1
+    assert len(_rows(select(AuditEvent).where(col(AuditEvent.action).contains("reclaim")))) >= 1
+    assert received.count(received[0]) == 2  # the in-flight webhook message, once more
     assert len(received) == len(set(received)) + 1
-    recipients = [tuple(r) for _, r, _ in office.smtp.sink.received]
-    assert (
-        len(recipients) - len(set(recipients)) <= 1
-    )  # at most one e-mail was in flight at the kill
-    assert len(office.smtp.sink.received) >= emails_before
+    emails = [r[0] for _, r, _ in office.smtp.sink.received]
+    twice = {e for e in emails if emails.count(e) > 1}
+    assert twice <= flying  # only what was in flight was repeated
+    assert all(emails.count(e) <= 2 for e in emails)
 
 
 def test_it_lets_exactly_one_of_two_services_send_and_fails_over(office: Office) -> None:
