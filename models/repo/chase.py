@@ -7,17 +7,19 @@ in O(due items).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, insert, or_, update
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, insert, or_, update
+from sqlmodel import Session, select
 
 from models.repo.audit import record_event
 from models.tables import AuditEvent, Obligation, QueueItem
 from schedules.calendar import WorkCalendar
 from schedules.clock import OFFICE_TZ
-from schedules.machine import AuditRecord, Event, apply_event
+from schedules.machine import AuditRecord, Event, TransitionError, apply_event
 from schedules.policy import Policy
 from schedules.rules import Action, ObligationState, Stage, Status, decide
 
@@ -101,28 +103,29 @@ def _audit(
 def claim_due(
     *, session: Session, now: datetime, limit: int, owner: str, lease: timedelta
 ) -> list[int]:
-    """Lease up to `limit` obligations whose next action has come, oldest first. Commits."""
-    free = or_(col(Obligation.lease_until).is_(None), col(Obligation.lease_until) < now)
-    ids = list(
-        session.exec(
-            select(Obligation.id)
-            .where(col(Obligation.next_action_at) <= now, free)
-            .order_by(col(Obligation.next_action_at))
-            .limit(limit)
-        ).all()
+    """Lease up to `limit` obligations whose next action has come, oldest first. Commits.
+
+    One UPDATE over a sub-select (no list of thousands of ids sent back and forth); the claim is
+    tagged with a token unique to this call, so the rows it took are read back exactly.
+    """
+    table = Obligation.__table__  # type: ignore[attr-defined]
+    free = or_(table.c.lease_until.is_(None), table.c.lease_until < now)
+    due = (
+        select(table.c.id)
+        .where(table.c.next_action_at <= now, free)
+        .order_by(table.c.next_action_at)
+        .limit(limit)
     )
-    if not ids:
-        return []
-    session.exec(
-        update(Obligation)
-        .where(and_(col(Obligation.id).in_(ids), free))  # type: ignore[call-overload]
-        .values(lease_owner=owner, lease_until=now + lease)
+    token = f"{owner}#{uuid.uuid4().hex[:12]}"
+    conn = session.connection()
+    conn.execute(
+        update(table)
+        .where(table.c.id.in_(due.scalar_subquery()), free)
+        .values(lease_owner=token, lease_until=now + lease)
     )
+    ids = [r[0] for r in conn.execute(select(table.c.id).where(table.c.lease_owner == token)).all()]
     session.commit()
-    mine = select(Obligation.id).where(
-        col(Obligation.id).in_(ids), col(Obligation.lease_owner) == owner
-    )
-    return [i for i in session.exec(mine).all() if i is not None]
+    return ids
 
 
 def record_action(
@@ -135,15 +138,30 @@ def record_action(
     now: datetime,
 ) -> None:
     """The action was delivered (or handed to the queue): advance the state, audit, queue escalations."""
-    record_actions(session=session, done=[(ob, action, policy)], cal=cal, now=now)
+    record_actions(
+        session=session, done=[Done(ob, action, policy, ask_again=True)], cal=cal, now=now
+    )
     session.expire(ob)  # written in bulk: reload on next access
 
 
+@dataclass(frozen=True)
+class Done:
+    """An action that went out, to record: `next_at` is the engine's answer given with it (or None
+    to ask the engine again)."""
+
+    ob: Obligation
+    action: Action
+    policy: Policy
+    next_at: datetime | None = None
+    ask_again: bool = False
+
+
 def _state_values(
-    ob: Obligation, state: ObligationState, policy: Policy, cal: WorkCalendar, now: datetime
-) -> dict[str, object]:
-    values: dict[str, object] = {
-        "id": ob.id,
+    ob: Obligation, state: ObligationState, d: Done, cal: WorkCalendar, now: datetime
+) -> dict[str, Any]:
+    nxt = next_action_time(state, d.policy, cal, now) if d.ask_again else d.next_at
+    values: dict[str, Any] = {
+        "_id": ob.id,
         "status": state.status.value,
         "escalation_level": state.level,
         "last_stage": state.last_stage.value if state.last_stage else None,
@@ -151,19 +169,15 @@ def _state_values(
         "last_action_at": state.last_sent_at,
         "since": state.since,
         "requested_due": state.requested_due,
-        "next_action_at": next_action_time(state, policy, cal, now),
-        "lease_owner": None,
-        "lease_until": None,
+        "next_action_at": nxt,
         "updated_at": now,
         "version": ob.version + 1,
     }
-    if state.due != ob.due_on:
-        values |= {"due_on": state.due, "due_at": due_instant(state.due, policy)}
     return values
 
 
-def _audit_row(ob_id: int | None, rec: AuditRecord, stage: str) -> dict[str, object]:
-    data: dict[str, object] = {
+def _audit_row(ob_id: int | None, rec: AuditRecord, stage: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "level_before": rec.level_before,
         "level_after": rec.level_after,
         "stage": stage,
@@ -183,45 +197,113 @@ def _audit_row(ob_id: int | None, rec: AuditRecord, stage: str) -> dict[str, obj
     }
 
 
-def record_actions(
-    *,
-    session: Session,
-    done: list[tuple[Obligation, Action, Policy]],
-    cal: WorkCalendar,
-    now: datetime,
-) -> int:
-    """Bulk form of `record_action` for a tick's round: one UPDATE batch and one audit INSERT batch.
+_COLUMNS = (
+    "status",
+    "escalation_level",
+    "last_stage",
+    "last_seq",
+    "last_action_at",
+    "since",
+    "requested_due",
+    "next_action_at",
+    "updated_at",
+    "version",
+)
+_BULK_UPDATE = (
+    update(Obligation.__table__)  # type: ignore[arg-type]
+    .where(Obligation.__table__.c.id == bindparam("_id"))  # type: ignore[attr-defined]
+    .values({c: bindparam(c) for c in _COLUMNS} | {"lease_owner": None, "lease_until": None})
+)
 
-    The tick's cost must follow its due items at ~10k per round, so rows are written with
-    executemany instead of one ORM flush per obligation. Returns how many were queued (督办/通报).
+
+def record_actions(
+    *, session: Session, done: list[Done], cal: WorkCalendar, now: datetime
+) -> list[str]:
+    """Record a round of sent actions: one executemany UPDATE and one multi-row audit INSERT.
+
+    The tick's cost must follow its due items at ~10k per round, so rows are written in bulk
+    instead of one ORM flush per obligation. An obligation whose state moved on meanwhile (the
+    unit submitted while the message was going out) is left as it is. Returns the stages recorded.
     """
-    updates, audits, queued = [], [], []
-    for ob, action, policy in done:
-        new, rec = apply_event(
-            state_of(ob),
-            SEND_EVENTS[action.stage],
-            actor="duban",
-            at=now,
-            reason=action.reason.value,
-            action=action,
-        )
-        updates.append(_state_values(ob, new, policy, cal, now))
-        audits.append(_audit_row(ob.id, rec, action.stage.value))
-        if action.stage in QUEUE_LEVEL:
-            queued.append((ob, QUEUE_LEVEL[action.stage]))
+    updates, audits, stages, queued = [], [], [], []
+    for d in done:
+        try:
+            new, rec = apply_event(
+                state_of(d.ob),
+                SEND_EVENTS[d.action.stage],
+                actor="duban",
+                at=now,
+                reason=d.action.reason.value,
+                action=d.action,
+            )
+        except TransitionError:
+            continue
+        updates.append(_state_values(d.ob, new, d, cal, now))
+        audits.append(_audit_row(d.ob.id, rec, d.action.stage.value))
+        stages.append(d.action.stage.value)
+        if d.action.stage in QUEUE_LEVEL:
+            queued.append((d.ob, QUEUE_LEVEL[d.action.stage]))
     if updates:
-        session.execute(update(Obligation), updates)
-        session.execute(insert(AuditEvent), audits)
+        session.connection().execute(_BULK_UPDATE, updates)
+        session.connection().execute(insert(AuditEvent.__table__), audits)  # type: ignore[arg-type]
     for ob, level in queued:
         _enqueue(session, ob, level, now)
-    return len(queued)
+    return stages
+
+
+_RESCHEDULE = (
+    update(Obligation.__table__)  # type: ignore[arg-type]
+    .where(Obligation.__table__.c.id == bindparam("_id"))  # type: ignore[attr-defined]
+    .values(
+        next_action_at=bindparam("next_at"),
+        updated_at=bindparam("now"),
+        lease_owner=None,
+        lease_until=None,
+    )
+)
+
+
+def reschedule_many(
+    *, session: Session, when: list[tuple[int, datetime | None]], now: datetime
+) -> None:
+    """Nothing to send now: set when to look again and release the claims (one executemany)."""
+    if when:
+        session.connection().execute(
+            _RESCHEDULE, [{"_id": i, "next_at": t, "now": now} for i, t in when]
+        )
 
 
 def reschedule(
     *, session: Session, ob: Obligation, next_at: datetime | None, now: datetime
 ) -> None:
-    """Nothing to send now: set when to look again and release the claim."""
+    """Nothing to send now for one loaded obligation: set when to look again, release the claim."""
     ob.next_action_at, ob.lease_owner, ob.lease_until, ob.updated_at = next_at, None, None, now
+
+
+OBLIGATION_STATE_COLUMNS = (
+    "id",
+    "plan_id",
+    "task_id",
+    "milestone_id",
+    "unit_id",
+    "due_on",
+    "status",
+    "escalation_level",
+    "role",
+    "since",
+    "last_stage",
+    "last_seq",
+    "last_action_at",
+    "requested_due",
+    "version",
+)
+
+
+def load_states(session: Session, ids: list[int]) -> list[Any]:
+    """Light rows (not ORM objects) with what the engine and the recorder need, for a tick's round."""
+    table = Obligation.__table__  # type: ignore[attr-defined]
+    cols = [table.c[c] for c in OBLIGATION_STATE_COLUMNS]
+    return list(session.connection().execute(select(*cols).where(table.c.id.in_(ids))).all())
 
 
 def _enqueue(session: Session, ob: Obligation, level: int, now: datetime) -> QueueItem:
