@@ -38,6 +38,7 @@ _SKIPPED = {"sent": "sent", "sending": "retry", "failed": "failed"}
 
 
 def claim_requests(notice: Notice, route: Route, batch: str) -> tuple[ClaimRequest, ...]:
+    """One row per item of `notice` through `route`, all sent in message `batch`."""
     out = []
     for item in notice.items:
         stage = key_stage(notice, item)
@@ -65,8 +66,9 @@ def claim_requests(notice: Notice, route: Route, batch: str) -> tuple[ClaimReque
 
 
 def outcome_of(job: Job, claim: ClaimResult, attempt: Attempt) -> Outcome:
+    """What to record on the rows this job owns."""
     return Outcome(
-        ids=tuple(claim.claimed[r.key] for r in job.requests if r.key in claim.claimed),
+        ids=tuple(claim.claimed[r.key] for r in job.requests if claim.owns(r)),
         batch=job.requests[0].batch,
         ok=attempt.ok,
         attempts=attempt.attempts,
@@ -78,6 +80,7 @@ def outcome_of(job: Job, claim: ClaimResult, attempt: Attempt) -> Outcome:
 
 
 def result_of(job: Job, claim: ClaimResult, attempt: Attempt | None, flag: str | None) -> JobResult:
+    """The job's line in the report; `attempt` is None when it had nothing of its own to send."""
     skipped = tuple(
         (r.obligation_id or 0, _SKIPPED[claim.skipped[r.key]])
         for r in job.requests
@@ -95,7 +98,7 @@ def result_of(job: Job, claim: ClaimResult, attempt: Attempt | None, flag: str |
         in_flight = any(claim.skipped.get(r.key) == "sending" for r in job.requests)
         return replace(base, status="in_flight" if in_flight else "duplicate")
     outcome = "sent" if attempt.ok else ("failed" if attempt.permanent else "retry")
-    claimed = tuple((r.obligation_id or 0, outcome) for r in job.requests if r.key in claim.claimed)
+    claimed = tuple((r.obligation_id or 0, outcome) for r in job.requests if claim.owns(r))
     return replace(
         base,
         status="sent" if attempt.ok else "failed",

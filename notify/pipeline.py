@@ -199,7 +199,7 @@ class Pipeline:
             )
         skipped = []
         for job in jobs:
-            if any(r.key in claim.claimed for r in job.requests):
+            if any(claim.owns(r) for r in job.requests):
                 inflight.add(pool.submit(self._send, job, claim, now, started), job, claim)
             else:
                 skipped.append(result_of(job, claim, None, None))
@@ -219,7 +219,7 @@ class Pipeline:
         return results
 
     def _send(self, job: Job, claim: ClaimResult, now: datetime, started: float) -> Attempt:
-        keys = [r.key for r in job.requests if r.key in claim.claimed]
+        keys = [r.key for r in job.requests if claim.owns(r)]
         content = job.content
         if len(keys) < len(job.requests):
             # Some items already went out through this route: the message lists only the rest.

@@ -3,8 +3,8 @@
 E-mail goes to the contacts whose role fits the audience (联络员 for the unit's contacts,
 负责人 for its head, 分管领导 or a leader's own contacts for leaders, everyone at the office),
 falling back to every contact with an address rather than to nobody. Robots and webhooks post to
-the unit's group whatever the audience: the dedupe key (same items, same robot) keeps a group
-from hearing the same item twice when both contacts and head are notified.
+the unit's group for every audience but the head's (the head's escalation is personal, by
+e-mail; the group already hears of it through the contacts' notice).
 """
 
 from __future__ import annotations

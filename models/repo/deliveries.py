@@ -39,10 +39,17 @@ class ClaimRequest:
 
 @dataclass
 class ClaimResult:
-    """Which keys this sender now owns (key → row id), and why the others were skipped."""
+    """Which keys this sender now owns (key → row id, and the batch that sends it), and why the
+    others were skipped. Two messages of one pass may carry the same key (a group robot hears
+    of an item through the contacts' and the head's notices): only the first batch owns it."""
 
     claimed: dict[str, int] = field(default_factory=dict)
+    owner: dict[str, str] = field(default_factory=dict)  # key → batch
     skipped: dict[str, str] = field(default_factory=dict)  # key → sent | failed | sending
+
+    def owns(self, request: ClaimRequest) -> bool:
+        """Whether `request`'s message is the one to send its key."""
+        return self.owner.get(request.key) == request.batch
 
 
 def _insert(session: Session) -> Any:
@@ -71,16 +78,18 @@ def claim_deliveries(
     stmt = _insert(session).on_conflict_do_nothing(index_elements=["key"])
     # executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues").
     returned = session.connection().execute(
-        stmt.returning(col(Delivery.id), col(Delivery.key)), rows
+        stmt.returning(col(Delivery.id), col(Delivery.key), col(Delivery.batch)), rows
     )
-    for row_id, key in returned:
-        result.claimed[key] = row_id
-    batches = {r.key: r.batch for r in requests}
-    rest = [r.key for r in requests if r.key not in result.claimed]
+    for row_id, key, batch in returned:
+        result.claimed[key], result.owner[key] = row_id, batch
+    batches: dict[str, str] = {}
+    for r in requests:
+        batches.setdefault(r.key, r.batch)  # the first message carrying a key sends it
+    rest = [k for k in batches if k not in result.claimed]
     for row in _existing(session, rest):
         taken = row.status == "failed" and not row.permanent
         if taken and _take(session, row, batches[row.key], lease_until):
-            result.claimed[row.key] = row.id or 0
+            result.claimed[row.key], result.owner[row.key] = row.id or 0, batches[row.key]
         else:
             result.skipped[row.key] = row.status
     session.flush()

@@ -108,6 +108,50 @@ def test_it_groups_twelve_items_into_one_message_per_channel_and_recipient(
     assert report.by_obligation() == dict.fromkeys(obs, "sent")
 
 
+def test_it_sends_a_key_once_when_two_notices_of_a_pass_carry_it(
+    engine: Engine, smtp_server: SmtpServer, httpserver: HTTPServer
+) -> None:
+    seen: list[dict[str, Any]] = []
+    httpserver.expect_request("/robot/send").respond_with_handler(fakes.dingtalk("S", seen))
+    uid, _ = add_unit(
+        engine, "区应急局", contacts=(LIAISON, HEAD),
+        channels=(("email", "", None), ("dingtalk", httpserver.url_for("/robot/send"), "S")),
+    )  # fmt: skip
+    obs = add_obligations(engine, uid, 2)
+    twice = [make_notice(uid, obs, stage="chase"), make_notice(uid, obs, stage="chase")]
+    report = pipeline(engine, {"email": smtp(smtp_server.port), "dingtalk": DingTalk()}).deliver(
+        twice, now=T0
+    )
+    assert len(seen) == 1 and len(smtp_server.sink.received) == 1
+    assert (report.sent, report.duplicate) == (2, 2)
+    assert report.by_obligation() == dict.fromkeys(obs, "sent")
+
+
+def test_it_keeps_the_heads_escalation_out_of_the_group_robot(
+    engine: Engine, smtp_server: SmtpServer, httpserver: HTTPServer
+) -> None:
+    seen: list[dict[str, Any]] = []
+    httpserver.expect_request("/robot/send").respond_with_handler(fakes.dingtalk("S", seen))
+    uid, _ = add_unit(
+        engine, "区应急局", contacts=(LIAISON, HEAD),
+        channels=(("email", "", None), ("dingtalk", httpserver.url_for("/robot/send"), "S")),
+    )  # fmt: skip
+    obs = add_obligations(engine, uid, 2)
+    notices = [
+        make_notice(uid, obs, stage="office", audience=a)
+        for a in (Audience.UNIT_CONTACTS, Audience.UNIT_HEAD)
+    ]
+    report = pipeline(engine, {"email": smtp(smtp_server.port), "dingtalk": DingTalk()}).deliver(
+        notices, now=T0
+    )
+    assert len(seen) == 1  # the group hears of the escalation once
+    assert sorted(r[1][0] for r in smtp_server.sink.received) == [
+        "u001.head@example.gov.cn",
+        "u001.liaison@example.gov.cn",
+    ]
+    assert report.sent == 3
+
+
 def test_it_sends_nothing_the_second_time(engine: Engine, smtp_server: SmtpServer) -> None:
     uid, _ = add_unit(engine, "区应急局", contacts=(LIAISON,), channels=(("email", "", None),))
     obs = add_obligations(engine, uid, 3)
