@@ -32,7 +32,7 @@ def _fresh_database() -> None:
             Path(f"{db}{suffix}").unlink(missing_ok=True)
 
 
-def _load_examples(examples: Path) -> date:
+def _load_examples(examples: Path, *, replay: bool) -> date:
     """Load the directory, import every example plan and activate it at the plans' start. Returns it."""
     from flows.context import flow_context
     from flows.import_plan import import_plan_flow
@@ -56,7 +56,8 @@ def _load_examples(examples: Path) -> date:
         start = min(issued) if issued else min(plan_period(p)[0] for p in plans if p is not None)
     # Activate as the office would have on the day the first plan was issued; earlier deadlines of
     # the other plans land on the "confirm status" list, as they would in real life.
-    at = datetime.combine(start, time(8, 0), tzinfo=OFFICE_TZ)
+    # In real time the office activates now: past deadlines go to the "confirm status" list.
+    at = datetime.combine(start, time(8, 0), tzinfo=OFFICE_TZ) if replay else runtime.current_time()
     for path, result in imported:
         with runtime.transaction() as session:
             report = activate_plan(
@@ -68,6 +69,7 @@ def _load_examples(examples: Path) -> date:
             )
         typer.echo(
             f"计划 {result['plan_id']}: {path.name} → 任务 {result['tasks']} 个，义务 {report.created} 条"
+            f"（其中待确认 {report.to_confirm} 条）"
         )
     return start
 
@@ -148,13 +150,19 @@ def demo(
         "weekly_summary": weekly_summary_job,
     }
     stop = threading.Event()
+    rng = random.Random(seed)
+
+    def on_day(day: date, results: dict[str, Any]) -> None:
+        results["reported"] = _units_report(day, submit_rate, rng)
+        _print_day(day, results)
+
     try:
         run_demo(
             start=first,
             days=days,
             seconds_per_day=seconds_per_day,
             jobs=jobs,
-            on_day=_print_day,
+            on_day=on_day,
             stop=stop,
         )
     except KeyboardInterrupt:
@@ -191,8 +199,11 @@ def quickstart(
     submit_rate: float = typer.Option(
         0.6, "--submit-rate", help="演示中按期报送的单位比例（其余被催办、督办）"
     ),
+    demo_clock: bool = typer.Option(
+        False, "--demo", help="快速时钟：从计划开始日起每天约 0.3 秒；不加则按真实时间运行服务"
+    ),
 ) -> None:
-    """主流程：新建数据库，载入示例单位目录与示例计划并启用，再用快速时钟运行服务，看提醒、催办、督办如何产生。"""
+    """主流程：新建数据库，载入示例单位目录与示例计划并启用，然后运行服务（--demo 为快速时钟）。"""
     os.environ.setdefault("DUBAN_DELIVERY", "outbox")  # example robots' URLs are not real hosts
     runtime.reset()
     if fresh:
@@ -202,6 +213,14 @@ def quickstart(
     typer.echo(
         f"数据库: {runtime.settings().redacted()['database_url']}（版本 {current_revision(eng)}）"
     )
-    start = _load_examples(examples)
-    if days > 0:
-        demo(start, days, seconds_per_day, submit_rate)
+    start = _load_examples(examples, replay=demo_clock)
+    if demo_clock:
+        if days > 0:
+            demo(start, days, seconds_per_day, submit_rate)
+        return
+    from duban.cli_service import serve_cmd
+
+    typer.echo(
+        "按真实时间运行服务（Ctrl-C 停止）；示例计划的日期已过，节点在“待确认”清单中: duban obligation list --status to_confirm"
+    )
+    serve_cmd()

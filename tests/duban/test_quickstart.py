@@ -1,0 +1,46 @@
+"""The README's main job: examples loaded and activated, the fast clock fills the outbox and the queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, func, select
+from typer.testing import CliRunner
+
+from duban import runtime
+from duban.cli import app
+from flows.context import reset_context
+from flows.delivery import reset_pipeline
+from models.tables import Delivery, Obligation, Plan, QueueItem
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_it_replays_the_example_plans_on_a_fast_clock(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DUBAN_NOW")
+    monkeypatch.delenv("DUBAN_DELIVERY", raising=False)
+    reset_context()
+    reset_pipeline()
+    result = CliRunner().invoke(
+        app, ["quickstart", "--demo", "--days", "45", "--seconds-per-day", "0"]
+    )
+    assert result.exit_code == 0, result.output + str(result.exception)
+    assert "演示时钟" in result.stdout and "督办" in result.stdout
+    with Session(runtime.engine()) as s:
+        assert (
+            s.exec(select(func.count()).select_from(Plan).where(Plan.status == "active")).one() == 3
+        )
+        sent = s.exec(
+            select(func.count()).select_from(Delivery).where(Delivery.status == "sent")
+        ).one()
+        queued = s.exec(select(func.count()).select_from(QueueItem)).one()
+        accepted = s.exec(
+            select(func.count()).select_from(Obligation).where(Obligation.status == "accepted")
+        ).one()
+    outbox = list((cli_env / "home" / "outbox").rglob("*.*"))
+    assert sent > 0 and len(outbox) >= 1 and queued > 0 and accepted > 0
+    assert any(p.suffix == ".eml" for p in outbox) and any(p.suffix == ".json" for p in outbox)
+    reset_pipeline()
+    reset_context()
