@@ -217,3 +217,19 @@ def test_it_rejects_bad_input_naming_file_and_row_and_writes_nothing(
 def test_it_rejects_a_missing_file(cli_env: Path) -> None:
     code, _, err = _run("units", "import", str(cli_env / "nope.yaml"))
     assert code != 0 and "nope.yaml" in err and "无法读取" in err
+
+
+def test_it_ships_a_directory_naming_every_unit_and_group_of_the_seeds(seeds_dir: Path) -> None:
+    import intake
+    from duban.directory import load_directory
+
+    spec = load_directory(EXAMPLES / "units.yaml")
+    known = {n for u in spec.units for n in [u.name, *u.aliases]}
+    known |= {n for g in spec.groups for n in [g.name, *g.aliases]}
+    named = {
+        (path.name, name)
+        for path in sorted(seeds_dir.glob("*.txt"))
+        for task in intake.parse_path(path).tasks
+        for name in task.lead_units + task.support_units
+    }
+    assert named and {n for n in named if n[1] not in known} == set()
