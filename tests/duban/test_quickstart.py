@@ -20,7 +20,9 @@ def test_it_replays_the_example_plans_on_a_fast_clock(
     cli_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DUBAN_NOW")
-    monkeypatch.setenv("DUBAN_DELIVERY", "outbox")  # quickstart sets it in-process; undone after the test
+    monkeypatch.setenv(
+        "DUBAN_DELIVERY", "outbox"
+    )  # quickstart sets it in-process; undone after the test
     reset_context()
     reset_pipeline()
     result = CliRunner().invoke(
