@@ -94,19 +94,21 @@ def status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         print_json(info)
         return
-    for key, label in (
-        ("now", "当前时间"),
-        ("last_tick", "上次 tick"),
-        ("lag_seconds", "延迟（秒）"),
-        ("leader", "主实例"),
-        ("due_now", "现在到期"),
-        ("overdue", "逾期义务"),
-        ("to_confirm", "待确认"),
-        ("queue_open", "督办队列未办结"),
-        ("failing_channels", "失败渠道"),
-        ("calendar_years", "日历覆盖年份"),
-    ):
-        typer.echo(f"{label}: {info.get(key)}")
+    years = info["calendar_years"]
+    shown = {
+        "当前时间": info["now"],
+        "上次 tick": info["last_tick"] or "尚未运行",
+        "待处理积压（秒）": info["lag_seconds"],
+        "主实例": info["leader"] or "无（服务未运行或租约已过期）",
+        "现在到期": info["due_now"],
+        "逾期义务": info["overdue"],
+        "待确认": info["to_confirm"],
+        "督办队列未办结": info["queue_open"],
+        "失败渠道": "、".join(info["failing_channels"]) or "无",
+        "日历覆盖年份": f"{years[0]}–{years[-1]}" if years else "无",
+    }
+    for label, value in shown.items():
+        typer.echo(f"{label}: {value}")
 
 
 def doctor_cmd(as_json: bool = typer.Option(False, "--json")) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from duban.settings import Settings
+from models.directory import CHANNEL_TYPES
 from notify.dingtalk import DingTalk
 from notify.email import Email, SmtpConfig
 from notify.feishu import Feishu
@@ -23,7 +24,7 @@ from schedules.clock import utc_now
 TRANSPORTS: dict[str, type[Transport]] = {
     cls.kind: cls for cls in (Email, Webhook, DingTalk, WeCom, Feishu, Outbox)
 }
-CHANNEL_KINDS = ("email", "webhook", "dingtalk", "wecom", "feishu")
+CHANNEL_KINDS = CHANNEL_TYPES  # one list of channel kinds: the directory validates against it
 
 
 def smtp_config(settings: Settings) -> SmtpConfig:

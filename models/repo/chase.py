@@ -52,19 +52,35 @@ def due_instant(due: date, policy: Policy) -> datetime:
     return datetime.combine(due, policy.window_end, tzinfo=OFFICE_TZ)
 
 
+def state_columns(
+    ob: Any, state: ObligationState, policy: Policy, next_at: datetime | None, now: datetime
+) -> dict[str, Any]:
+    """The obligation's columns after `state` (shared by the single and the bulk writers)."""
+    values: dict[str, Any] = {
+        "status": state.status.value,
+        "escalation_level": state.level,
+        "last_stage": state.last_stage.value if state.last_stage else None,
+        "last_seq": state.last_seq,
+        "last_action_at": state.last_sent_at,
+        "since": state.since,
+        "requested_due": state.requested_due,
+        "next_action_at": next_at,
+        "lease_owner": None,
+        "lease_until": None,
+        "updated_at": now,
+        "version": ob.version + 1,
+    }
+    if state.due != ob.due_on:
+        values |= {"due_on": state.due, "due_at": due_instant(state.due, policy)}
+    return values
+
+
 def _store(
     ob: Obligation, state: ObligationState, policy: Policy, cal: WorkCalendar, now: datetime
 ) -> None:
-    if state.due != ob.due_on:
-        ob.due_on, ob.due_at = state.due, due_instant(state.due, policy)
-    ob.status, ob.escalation_level = state.status.value, state.level
-    ob.last_stage = state.last_stage.value if state.last_stage else None
-    ob.last_seq, ob.last_action_at = state.last_seq, state.last_sent_at
-    ob.since, ob.requested_due = state.since, state.requested_due
-    ob.next_action_at = next_action_time(state, policy, cal, now)
-    ob.lease_owner = ob.lease_until = None
-    ob.updated_at = now
-    ob.version += 1
+    nxt = next_action_time(state, policy, cal, now)
+    for column, value in state_columns(ob, state, policy, nxt, now).items():
+        setattr(ob, column, value)
 
 
 def next_action_time(
@@ -159,21 +175,11 @@ class Done:
 def _state_values(
     ob: Obligation, state: ObligationState, d: Done, cal: WorkCalendar, now: datetime
 ) -> dict[str, Any]:
+    # A send never moves the due date (the machine refuses stale actions), so the bulk UPDATE's
+    # fixed column list covers everything that changes.
     nxt = next_action_time(state, d.policy, cal, now) if d.ask_again else d.next_at
-    values: dict[str, Any] = {
-        "_id": ob.id,
-        "status": state.status.value,
-        "escalation_level": state.level,
-        "last_stage": state.last_stage.value if state.last_stage else None,
-        "last_seq": state.last_seq,
-        "last_action_at": state.last_sent_at,
-        "since": state.since,
-        "requested_due": state.requested_due,
-        "next_action_at": nxt,
-        "updated_at": now,
-        "version": ob.version + 1,
-    }
-    return values
+    values = state_columns(ob, state, d.policy, nxt, now)
+    return {"_id": ob.id} | {c: values[c] for c in _COLUMNS}
 
 
 def _audit_row(ob_id: int | None, rec: AuditRecord, stage: str) -> dict[str, Any]:
@@ -271,13 +277,6 @@ def reschedule_many(
         session.connection().execute(
             _RESCHEDULE, [{"_id": i, "next_at": t, "now": now} for i, t in when]
         )
-
-
-def reschedule(
-    *, session: Session, ob: Obligation, next_at: datetime | None, now: datetime
-) -> None:
-    """Nothing to send now for one loaded obligation: set when to look again, release the claim."""
-    ob.next_action_at, ob.lease_owner, ob.lease_until, ob.updated_at = next_at, None, None, now
 
 
 OBLIGATION_STATE_COLUMNS = (
