@@ -10,8 +10,10 @@ crashed sender left in `sending` are reclaimed once their lease expires (at-leas
 
 from __future__ import annotations
 
+import functools
 import itertools
 import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,37 +46,76 @@ from notify.transport import Message, Transport
 DEFAULT_LEASE = timedelta(minutes=15)
 
 
-class _InFlight:
-    """Sends handed to the pool, and the order in which they finish (a queue: waiting on a set
-    of futures costs time in proportion to the set, for every message)."""
+Finished = tuple[Job, ClaimResult, Attempt]
 
-    def __init__(self) -> None:
-        self.jobs: dict[Future[Attempt], tuple[Job, ClaimResult]] = {}
-        self.finished: queue.SimpleQueue[Future[Attempt]] = queue.SimpleQueue()
 
-    def add(self, future: Future[Attempt], job: Job, claim: ClaimResult) -> None:
-        self.jobs[future] = (job, claim)
-        future.add_done_callback(self.finished.put)
+class _Recorder(threading.Thread):
+    """Records finished sends on its own thread, all those finished by then in one transaction.
 
-    def take(self, *, block: bool, window: float) -> list[tuple[Job, ClaimResult, Attempt]]:
-        """Finished sends: wait for one if `block`, then gather those finishing within `window`
-        (group commit: they share one transaction, and a crash still repeats only a few)."""
-        try:
-            done = [self.finished.get(block=block)]
-        except queue.Empty:
-            return []
-        deadline = time.monotonic() + (window if block else 0.0)
-        while len(done) < len(self.jobs):
-            remaining = deadline - time.monotonic()
-            try:
-                done.append(
-                    self.finished.get(timeout=remaining)
-                    if remaining > 0
-                    else self.finished.get_nowait()
-                )
-            except queue.Empty:
-                break
-        return [(*self.jobs.pop(f), f.result()) for f in done]
+    Group commit without a timer: while one commit waits on the database (a network round trip
+    and an fsync on PostgreSQL), the next messages finish and go in the next one, and the main
+    thread goes on rendering and claiming. `room` bounds the messages claimed but not yet
+    recorded, so a crash repeats at most that many.
+    """
+
+    def __init__(
+        self, record: Callable[[list[Finished]], list[JobResult]], room: int, window: float
+    ) -> None:
+        super().__init__(name="duban-delivery-recorder", daemon=True)
+        self._record = record
+        self._window = window
+        self._most = max(1, room // 2)
+        self._finished: queue.SimpleQueue[tuple[Job, ClaimResult, Future[Attempt]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._room = threading.Semaphore(room)
+        self.results: list[JobResult] = []
+        self.error: BaseException | None = None
+
+    def submit(
+        self, pool: ThreadPoolExecutor, send: Callable[[], Attempt], job: Job, claim: ClaimResult
+    ) -> None:
+        """Send `job` on the pool once there is room; its result comes back here to be recorded."""
+        self._room.acquire()
+        self.check()
+        future = pool.submit(send)
+        future.add_done_callback(lambda f: self._finished.put((job, claim, f)))
+
+    def close(self) -> list[JobResult]:
+        """After every send has finished: record the last ones, stop, re-raise any failure."""
+        self._finished.put(None)
+        self.join()
+        self.check()
+        return self.results
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def run(self) -> None:
+        done = False
+        while not done:
+            first = self._finished.get()
+            batch = [] if first is None else [first]
+            done = first is None
+            deadline = time.monotonic() + self._window
+            while not done and len(batch) < self._most:
+                try:
+                    more = self._finished.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if more is None:
+                    done = True
+                else:
+                    batch.append(more)
+            if batch and self.error is None:
+                try:
+                    self.results += self._record([(j, c, f.result()) for j, c, f in batch])
+                except BaseException as exc:  # re-raised on the caller's thread
+                    # The rows stay `sending` and are reclaimed after their lease: nothing lost.
+                    self.error = exc
+            for _ in batch:
+                self._room.release()
 
 
 @dataclass(frozen=True)
@@ -86,7 +127,7 @@ class PipelineOptions:
     flag_after: int = 3
     workers: int = 4  # messages in flight at once (robots still wait for their own turn)
     chunk: int = 64  # notices per claim transaction
-    record_window: float = 0.005  # seconds: finished messages are recorded at most this late
+    record_window: float = 0.05  # seconds: outcomes finishing this close share a transaction
     actor: str = "notify"
     office_email: str = ""  # where office notices go when they name no unit
 
@@ -113,10 +154,10 @@ class Pipeline:
         """Deliver `notices` at the instant `now` (aware); return what happened.
 
         Notices go in chunks: their messages are rendered (while earlier ones are being sent),
-        one transaction claims their rows, a small thread pool sends them, and each message is
-        recorded as soon as it is done (those finishing together share a transaction). A crash
-        loses no message (claimed rows are reclaimed after their lease) and repeats only the
-        messages in flight at that moment.
+        one transaction claims their rows, a small thread pool sends them, and a recorder thread
+        records each message as soon as it is done (those finishing together share a
+        transaction). A crash loses no message (claimed rows are reclaimed after their lease) and
+        repeats only the messages claimed but not yet recorded (at most two chunks).
         """
         if now.tzinfo is None:
             raise ValueError("now 必须带时区 (naive datetimes are rejected)")
@@ -131,14 +172,17 @@ class Pipeline:
             report.reclaimed = len(reclaimed)
             units = load_units(session, (n.unit_id for n in notices if n.unit_id is not None))
         size = max(1, self.options.chunk)
-        inflight = _InFlight()
-        with ThreadPoolExecutor(max(1, self.options.workers)) as pool:
-            for first in range(0, len(notices), size):
-                part = notices[first : first + size]
-                jobs = self._plan(part, units, now, report, batch_ids)
-                report.results += self._start(jobs, pool, inflight, now, started)
-                report.results += self._drain(inflight, now, started, limit=size)
-            report.results += self._drain(inflight, now, started, limit=0)
+        record = functools.partial(self._record_at, now=now, started=started)
+        recorder = _Recorder(record, 2 * size, self.options.record_window)
+        recorder.start()
+        try:
+            with ThreadPoolExecutor(max(1, self.options.workers)) as pool:
+                for first in range(0, len(notices), size):
+                    part = notices[first : first + size]
+                    jobs = self._plan(part, units, now, report, batch_ids)
+                    report.results += self._start(jobs, pool, recorder, now, started)
+        finally:
+            report.results += recorder.close()
         if report.unreached:
             self._audit_unreached(report.unreached, now)
         return report
@@ -183,7 +227,7 @@ class Pipeline:
         self,
         jobs: list[Job],
         pool: ThreadPoolExecutor,
-        inflight: _InFlight,
+        recorder: _Recorder,
         now: datetime,
         started: float,
     ) -> list[JobResult]:
@@ -200,23 +244,11 @@ class Pipeline:
         skipped = []
         for job in jobs:
             if any(claim.owns(r) for r in job.requests):
-                inflight.add(pool.submit(self._send, job, claim, now, started), job, claim)
+                send = functools.partial(self._send, job, claim, now, started)
+                recorder.submit(pool, send, job, claim)
             else:
                 skipped.append(result_of(job, claim, None, None))
         return skipped
-
-    def _drain(
-        self, inflight: _InFlight, now: datetime, started: float, *, limit: int
-    ) -> list[JobResult]:
-        """Record finished sends; wait for more while over `limit` messages are in flight."""
-        results: list[JobResult] = []
-        while inflight.jobs:
-            block = len(inflight.jobs) > limit
-            finished = inflight.take(block=block, window=self.options.record_window)
-            if not finished:
-                break
-            results += self._record(finished, _at(now, started))
-        return results
 
     def _send(self, job: Job, claim: ClaimResult, now: datetime, started: float) -> Attempt:
         keys = [r.key for r in job.requests if claim.owns(r)]
@@ -243,9 +275,12 @@ class Pipeline:
             transport, msg, key=message_key(keys), retry=self.options.retry, sleep=self.sleep
         )
 
-    def _record(
-        self, finished: list[tuple[Job, ClaimResult, Attempt]], at: datetime
+    def _record_at(
+        self, finished: list[Finished], *, now: datetime, started: float
     ) -> list[JobResult]:
+        return self._record(finished, _at(now, started))
+
+    def _record(self, finished: list[Finished], at: datetime) -> list[JobResult]:
         outcomes = [outcome_of(job, claim, attempt) for job, claim, attempt in finished]
         results = []
         with session_scope(self.engine) as session:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from models.directory import Channel
+from models.repo import delivery_bulk
 from models.repo.audit import record_event
 from models.tables import Delivery
 
@@ -52,10 +53,13 @@ class ClaimResult:
         return self.owner.get(request.key) == request.batch
 
 
+def _is_postgres(session: Session) -> bool:
+    return bool(session.get_bind().dialect.name == "postgresql")
+
+
 def _insert(session: Session) -> Any:
-    name = session.get_bind().dialect.name
     table = Delivery.__table__  # type: ignore[attr-defined]
-    return (postgresql if name == "postgresql" else sqlite).insert(table)
+    return (postgresql if _is_postgres(session) else sqlite).insert(table)
 
 
 def claim_deliveries(
@@ -75,11 +79,17 @@ def claim_deliveries(
         return result
     lease_until = now + lease
     rows = [_new_row(r, now, lease_until) for r in requests]
-    stmt = _insert(session).on_conflict_do_nothing(index_elements=["key"])
-    # executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues").
-    returned = session.connection().execute(
-        stmt.returning(col(Delivery.id), col(Delivery.key), col(Delivery.batch)), rows
-    )
+    if _is_postgres(session):
+        returned = delivery_bulk.claim_rows(session, rows, now=now, lease_until=lease_until)
+    else:
+        stmt = _insert(session).on_conflict_do_nothing(index_elements=["key"])
+        # executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs.
+        returned = [
+            (int(i), str(k), str(b))
+            for i, k, b in session.connection().execute(
+                stmt.returning(col(Delivery.id), col(Delivery.key), col(Delivery.batch)), rows
+            )
+        ]
     for row_id, key, batch in returned:
         result.claimed[key], result.owner[key] = row_id, batch
     batches: dict[str, str] = {}
@@ -158,22 +168,25 @@ def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datet
 
     A row another sender has reclaimed since (its batch changed) is left to that sender.
     """
-    params = [
+    rows = [
         {
-            "b_id": row_id,
-            "b_batch": o.batch,
-            "b_status": "sent" if o.ok else "failed",
-            "b_attempts": o.attempts,
-            "b_permanent": o.permanent and not o.ok,
-            "b_error": None if o.ok else (o.error or "")[:2000],
-            "b_duration": o.duration_ms,
-            "b_sent_at": now if o.ok else None,
-            "b_ref": ((o.ref or "")[:1000] or None) if o.ok else None,
+            "id": row_id,
+            "batch": o.batch,
+            "status": "sent" if o.ok else "failed",
+            "attempts": o.attempts,
+            "permanent": o.permanent and not o.ok,
+            "last_error": None if o.ok else (o.error or "")[:2000],
+            "duration_ms": o.duration_ms,
+            "sent_at": now if o.ok else None,
+            "ref": ((o.ref or "")[:1000] or None) if o.ok else None,
         }
         for o in outcomes
         for row_id in o.ids
     ]
-    if not params:
+    if not rows:
+        return
+    if _is_postgres(session):
+        delivery_bulk.record_rows(session, rows)
         return
     table = Delivery.__table__  # type: ignore[attr-defined]
     stmt = (
@@ -183,14 +196,15 @@ def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datet
             status=bindparam("b_status"),
             attempts=table.c.attempts + bindparam("b_attempts"),
             permanent=bindparam("b_permanent"),
-            last_error=bindparam("b_error"),
-            duration_ms=bindparam("b_duration"),
+            last_error=bindparam("b_last_error"),
+            duration_ms=bindparam("b_duration_ms"),
             sent_at=bindparam("b_sent_at", type_=table.c.sent_at.type),
             ref=bindparam("b_ref"),
             lease_until=None,
         )
     )
-    session.connection().execute(stmt, params)
+    # Bound names must differ from the columns' in an UPDATE's executemany.
+    session.connection().execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
 
 
 def reclaim_expired(*, session: Session, now: datetime, actor: str) -> list[Delivery]:
