@@ -107,6 +107,25 @@ def _channels(session: Session) -> dict[str, Any]:
     return _check("渠道设置", not no_mail and failing == 0, detail)
 
 
+def _mail_ca() -> dict[str, Any] | None:
+    """DUBAN_SMTP_CA_FILE, when set: present, readable, and PEM certificates."""
+    from notify.email import tls_context
+    from notify.transport import TransportError
+
+    settings = runtime.settings()
+    path = settings.smtp_ca_file
+    if path is None:
+        return None
+    try:
+        count = tls_context(path).cert_store_stats()["x509"]
+    except TransportError as exc:
+        return _check("邮件服务器证书", False, str(exc))
+    detail = f"DUBAN_SMTP_CA_FILE={path}，载入 {count} 个证书"
+    if settings.smtp_tls == "none":
+        detail += "；但 DUBAN_SMTP_TLS=none，邮件不加密，此证书不会被使用"
+    return _check("邮件服务器证书", True, detail)
+
+
 def _calendar(session: Session) -> dict[str, Any]:
     from flows.context import flow_context
     from schedules.calendar_data import check_coverage
@@ -129,11 +148,14 @@ def _calendar(session: Session) -> dict[str, Any]:
 
 
 def collect_doctor() -> list[dict[str, Any]]:
-    """Database and migrations, templates, channel settings, calendar coverage."""
+    """Database and migrations, templates, the mail CA file (when set), channels, calendar."""
     checks = [_database()]
     if not checks[0]["ok"] and "无法连接" in checks[0]["detail"]:
         return checks
     checks.append(_templates())
+    mail_ca = _mail_ca()
+    if mail_ca is not None:
+        checks.append(mail_ca)
     with Session(runtime.migrated_engine()) as s:
         checks += [_channels(s), _calendar(s)]
     return checks

@@ -33,6 +33,7 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_tls: str = "none"
+    smtp_ca_file: Path | None = None  # PEM bundle of a private CA (else the system's trust)
     smtp_timeout: float = 20.0
     mail_from: str = "安委办 <anweiban@example.gov.cn>"
     office_name: str = "安委办"

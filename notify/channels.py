@@ -37,6 +37,7 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         tls=settings.smtp_tls,
         timeout=settings.smtp_timeout,
         mail_from=settings.mail_from,
+        ca_file=settings.smtp_ca_file,
     )
 
 

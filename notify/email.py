@@ -1,8 +1,9 @@
 """E-mail over SMTP: STARTTLS or implicit TLS, login, multipart text + HTML, Chinese headers.
 
 Failures follow RFC 5321: 4xx replies and dropped connections can be retried, 5xx replies and
-configuration problems (TLS not offered, login refused) are permanent. Connections are kept and
-reused across messages, as a mail client would.
+configuration problems (TLS not offered, certificate not trusted, login refused) are permanent.
+Connections are kept and reused across messages, as a mail client would. A mail server whose
+certificate comes from a private CA is trusted through DUBAN_SMTP_CA_FILE (a PEM bundle).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import ssl
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
+from pathlib import Path
 from typing import ClassVar
 
 from notify.transport import Mailbox, Message, SendResult, TransportError
@@ -34,11 +36,31 @@ class SmtpConfig:
     tls: str = "none"  # none | starttls | ssl
     timeout: float = 20.0
     mail_from: str = "安委办 <anweiban@example.gov.cn>"
+    ca_file: Path | None = None  # PEM bundle trusted instead of the system's CAs
 
     @property
     def resolved_port(self) -> int:
         """The port, defaulting by TLS mode (25, 587 or 465)."""
         return self.port or DEFAULT_PORTS.get(self.tls, 25)
+
+
+def tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
+    """The client TLS context: the system's trusted CAs, or only those in `ca_file`.
+
+    Certificates and host names are always verified. A missing, unreadable or non-PEM
+    `ca_file` is a permanent configuration error naming DUBAN_SMTP_CA_FILE.
+    """
+    if ca_file is None:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except FileNotFoundError:
+        problem = "不存在"
+    except ssl.SSLError as exc:  # before OSError: SSLError is one
+        problem = f"不是有效的 PEM 格式 CA 证书（{exc.reason or exc}）"
+    except OSError as exc:
+        problem = f"无法读取（{exc.strerror or exc}）"
+    raise TransportError(f"DUBAN_SMTP_CA_FILE 指定的证书文件{problem}: {ca_file}", permanent=True)
 
 
 def parse_mailbox(text: str, *, field: str = "DUBAN_MAIL_FROM") -> Mailbox:
@@ -118,7 +140,11 @@ def classify_smtp_error(exc: Exception) -> TransportError:
         text = f"邮件服务器不支持所需功能（请检查 DUBAN_SMTP_TLS）: {exc}"
         return TransportError(text, permanent=True)
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return TransportError(f"邮件服务器证书校验失败: {exc}", permanent=True)
+        hint = "若服务器使用内部 CA 签发的证书，请将 DUBAN_SMTP_CA_FILE 设为该 CA 的 PEM 文件"
+        return TransportError(f"邮件服务器证书校验失败（{hint}）: {exc}", permanent=True)
+    if isinstance(exc, ssl.SSLError) and exc.reason == "WRONG_VERSION_NUMBER":
+        text = f"邮件服务器在此端口不说 TLS（请检查 DUBAN_SMTP_TLS 与 DUBAN_SMTP_PORT）: {exc}"
+        return TransportError(text, permanent=True)
     return TransportError(f"无法连接邮件服务器: {type(exc).__name__}: {exc}")
 
 
@@ -132,7 +158,9 @@ class Email:
             raise TransportError("未设置 DUBAN_SMTP_HOST", permanent=True)
         self.config = config
         self.mail_from = parse_mailbox(config.mail_from)
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        # Built at the first TLS connection, so a CA file fixed later is picked up without a
+        # restart, and a missing one fails the send (permanently, naming the setting).
+        self.ssl_context = ssl_context
         self._pool: queue.LifoQueue[smtplib.SMTP] = queue.LifoQueue()
 
     def send(self, msg: Message, *, key: str) -> SendResult:
@@ -169,18 +197,24 @@ class Email:
         self._pool.put(conn)
         return True
 
+    def _tls(self) -> ssl.SSLContext:
+        if self.ssl_context is None:
+            self.ssl_context = tls_context(self.config.ca_file)
+        return self.ssl_context
+
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
+        context = self._tls() if cfg.tls in ("ssl", "starttls") else None
         conn: smtplib.SMTP | None = None
         try:
             if cfg.tls == "ssl":
                 conn = smtplib.SMTP_SSL(
-                    cfg.host, cfg.resolved_port, timeout=cfg.timeout, context=self.ssl_context
+                    cfg.host, cfg.resolved_port, timeout=cfg.timeout, context=context
                 )
             else:
                 conn = smtplib.SMTP(cfg.host, cfg.resolved_port, timeout=cfg.timeout)
                 if cfg.tls == "starttls":
-                    conn.starttls(context=self.ssl_context)
+                    conn.starttls(context=context)
             if cfg.user:
                 conn.login(cfg.user, cfg.password)
         except (smtplib.SMTPException, OSError) as exc:
