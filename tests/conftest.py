@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
-from models.db import make_engine
+from models.db import make_engine, normalise_url
 from models.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,11 +20,37 @@ SEEDS = SHARED / "seeds"
 EXAMPLES = ROOT / "examples"
 
 
+_PRIVATE: dict[str, str] = {}  # DUBAN_TEST_PG_URL → this test process's own database
+
+
 def _pg_url() -> str | None:
     url = os.environ.get("DUBAN_TEST_PG_URL")
     if not url and os.environ.get("CI"):
         pytest.fail("CI must provide PostgreSQL: DUBAN_TEST_PG_URL is not set (see .ci/run)")
-    return url
+    if not url:
+        return None
+    if url not in _PRIVATE:
+        _PRIVATE[url] = _private_database(url)
+    return _PRIVATE[url]
+
+
+def _private_database(url: str) -> str:
+    """A database of this test process's own on the same server (dropped at exit), so that two
+    test runs against one server (two developers, parallel jobs) never drop each other's tables."""
+    base = make_url(normalise_url(url))
+    name = f"{base.database}_{os.getpid()}"
+    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    atexit.register(drop)
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _fresh_postgres(url: str) -> Engine:

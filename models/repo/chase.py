@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from models.repo.audit import record_event
+from models.repo.bulk import insert_rows, update_rows
 from models.tables import AuditEvent, Obligation, QueueItem
 from schedules.calendar import WorkCalendar
 from schedules.clock import OFFICE_TZ
@@ -179,7 +180,7 @@ def _state_values(
     # fixed column list covers everything that changes.
     nxt = next_action_time(state, d.policy, cal, now) if d.ask_again else d.next_at
     values = state_columns(ob, state, d.policy, nxt, now)
-    return {"_id": ob.id} | {c: values[c] for c in _COLUMNS}
+    return {"id": ob.id} | {c: values[c] for c in _COLUMNS}
 
 
 def _audit_row(ob_id: int | None, rec: AuditRecord, stage: str) -> dict[str, Any]:
@@ -215,17 +216,14 @@ _COLUMNS = (
     "updated_at",
     "version",
 )
-_BULK_UPDATE = (
-    update(Obligation.__table__)  # type: ignore[arg-type]
-    .where(Obligation.__table__.c.id == bindparam("_id"))  # type: ignore[attr-defined]
-    .values({c: bindparam(c) for c in _COLUMNS} | {"lease_owner": None, "lease_until": None})
-)
+_RELEASE = {"lease_owner": None, "lease_until": None}
+_OBLIGATIONS = Obligation.__table__  # type: ignore[attr-defined]
 
 
 def record_actions(
     *, session: Session, done: list[Done], cal: WorkCalendar, now: datetime
 ) -> list[str]:
-    """Record a round of sent actions: one executemany UPDATE and one multi-row audit INSERT.
+    """Record a round of sent actions: one bulk UPDATE and one bulk audit INSERT.
 
     The tick's cost must follow its due items at ~10k per round, so rows are written in bulk
     instead of one ORM flush per obligation. An obligation whose state moved on meanwhile (the
@@ -249,34 +247,19 @@ def record_actions(
         stages.append(d.action.stage.value)
         if d.action.stage in QUEUE_LEVEL:
             queued.append((d.ob, QUEUE_LEVEL[d.action.stage]))
-    if updates:
-        session.connection().execute(_BULK_UPDATE, updates)
-        session.connection().execute(insert(AuditEvent.__table__), audits)  # type: ignore[arg-type]
+    update_rows(session, _OBLIGATIONS, updates, constants=_RELEASE)
+    insert_rows(session, AuditEvent.__table__, audits)  # type: ignore[arg-type]
     for ob, level in queued:
         _enqueue(session, ob, level, now)
     return stages
 
 
-_RESCHEDULE = (
-    update(Obligation.__table__)  # type: ignore[arg-type]
-    .where(Obligation.__table__.c.id == bindparam("_id"))  # type: ignore[attr-defined]
-    .values(
-        next_action_at=bindparam("next_at"),
-        updated_at=bindparam("now"),
-        lease_owner=None,
-        lease_until=None,
-    )
-)
-
-
 def reschedule_many(
     *, session: Session, when: list[tuple[int, datetime | None]], now: datetime
 ) -> None:
-    """Nothing to send now: set when to look again and release the claims (one executemany)."""
-    if when:
-        session.connection().execute(
-            _RESCHEDULE, [{"_id": i, "next_at": t, "now": now} for i, t in when]
-        )
+    """Nothing to send now: set when to look again and release the claims (one statement)."""
+    rows = [{"id": i, "next_action_at": t, "updated_at": now} for i, t in when]
+    update_rows(session, _OBLIGATIONS, rows, constants=_RELEASE)
 
 
 OBLIGATION_STATE_COLUMNS = (

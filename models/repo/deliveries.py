@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, false, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import false, or_, update
 from sqlmodel import Session, col, select
 
 from models.directory import Channel
-from models.repo import delivery_bulk
 from models.repo.audit import record_event
+from models.repo.bulk import insert_rows, update_rows
 from models.tables import Delivery
 
 
@@ -53,13 +52,7 @@ class ClaimResult:
         return self.owner.get(request.key) == request.batch
 
 
-def _is_postgres(session: Session) -> bool:
-    return bool(session.get_bind().dialect.name == "postgresql")
-
-
-def _insert(session: Session) -> Any:
-    table = Delivery.__table__  # type: ignore[attr-defined]
-    return (postgresql if _is_postgres(session) else sqlite).insert(table)
+_TABLE = Delivery.__table__  # type: ignore[attr-defined]
 
 
 def claim_deliveries(
@@ -78,18 +71,22 @@ def claim_deliveries(
     if not requests:
         return result
     lease_until = now + lease
-    rows = [_new_row(r, now, lease_until) for r in requests]
-    if _is_postgres(session):
-        returned = delivery_bulk.claim_rows(session, rows, now=now, lease_until=lease_until)
-    else:
-        stmt = _insert(session).on_conflict_do_nothing(index_elements=["key"])
-        # executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs.
-        returned = [
-            (int(i), str(k), str(b))
-            for i, k, b in session.connection().execute(
-                stmt.returning(col(Delivery.id), col(Delivery.key), col(Delivery.batch)), rows
-            )
-        ]
+    constants = {
+        "status": "sending",
+        "attempts": 0,
+        "permanent": False,
+        "reclaims": 0,
+        "lease_until": lease_until,
+        "created_at": now,
+    }
+    returned = insert_rows(
+        session,
+        _TABLE,
+        [_new_row(r) for r in requests],
+        constants=constants,
+        skip_conflicts_on="key",
+        returning=("id", "key", "batch"),
+    )
     for row_id, key, batch in returned:
         result.claimed[key], result.owner[key] = row_id, batch
     batches: dict[str, str] = {}
@@ -106,7 +103,7 @@ def claim_deliveries(
     return result
 
 
-def _new_row(r: ClaimRequest, now: datetime, lease_until: datetime) -> dict[str, Any]:
+def _new_row(r: ClaimRequest) -> dict[str, Any]:
     return {
         "key": r.key,
         "batch": r.batch,
@@ -117,12 +114,6 @@ def _new_row(r: ClaimRequest, now: datetime, lease_until: datetime) -> dict[str,
         "seq": r.seq,
         "channel_type": r.channel_type,
         "recipient": r.recipient[:500],
-        "status": "sending",
-        "attempts": 0,
-        "permanent": False,
-        "reclaims": 0,
-        "lease_until": lease_until,
-        "created_at": now,
     }
 
 
@@ -164,7 +155,7 @@ class Outcome:
 
 
 def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
-    """Record many messages' outcomes in one statement (executemany).
+    """Record many messages' outcomes in one statement.
 
     A row another sender has reclaimed since (its batch changed) is left to that sender.
     """
@@ -183,28 +174,14 @@ def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datet
         for o in outcomes
         for row_id in o.ids
     ]
-    if not rows:
-        return
-    if _is_postgres(session):
-        delivery_bulk.record_rows(session, rows)
-        return
-    table = Delivery.__table__  # type: ignore[attr-defined]
-    stmt = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.batch == bindparam("b_batch"))
-        .values(
-            status=bindparam("b_status"),
-            attempts=table.c.attempts + bindparam("b_attempts"),
-            permanent=bindparam("b_permanent"),
-            last_error=bindparam("b_last_error"),
-            duration_ms=bindparam("b_duration_ms"),
-            sent_at=bindparam("b_sent_at", type_=table.c.sent_at.type),
-            ref=bindparam("b_ref"),
-            lease_until=None,
-        )
+    update_rows(
+        session,
+        _TABLE,
+        rows,
+        match=("id", "batch"),
+        increments=("attempts",),
+        constants={"lease_until": None},
     )
-    # Bound names must differ from the columns' in an UPDATE's executemany.
-    session.connection().execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
 
 
 def reclaim_expired(*, session: Session, now: datetime, actor: str) -> list[Delivery]:

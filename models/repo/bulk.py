@@ -1,0 +1,141 @@
+"""Bulk writes, one statement however many rows: the tick's and the delivery pipeline's hot paths.
+
+On PostgreSQL each write is one short, fixed statement taking one array per column
+(`INSERT … SELECT … FROM unnest(…)`, `UPDATE … FROM unnest(…)`): parsed once, prepared by the
+server after a few runs, and a single round trip for 10 or 10,000 rows. SQLAlchemy's generic forms
+(kept for SQLite, in-process and cheap there) send a multi-row `INSERT … VALUES` long enough that
+psycopg re-parses it every time, and one `UPDATE` per row. Values go through each column's own
+type (so `UTCDateTime` still refuses naive datetimes and JSON is serialised the same way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlmodel import Session
+
+
+def is_postgres(session: Session) -> bool:
+    """Whether `session` talks to PostgreSQL."""
+    return bool(session.get_bind().dialect.name == "postgresql")
+
+
+def update_rows(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    match: Sequence[str] = ("id",),
+    increments: Sequence[str] = (),
+    constants: Mapping[str, Any] | None = None,
+) -> None:
+    """Update each row of `table` whose `match` columns equal the row's, with the row's other keys.
+
+    Columns in `increments` are added to (`attempts = attempts + :attempts`); `constants` are set
+    on every matched row. Every row has the same keys. A row matching nothing is skipped.
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    assigned = [c for c in names if c not in match]
+    constants = dict(constants or {})
+    if is_postgres(session):
+        dialect = session.get_bind().dialect
+        sets = [f"{c} = d.{c} + v.{c}" if c in increments else f"{c} = v.{c}" for c in assigned] + [
+            f"{c} = :k_{c}" for c in constants
+        ]
+        on = " AND ".join(f"d.{c} = v.{c}" for c in match)
+        sql = (
+            f"UPDATE {table.name} AS d SET {', '.join(sets)} "
+            f"FROM {_unnest(table, names, dialect)} WHERE {on}"
+        )
+        params = _arrays(table, names, rows, dialect)
+        params |= {f"k_{c}": v for c, v in constants.items()}
+        stmt = text(sql).bindparams(
+            *(bindparam(f"k_{c}", type_=table.c[c].type) for c in constants)
+        )
+        session.connection().execute(stmt, params)
+        return
+    values: dict[str, Any] = {
+        c: (table.c[c] + bindparam(f"b_{c}")) if c in increments else bindparam(f"b_{c}")
+        for c in assigned
+    }
+    where = [table.c[c] == bindparam(f"b_{c}") for c in match]
+    generic = update(table).where(*where).values(values | constants)
+    # Bound names must differ from the column names in an executemany UPDATE.
+    session.connection().execute(generic, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+
+
+def insert_rows(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    constants: Mapping[str, Any] | None = None,
+    skip_conflicts_on: str | None = None,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert `rows` (same keys each) plus `constants`, in order; return the `returning` columns.
+
+    With `skip_conflicts_on` (a unique column) a row whose value is taken, or repeats an earlier
+    row's, is skipped (`ON CONFLICT DO NOTHING`) and returns nothing.
+    """
+    if not rows:
+        return []
+    names = list(rows[0])
+    constants = dict(constants or {})
+    if is_postgres(session):
+        dialect = session.get_bind().dialect
+        columns = names + list(constants)
+        picked = [f"v.{c}" for c in names] + [f":k_{c}" for c in constants]
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"SELECT {', '.join(picked)} FROM {_unnest(table, names, dialect, ordered=True)} "
+            "ORDER BY v.n"
+        )
+        if skip_conflicts_on:
+            sql += f" ON CONFLICT ({skip_conflicts_on}) DO NOTHING"
+        if returning:
+            sql += f" RETURNING {', '.join(returning)}"
+        params = _arrays(table, names, rows, dialect)
+        params |= {f"k_{c}": v for c, v in constants.items()}
+        stmt = text(sql).bindparams(
+            *(bindparam(f"k_{c}", type_=table.c[c].type) for c in constants)
+        )
+        result = session.connection().execute(stmt, params)
+        return [tuple(r) for r in result] if returning else []
+    full = [dict(r) | constants for r in rows]
+    if skip_conflicts_on is None:
+        stmt_any: Any = insert(table)
+    else:
+        dialect_insert = postgresql.insert if is_postgres(session) else sqlite.insert
+        stmt_any = dialect_insert(table).on_conflict_do_nothing(index_elements=[skip_conflicts_on])
+    if returning:
+        stmt_any = stmt_any.returning(*(table.c[c] for c in returning))
+        # executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs.
+        return [tuple(r) for r in session.connection().execute(stmt_any, full)]
+    session.connection().execute(stmt_any, full)
+    return []
+
+
+def _unnest(table: Table, names: Sequence[str], dialect: Dialect, *, ordered: bool = False) -> str:
+    arrays = ", ".join(
+        f"CAST(:a_{c} AS {table.c[c].type.compile(dialect=dialect)}[])" for c in names
+    )
+    alias = ", ".join([*names, "n"] if ordered else names)
+    return f"unnest({arrays}){' WITH ORDINALITY' if ordered else ''} AS v({alias})"
+
+
+def _arrays(
+    table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]], dialect: Dialect
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for c in names:
+        process = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+        column = [r[c] for r in rows]
+        out[f"a_{c}"] = [process(v) for v in column] if process else column
+    return out
