@@ -2,7 +2,8 @@
 
 Signing: HMAC-SHA256 keyed by the secret over `timestamp + "\\n" + secret`, base64, URL-encoded,
 sent as the `timestamp` (milliseconds) and `sign` query parameters. A reply with `errcode` ≠ 0 is
-a failure; 130101 ("send too fast") and -1 (system busy) are worth retrying.
+a failure; 130101 ("send too fast") and -1 (system busy) are worth retrying. A body over 20000
+bytes is refused, so long markdown is cut on whole lines with a note (`notify.fit`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
+from notify.fit import fit_json
 from notify.http import JsonPoster, encode_json, read_json
 from notify.ratelimit import DINGTALK_LIMITS, RateLimiter
 from notify.transport import Message, Rendered, SendResult, TransportError
 from schedules.clock import utc_now
 
 RETRYABLE_ERRCODES = {130101: 60.0, -1: None}
+MAX_BODY_BYTES = 20000
 
 
 def sign(timestamp_ms: int, secret: str) -> str:
@@ -30,8 +33,12 @@ def sign(timestamp_ms: int, secret: str) -> str:
 
 
 def build_body(content: Rendered) -> dict[str, Any]:
-    """A markdown message; DingTalk shows `title` in the chat list."""
-    return {"msgtype": "markdown", "markdown": {"title": content.subject, "text": content.markdown}}
+    """A markdown message, cut to fit the body limit; DingTalk shows `title` in the chat list."""
+
+    def make(text: str) -> dict[str, Any]:
+        return {"msgtype": "markdown", "markdown": {"title": content.subject, "text": text}}
+
+    return fit_json(make, content.markdown, MAX_BODY_BYTES)
 
 
 class DingTalk:

@@ -2,7 +2,8 @@
 
 Signing: `timestamp + "\\n" + secret` is the HMAC-SHA256 *key* over an empty message, base64;
 `timestamp` (seconds, as a string) and `sign` travel in the JSON body. A reply with `code` ≠ 0
-is a failure; 11232 (frequency limited) is retried. Limits: 5 a second, 100 a minute.
+is a failure; 11232 (frequency limited) is retried. Limits: 5 a second, 100 a minute, and a
+request body of at most 20 KB, so long markdown is cut on whole lines with a note (`notify.fit`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
+from notify.fit import fit_json
 from notify.http import JsonPoster, encode_json, read_json
 from notify.ratelimit import FEISHU_LIMITS, RateLimiter
 from notify.transport import Message, Rendered, SendResult, TransportError
 from schedules.clock import utc_now
 
 RETRYABLE_CODES = {11232: 10.0}
+MAX_BODY_BYTES = 20 * 1024
 
 
 def sign(timestamp_s: int, secret: str) -> str:
@@ -28,16 +31,25 @@ def sign(timestamp_s: int, secret: str) -> str:
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode("ascii")
 
 
-def build_body(content: Rendered) -> dict[str, Any]:
-    """An interactive card: the subject as its header, the markdown as one element."""
-    return {
-        "msg_type": "interactive",
-        "card": {
-            "config": {"wide_screen_mode": True},
-            "header": {"title": {"tag": "plain_text", "content": content.subject}},
-            "elements": [{"tag": "markdown", "content": content.markdown}],
-        },
-    }
+def build_body(content: Rendered, signed: dict[str, str] | None = None) -> dict[str, Any]:
+    """An interactive card: the subject as its header, the markdown as one element.
+
+    `signed` (timestamp and sign) goes first in the body; the markdown is cut so the whole body,
+    signature included, stays within the 20 KB limit.
+    """
+
+    def make(text: str) -> dict[str, Any]:
+        return {
+            **(signed or {}),
+            "msg_type": "interactive",
+            "card": {
+                "config": {"wide_screen_mode": True},
+                "header": {"title": {"tag": "plain_text", "content": content.subject}},
+                "elements": [{"tag": "markdown", "content": text}],
+            },
+        }
+
+    return fit_json(make, content.markdown, MAX_BODY_BYTES)
 
 
 class Feishu:
@@ -58,11 +70,12 @@ class Feishu:
 
     def send(self, msg: Message, *, key: str) -> SendResult:
         """Wait for the bot's turn, post once and check `code`."""
-        payload = build_body(msg.content)
         self.limiter.acquire(msg.target.url)
+        signed: dict[str, str] = {}
         if msg.target.secret:
             ts = int(self.clock().timestamp())
-            payload = {"timestamp": str(ts), "sign": sign(ts, msg.target.secret), **payload}
+            signed = {"timestamp": str(ts), "sign": sign(ts, msg.target.secret)}
+        payload = build_body(msg.content, signed)
         reply = read_json(self.poster.post(msg.target.url, encode_json(payload)), "飞书")
         # Current replies carry `code`; older deployments answer `StatusCode`.
         code = reply.get("code", reply.get("StatusCode", 0))

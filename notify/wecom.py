@@ -1,7 +1,7 @@
 """WeCom group robot (企业微信群机器人): markdown, the key in the URL, 20 messages a minute.
 
-The markdown `content` may hold at most 4096 bytes of UTF-8. Longer content is cut at a
-character boundary with a note saying so, never rejected: the unit still hears about its items.
+The markdown `content` may hold at most 4096 bytes of UTF-8. Longer content is cut on whole
+lines with a note saying so (`notify.fit`), never rejected: the unit still hears about its items.
 A reply with `errcode` ≠ 0 is a failure; 45009 (frequency limit) and -1 (busy) are retried.
 """
 
@@ -9,31 +9,21 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from notify.fit import fit_text
 from notify.http import JsonPoster, encode_json, read_json
 from notify.ratelimit import WECOM_LIMITS, RateLimiter
 from notify.transport import Message, Rendered, SendResult, TransportError
 
 MAX_CONTENT_BYTES = 4096
-CUT_NOTE = "\n\n……（内容过长，以下已省略；完整清单请见邮件或向安委办查询）"
 RETRYABLE_ERRCODES = {45009: 60.0, -1: None}
-
-
-def fit_content(text: str, limit: int = MAX_CONTENT_BYTES, note: str = CUT_NOTE) -> str:
-    """`text` if it fits in `limit` UTF-8 bytes, else its longest fitting prefix plus `note`."""
-    raw = text.encode("utf-8")
-    if len(raw) <= limit:
-        return text
-    room = limit - len(note.encode("utf-8"))
-    head = raw[:room].decode("utf-8", "ignore")  # "ignore" drops a character cut in half
-    cut = head.rfind("\n")
-    if cut > room // 2:  # prefer ending on a whole line
-        head = head[:cut]
-    return head + note
 
 
 def build_body(content: Rendered) -> dict[str, Any]:
     """A markdown message, cut to the robot's limit."""
-    return {"msgtype": "markdown", "markdown": {"content": fit_content(content.markdown)}}
+    return {
+        "msgtype": "markdown",
+        "markdown": {"content": fit_text(content.markdown, MAX_CONTENT_BYTES)},
+    }
 
 
 class WeCom:

@@ -15,7 +15,7 @@ from notify.feishu import Feishu
 from notify.ratelimit import RateLimiter
 from notify.transport import Mailbox, Message, Rendered, Target, TransportError
 from notify.webhook import Webhook
-from notify.wecom import MAX_CONTENT_BYTES, WeCom, fit_content
+from notify.wecom import MAX_CONTENT_BYTES, WeCom
 from tests.notify import fakes
 from tests.notify.conftest import T0, SmtpServer, free_port
 
@@ -193,18 +193,6 @@ def test_it_fails_permanently_on_a_wrong_wecom_key(httpserver: HTTPServer) -> No
     with pytest.raises(TransportError) as err:
         WeCom().send(to_robot("wecom", url), key="k")
     assert err.value.permanent and "93000" in str(err.value)
-
-
-@pytest.mark.parametrize("size", [10, 4095, 4096, 4097, 9000])
-def test_it_fits_any_content_within_the_wecom_limit(size: int) -> None:
-    text = ("督" * size)[:size]
-    out = fit_content(text)
-    assert len(out.encode("utf-8")) <= MAX_CONTENT_BYTES
-    assert (
-        out == text
-        if len(text.encode()) <= MAX_CONTENT_BYTES
-        else out.endswith("完整清单请见邮件或向安委办查询）")
-    )
 
 
 def test_it_signs_feishu_messages_in_the_body(httpserver: HTTPServer) -> None:
