@@ -13,6 +13,7 @@ from duban import (
     cli_notify,
     cli_office,
     cli_plan,
+    cli_resend,
     cli_service,
     cli_simulate,
     cli_units,
@@ -41,7 +42,13 @@ app.add_typer(
     help="义务：列出、报送、验收、退回、延期、免除、记录。",
 )
 app.add_typer(cli_office.queue, name="queue", help="办公室督办队列：列出、认领、备注、办结。")
-app.add_typer(cli_notify.notify_app, name="notify", help="消息发送：向单位的各渠道发送测试消息。")
+cli_notify.notify_app.command("failed")(cli_resend.failed_cmd)
+cli_notify.notify_app.command("resend")(cli_resend.resend_cmd)
+app.add_typer(
+    cli_notify.notify_app,
+    name="notify",
+    help="消息发送：测试渠道、列出发送失败的消息、修复后重发。",
+)
 app.add_typer(cli_notify.templates_app, name="templates", help="消息模板：检查办公室自定义的模板。")
 
 
