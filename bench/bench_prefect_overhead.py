@@ -3,16 +3,20 @@
     eval "$(bash .ci/postgres)"; .venv/bin/python bench/bench_prefect_overhead.py [--reps 5]
 
 The workload is real: examples/units.yaml and the example plan 2024_区安全生产工作要点, activated,
-ticked at 2024-03-25 09:00 (55 reminders, 52 notices into the outbox) on a SQLite file. Every rep
+ticked at 2024-03-25 09:00 (58 actions, 55 notices into the outbox) on a SQLite file. Every rep
 ticks a fresh copy of that database, so every rep does the same work. Modes, each in its own
 process (Prefect reads its settings at import), after one untimed warm-up tick:
-  direct        run_tick(now) with no PREFECT_API_URL: flow and task bodies called directly
-  flow          tick_flow(now=…) against the API: a flow run with its claim/decide/deliver/record
-                task runs recorded (Prefect's defaults, flow heartbeat every 180 s)
+  direct        run_tick(now) with no PREFECT_API_URL: the embedded default, task bodies called
+                directly (the baseline)
+  flow          run_flow(tick_flow, now=…) against the API, as the service would call it in
+                process: one flow run with its claim-decide / deliver / record task runs recorded,
+                Prefect's defaults (flow heartbeat every 180 s) plus the environment prefect.yaml
+                gives deployed runs (flow result persisted, task results never)
   flow-no-hb    the same with the flow heartbeat off (PREFECT_FLOWS_HEARTBEAT_FREQUENCY=None, which
-                only a settings override can say; the env variable cannot be null)
+                only a settings override can say): shows whether the heartbeat still costs anything
 The API is a `prefect server` this script starts on 127.0.0.1 (database duban_prefect on the
-PostgreSQL of DUBAN_PG_ADMIN_URL when set, else SQLite) and stops. Target: under 0.3 s per tick.
+PostgreSQL of DUBAN_PG_ADMIN_URL when set, else SQLite) and stops. After the reps, each flow mode
+reads back the task runs of its last flow run (names and count). Target: under 0.3 s per tick.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import time
 import urllib.request
 from pathlib import Path
 from statistics import median
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = "2024-03-25T09:00:00+08:00"
@@ -42,6 +47,7 @@ mode, template, reps, work = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), P
 from duban import runtime
 from flows.context import reset_context
 from flows.delivery import reset_pipeline
+from flows.runner import run_flow
 from flows.tick import run_tick, tick_flow
 from schedules.clock import parse_aware
 
@@ -55,7 +61,7 @@ def fresh(k):
 def tick():
     if mode == "direct":
         return run_tick(parse_aware(os.environ["DUBAN_NOW"])).__dict__
-    return tick_flow(now=os.environ["DUBAN_NOW"])
+    return run_flow(tick_flow, now=os.environ["DUBAN_NOW"])
 
 def run_all():
     out = []
@@ -72,7 +78,24 @@ if mode == "flow-no-hb":
         rows = run_all()
 else:
     rows = run_all()
-print(json.dumps(rows))
+tasks = []
+if mode != "direct":  # the last flow run's task runs, as the API recorded them (events land async)
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
+    with get_client(sync_client=True) as client:
+        last = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0]
+        for _ in range(50):
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[last.id])),
+                sort=TaskRunSort.EXPECTED_START_TIME_ASC,  # explicit: the server rejects null
+                limit=50,
+            )
+            if len(runs) >= 4:
+                break
+            time.sleep(0.2)
+        tasks = sorted(r.name.rsplit("-", 1)[0] for r in runs)
+print(json.dumps({"rows": rows, "tasks": tasks}))
 """
 
 
@@ -140,17 +163,27 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def run_mode(mode: str, template: Path, reps: int, work: Path, api: str) -> list[list[float]]:
-    """Run one mode's reps in a fresh process; returns [seconds, actions, notices] per rep."""
+def deployed_env() -> dict[str, str]:
+    """The environment prefect.yaml gives the worker's flow runs (job_variables.env)."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    env: dict[str, str] = spec["definitions"]["work_pool"]["job_variables"]["env"]
+    return {k: str(v) for k, v in env.items()}
+
+
+def run_mode(mode: str, template: Path, reps: int, work: Path, api: str) -> dict[str, list[Any]]:
+    """Run one mode's reps in a fresh process: [seconds, actions, notices] per rep, task names."""
     env = base_env(work)
     if mode != "direct":
-        env |= {"PREFECT_API_URL": api}
+        env |= {"PREFECT_API_URL": api, "PREFECT_LOCAL_STORAGE_PATH": str(work / "results")}
+        env |= deployed_env()
     cmd = [sys.executable, "-c", CHILD, mode, str(template), str(reps), str(work)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=ROOT)
     if out.returncode != 0:
         raise SystemExit(f"{mode} 失败:\n{out.stderr[-3000:]}")
-    rows: list[list[float]] = json.loads(out.stdout.strip().splitlines()[-1])
-    return rows
+    result: dict[str, list[Any]] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:
@@ -172,14 +205,20 @@ def main() -> None:
     print(
         f"{'mode':<12}{'actions':>8}{'notices':>8}{'tick s':>9}{'min':>8}{'max':>8}{'overhead s':>12}"
     )
-    base = median(r[0] for r in results["direct"][1:])
-    for mode, rows in results.items():
+    base = median(r[0] for r in results["direct"]["rows"][1:])
+    for mode, res in results.items():
+        rows = res["rows"]
         secs = [r[0] for r in rows[1:]]
         med = median(secs)
         acts, notes = int(rows[-1][1]), int(rows[-1][2])
         print(
             f"{mode:<12}{acts:>8}{notes:>8}{med:>9.3f}{min(secs):>8.3f}{max(secs):>8.3f}{med - base:>12.3f}"
         )
+    for mode, res in results.items():
+        if res["tasks"]:
+            print(
+                f"{mode}: last flow run's {len(res['tasks'])} task runs: {', '.join(res['tasks'])}"
+            )
 
 
 MODES = ("direct", "flow", "flow-no-hb")

@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from flows.context import flow_context
 from flows.runner import run_task
@@ -23,7 +24,9 @@ def pipeline() -> Pipeline:
     return build_pipeline(ctx.settings, ctx.engine)
 
 
-@task(name="deliver", retries=0)  # retries happen inside the pipeline, per message, never here
+# Retries happen inside the pipeline, per message, never here; and never a cached or persisted
+# result: a cached "deliver" would report a delivery that was never made.
+@task(name="deliver", retries=0, cache_policy=NO_CACHE, persist_result=False)
 def deliver_task(notices: list[Notice], now: datetime) -> dict[int, str]:
     """Deliver grouped notices; per obligation "sent", "retry" or "failed"."""
     report = pipeline().deliver(notices, now=now)

@@ -1,12 +1,19 @@
 """The tick: claim what has come due, decide, deliver grouped per unit, advance the state.
 
-One flow run per tick with tasks inside (never one flow run per reminder). What is due comes from
-duban's own `next_action_at`, so the first tick after downtime is the catch-up: the engine returns
-only the latest applicable stage of each obligation, and grouping sends one message per unit.
+One flow run per tick with tasks inside (never one flow run per reminder): each round is three
+task runs, `claim-decide` → `deliver` → `record`. What is due comes from duban's own
+`next_action_at`, so the first tick after downtime is the catch-up: the engine returns only the
+latest applicable stage of each obligation, and grouping sends one message per unit.
+
+`tick_flow` is an async flow on purpose: Prefect 3.8 joins a SYNC flow run's heartbeat thread on
+exit, which costs up to a second per run (it sleeps in 1 s steps), while an async flow run leaves
+the heartbeat thread to stop on its own. The heartbeat itself stays on (crashed-run detection), for
+in-process and deployed runs alike. The body is the same sync `run_tick`, in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +25,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, col, select
 
 from flows.context import FlowContext, flow_context
-from flows.runner import run_task
+from flows.runner import embedded, run_task
 from models.directory import Unit
 from models.repo.chase import Done, load_states, record_actions, reschedule_many, state_of
 from models.repo.units import find_unit
@@ -130,8 +137,7 @@ def _targets(
     return tuple(out)
 
 
-@task(name="claim-due", retries=0, cache_policy=NO_CACHE)
-def claim_task(now: datetime, batch: int, owner: str) -> list[int]:
+def _claim(now: datetime, batch: int, owner: str) -> list[int]:
     """Lease up to `batch` due obligations."""
     from models.repo.chase import claim_due
 
@@ -157,8 +163,7 @@ def _rows(session: Session, ids: list[int]) -> list[tuple[Any, Milestone, Task, 
     return [(o, ms[o.milestone_id], tk[o.task_id], pl[o.plan_id], un[o.unit_id]) for o in obs]
 
 
-@task(name="decide", retries=0, cache_policy=NO_CACHE)
-def decide_task(ids: list[int], now: datetime) -> list[Planned]:
+def _decide(ids: list[int], now: datetime) -> list[Planned]:
     """Ask the pure engine about each claimed obligation; reschedule those with nothing to send."""
     ctx, planned, leaders = flow_context(), [], {}  # type: ignore[var-annotated]
     with Session(ctx.engine) as session:
@@ -177,7 +182,17 @@ def decide_task(ids: list[int], now: datetime) -> list[Planned]:
     return planned
 
 
-@task(name="record", retries=0, cache_policy=NO_CACHE)
+@task(name="claim-decide", retries=0, cache_policy=NO_CACHE, persist_result=False)
+def claim_decide_task(now: datetime, batch: int, owner: str) -> tuple[int, list[Planned]]:
+    """Lease up to `batch` due obligations and decide them: (how many claimed, what to send).
+
+    Those with nothing to send now are rescheduled and released inside this task.
+    """
+    ids = _claim(now, batch, owner)
+    return len(ids), (_decide(ids, now) if ids else [])
+
+
+@task(name="record", retries=0, cache_policy=NO_CACHE, persist_result=False)
 def record_task(planned: list[Planned], outcome: dict[int, str], now: datetime) -> TickSummary:
     """Advance every obligation whose action was delivered; defer those that only failed transiently."""
     ctx, summary = flow_context(), TickSummary()
@@ -206,8 +221,12 @@ def build_notices(planned: list[Planned]) -> list[Notice]:
 
 
 @flow(name="duban-tick")
-def tick_flow(now: str, batch: int = 2500, owner: str = "duban") -> dict[str, Any]:
+async def tick_flow(now: str, batch: int = 2500, owner: str = "duban") -> dict[str, Any]:
     """Run one tick at the instant `now` (ISO 8601 with offset).
+
+    Async only so that Prefect does not wait on the heartbeat thread (module docstring); the
+    tick's body is the sync `run_tick`, run in a worker thread that sees the flow run's context,
+    so its claim-decide, deliver and record task runs belong to this flow run.
 
     Args:
         now: the logical time of the tick (the service passes its clock's reading).
@@ -217,7 +236,24 @@ def tick_flow(now: str, batch: int = 2500, owner: str = "duban") -> dict[str, An
     Returns:
         The tick's counts: claimed, actions by stage, notices, deferred.
     """
-    return run_tick(parse_aware(now), batch=batch, owner=owner).__dict__
+    stop = threading.Event()
+    try:
+        summary = await asyncio.to_thread(_tick_in_thread, parse_aware(now), batch, owner, stop)
+    except BaseException:
+        stop.set()  # cancelled or timed out: the thread ends after the round it is in
+        raise
+    return summary.__dict__
+
+
+def _tick_in_thread(now: datetime, batch: int, owner: str, stop: threading.Event) -> TickSummary:
+    if embedded():  # `tick_flow.fn` with no Prefect API: no client, no ephemeral server
+        return run_tick(now, batch=batch, owner=owner, stop=stop)
+    # The sync task runs need a sync API client; without one in context, each task run would
+    # build its own (15-35 ms each, mostly loading CA certificates). One for the whole tick.
+    from prefect.context import SyncClientContext
+
+    with SyncClientContext.get_or_create():
+        return run_tick(now, batch=batch, owner=owner, stop=stop)
 
 
 def run_tick(
@@ -228,22 +264,21 @@ def run_tick(
     deliver: Deliver | None = None,
     stop: threading.Event | None = None,
 ) -> TickSummary:
-    """The tick's body: rounds of claim → decide → deliver → record until nothing is due."""
+    """The tick's body: rounds of claim-decide → deliver → record until nothing is due."""
     from flows.delivery import deliver_notices
 
     send = deliver or deliver_notices
     total = TickSummary()
     while not (stop is not None and stop.is_set()):
-        ids = run_task(claim_task, now, batch, owner)
-        if not ids:
+        claimed, planned = run_task(claim_decide_task, now, batch, owner)
+        if not claimed:
             break
-        planned = run_task(decide_task, ids, now)
         notices = build_notices(planned)
         outcome = send(notices, now) if notices else {}
         part = run_task(record_task, planned, outcome, now)
-        total.claimed += len(ids)
+        total.claimed += claimed
         total.notices += len(notices)
-        total.rescheduled += len(ids) - len(planned)
+        total.rescheduled += claimed - len(planned)
         total.actions, total.deferred = total.actions + part.actions, total.deferred + part.deferred
         for k, v in part.by_stage.items():
             total.by_stage[k] = total.by_stage.get(k, 0) + v

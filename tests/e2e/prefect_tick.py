@@ -7,7 +7,8 @@
 `tick`     point every robot channel at a local HTTP receiver, run `flows.jobs.tick_job` with
            PREFECT_API_URL set (→ run_deployment "duban-tick/tick" → the worker), then check the
            delivery rows against the outbox files and the received requests, the tick_run row, and
-           that Prefect holds a COMPLETED flow run of that deployment on the pool `duban-pool`.
+           that Prefect holds a COMPLETED flow run of that deployment on the pool `duban-pool` per
+           tick, with the tick's task runs (claim-decide, deliver, record) COMPLETED inside.
 
 Not a pytest module (the script needs a server and a worker that .ci/prefect-e2e starts). Every
 failure exits non-zero with a message in Chinese naming what is missing or wrong.
@@ -182,7 +183,7 @@ def check_deliveries(received: Received, outbox: Path) -> dict[str, int]:
 
 
 def check_flow_runs(now_iso: str) -> dict[str, Any]:
-    """The deployment's flow run exists, ran on the pool and COMPLETED."""
+    """The deployment's flow runs exist, ran on the pool and COMPLETED, with their task runs inside."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
     from prefect.client.schemas.sorting import FlowRunSort
@@ -195,16 +196,49 @@ def check_flow_runs(now_iso: str) -> dict[str, Any]:
             sort=FlowRunSort.START_TIME_DESC,
             limit=50,
         )
-    mine = [r for r in runs if r.parameters.get("now") == now_iso]
-    check(bool(mine), f"Prefect 中没有部署 {DEPLOYMENT} 在 now={now_iso} 的运行")
-    for run in mine:
-        state = run.state_type.value if run.state_type else None
-        check(state == "COMPLETED", f"流程运行 {run.name} 的状态是 {state}，应为 COMPLETED")
-        check(
-            run.work_pool_name == POOL,
-            f"流程运行 {run.name} 在 {run.work_pool_name} 上，应为 {POOL}",
+        mine = [r for r in runs if r.parameters.get("now") == now_iso]
+        check(bool(mine), f"Prefect 中没有部署 {DEPLOYMENT} 在 now={now_iso} 的运行")
+        for run in mine:
+            state = run.state_type.value if run.state_type else None
+            check(state == "COMPLETED", f"流程运行 {run.name} 的状态是 {state}，应为 COMPLETED")
+            check(
+                run.work_pool_name == POOL,
+                f"流程运行 {run.name} 在 {run.work_pool_name} 上，应为 {POOL}",
+            )
+        tasks = task_runs_of(client, [r.id for r in mine])
+    return {"flow_runs": len(mine), "states": [r.state_name for r in mine], "task_runs": tasks}
+
+
+# The tick's task runs: claim-decide every round (the last finds nothing), deliver and record for
+# each round that had something due. One tick with work and one idle tick: 2 + 1 claim-decide.
+EXPECTED_TASKS = {"claim-decide": 3, "deliver": 1, "record": 1}
+
+
+def task_runs_of(client: Any, flow_run_ids: list[Any]) -> dict[str, int]:
+    """Count the COMPLETED task runs inside these flow runs by task name; check the tick's shape.
+
+    Task runs reach the server as events, a moment after the flow run ends: wait up to 15 s.
+    """
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    counts: dict[str, int] = {}
+    for _ in range(75):
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=flow_run_ids)),
+            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+            limit=200,
         )
-    return {"flow_runs": len(mine), "states": [r.state_name for r in mine]}
+        done = [r for r in runs if r.state_type and r.state_type.value == "COMPLETED"]
+        counts = {}
+        for r in done:
+            name = r.name.rsplit("-", 1)[0]  # "deliver-3fa" → "deliver"
+            counts[name] = counts.get(name, 0) + 1
+        if counts == EXPECTED_TASKS:
+            return counts
+        time.sleep(0.2)
+    check(False, f"两次 tick 的任务运行应为 {EXPECTED_TASKS}（均 COMPLETED），实际 {counts}")
+    return counts
 
 
 EXPECTED_DEPLOYMENTS = {

@@ -1,0 +1,52 @@
+"""The tick as a flow: `tick_flow` is async (Prefect would otherwise wait on its heartbeat thread),
+and with no PREFECT_API_URL calling it runs the same body as the service does, in this process."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from duban import runtime
+from flows.runner import run_flow
+from flows.tick import tick_flow
+from models.tables import Delivery, Obligation
+from schedules.clock import OFFICE_TZ
+from tests.flows.conftest import Office
+
+REMINDER_DAY = datetime(2024, 9, 19, 9, 5, tzinfo=OFFICE_TZ)  # task 1's first reminder
+
+
+def _due(at: datetime) -> int:
+    with Session(runtime.engine()) as s:
+        stmt = select(func.count()).where(col(Obligation.next_action_at) <= at)
+        return int(s.exec(stmt).one())
+
+
+def _sent() -> int:
+    with Session(runtime.engine()) as s:
+        return int(s.exec(select(func.count()).where(col(Delivery.status) == "sent")).one())
+
+
+def test_the_embedded_tick_flow_runs_every_round_in_process_without_a_prefect_server(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    due = _due(REMINDER_DAY)
+    assert due > 2  # so that batch=2 takes several claim-decide → deliver → record rounds
+
+    out = run_flow(tick_flow, now=REMINDER_DAY.isoformat(), batch=2, owner="test")
+
+    assert out["claimed"] == due
+    assert out["actions"] > 0 and out["by_stage"].get("remind", 0) == out["actions"]
+    assert out["notices"] > 0 and _sent() >= out["notices"]
+    mailed = {tuple(rcpt) for _, rcpt, _ in office.smtp.sink.received}
+    assert ("zhangsan@example.gov.cn",) in mailed  # 区应急局's contact got task 1's reminder
+    again = run_flow(tick_flow, now=REMINDER_DAY.isoformat(), batch=2, owner="test")
+    assert again["claimed"] == 0 and again["actions"] == 0
+    # No Prefect API configured: no ephemeral API server was started for the flow or its tasks.
+    server = sys.modules.get("prefect.server.api.server")
+    assert server is None or not server.SubprocessASGIServer._instances
