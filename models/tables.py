@@ -154,7 +154,7 @@ class Delivery(SQLModel, table=True):
     batch: str = Field(index=True, max_length=64)
     obligation_id: int | None = Field(default=None, foreign_key="obligation.id", index=True)
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
-    channel_id: int | None = Field(default=None, foreign_key="channel.id")
+    channel_id: int | None = Field(default=None, foreign_key="channel.id", ondelete="SET NULL")
     stage: str = Field(max_length=16)
     seq: str = Field(default="", max_length=64)
     channel_type: str = Field(max_length=16)

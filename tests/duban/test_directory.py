@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from duban import runtime
 from duban.cli import app
 from models import AuditEvent, Channel, Contact, GroupMember, Unit, UnitAlias, UnitGroup
+from models.tables import Delivery
 from tests.conftest import EXAMPLES
 
 runner = CliRunner()
@@ -98,6 +99,28 @@ def test_it_updates_an_edited_file_in_place(cli_env: Path) -> None:
         emails = sorted(c.email or "" for c in s.exec(select(Contact)).all())
         assert emails == ["lisi@example.gov.cn", "zs2@example.gov.cn"]
     assert _counts()["Contact"] == 2 and _counts()["GroupMember"] == 1 and _counts()["Unit"] == 3
+
+
+def test_it_replaces_a_corrected_robot_url_keeping_what_was_sent_through_the_old_one(
+    cli_env: Path,
+) -> None:
+    path = _write(cli_env, "units.yaml", SMALL)
+    _run("units", "import", str(path))
+    with Session(runtime.engine()) as s:
+        old = s.exec(select(Channel).where(Channel.type == "dingtalk")).one()
+        at = runtime.current_time()
+        s.add(Delivery(key="k-old-robot", batch="b1", channel_id=old.id, unit_id=old.unit_id,
+                       stage="remind", channel_type="dingtalk", recipient="robot",
+                       status="sent", created_at=at, sent_at=at))  # fmt: skip
+        s.commit()
+    path.write_text(SMALL.replace("abcdef123456", "fixed7890xyz"), encoding="utf-8")
+    code, out, err = _run("units", "import", str(path))
+    assert code == 0, out + err
+    with Session(runtime.engine()) as s:
+        robots = s.exec(select(Channel).where(Channel.type == "dingtalk")).all()
+        assert [r.url.rsplit("=", 1)[1] for r in robots] == ["fixed7890xyz"]
+        sent = s.exec(select(Delivery).where(Delivery.key == "k-old-robot")).one()
+        assert (sent.channel_id, sent.channel_type, sent.status) == (None, "dingtalk", "sent")
 
 
 def test_it_never_prints_secrets_in_full(cli_env: Path) -> None:
