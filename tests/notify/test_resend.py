@@ -71,11 +71,11 @@ class Office:
     hook: HTTPServer
     seen: list[dict[str, Any]] = field(default_factory=list)  # what the fixed receiver got
 
-    def directory(self, zhaoliu: str) -> None:
+    def directory(self, zhaoliu: str, hook_b: str = "/hook-b") -> None:
         text = UNITS.replace("SECRET", SECRET).replace("ZHAOLIU", zhaoliu)
         text = text.replace("HOOK_A", self.hook.url_for("/hook-a"))
         path = self.home / "units.yaml"
-        path.write_text(text.replace("HOOK_B", self.hook.url_for("/hook-b")), encoding="utf-8")
+        path.write_text(text.replace("HOOK_B", self.hook.url_for(hook_b)), encoding="utf-8")
         run("units", "import", str(path))
 
     def receiver(self, *, a_fixed: bool) -> None:
@@ -260,6 +260,26 @@ def test_it_resends_to_a_corrected_address_and_closes_the_old_row(office: Office
     assert all(d["id"] != wrong.id for m in listed["messages"] for d in m["deliveries"])
     again = run("notify", "resend", "--delivery", str(wrong.id), "--by", "王科长")[0]
     assert "已由之前的重发改投" in again and len(office.smtp.sink.received) == 2
+
+
+def test_it_resends_through_a_corrected_robot_url(office: Office) -> None:
+    at(REMINDERS[0])
+    run("tick", "--json")
+    [broken] = [d for d in rows("区房管局") if d.channel_type == "webhook"]
+    assert (broken.status, broken.permanent) == ("failed", True)
+    # The office corrects the receiver's URL in the directory: the old channel row goes, and
+    # what was (not) sent through it stays on record.
+    office.hook.expect_request("/hook-b2", method="POST").respond_with_handler(
+        fakes.webhook(SECRET, office.seen)
+    )
+    office.directory("zhaoliu@example.gov.cn", hook_b="/hook-b2")
+    [kept] = [d for d in rows("区房管局") if d.id == broken.id]
+    assert (kept.channel_id, kept.status) == (None, "failed")
+    at(REMINDERS[0], 15, 0)
+    run("notify", "resend", "--unit", "区房管局", "--by", "王科长")
+    assert [b["items"][0]["task_title"] for b in office.seen] == ["完成老旧小区消防整改"]
+    new = [d for d in rows("区房管局") if d.channel_id == channel("区房管局", "webhook").id]
+    assert [(d.status, d.seq) for d in new] == [("sent", broken.seq)]
 
 
 @pytest.mark.parametrize(
