@@ -219,17 +219,41 @@ def reclaim_expired(*, session: Session, now: datetime, actor: str) -> list[Deli
 
 
 def _audit_reclaim(session: Session, row: Delivery, now: datetime, actor: str) -> None:
+    audit_delivery(
+        session,
+        row,
+        now=now,
+        actor=actor,
+        action="reclaimed",
+        reason="发送租约已过期，发送结果未记录：收回并重发（至少一次送达）",
+        data={"key": row.key, "batch": row.batch, "lease_until": str(row.lease_until)},
+        to_status="failed",
+    )
+
+
+def audit_delivery(
+    session: Session,
+    row: Delivery,
+    *,
+    now: datetime,
+    actor: str,
+    action: str,
+    reason: str,
+    data: dict[str, Any],
+    to_status: str | None = None,
+) -> None:
+    """An audit event on a delivery row: from its status to `to_status` (default: unchanged)."""
     record_event(
         session=session,
         at=now,
         actor=actor,
         entity="delivery",
         entity_id=row.id,
-        action="reclaimed",
-        from_status="sending",
-        to_status="failed",
-        reason="发送租约已过期，发送结果未记录：收回并重发（至少一次送达）",
-        data={"key": row.key, "batch": row.batch, "lease_until": str(row.lease_until)},
+        action=action,
+        from_status=row.status,
+        to_status=to_status or row.status,
+        reason=reason,
+        data=data,
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import false, or_, true, update
 from sqlmodel import Session, col, select
 
 from models.directory import Channel, Unit
-from models.repo.audit import record_event
+from models.repo.deliveries import audit_delivery
 from models.tables import AuditEvent, Delivery, Milestone, Obligation, Plan, Task
 
 REQUESTED = "resend_requested"
@@ -146,15 +146,12 @@ def mark_for_resend(
         )
         if not session.execute(stmt).rowcount:  # type: ignore[attr-defined]
             continue
-        record_event(
-            session=session,
-            at=now,
+        audit_delivery(
+            session,
+            row,
+            now=now,
             actor=actor,
-            entity="delivery",
-            entity_id=row.id,
             action=REQUESTED,
-            from_status="failed",
-            to_status="failed",
             reason=reason,
             data={
                 "key": row.key,
@@ -179,15 +176,12 @@ def note_replaced(
     to: dict[str, str],
 ) -> None:
     """Close a row whose recipient left the directory: its message went to `to` (key → status)."""
-    record_event(
-        session=session,
-        at=now,
+    audit_delivery(
+        session,
+        row,
+        now=now,
         actor=actor,
-        entity="delivery",
-        entity_id=row.id,
         action=REPLACED,
-        from_status=row.status,
-        to_status=row.status,
         reason=reason,
         data={"key": row.key, "recipient": row.recipient, "to": to},
     )
