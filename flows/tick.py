@@ -264,7 +264,12 @@ def run_tick(
     deliver: Deliver | None = None,
     stop: threading.Event | None = None,
 ) -> TickSummary:
-    """The tick's body: rounds of claim-decide → deliver → record until nothing is due."""
+    """The tick's body: rounds of claim-decide → deliver → record until nothing is due.
+
+    A round that claims fewer than `batch` is the last: everything due at `now` was free to claim,
+    and what the round did moves each obligation's next instant past `now` (the engine's next slot,
+    or a retry 10 minutes on). Anything made due meanwhile by another hand waits for the next tick.
+    """
     from flows.delivery import deliver_notices
 
     send = deliver or deliver_notices
@@ -282,4 +287,6 @@ def run_tick(
         total.actions, total.deferred = total.actions + part.actions, total.deferred + part.deferred
         for k, v in part.by_stage.items():
             total.by_stage[k] = total.by_stage.get(k, 0) + v
+        if claimed < batch:  # the claim took all that was due; what it moved is due later
+            break
     return total
