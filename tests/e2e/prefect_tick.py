@@ -206,7 +206,19 @@ def check_flow_runs(now_iso: str) -> dict[str, Any]:
                 f"流程运行 {run.name} 在 {run.work_pool_name} 上，应为 {POOL}",
             )
         tasks = task_runs_of(client, [r.id for r in mine])
-    return {"flow_runs": len(mine), "states": [r.state_name for r in mine], "task_runs": tasks}
+    # How long each flow run ran on the worker (Running → Completed), oldest first: the rest of a
+    # tick's wall time through the deployment is polling and the worker starting a subprocess.
+    ran = [
+        round((r.end_time - r.start_time).total_seconds(), 2)
+        for r in reversed(mine)
+        if r.start_time and r.end_time
+    ]
+    return {
+        "flow_runs": len(mine),
+        "states": [r.state_name for r in mine],
+        "run_seconds": ran,
+        "task_runs": tasks,
+    }
 
 
 # The tick's task runs: claim-decide → deliver → record per round; the example's 58 due items fit
