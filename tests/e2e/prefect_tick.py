@@ -226,8 +226,22 @@ def check_flow_runs(now_iso: str) -> dict[str, Any]:
 EXPECTED_TASKS = {"claim-decide": 2, "deliver": 1, "record": 1}
 
 
+def check_links(runs: list[Any]) -> None:
+    """`record` is linked to the `claim-decide` and `deliver` runs whose results it took (UI arrows)."""
+    kind = {r.id: r.name.rsplit("-", 1)[0] for r in runs}
+    for r in runs:
+        if kind[r.id] != "record":
+            continue
+        inputs = {k: {kind.get(i.id) for i in v} for k, v in r.task_inputs.items()}
+        check(
+            inputs.get("planned") == {"claim-decide"} and inputs.get("outcome") == {"deliver"},
+            f"任务运行 {r.name} 的上游应为 claim-decide 与 deliver，实际 {inputs}",
+        )
+
+
 def task_runs_of(client: Any, flow_run_ids: list[Any]) -> dict[str, int]:
-    """Count the COMPLETED task runs inside these flow runs by task name; check the tick's shape.
+    """Count the COMPLETED task runs inside these flow runs by task name; check the tick's shape
+    and that `record` names its upstream task runs.
 
     Task runs reach the server as events, a moment after the flow run ends: wait up to 15 s.
     """
@@ -247,6 +261,7 @@ def task_runs_of(client: Any, flow_run_ids: list[Any]) -> dict[str, int]:
             name = r.name.rsplit("-", 1)[0]  # "deliver-3fa" → "deliver"
             counts[name] = counts.get(name, 0) + 1
         if counts == EXPECTED_TASKS:
+            check_links(done)
             return counts
         time.sleep(0.2)
     check(False, f"两次 tick 的任务运行应为 {EXPECTED_TASKS}（均 COMPLETED），实际 {counts}")
