@@ -198,7 +198,8 @@ def record_task(planned: list[Planned], outcome: dict[int, str], now: datetime) 
     ctx, summary = flow_context(), TickSummary()
     by_id = {p.obligation_id: p for p in planned}
     with Session(ctx.engine) as session:
-        done, later = [], []
+        done: list[Done] = []
+        later: list[tuple[int, datetime | None]] = []
         for ob in load_states(session, list(by_id)):
             p = by_id[ob.id]
             if outcome.get(p.obligation_id) == "retry":
