@@ -8,8 +8,9 @@ ticks a fresh copy of that database, so every rep does the same work. Modes, eac
 process (Prefect reads its settings at import), after one untimed warm-up tick:
   direct        run_tick(now) with no PREFECT_API_URL: the embedded default, task bodies called
                 directly (the baseline)
-  flow          run_flow(tick_flow, now=…) against the API, as the service would call it in
-                process: one flow run with its claim-decide / deliver / record task runs recorded,
+  flow          run_flow(tick_flow, now=…) against the API, in this process (what a worker's
+                flow-run subprocess does, minus starting up): one flow run with its claim-decide /
+                deliver / record task runs recorded,
                 Prefect's defaults (flow heartbeat every 180 s) plus the environment prefect.yaml
                 gives deployed runs (flow result persisted, task results never)
   flow-no-hb    the same with the flow heartbeat off (PREFECT_FLOWS_HEARTBEAT_FREQUENCY=None, which
