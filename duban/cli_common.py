@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from typing import Any, NoReturn
@@ -29,6 +30,7 @@ def mask_secret(value: str | None) -> str:
     return f"{value[:3]}…{value[-3:]}"
 
 
+@functools.lru_cache(maxsize=4096)  # the pipeline labels every robot message with it
 def mask_url(url: str) -> str:
     """Hide access tokens and keys carried in a robot's URL query or path."""
     from urllib.parse import parse_qsl, urlsplit, urlunsplit

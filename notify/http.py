@@ -28,7 +28,7 @@ DEFAULT_TIMEOUT = (5.0, 20.0)  # connect, read (seconds)
 
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP reply: status, raw body and headers (lower-case names)."""
+    """An HTTP reply: status, raw body and headers (looked up case-insensitively)."""
 
     status: int
     body: bytes
@@ -110,7 +110,7 @@ class JsonPoster:
             raise TransportError(scrub(f"请求超时: {root_cause(exc)}", url, params)) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise TransportError(scrub(f"网络错误: {root_cause(exc)}", url, params)) from exc
-        reply = Reply(resp.status, resp.data, {k.lower(): v for k, v in resp.headers.items()})
+        reply = Reply(resp.status, resp.data, resp.headers)  # case-insensitive already
         check_status(reply)
         return reply
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 
 STAGE_LEVEL = {"remind": 0, "chase": 1, "office": 2, "leader": 3}
 STAGE_NAMES = {
@@ -74,7 +75,9 @@ class Notice:
         if self.kind is not None and self.kind not in TEMPLATE_KINDS:
             raise ValueError(f"未知的通知类型 {self.kind!r}，应为 {'、'.join(TEMPLATE_KINDS)}")
 
-    @property
+    # Cached (on the instance's dict, which a frozen dataclass allows): the pipeline asks each
+    # several times per message.
+    @cached_property
     def template(self) -> str:
         """The template set to render with."""
         if self.kind:
@@ -84,13 +87,13 @@ class Notice:
             return "monthly"
         return top
 
-    @property
+    @cached_property
     def top_stage(self) -> str:
         """The most severe stage among the items."""
         stages = [i.stage for i in self.items]
         return max(stages, key=lambda s: STAGE_LEVEL.get(s, 0)) if stages else "test"
 
-    @property
+    @cached_property
     def level(self) -> int:
         """The highest escalation level among the items."""
         return max((i.level for i in self.items), default=0)

@@ -158,14 +158,22 @@ class Renderer:
 
     Jinja's own reload check stats every template file on every render, which costs more than
     the render itself; instead `refresh()` (called once per delivery pass) looks at the override
-    folder and drops the compiled templates when a file there was added, edited or removed.
+    folder and starts from freshly compiled templates when a file there was added, edited or
+    removed. While the office has overridden any template, everything renders in Jinja's sandbox
+    (the office's files are not our code); the shipped defaults alone render without it, which
+    saves a tenth of the render time.
     """
 
     def __init__(self, office: OfficeInfo, override_dir: Path | None = None) -> None:
         self.office = office
         self.override_dir = override_dir
-        search = [str(override_dir)] if override_dir else []
-        self.env = SandboxedEnvironment(
+        self._seen = self._override_state()
+        self.env = self._environment()
+
+    def _environment(self) -> jinja2.Environment:
+        search = [str(self.override_dir)] if self.override_dir else []
+        kind = SandboxedEnvironment if self.sandboxed else jinja2.Environment
+        return kind(
             loader=jinja2.FileSystemLoader([*search, str(DEFAULT_DIR)], encoding="utf-8"),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
             undefined=jinja2.StrictUndefined,
@@ -174,7 +182,11 @@ class Renderer:
             keep_trailing_newline=False,
             auto_reload=False,
         )
-        self._seen = self._override_state()
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether templates render in the sandbox: whenever the office overrides any."""
+        return bool(self._seen)
 
     def _override_state(self) -> tuple[tuple[str, int, int], ...]:
         if self.override_dir is None or not self.override_dir.is_dir():
@@ -188,8 +200,7 @@ class Renderer:
         if state == self._seen:
             return False
         self._seen = state
-        if self.env.cache is not None:
-            self.env.cache.clear()
+        self.env = self._environment()
         return True
 
     def render(

@@ -1,8 +1,8 @@
 """Bulk writes, one statement however many rows: the tick's and the delivery pipeline's hot paths.
 
-On PostgreSQL each write is one short, fixed statement taking one array per column
-(`INSERT … SELECT … FROM unnest(…)`, `UPDATE … FROM unnest(…)`): parsed once, prepared by the
-server after a few runs, and a single round trip for 10 or 10,000 rows. SQLAlchemy's generic forms
+On PostgreSQL each write is one short, fixed statement taking the rows as one JSON document
+(`INSERT … SELECT … FROM json_to_recordset(…)`, `UPDATE … FROM json_to_recordset(…)`): parsed once,
+prepared by the server after a few runs, and a single round trip for 10 or 10,000 rows. SQLAlchemy's generic forms
 (kept for SQLite, in-process and cheap there) send a multi-row `INSERT … VALUES` long enough that
 psycopg re-parses it every time, and one `UPDATE` per row. Values go through each column's own
 type (so `UTCDateTime` still refuses naive datetimes and JSON is serialised the same way).
@@ -10,11 +10,13 @@ type (so `UTCDateTime` still refuses naive datetimes and JSON is serialised the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import JSON, Table, bindparam, insert, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session
 
@@ -51,14 +53,9 @@ def update_rows(
         on = " AND ".join(f"d.{c} = v.{c}" for c in match)
         sql = (
             f"UPDATE {table.name} AS d SET {', '.join(sets)} "
-            f"FROM {_unnest(table, names, dialect)} WHERE {on}"
+            f"FROM {_rows_from(table, names, dialect)} WHERE {on}"
         )
-        params = _arrays(table, names, rows, dialect)
-        params |= {f"k_{c}": v for c, v in constants.items()}
-        stmt = text(sql).bindparams(
-            *(bindparam(f"k_{c}", type_=table.c[c].type) for c in constants)
-        )
-        session.connection().execute(stmt, params)
+        _run(session, sql, table, names, rows, constants)
         return
     values: dict[str, Any] = {
         c: (table.c[c] + bindparam(f"b_{c}")) if c in increments else bindparam(f"b_{c}")
@@ -94,26 +91,20 @@ def insert_rows(
         picked = [f"v.{c}" for c in names] + [f":k_{c}" for c in constants]
         sql = (
             f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"SELECT {', '.join(picked)} FROM {_unnest(table, names, dialect, ordered=True)} "
+            f"SELECT {', '.join(picked)} FROM {_rows_from(table, names, dialect, ordered=True)} "
             "ORDER BY v.n"
         )
         if skip_conflicts_on:
             sql += f" ON CONFLICT ({skip_conflicts_on}) DO NOTHING"
         if returning:
             sql += f" RETURNING {', '.join(returning)}"
-        params = _arrays(table, names, rows, dialect)
-        params |= {f"k_{c}": v for c, v in constants.items()}
-        stmt = text(sql).bindparams(
-            *(bindparam(f"k_{c}", type_=table.c[c].type) for c in constants)
-        )
-        result = session.connection().execute(stmt, params)
+        result = _run(session, sql, table, names, rows, constants)
         return [tuple(r) for r in result] if returning else []
     full = [dict(r) | constants for r in rows]
     if skip_conflicts_on is None:
         stmt_any: Any = insert(table)
     else:
-        dialect_insert = postgresql.insert if is_postgres(session) else sqlite.insert
-        stmt_any = dialect_insert(table).on_conflict_do_nothing(index_elements=[skip_conflicts_on])
+        stmt_any = sqlite.insert(table).on_conflict_do_nothing(index_elements=[skip_conflicts_on])
     if returning:
         stmt_any = stmt_any.returning(*(table.c[c] for c in returning))
         # executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs.
@@ -122,20 +113,57 @@ def insert_rows(
     return []
 
 
-def _unnest(table: Table, names: Sequence[str], dialect: Dialect, *, ordered: bool = False) -> str:
-    arrays = ", ".join(
-        f"CAST(:a_{c} AS {table.c[c].type.compile(dialect=dialect)}[])" for c in names
-    )
-    alias = ", ".join([*names, "n"] if ordered else names)
-    return f"unnest({arrays}){' WITH ORDINALITY' if ordered else ''} AS v({alias})"
+def _run(
+    session: Session,
+    sql: str,
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    constants: Mapping[str, Any],
+) -> Any:
+    params = {"rows": _document(table, names, rows, session.get_bind().dialect)}
+    params |= {f"k_{c}": v for c, v in constants.items()}
+    stmt = text(sql).bindparams(*(bindparam(f"k_{c}", type_=table.c[c].type) for c in constants))
+    return session.connection().execute(stmt, params)
 
 
-def _arrays(
+def _rows_from(
+    table: Table, names: Sequence[str], dialect: Dialect, *, ordered: bool = False
+) -> str:
+    """`FROM` source reading `:rows` (one JSON array of objects) as typed columns `v.<name>`."""
+    typed = ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in names)
+    source = f"json_to_recordset(CAST(:rows AS json)) AS ({typed})"
+    if ordered:
+        return f"ROWS FROM ({source}) WITH ORDINALITY AS v({', '.join([*names, 'n'])})"
+    return f"ROWS FROM ({source}) AS v({', '.join(names)})"
+
+
+def _document(
     table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]], dialect: Dialect
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+) -> str:
+    """The rows as one JSON document, each value through its column's type first.
+
+    One `json.dumps` (in C) instead of one array per column, which psycopg escapes element by
+    element in Python: for 10k rows ≈0.05 s against ≈0.6 s.
+    """
+    steps = []
     for c in names:
-        process = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
-        column = [r[c] for r in rows]
-        out[f"a_{c}"] = [process(v) for v in column] if process else column
-    return out
+        kind = table.c[c].type
+        raw = isinstance(kind, JSON) or isinstance(getattr(kind, "impl", None), JSON)
+        steps.append((c, None if raw else kind.dialect_impl(dialect).bind_processor(dialect)))
+    out = []
+    for r in rows:
+        item = {}
+        for c, process in steps:
+            value = r[c]
+            if process is not None and value is not None:
+                value = process(value)
+            item[c] = value
+        out.append(item)
+    return json.dumps(out, ensure_ascii=False, default=_iso)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in a bulk write: {value!r}")

@@ -204,3 +204,18 @@ def test_it_picks_up_override_edits_on_refresh(tmp_path: Path) -> None:
     (tmp_path / "chase.subject.j2").unlink()
     assert renderer.refresh() is True
     assert renderer.render(notice, recipient_name="区应急局", at=AT).subject.startswith("【催办】")
+
+
+def test_it_sandboxes_every_template_once_the_office_adds_one(tmp_path: Path) -> None:
+    renderer = Renderer(OFFICE, tmp_path)
+    notice = Notice(7, Audience.UNIT_CONTACTS, (item("remind", 3),))
+    assert renderer.sandboxed is False  # only the shipped templates: our own code
+    renderer.render(notice, recipient_name="区应急局", at=AT)
+    write(tmp_path, "remind.subject.j2", "{{ recipient.__class__.__mro__ }}")
+    assert renderer.refresh() is True and renderer.sandboxed is True
+    with pytest.raises(RenderError) as err:
+        renderer.render(notice, recipient_name="区应急局", at=AT)
+    assert "SecurityError" in err.value.message
+    (tmp_path / "remind.subject.j2").unlink()
+    assert renderer.refresh() is True and renderer.sandboxed is False
+    assert renderer.render(notice, recipient_name="区应急局", at=AT).subject.startswith("【提醒】")
