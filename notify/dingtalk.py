@@ -11,15 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any, ClassVar
 
 from notify.fit import fit_json
-from notify.http import JsonPoster, encode_json, read_json
-from notify.ratelimit import DINGTALK_LIMITS, RateLimiter
+from notify.http import encode_json, read_json
+from notify.ratelimit import DINGTALK_LIMITS
+from notify.robot import Robot
 from notify.transport import Message, Rendered, SendResult, TransportError
-from schedules.clock import utc_now
 
 RETRYABLE_ERRCODES = {130101: 60.0, -1: None}
 MAX_BODY_BYTES = 20000
@@ -41,21 +39,11 @@ def build_body(content: Rendered) -> dict[str, Any]:
     return fit_json(make, content.markdown, MAX_BODY_BYTES)
 
 
-class DingTalk:
+class DingTalk(Robot):
     """POST to the robot's webhook URL as given (with `access_token`)."""
 
     kind: ClassVar[str] = "dingtalk"
-
-    def __init__(
-        self,
-        poster: JsonPoster | None = None,
-        *,
-        limiter: RateLimiter | None = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.poster = poster or JsonPoster()
-        self.limiter = limiter or RateLimiter(DINGTALK_LIMITS)
-        self.clock = clock
+    limits = DINGTALK_LIMITS
 
     def send(self, msg: Message, *, key: str) -> SendResult:
         """Wait for the robot's turn, post once and check `errcode`."""

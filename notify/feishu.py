@@ -11,15 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any, ClassVar
 
 from notify.fit import fit_json
-from notify.http import JsonPoster, encode_json, read_json
-from notify.ratelimit import FEISHU_LIMITS, RateLimiter
+from notify.http import encode_json, read_json
+from notify.ratelimit import FEISHU_LIMITS
+from notify.robot import Robot
 from notify.transport import Message, Rendered, SendResult, TransportError
-from schedules.clock import utc_now
 
 RETRYABLE_CODES = {11232: 10.0}
 MAX_BODY_BYTES = 20 * 1024
@@ -52,21 +50,11 @@ def build_body(content: Rendered, signed: dict[str, str] | None = None) -> dict[
     return fit_json(make, content.markdown, MAX_BODY_BYTES)
 
 
-class Feishu:
+class Feishu(Robot):
     """POST to the bot's webhook URL as given (`…/bot/v2/hook/<token>`)."""
 
     kind: ClassVar[str] = "feishu"
-
-    def __init__(
-        self,
-        poster: JsonPoster | None = None,
-        *,
-        limiter: RateLimiter | None = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.poster = poster or JsonPoster()
-        self.limiter = limiter or RateLimiter(FEISHU_LIMITS)
-        self.clock = clock
+    limits = FEISHU_LIMITS
 
     def send(self, msg: Message, *, key: str) -> SendResult:
         """Wait for the bot's turn, post once and check `code`."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from notify.fit import fit_text
-from notify.http import JsonPoster, encode_json, read_json
-from notify.ratelimit import WECOM_LIMITS, RateLimiter
+from notify.http import encode_json, read_json
+from notify.ratelimit import WECOM_LIMITS
+from notify.robot import Robot
 from notify.transport import Message, Rendered, SendResult, TransportError
 
 MAX_CONTENT_BYTES = 4096
@@ -26,14 +27,11 @@ def build_body(content: Rendered) -> dict[str, Any]:
     }
 
 
-class WeCom:
+class WeCom(Robot):
     """POST to the robot's webhook URL as given (`…/webhook/send?key=…`)."""
 
     kind: ClassVar[str] = "wecom"
-
-    def __init__(self, poster: JsonPoster | None = None, *, limiter: RateLimiter | None = None):
-        self.poster = poster or JsonPoster()
-        self.limiter = limiter or RateLimiter(WECOM_LIMITS)
+    limits = WECOM_LIMITS
 
     def send(self, msg: Message, *, key: str) -> SendResult:
         """Wait for the robot's turn, post once and check `errcode`."""
