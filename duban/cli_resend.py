@@ -12,6 +12,7 @@ from sqlmodel import Session
 from duban import runtime
 from duban.cli_common import fail, mask_url, print_json
 from flows.context import flow_context
+from flows.resend import ResendReport, resend_deliveries
 from models.directory import Channel
 from models.repo import resend as repo
 from models.repo.units import find_unit
@@ -19,7 +20,6 @@ from models.tables import Delivery
 from notify.channels import CHANNEL_KINDS
 from notify.notice import STAGE_NAMES
 from notify.pipeline import PipelineOptions, build_pipeline
-from notify.resend_run import ResendReport, resend_deliveries
 from schedules.clock import OFFICE_TZ
 
 OUTCOME_NAMES = {
