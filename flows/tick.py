@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from flows.context import FlowContext, flow_context
 from flows.runner import embedded, run_task
 from models.directory import Unit
+from models.repo.bulk import one_of
 from models.repo.chase import Done, load_states, record_actions, reschedule_many, state_of
 from models.repo.units import find_unit
 from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
@@ -153,8 +154,8 @@ def _rows(session: Session, ids: list[int]) -> list[tuple[Any, Milestone, Task, 
     obs = load_states(session, ids)
 
     def by_id(model: Any, keys: set[int]) -> dict[int, Any]:
-        rows = session.exec(select(model).where(col(model.id).in_(keys))).all()
-        return {r.id: r for r in rows}
+        conds = one_of(session, col(model.id), keys)
+        return {r.id: r for cond in conds for r in session.exec(select(model).where(cond))}
 
     ms = by_id(Milestone, {o.milestone_id for o in obs})
     tk = by_id(Task, {o.task_id for o in obs})

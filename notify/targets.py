@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from duban.cli_common import mask_url
 from models.directory import Channel, Contact, Unit
+from models.repo.bulk import one_of
 from notify.keys import channel_id, recipient_id
 from notify.notice import Audience, Notice
 from notify.transport import Mailbox, Target
@@ -96,23 +97,22 @@ def load_units(session: Session, unit_ids: Iterable[int]) -> dict[int, UnitEntry
     units: dict[int, UnitRef] = {}
     channels: dict[int, list[ChannelRef]] = {}
     contacts: dict[int, list[ContactRef]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for uid, name, kind in session.exec(
-            select(Unit.id, Unit.name, Unit.kind).where(col(Unit.id).in_(chunk))
-        ):
+    for unit_is in one_of(session, col(Unit.id), ids):
+        for uid, name, kind in session.exec(select(Unit.id, Unit.name, Unit.kind).where(unit_is)):
             units[uid or 0] = UnitRef(uid or 0, name, kind)
+    for owner_is in one_of(session, col(Channel.unit_id), ids):
         for cid, unit_id, ctype, url, secret, failing in session.execute(
             sa_select(*_CHANNEL_COLUMNS)
-            .where(col(Channel.unit_id).in_(chunk), col(Channel.enabled))
+            .where(owner_is, col(Channel.enabled))
             .order_by(col(Channel.id))
         ):
             channels.setdefault(unit_id, []).append(
                 ChannelRef(cid or 0, ctype, url, secret, failing)
             )
+    for owner_is in one_of(session, col(Contact.unit_id), ids):
         for unit_id, name, role, email in session.exec(
             select(Contact.unit_id, Contact.name, Contact.role, Contact.email)
-            .where(col(Contact.unit_id).in_(chunk))
+            .where(owner_is)
             .order_by(col(Contact.id))
         ):
             contacts.setdefault(unit_id, []).append(ContactRef(name, role, email))

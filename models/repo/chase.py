@@ -16,7 +16,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from models.repo.audit import record_event
-from models.repo.bulk import insert_rows, update_rows
+from models.repo.bulk import insert_rows, one_of, update_rows
 from models.tables import AuditEvent, Obligation, QueueItem
 from schedules.calendar import WorkCalendar
 from schedules.clock import OFFICE_TZ
@@ -285,7 +285,12 @@ def load_states(session: Session, ids: list[int]) -> list[Any]:
     """Light rows (not ORM objects) with what the engine and the recorder need, for a tick's round."""
     table = Obligation.__table__  # type: ignore[attr-defined]
     cols = [table.c[c] for c in OBLIGATION_STATE_COLUMNS]
-    return list(session.connection().execute(select(*cols).where(table.c.id.in_(ids))).all())
+    conn = session.connection()
+    return [
+        r
+        for cond in one_of(session, table.c.id, ids)
+        for r in conn.execute(select(*cols).where(cond))
+    ]
 
 
 def _enqueue(session: Session, ob: Obligation, level: int, now: datetime) -> QueueItem:

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from models.directory import Channel
 from models.repo.audit import record_event
-from models.repo.bulk import insert_rows, update_rows
+from models.repo.bulk import insert_rows, one_of, update_rows
 from models.tables import Delivery
 
 
@@ -118,10 +118,10 @@ def _new_row(r: ClaimRequest) -> dict[str, Any]:
 
 
 def _existing(session: Session, keys: list[str]) -> list[Delivery]:
-    # One query per 500 keys keeps far below SQLite's bound-parameter limit.
-    chunks = [keys[i : i + 500] for i in range(0, len(keys), 500)]
     return [
-        r for c in chunks for r in session.exec(select(Delivery).where(col(Delivery.key).in_(c)))
+        r
+        for cond in one_of(session, col(Delivery.key), keys)
+        for r in session.exec(select(Delivery).where(cond))
     ]
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from models.repo.bulk import insert_rows, update_rows
+from models.repo.bulk import insert_rows, is_postgres, one_of, update_rows
 from models.tables import AuditEvent, Delivery
 
 T0 = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)
@@ -108,3 +108,20 @@ def test_json_columns_keep_their_structure(engine: Engine) -> None:
 def test_naive_datetimes_are_refused(engine: Engine) -> None:
     with Session(engine) as s, pytest.raises(Exception, match="naive datetime refused"):
         _claim(s, [_row("n", "b") | {"sent_at": datetime(2024, 3, 4, 9, 0)}])
+
+
+def test_one_of_finds_exactly_the_listed_values_across_sqlites_chunks(engine: Engine) -> None:
+    keys = [f"k{n}" for n in range(1203)]  # more than two SQLite IN lists
+    with Session(engine) as s:
+        row_ids = [i for i, _, _ in _claim(s, [_row(k, "b") for k in keys])]
+        s.commit()
+        wanted = [*keys[::2], "absent", AWKWARD]
+        conds = list(one_of(s, col(Delivery.key), wanted))
+        found = [r.key for c in conds for r in s.exec(select(Delivery).where(c))]
+        assert sorted(found) == sorted(keys[::2])
+        assert len(conds) == (1 if is_postgres(s) else 2)  # one ANY(array) on PostgreSQL
+        assert list(one_of(s, col(Delivery.key), [])) == []  # nothing to look for: no query
+        some = row_ids[5:8]
+        ids = [i for c in one_of(s, col(Delivery.id), some) for i in s.exec(
+            select(Delivery.id).where(c))]  # fmt: skip
+        assert sorted(ids) == sorted(some)  # integer columns take an integer array
