@@ -17,7 +17,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -49,42 +48,63 @@ DEFAULT_LEASE = timedelta(minutes=15)
 Finished = tuple[Job, ClaimResult, Attempt]
 
 
-class _Recorder(threading.Thread):
-    """Records finished sends on its own thread, all those finished by then in one transaction.
+class _Crew:
+    """Sender threads and one recorder thread around two plain queues (no futures).
 
-    Group commit without a timer: while one commit waits on the database (a network round trip
-    and an fsync on PostgreSQL), the next messages finish and go in the next one, and the main
-    thread goes on rendering and claiming. `room` bounds the messages claimed but not yet
-    recorded, so a crash repeats at most that many.
+    Senders take (job, claim, send) from the job queue and put what `send` returned (or raised)
+    on the finished queue. The recorder records everything finished by then in one transaction:
+    group commit without a timer, since while one commit waits on the database (a network round
+    trip and an fsync on PostgreSQL) the next messages finish and go in the next one, and the
+    main thread goes on rendering and claiming. `room` bounds the messages claimed but not yet
+    recorded, so a crash repeats at most that many. Senders start as work arrives, up to
+    `workers`.
     """
 
     def __init__(
-        self, record: Callable[[list[Finished]], list[JobResult]], room: int, window: float
+        self,
+        record: Callable[[list[Finished]], list[JobResult]],
+        *,
+        workers: int,
+        room: int,
+        window: float,
     ) -> None:
-        super().__init__(name="duban-delivery-recorder", daemon=True)
         self._record = record
         self._window = window
         self._most = max(1, room // 2)
-        self._finished: queue.SimpleQueue[tuple[Job, ClaimResult, Future[Attempt]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._workers = max(1, workers)
+        self._jobs: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._finished: queue.SimpleQueue[_Done | None] = queue.SimpleQueue()
         self._room = threading.Semaphore(room)
+        self._senders: list[threading.Thread] = []
+        self._recorder = threading.Thread(
+            target=self._record_loop, name="duban-delivery-recorder", daemon=True
+        )
+        self._recorder.start()
         self.results: list[JobResult] = []
         self.error: BaseException | None = None
 
-    def submit(
-        self, pool: ThreadPoolExecutor, send: Callable[[], Attempt], job: Job, claim: ClaimResult
-    ) -> None:
-        """Send `job` on the pool once there is room; its result comes back here to be recorded."""
+    def submit(self, send: Callable[[], Attempt], job: Job, claim: ClaimResult) -> None:
+        """Send `job` once there is room; its result goes to the recorder."""
         self._room.acquire()
         self.check()
-        future = pool.submit(send)
-        future.add_done_callback(lambda f: self._finished.put((job, claim, f)))
+        if len(self._senders) < self._workers:
+            sender = threading.Thread(
+                target=self._send_loop,
+                name=f"duban-delivery-sender-{len(self._senders) + 1}",
+                daemon=True,
+            )
+            sender.start()
+            self._senders.append(sender)
+        self._jobs.put((job, claim, send))
 
     def close(self) -> list[JobResult]:
-        """After every send has finished: record the last ones, stop, re-raise any failure."""
+        """After the last submit: let every send finish, record it, stop, re-raise any failure."""
+        for _ in self._senders:
+            self._jobs.put(None)
+        for sender in self._senders:
+            sender.join()
         self._finished.put(None)
-        self.join()
+        self._recorder.join()
         self.check()
         return self.results
 
@@ -92,7 +112,16 @@ class _Recorder(threading.Thread):
         if self.error is not None:
             raise self.error
 
-    def run(self) -> None:
+    def _send_loop(self) -> None:
+        while (work := self._jobs.get()) is not None:
+            job, claim, send = work
+            try:
+                outcome: Attempt | BaseException = send()
+            except BaseException as exc:  # a bug: re-raised on the caller's thread
+                outcome = exc
+            self._finished.put((job, claim, outcome))
+
+    def _record_loop(self) -> None:
         done = False
         while not done:
             first = self._finished.get()
@@ -110,12 +139,23 @@ class _Recorder(threading.Thread):
                     batch.append(more)
             if batch and self.error is None:
                 try:
-                    self.results += self._record([(j, c, f.result()) for j, c, f in batch])
+                    self.results += self._record([_attempt(d) for d in batch])
                 except BaseException as exc:  # re-raised on the caller's thread
                     # The rows stay `sending` and are reclaimed after their lease: nothing lost.
                     self.error = exc
             for _ in batch:
                 self._room.release()
+
+
+_Work = tuple[Job, ClaimResult, Callable[[], Attempt]]
+_Done = tuple[Job, ClaimResult, "Attempt | BaseException"]
+
+
+def _attempt(done: _Done) -> Finished:
+    job, claim, outcome = done
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return job, claim, outcome
 
 
 @dataclass(frozen=True)
@@ -154,7 +194,7 @@ class Pipeline:
         """Deliver `notices` at the instant `now` (aware); return what happened.
 
         Notices go in chunks: their messages are rendered (while earlier ones are being sent),
-        one transaction claims their rows, a small thread pool sends them, and a recorder thread
+        one transaction claims their rows, a few sender threads send them, and a recorder thread
         records each message as soon as it is done (those finishing together share a
         transaction). A crash loses no message (claimed rows are reclaimed after their lease) and
         repeats only the messages claimed but not yet recorded (at most two chunks).
@@ -172,17 +212,18 @@ class Pipeline:
             report.reclaimed = len(reclaimed)
             units = load_units(session, (n.unit_id for n in notices if n.unit_id is not None))
         size = max(1, self.options.chunk)
-        record = functools.partial(self._record_at, now=now, started=started)
-        recorder = _Recorder(record, 2 * size, self.options.record_window)
-        recorder.start()
+        crew = _Crew(
+            functools.partial(self._record_at, now=now, started=started),
+            workers=self.options.workers,
+            room=2 * size,
+            window=self.options.record_window,
+        )
         try:
-            with ThreadPoolExecutor(max(1, self.options.workers)) as pool:
-                for first in range(0, len(notices), size):
-                    part = notices[first : first + size]
-                    jobs = self._plan(part, units, now, report, batch_ids)
-                    report.results += self._start(jobs, pool, recorder, now, started)
+            for first in range(0, len(notices), size):
+                jobs = self._plan(notices[first : first + size], units, now, report, batch_ids)
+                report.results += self._start(jobs, crew, now, started)
         finally:
-            report.results += recorder.close()
+            report.results += crew.close()
         if report.unreached:
             self._audit_unreached(report.unreached, now)
         return report
@@ -224,14 +265,9 @@ class Pipeline:
         return jobs
 
     def _start(
-        self,
-        jobs: list[Job],
-        pool: ThreadPoolExecutor,
-        recorder: _Recorder,
-        now: datetime,
-        started: float,
+        self, jobs: list[Job], crew: _Crew, now: datetime, started: float
     ) -> list[JobResult]:
-        """Claim the jobs' rows and hand the claimed ones to the pool; report the others."""
+        """Claim the jobs' rows and hand the claimed ones to the senders; report the others."""
         if not jobs:
             return []
         with session_scope(self.engine) as session:
@@ -244,8 +280,7 @@ class Pipeline:
         skipped = []
         for job in jobs:
             if any(claim.owns(r) for r in job.requests):
-                send = functools.partial(self._send, job, claim, now, started)
-                recorder.submit(pool, send, job, claim)
+                crew.submit(functools.partial(self._send, job, claim, now, started), job, claim)
             else:
                 skipped.append(result_of(job, claim, None, None))
         return skipped
