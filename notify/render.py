@@ -7,13 +7,14 @@ shadows the shipped templates file by file.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import traceback
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -100,22 +101,45 @@ def describe_item(item: Item) -> dict[str, Any]:
     }
 
 
+class SharedLines(Protocol):
+    """The wording every message repeats, from `_macros.j2` (the office may override it)."""
+
+    def report_how(self, item: Mapping[str, Any], office: Mapping[str, Any]) -> str: ...
+
+    def contact(self, office: Mapping[str, Any]) -> str: ...
+
+
 def build_context(
-    notice: Notice, *, recipient_name: str, at: datetime, office: OfficeInfo
+    notice: Notice,
+    *,
+    recipient_name: str,
+    at: datetime,
+    office: OfficeInfo,
+    shared: SharedLines,
 ) -> dict[str, Any]:
-    """Everything a template may use (see README, "Delivery")."""
-    items = [describe_item(i) for i in notice.items]
+    """Everything a template may use (see README, "Delivery").
+
+    The lines from `_macros.j2` are rendered here once per item (`report_how`) and per message
+    (`office.contact_line`) rather than by each format's template: calling a Jinja macro and
+    importing its file cost more than the rest of a template's rendering.
+    """
+    office_vars = {
+        "name": office.name,
+        "contact": office.contact,
+        "email": office.email,
+        "portal_url": office.portal_url.rstrip("/"),
+    }
+    office_vars["contact_line"] = str(shared.contact(office_vars))
+    items = []
     groups: dict[str, list[dict[str, Any]]] = {}
-    for it in items:
+    for i in notice.items:
+        it = describe_item(i)
+        it["report_how"] = str(shared.report_how(it, office_vars))
+        items.append(it)
         groups.setdefault(it["unit"], []).append(it)
     local = at.astimezone(OFFICE_TZ)
     return {
-        "office": {
-            "name": office.name,
-            "contact": office.contact,
-            "email": office.email,
-            "portal_url": office.portal_url.rstrip("/"),
-        },
+        "office": office_vars,
         "recipient": recipient_name,
         "audience": str(notice.audience),
         "audience_name": AUDIENCE_NAMES[notice.audience],
@@ -169,6 +193,7 @@ class Renderer:
         self.override_dir = override_dir
         self._seen = self._override_state()
         self.env = self._environment()
+        self._templates: dict[str, jinja2.Template] = {}  # compiled, by name, for this `env`
 
     def _environment(self) -> jinja2.Environment:
         search = [str(self.override_dir)] if self.override_dir else []
@@ -201,6 +226,7 @@ class Renderer:
             return False
         self._seen = state
         self.env = self._environment()
+        self._templates = {}
         return True
 
     def render(
@@ -212,7 +238,7 @@ class Renderer:
         formats: Collection[str] = FORMATS,
     ) -> Rendered:
         """The `formats` of one notice (others are left empty); `RenderError` names file and line."""
-        ctx = build_context(notice, recipient_name=recipient_name, at=at, office=self.office)
+        ctx = self.context(notice, recipient_name=recipient_name, at=at)
         parts = {
             fmt: self.render_one(template_name(notice.template, fmt), ctx) if fmt in formats else ""
             for fmt in FORMATS
@@ -232,15 +258,47 @@ class Renderer:
             data=data,
         )
 
+    def context(self, notice: Notice, *, recipient_name: str, at: datetime) -> dict[str, Any]:
+        """The variables `notice`'s templates see, with the shared lines of `_macros.j2`."""
+        with _located("_macros.j2"):
+            shared = self._template("_macros.j2").module
+            try:
+                ctx = build_context(
+                    notice,
+                    recipient_name=recipient_name,
+                    at=at,
+                    office=self.office,
+                    shared=shared,  # type: ignore[arg-type]
+                )
+            except Exception:
+                # Macros called from Python: Jinja rewrites the traceback to the file's own lines.
+                self.env.handle_exception()
+        return ctx
+
     def render_one(self, name: str, ctx: Mapping[str, Any]) -> str:
         """One template against `ctx`."""
-        try:
-            return self.env.get_template(name).render(ctx)
-        except jinja2.TemplateNotFound as exc:
-            raise RenderError(name, None, f"找不到模板 {exc.name}") from exc
-        except jinja2.TemplateError as exc:
-            file, line = locate_error(exc)
-            raise RenderError(file, line, f"{type(exc).__name__}: {exc.message or exc}") from exc
-        except Exception as exc:  # e.g. a TypeError in an expression the office wrote
-            file, line = locate_error(exc)
-            raise RenderError(file, line, f"{type(exc).__name__}: {exc}") from exc
+        with _located(name):
+            text = self._template(name).render(ctx)
+        return text
+
+    def _template(self, name: str) -> jinja2.Template:
+        # Jinja's own cache lookup (loader, globals, reload check) costs more than a dict.
+        found = self._templates.get(name)
+        if found is None:
+            found = self._templates[name] = self.env.get_template(name)
+        return found
+
+
+@contextlib.contextmanager
+def _located(name: str) -> Iterator[None]:
+    """Turn whatever a template raises into a `RenderError` naming its file and line."""
+    try:
+        yield
+    except jinja2.TemplateNotFound as exc:
+        raise RenderError(name, None, f"找不到模板 {exc.name}") from exc
+    except jinja2.TemplateError as exc:
+        file, line = locate_error(exc)
+        raise RenderError(file, line, f"{type(exc).__name__}: {exc.message or exc}") from exc
+    except Exception as exc:  # e.g. a TypeError in an expression the office wrote
+        file, line = locate_error(exc)
+        raise RenderError(file, line, f"{type(exc).__name__}: {exc}") from exc

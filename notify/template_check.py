@@ -19,7 +19,6 @@ from notify.render import (
     OfficeInfo,
     Renderer,
     RenderError,
-    build_context,
     template_name,
 )
 from schedules.clock import OFFICE_TZ
@@ -75,7 +74,11 @@ def check_templates(
         problems += _check_override_files(renderer, override_dir)
     at = datetime(2024, 4, 1, 1, 0, tzinfo=OFFICE_TZ)
     for notice in sample_notices():
-        ctx = build_context(notice, recipient_name="区应急局", at=at, office=renderer.office)
+        try:
+            ctx = renderer.context(notice, recipient_name="区应急局", at=at)
+        except RenderError as exc:
+            problems.append(TemplateProblem(exc.file, exc.line, exc.message))
+            continue
         for fmt in FORMATS:
             try:
                 renderer.render_one(template_name(notice.template, fmt), ctx)

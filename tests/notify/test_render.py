@@ -219,3 +219,49 @@ def test_it_sandboxes_every_template_once_the_office_adds_one(tmp_path: Path) ->
     (tmp_path / "remind.subject.j2").unlink()
     assert renderer.refresh() is True and renderer.sandboxed is False
     assert renderer.render(notice, recipient_name="区应急局", at=AT).subject.startswith("【提醒】")
+
+
+def test_the_office_rewords_the_shared_lines_in_macros_for_every_format(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "_macros.j2",
+        "{% macro report_how(it, office) %}请登录督办系统报送第{{ it.obligation_id }}号{% endmacro %}"
+        "{% macro contact(office) %}{{ office.name }}（张科长）{% endmacro %}",
+    )
+    out = Renderer(OFFICE, tmp_path).render(
+        Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT
+    )
+    for part in (out.text, out.markdown, out.html):
+        assert "请登录督办系统报送第41号" in part and "区安委办（张科长）" in part
+        assert "duban obligation submit" not in part
+    assert out.data["items"][0]["report_how"] == "请登录督办系统报送第41号"  # webhooks get it too
+
+
+def test_an_override_layout_may_still_import_the_macros(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "remind.text.j2",
+        '{% import "_macros.j2" as m %}{% for it in items %}{{ m.report_how(it, office) }}'
+        "{% endfor %}|{{ m.contact(office) }}",
+    )
+    out = Renderer(OFFICE, tmp_path).render(
+        Notice(7, Audience.UNIT_CONTACTS, (item("remind", 3),)), recipient_name="区应急局", at=AT
+    )
+    assert out.text.startswith("请将完成情况（可附佐证材料）报区安委办，登记命令：duban obligation")
+    assert out.text.strip().endswith("|区安委办，值班电话 021-12345678，office@example.gov.cn")
+
+
+def test_an_error_in_the_macros_names_that_file_and_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "_macros.j2",
+        "{% macro report_how(it, office) %}\n{{ it.no_such_field }}{% endmacro %}"
+        "{% macro contact(office) %}x{% endmacro %}",
+    )
+    with pytest.raises(RenderError) as err:
+        Renderer(OFFICE, tmp_path).render(
+            Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT
+        )
+    assert (err.value.file, err.value.line) == (str(path), 2)
+    problems = check_templates(tmp_path)
+    assert [(p.file, p.line) for p in problems] == [(str(path), 2)]
