@@ -13,6 +13,7 @@ from prefect import flow
 from sqlmodel import Session, col, select
 
 from flows.context import FlowContext, flow_context
+from flows.runner import in_worker_thread
 from flows.tick import make_item
 from models.directory import Unit
 from models.repo.units import find_unit
@@ -92,7 +93,7 @@ def _deliver(notices: list[Notice], now: datetime) -> dict[str, Any]:
 
 
 @flow(name="duban-daily-digest")
-def daily_digest_flow(now: str) -> dict[str, Any]:
+async def daily_digest_flow(now: str) -> dict[str, Any]:
     """Send the office's daily digest (working days only).
 
     Args:
@@ -101,16 +102,11 @@ def daily_digest_flow(now: str) -> dict[str, Any]:
     Returns:
         Counts of notices and items sent, or why nothing was sent.
     """
-    at, ctx = parse_aware(now), flow_context()
-    if not ctx.calendar.is_workday(at.astimezone(OFFICE_TZ).date()):
-        return {"skipped": "非工作日"}
-    with Session(ctx.engine) as session:
-        notice = build_office_digest(ctx, session, at)
-    return _deliver([notice] if notice else [], at)
+    return await in_worker_thread(daily_digest, parse_aware(now))
 
 
 @flow(name="duban-weekly-summary")
-def weekly_summary_flow(now: str) -> dict[str, Any]:
+async def weekly_summary_flow(now: str) -> dict[str, Any]:
     """Send each responsible leader a summary of what is late (first working day of the week).
 
     Args:
@@ -119,7 +115,22 @@ def weekly_summary_flow(now: str) -> dict[str, Any]:
     Returns:
         Counts of notices and items sent, or why nothing was sent.
     """
-    at, ctx = parse_aware(now), flow_context()
+    return await in_worker_thread(weekly_summary, parse_aware(now))
+
+
+def daily_digest(at: datetime) -> dict[str, Any]:
+    """The daily digest flow's body (sync)."""
+    ctx = flow_context()
+    if not ctx.calendar.is_workday(at.astimezone(OFFICE_TZ).date()):
+        return {"skipped": "非工作日"}
+    with Session(ctx.engine) as session:
+        notice = build_office_digest(ctx, session, at)
+    return _deliver([notice] if notice else [], at)
+
+
+def weekly_summary(at: datetime) -> dict[str, Any]:
+    """The weekly summary flow's body (sync)."""
+    ctx = flow_context()
     today = at.astimezone(OFFICE_TZ).date()
     monday = today - timedelta(days=today.weekday())
     first = ctx.calendar.workday_on_or_after(monday)

@@ -83,32 +83,20 @@ def tick_job(now: datetime, stop: threading.Event, *, holder: str = "duban") -> 
 
 def monthly_job(now: datetime, stop: threading.Event) -> dict[str, Any]:
     """The monthly report cycle (idempotent; runs daily, acts when a month needs it)."""
-    from flows.monthly import monthly_cycle_flow
+    from flows.monthly import monthly_cycle
 
-    return (
-        monthly_cycle_flow.fn(now=now.isoformat())
-        if embedded()
-        else _via_deployment("monthly", now)
-    )
+    return monthly_cycle(now) if embedded() else _via_deployment("monthly", now)
 
 
 def daily_digest_job(now: datetime, stop: threading.Event) -> dict[str, Any]:
     """The office's daily digest (working days only)."""
-    from flows.digests import daily_digest_flow
+    from flows.digests import daily_digest
 
-    return (
-        daily_digest_flow.fn(now=now.isoformat())
-        if embedded()
-        else _via_deployment("daily_digest", now)
-    )
+    return daily_digest(now) if embedded() else _via_deployment("daily_digest", now)
 
 
 def weekly_summary_job(now: datetime, stop: threading.Event) -> dict[str, Any]:
     """The leaders' weekly summary (first working day of the week only)."""
-    from flows.digests import weekly_summary_flow
+    from flows.digests import weekly_summary
 
-    return (
-        weekly_summary_flow.fn(now=now.isoformat())
-        if embedded()
-        else _via_deployment("weekly_summary", now)
-    )
+    return weekly_summary(now) if embedded() else _via_deployment("weekly_summary", now)

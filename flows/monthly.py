@@ -14,6 +14,7 @@ from prefect import flow
 from sqlmodel import Session, col, select
 
 from flows.context import flow_context
+from flows.runner import in_worker_thread
 from models.directory import Unit
 from models.repo.audit import record_event
 from models.tables import AuditEvent, Milestone, Obligation, Plan
@@ -65,26 +66,26 @@ def close_report_month(session: Session, month: date, now: datetime) -> dict[str
 
 
 @flow(name="duban-monthly-cycle")
-def monthly_cycle_flow(now: str) -> dict[str, Any]:
-    """Keep report obligations materialised ahead, and close last month's reports after the 26th.
+async def monthly_cycle_flow(now: str) -> dict[str, Any]:
+    """Keep report obligations materialised ahead, and close the month's reports after the 26th.
 
     Args:
         now: the logical time (ISO 8601 with offset).
 
     Returns:
-        What was materialised and the roll-call of any month closed.
+        What was materialised and, after the 26th, the month's roll-call (None once closed).
     """
-    at, ctx = parse_aware(now), flow_context()
+    return await in_worker_thread(monthly_cycle, parse_aware(now))
+
+
+def monthly_cycle(at: datetime) -> dict[str, Any]:
+    """The monthly cycle flow's body (sync)."""
+    ctx = flow_context()
     today = at.astimezone(OFFICE_TZ).date()
     out: dict[str, Any] = {"materialised": _materialise_active(at)}
-    month = (
-        _month_start(today)
-        if today.day > 26
-        else _month_start(today.replace(day=1) - (today - today))
-    )
-    if today.day > 26:
+    if today.day > 26:  # reports were due by the 26th: this month's roll-call, once
         with Session(ctx.engine) as session:
-            out["closed"] = close_report_month(session, month, at)
+            out["closed"] = close_report_month(session, _month_start(today), at)
     return out
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 R = TypeVar("R")
@@ -47,6 +48,26 @@ def run_flow(flow: Any, **kwargs: Any) -> Any:
     # the result storage) and the tick's sync task runs would each build their own (15-35 ms each).
     with SyncClientContext.get_or_create():
         return _result(flow(**kwargs))
+
+
+async def in_worker_thread(body: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Run an async flow's sync body in a worker thread that sees the flow run's context.
+
+    duban's flows are async on purpose: Prefect 3.8 joins a SYNC flow run's heartbeat thread on
+    exit, up to a second per run (it sleeps in 1 s steps), while an async flow run leaves it to
+    stop on its own. The body stays ordinary sync code; under Prefect it gets one sync API client
+    for all of its task runs (without one in context each task run builds its own, 15-35 ms).
+    """
+
+    def run() -> R:
+        if embedded():  # `flow.fn` with no Prefect API: no client, no ephemeral server
+            return body(*args, **kwargs)
+        from prefect.context import SyncClientContext
+
+        with SyncClientContext.get_or_create():
+            return body(*args, **kwargs)
+
+    return await asyncio.to_thread(run)
 
 
 def _result(out: Any) -> Any:

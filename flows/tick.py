@@ -5,15 +5,13 @@ task runs, `claim-decide` → `deliver` → `record`. What is due comes from dub
 `next_action_at`, so the first tick after downtime is the catch-up: the engine returns only the
 latest applicable stage of each obligation, and grouping sends one message per unit.
 
-`tick_flow` is an async flow on purpose: Prefect 3.8 joins a SYNC flow run's heartbeat thread on
-exit, which costs up to a second per run (it sleeps in 1 s steps), while an async flow run leaves
-the heartbeat thread to stop on its own. The heartbeat itself stays on (crashed-run detection), for
-in-process and deployed runs alike. The body is the same sync `run_tick`, in a worker thread.
+`tick_flow` is an async flow on purpose (flows/runner.in_worker_thread): a SYNC flow run waits up to a
+second for Prefect's heartbeat thread on exit. The heartbeat itself stays on (crashed-run
+detection), for in-process and deployed runs alike. The body is the same sync `run_tick`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlmodel import Session, col, select
 
 from flows.context import FlowContext, flow_context
-from flows.runner import embedded, run_task
+from flows.runner import in_worker_thread, run_task
 from models.directory import Unit
 from models.repo.bulk import one_of
 from models.repo.chase import Done, load_states, record_actions, reschedule_many, state_of
@@ -240,22 +238,13 @@ async def tick_flow(now: str, batch: int = 2500, owner: str = "duban") -> dict[s
     """
     stop = threading.Event()
     try:
-        summary = await asyncio.to_thread(_tick_in_thread, parse_aware(now), batch, owner, stop)
+        summary = await in_worker_thread(
+            run_tick, parse_aware(now), batch=batch, owner=owner, stop=stop
+        )
     except BaseException:
         stop.set()  # cancelled or timed out: the thread ends after the round it is in
         raise
     return summary.__dict__
-
-
-def _tick_in_thread(now: datetime, batch: int, owner: str, stop: threading.Event) -> TickSummary:
-    if embedded():  # `tick_flow.fn` with no Prefect API: no client, no ephemeral server
-        return run_tick(now, batch=batch, owner=owner, stop=stop)
-    # The sync task runs need a sync API client; without one in context, each task run would
-    # build its own (15-35 ms each, mostly loading CA certificates). One for the whole tick.
-    from prefect.context import SyncClientContext
-
-    with SyncClientContext.get_or_create():
-        return run_tick(now, batch=batch, owner=owner, stop=stop)
 
 
 def run_tick(

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from duban import runtime
 from flows.digests import daily_digest_flow, weekly_summary_flow
 from flows.monthly import monthly_cycle_flow
+from flows.runner import run_flow
 from models.tables import AuditEvent
 from schedules.clock import OFFICE_TZ
 from tests.flows.conftest import Office, days, tick_at
@@ -25,10 +26,12 @@ def _to(office: Office, address: str) -> list:  # type: ignore[type-arg]
 def test_it_sends_the_office_one_digest_per_working_day(office: Office) -> None:
     for day in days(date(2024, 9, 19), date(2024, 9, 30)):
         tick_at(day)
-    assert daily_digest_flow.fn(now=_at(date(2024, 9, 28)))["skipped"]  # Saturday
-    out = daily_digest_flow.fn(now=_at(date(2024, 9, 30)))
+    assert run_flow(daily_digest_flow, now=_at(date(2024, 9, 28)))["skipped"]  # Saturday
+    out = run_flow(daily_digest_flow, now=_at(date(2024, 9, 30)))
     assert out["notices"] == 1
-    daily_digest_flow.fn(now=_at(date(2024, 9, 30), 9, 30))  # again the same day: nothing new
+    run_flow(
+        daily_digest_flow, now=_at(date(2024, 9, 30), 9, 30)
+    )  # again the same day: nothing new
     digests = _to(office, "office@example.gov.cn")
     assert len(digests) == 1
     body = digests[0].get_body(("plain",)).get_content()
@@ -38,9 +41,9 @@ def test_it_sends_the_office_one_digest_per_working_day(office: Office) -> None:
 def test_it_sends_leaders_a_weekly_summary_on_the_first_working_day(office: Office) -> None:
     for day in days(date(2024, 9, 19), date(2024, 10, 8)):
         tick_at(day)
-    assert weekly_summary_flow.fn(now=_at(date(2024, 10, 9), 9, 5))["skipped"]  # Wednesday
+    assert run_flow(weekly_summary_flow, now=_at(date(2024, 10, 9), 9, 5))["skipped"]  # Wednesday
     # National Day week: the first working day after the holiday is Tuesday 10-08.
-    assert weekly_summary_flow.fn(now=_at(date(2024, 10, 8), 9, 5))["notices"] == 1
+    assert run_flow(weekly_summary_flow, now=_at(date(2024, 10, 8), 9, 5))["notices"] == 1
     summaries = [
         m
         for m in _to(office, "leader@example.gov.cn")
@@ -52,12 +55,12 @@ def test_it_sends_leaders_a_weekly_summary_on_the_first_working_day(office: Offi
 def test_it_closes_the_report_month_once_with_who_reported(office: Office) -> None:
     for day in days(date(2024, 9, 19), date(2024, 9, 26)):
         tick_at(day)
-    first = monthly_cycle_flow.fn(now=_at(date(2024, 9, 27), 8, 30))
+    first = run_flow(monthly_cycle_flow, now=_at(date(2024, 9, 27), 8, 30))
     assert first["closed"]["month"] == "2024-09" and set(first["closed"]["missing"]) == {
         "甲街道",
         "乙街道",
     }
-    assert monthly_cycle_flow.fn(now=_at(date(2024, 9, 28), 8, 30))["closed"] is None  # once
+    assert run_flow(monthly_cycle_flow, now=_at(date(2024, 9, 28), 8, 30))["closed"] is None  # once
     with Session(runtime.engine()) as s:
         events = s.exec(select(AuditEvent).where(AuditEvent.action == "month_closed")).all()
     assert len(events) == 1 and events[0].data["reported"] == []
