@@ -46,6 +46,8 @@ DEFAULT_LEASE = timedelta(minutes=15)
 
 
 Finished = tuple[Job, ClaimResult, Attempt]
+_Work = tuple[Job, ClaimResult, Callable[[], Attempt]]
+_Done = tuple[Job, ClaimResult, Attempt | BaseException]  # what a send returned, or raised
 
 
 class _Crew:
@@ -81,7 +83,8 @@ class _Crew:
         )
         self._recorder.start()
         self.results: list[JobResult] = []
-        self.error: BaseException | None = None
+        self.error: BaseException | None = None  # recording failed: nothing more is recorded
+        self.bug: BaseException | None = None  # a send raised: no more sends start
 
     def submit(self, send: Callable[[], Attempt], job: Job, claim: ClaimResult) -> None:
         """Send `job` once there is room; its result goes to the recorder."""
@@ -109,8 +112,9 @@ class _Crew:
         return self.results
 
     def check(self) -> None:
-        if self.error is not None:
-            raise self.error
+        failure = self.error or self.bug
+        if failure is not None:
+            raise failure
 
     def _send_loop(self) -> None:
         while (work := self._jobs.get()) is not None:
@@ -137,25 +141,19 @@ class _Crew:
                     done = True
                 else:
                     batch.append(more)
-            if batch and self.error is None:
+            sent = [(j, c, o) for j, c, o in batch if not isinstance(o, BaseException)]
+            if sent and self.error is None:
                 try:
-                    self.results += self._record([_attempt(d) for d in batch])
+                    self.results += self._record(sent)
                 except BaseException as exc:  # re-raised on the caller's thread
                     # The rows stay `sending` and are reclaimed after their lease: nothing lost.
                     self.error = exc
+            # A send that raised (a bug, not a delivery failure) stops the pass, but what the
+            # others sent is still recorded; its own rows are reclaimed after their lease.
+            bugs = [o for _, _, o in batch if isinstance(o, BaseException)]
+            self.bug = self.bug or (bugs[0] if bugs else None)
             for _ in batch:
                 self._room.release()
-
-
-_Work = tuple[Job, ClaimResult, Callable[[], Attempt]]
-_Done = tuple[Job, ClaimResult, "Attempt | BaseException"]
-
-
-def _attempt(done: _Done) -> Finished:
-    job, claim, outcome = done
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return job, claim, outcome
 
 
 @dataclass(frozen=True)

@@ -40,18 +40,23 @@ def test_every_send_is_recorded_once_and_no_more_than_room_are_unrecorded() -> N
     assert unrecorded[0] == 0 and 1 <= unrecorded[1] <= 8
 
 
-def test_a_failing_send_is_raised_to_the_caller_and_nothing_hangs() -> None:
+def test_a_failing_send_is_raised_to_the_caller_and_the_others_are_still_recorded() -> None:
     def boom() -> Attempt:
         raise RuntimeError("bug in a channel")
 
-    crew = _Crew(lambda batch: [], workers=2, room=4, window=0.01)
-    crew.submit(boom, "first", None)  # type: ignore[arg-type]
+    recorded: list[Any] = []
+    crew = _Crew(lambda batch: [recorded.append(j) for j, _, _ in batch], workers=2, room=8,
+                 window=0.01)  # fmt: skip
     with pytest.raises(RuntimeError, match="bug in a channel"):
         try:
-            for n in range(50):  # more than the room: a stuck crew would block here
+            crew.submit(boom, "bug", None)  # type: ignore[arg-type]
+            for n in range(7):  # within the room: none of these waits for the failure
+                crew.submit(_ok, n, None)  # type: ignore[arg-type]
+            for n in range(7, 50):  # beyond it: the failure stops the caller, nothing hangs
                 crew.submit(_ok, n, None)  # type: ignore[arg-type]
         finally:
             crew.close()  # as the pipeline does: the senders stop either way
+    assert set(range(7)) <= set(recorded) and "bug" not in recorded  # their rows are recorded
 
 
 def test_a_failing_record_is_raised_at_close() -> None:
