@@ -261,7 +261,14 @@ class Renderer:
     def context(self, notice: Notice, *, recipient_name: str, at: datetime) -> dict[str, Any]:
         """The variables `notice`'s templates see, with the shared lines of `_macros.j2`."""
         with _located("_macros.j2"):
-            shared = self._template("_macros.j2").module
+            macros = self._template("_macros.j2")
+            shared = macros.module
+            for needed in ("report_how", "contact"):
+                if not callable(getattr(shared, needed, None)):
+                    file = macros.filename or "_macros.j2"
+                    raise RenderError(
+                        file, None, f"缺少宏 {needed}（_macros.j2 须定义 report_how 与 contact）"
+                    )
             try:
                 ctx = build_context(
                     notice,
@@ -294,6 +301,8 @@ def _located(name: str) -> Iterator[None]:
     """Turn whatever a template raises into a `RenderError` naming its file and line."""
     try:
         yield
+    except RenderError:
+        raise
     except jinja2.TemplateNotFound as exc:
         raise RenderError(name, None, f"找不到模板 {exc.name}") from exc
     except jinja2.TemplateError as exc:

@@ -265,3 +265,12 @@ def test_an_error_in_the_macros_names_that_file_and_line(tmp_path: Path) -> None
     assert (err.value.file, err.value.line) == (str(path), 2)
     problems = check_templates(tmp_path)
     assert [(p.file, p.line) for p in problems] == [(str(path), 2)]
+
+
+def test_macros_without_one_of_the_shared_lines_are_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "_macros.j2", "{% macro report_how(it, office) %}报送{% endmacro %}")
+    with pytest.raises(RenderError) as err:
+        Renderer(OFFICE, tmp_path).render(
+            Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT
+        )
+    assert err.value.file == str(path) and "缺少宏 contact" in err.value.message
