@@ -5,8 +5,8 @@ task runs, `claim-decide` → `deliver` → `record`. What is due comes from dub
 `next_action_at`, so the first tick after downtime is the catch-up: the engine returns only the
 latest applicable stage of each obligation, and grouping sends one message per unit.
 
-`tick_flow` is an async flow on purpose (flows/runner.in_worker_thread): a SYNC flow run waits up to a
-second for Prefect's heartbeat thread on exit. The heartbeat itself stays on (crashed-run
+`tick_flow` is an async flow on purpose (flows/runner.in_worker_thread): a SYNC flow run waits
+up to a second for Prefect's heartbeat thread on exit. The heartbeat itself stays on (crashed-run
 detection), for in-process and deployed runs alike. The body is the same sync `run_tick`.
 """
 
