@@ -17,6 +17,7 @@ from sqlalchemy import false, or_, true, update
 from sqlmodel import Session, col, select
 
 from models.directory import Channel, Unit
+from models.repo.bulk import one_of
 from models.repo.deliveries import audit_delivery
 from models.tables import AuditEvent, Delivery, Milestone, Obligation, Plan, Task
 
@@ -62,48 +63,43 @@ def select_failed(
 
 def deliveries_by_id(session: Session, ids: Iterable[int]) -> dict[int, Delivery]:
     """The rows with these ids (missing ids are simply absent)."""
-    wanted = sorted(set(ids))
-    out: dict[int, Delivery] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        for row in session.exec(select(Delivery).where(col(Delivery.id).in_(chunk))):
-            out[row.id or 0] = row
-    return out
+    return {
+        row.id or 0: row
+        for cond in one_of(session, col(Delivery.id), set(ids))
+        for row in session.exec(select(Delivery).where(cond))
+    }
 
 
 def replaced_ids(session: Session, ids: Iterable[int]) -> set[int]:
     """Which of these rows were closed as replaced by an earlier resend."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return set()
-    stmt = _audited(REPLACED).where(col(AuditEvent.entity_id).in_(wanted))
-    return {int(i) for i in session.exec(stmt).all() if i is not None}
+    return {
+        int(i)
+        for cond in one_of(session, col(AuditEvent.entity_id), set(ids))
+        for i in session.exec(_audited(REPLACED).where(cond))
+        if i is not None
+    }
 
 
 def deliveries_by_key(session: Session, keys: Iterable[str]) -> dict[str, Delivery]:
     """The rows of the keys that have one."""
-    wanted = sorted(set(keys))
-    out: dict[str, Delivery] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        out.update(
-            {r.key: r for r in session.exec(select(Delivery).where(col(Delivery.key).in_(chunk)))}
-        )
-    return out
+    return {
+        r.key: r
+        for cond in one_of(session, col(Delivery.key), set(keys))
+        for r in session.exec(select(Delivery).where(cond))
+    }
 
 
 def obligation_rows(session: Session, ids: Iterable[int]) -> dict[int, ObligationRow]:
     """Each obligation with its milestone, task, plan and unit (what a message says about it)."""
-    wanted = sorted(set(ids))
     out: dict[int, ObligationRow] = {}
-    for start in range(0, len(wanted), 500):
+    for cond in one_of(session, col(Obligation.id), set(ids)):
         stmt = (
             select(Obligation, Milestone, Task, Plan, Unit)  # type: ignore[call-overload]
             .join(Milestone, col(Milestone.id) == col(Obligation.milestone_id))
             .join(Task, col(Task.id) == col(Obligation.task_id))
             .join(Plan, col(Plan.id) == col(Obligation.plan_id))
             .join(Unit, col(Unit.id) == col(Obligation.unit_id))
-            .where(col(Obligation.id).in_(wanted[start : start + 500]))
+            .where(cond)
         )
         for row in session.exec(stmt).all():
             out[row[0].id or 0] = row
@@ -112,20 +108,22 @@ def obligation_rows(session: Session, ids: Iterable[int]) -> dict[int, Obligatio
 
 def unit_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     """Unit id → name."""
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    rows = session.exec(select(Unit.id, Unit.name).where(col(Unit.id).in_(wanted))).all()
-    return {uid or 0: name for uid, name in rows}
+    wanted = {i for i in ids if i is not None}
+    return {
+        uid or 0: name
+        for cond in one_of(session, col(Unit.id), wanted)
+        for uid, name in session.exec(select(Unit.id, Unit.name).where(cond))
+    }
 
 
 def channels_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, Channel]:
     """Channel id → row (enabled or not)."""
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    rows = session.exec(select(Channel).where(col(Channel.id).in_(wanted))).all()
-    return {c.id or 0: c for c in rows}
+    wanted = {i for i in ids if i is not None}
+    return {
+        c.id or 0: c
+        for cond in one_of(session, col(Channel.id), wanted)
+        for c in session.exec(select(Channel).where(cond))
+    }
 
 
 def mark_for_resend(
