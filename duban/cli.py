@@ -1,14 +1,18 @@
-"""The `duban` command line: one entry point, sub-commands grouped by what the office does."""
+"""The `duban` command line: one entry point, sub-commands grouped by what the office does.
+
+Every CLI module imports only Typer and light helpers at module level: `duban --help` must build the
+whole command tree without the ORM or Prefect, and each command imports what it needs when it runs
+(tests/duban/test_fast_start.py holds the line).
+"""
 
 from __future__ import annotations
-
-import sys
 
 import typer
 
 from duban import (
     cli_activate,
     cli_db,
+    cli_digest,
     cli_main,
     cli_notify,
     cli_office,
@@ -18,13 +22,21 @@ from duban import (
     cli_simulate,
     cli_units,
 )
+from duban.cli_zh import DubanTyper, RootGroup
 
-app = typer.Typer(
-    help="督办 duban: 工作计划任务的提醒、催办、督办与通报。",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = DubanTyper(cls=RootGroup, help="督办 duban: 工作计划任务的提醒、催办、督办与通报。")
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(
+        False, "--debug", help="出错时显示完整的调用栈（可放在命令行任意位置）"
+    ),
+) -> None:
+    # --debug is read (and removed) by RootGroup.main before parsing; declared here for the help.
+    del debug
+
+
 app.command("quickstart")(cli_main.quickstart)
 app.command("tick")(cli_service.tick_cmd)
 app.command("serve")(cli_service.serve_cmd)
@@ -32,6 +44,7 @@ app.command("status")(cli_service.status_cmd)
 app.command("doctor")(cli_service.doctor_cmd)
 app.command("import")(cli_plan.import_cmd)
 app.command("simulate")(cli_simulate.simulate_cmd)
+app.command("digest")(cli_digest.digest_cmd)
 cli_plan.app.command("activate")(cli_activate.activate_cmd)
 app.add_typer(cli_plan.app, name="plan", help="计划：列出、查看、审核表导出/读回、待补充单位。")
 app.add_typer(cli_db.app, name="db", help="数据库：迁移与版本。")
@@ -53,8 +66,5 @@ app.add_typer(cli_notify.templates_app, name="templates", help="消息模板：�
 
 
 def main() -> None:
-    """Console entry point."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
+    """Console entry point (errors become one `错误:` line: see duban/cli_zh.py)."""
+    app()

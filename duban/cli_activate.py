@@ -5,10 +5,10 @@ from __future__ import annotations
 import typer
 
 from duban import runtime
-from duban.cli_common import fail
+from duban.cli_common import fail, id_argument
 
 
-def activate_cmd(plan_id: int = typer.Argument(..., metavar="ID")) -> None:
+def activate_cmd(plan_id: int = id_argument("计划编号")) -> None:
     """启用计划：生成全部义务（节点 × 单位），开始提醒与催办；启用时已过期的节点进入“待确认”清单。"""
     from flows.context import flow_context
     from models.repo.obligations import activate_plan

@@ -5,15 +5,17 @@ from __future__ import annotations
 import typer
 
 from duban import runtime
-from duban.cli_common import print_json
-from models.migrate import current_revision, head_revision, upgrade
+from duban.cli_common import json_option, print_json
+from duban.cli_zh import DubanTyper
 
-app = typer.Typer(no_args_is_help=True)
+app = DubanTyper()
 
 
 @app.command("upgrade")
 def upgrade_cmd() -> None:
     """把数据库升级到最新版本（Alembic 迁移）。"""
+    from models.migrate import current_revision, upgrade
+
     eng = runtime.engine()
     before = current_revision(eng)
     upgrade(eng)
@@ -23,8 +25,10 @@ def upgrade_cmd() -> None:
 
 
 @app.command("current")
-def current_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+def current_cmd(as_json: bool = json_option()) -> None:
     """显示数据库当前版本与最新版本。"""
+    from models.migrate import current_revision, head_revision
+
     eng = runtime.engine()
     info = {"current": current_revision(eng), "head": head_revision(eng)}
     if as_json:

@@ -10,14 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from sqlmodel import Session, col, func, select
 
 from duban import runtime
 from duban.cli_common import fail
-from duban.directory import DirectoryError, load_directory
-from models.migrate import current_revision, upgrade
-from models.repo.units import apply_directory
-from models.tables import Delivery, Milestone, Obligation, Plan, QueueItem, Task
 from schedules.clock import OFFICE_TZ
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -34,9 +29,14 @@ def _fresh_database() -> None:
 
 def _load_examples(examples: Path, *, replay: bool) -> date:
     """Load the directory, import every example plan and activate it at the plans' start. Returns it."""
+    from sqlmodel import Session
+
+    from duban.directory import DirectoryError, load_directory
     from flows.context import flow_context
     from flows.import_plan import import_plan_flow
     from models.repo.obligations import activate_plan, plan_period
+    from models.repo.units import apply_directory
+    from models.tables import Plan
 
     try:
         spec = load_directory(examples / "units.yaml")
@@ -75,6 +75,10 @@ def _load_examples(examples: Path, *, replay: bool) -> date:
 
 
 def _print_day(day: date, results: dict[str, Any]) -> None:
+    from sqlmodel import Session, func, select
+
+    from models.tables import QueueItem
+
     stages = results.get("by_stage", {})
     digest = results.get("daily_digest") or {}
     if not stages and not digest.get("notices") and not results.get("reported"):
@@ -97,8 +101,11 @@ def _print_day(day: date, results: dict[str, Any]) -> None:
 
 def _units_report(day: date, rate: float, rng: random.Random) -> int:
     """Demo only: some units report on their due day and the office accepts (销号) at once."""
+    from sqlmodel import col, select
+
     from flows.context import flow_context
     from models.repo.chase import OfficeAction, apply_decision
+    from models.tables import Milestone, Obligation, Plan, Task
     from schedules.machine import Event
 
     ctx, done = flow_context(), 0
@@ -171,6 +178,10 @@ def demo(
 
 
 def _summary() -> None:
+    from sqlmodel import Session, func, select
+
+    from models.tables import Delivery, QueueItem
+
     settings = runtime.settings()
     with Session(runtime.engine()) as s:
         sent = s.exec(
@@ -191,19 +202,23 @@ def _summary() -> None:
 
 def quickstart(
     fresh: bool = typer.Option(True, "--fresh/--keep", help="先删除旧的 SQLite 数据库，重新开始"),
-    examples: Path = typer.Option(EXAMPLES, "--examples", help="示例目录（units.yaml 与 plans/）"),
-    days: int = typer.Option(75, "--days", help="演示运行的天数（模拟时钟）"),
+    examples: Path = typer.Option(
+        EXAMPLES, "--examples", metavar="目录", help="示例目录（units.yaml 与 plans/）"
+    ),
+    days: int = typer.Option(75, "--days", metavar="天数", help="演示运行的天数（模拟时钟）"),
     seconds_per_day: float = typer.Option(
-        0.3, "--seconds-per-day", help="模拟时钟每天对应的真实秒数"
+        0.3, "--seconds-per-day", metavar="秒", help="模拟时钟每天对应的真实秒数"
     ),
     submit_rate: float = typer.Option(
-        0.6, "--submit-rate", help="演示中按期报送的单位比例（其余被催办、督办）"
+        0.6, "--submit-rate", metavar="比例", help="演示中按期报送的单位比例（其余被催办、督办）"
     ),
     demo_clock: bool = typer.Option(
         False, "--demo", help="快速时钟：从计划开始日起每天约 0.3 秒；不加则按真实时间运行服务"
     ),
 ) -> None:
     """主流程：新建数据库，载入示例单位目录与示例计划并启用，然后运行服务（--demo 为快速时钟）。"""
+    from models.migrate import current_revision, upgrade
+
     os.environ.setdefault("DUBAN_DELIVERY", "outbox")  # example robots' URLs are not real hosts
     runtime.reset()
     if fresh:

@@ -4,31 +4,34 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from duban import runtime
-from duban.cli_common import fail, print_json
-from models.repo.units import find_unit
-from notify.channels import build_transports, office_info
-from notify.notice import Audience, Notice
-from notify.render import FORMATS, Renderer, RenderError
-from notify.retry import RetrySettings, send_with_retry
-from notify.targets import Route, load_units, routes_for
-from notify.template_check import check_templates
-from notify.transport import Message, Rendered, Transport
+from duban.cli_common import fail, json_option, print_json
+from duban.cli_zh import DubanTyper
 
-notify_app = typer.Typer(no_args_is_help=True)
-templates_app = typer.Typer(no_args_is_help=True)
+if TYPE_CHECKING:
+    from notify.targets import Route
+    from notify.transport import Rendered, Transport
+
+notify_app = DubanTyper()
+templates_app = DubanTyper()
 
 
 @notify_app.command("test")
 def test_cmd(
-    unit: str = typer.Argument(..., help="单位名称或别名"),
-    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果"),
+    unit: str = typer.Argument(..., metavar="单位", help="单位名称或别名"),
+    as_json: bool = json_option(),
 ) -> None:
     """向单位的每个渠道（邮件发给每位有邮箱的联系人）发送一条测试消息，并逐一报告结果。"""
+    from models.repo.units import find_unit
+    from notify.channels import build_transports, office_info
+    from notify.notice import Audience, Notice
+    from notify.render import Renderer, RenderError
+    from notify.targets import load_units, routes_for
+
     settings = runtime.settings()
     now = runtime.current_time()
     with runtime.transaction() as session:
@@ -56,6 +59,9 @@ def _send_tests(
     routes: list[Route], content: Rendered, transports: dict[str, Transport], now: datetime
 ) -> list[dict[str, Any]]:
     """One attempt per route (no retry: the office wants to see the failure now)."""
+    from notify.retry import RetrySettings, send_with_retry
+    from notify.transport import Message
+
     results: list[dict[str, Any]] = []
     for route in routes:
         transport = transports[route.target.kind]
@@ -94,10 +100,17 @@ def _print_results(unit: str, results: list[dict[str, Any]], as_json: bool) -> N
 @templates_app.command("check")
 def check_cmd(
     folder: Path | None = typer.Option(
-        None, "--dir", help="要检查的模板目录（默认 DUBAN_TEMPLATES_DIR；不设则检查内置模板）"
+        None,
+        "--dir",
+        metavar="目录",
+        help="要检查的模板目录（默认 DUBAN_TEMPLATES_DIR；不设则检查内置模板）",
     ),
 ) -> None:
     """用示例数据渲染每个模板（各阶段 × 主题/正文/HTML/Markdown），报告错误所在的文件和行。"""
+    from notify.channels import office_info
+    from notify.render import FORMATS
+    from notify.template_check import check_templates
+
     settings = runtime.settings()
     folder = folder or settings.templates_dir
     problems = check_templates(folder, office_info(settings))

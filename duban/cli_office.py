@@ -1,290 +1,385 @@
-"""`duban obligation …` and `duban queue …`: what units and the office do with obligations."""
+"""`duban obligation …` and `duban queue …`: what units and the office do with obligations.
+
+Lists read through SQLAlchemy Core (duban/office_views.py) and start fast; each action is one
+transaction: a refused argument leaves no state change and no audit row.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlmodel import Session
 
 from duban import runtime
-from duban.cli_common import fail, print_json
-from duban.office_views import history, list_obligations, list_queue
-from models.repo.chase import OfficeAction, apply_decision
-from models.repo.queue import QueueError, ack_item, note_item, resolve_item
-from models.repo.units import find_unit
-from models.tables import Milestone, Obligation, Plan, Submission, Task
-from schedules.machine import STATUS_LABEL, Event, TransitionError
+from duban.cli_common import (
+    InputError,
+    all_option,
+    date_option,
+    fail,
+    format_duration,
+    id_argument,
+    id_option,
+    json_option,
+    limit_option,
+    offset_option,
+    page_footer,
+    print_json,
+)
+from duban.cli_zh import DubanTyper
 
-obligations = typer.Typer(no_args_is_help=True)
-queue = typer.Typer(no_args_is_help=True)
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from duban.evidence import Evidence
+    from models.repo.chase import OfficeAction
+    from models.tables import Obligation
+
+obligations = DubanTyper()
+queue = DubanTyper()
+
+STATUS_HELP = "状态，可写中文或英文，多个用逗号分隔：待办 已提醒 已逾期 已升级督办 已报送待验收 已销号 已退回重办 申请延期中 已免除 待办公室确认"
 
 
-def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
-    if as_json:
-        print_json(rows)
-        return
-    for r in rows:
-        level = f" L{r['level']}" if r["level"] else ""
-        typer.echo(
-            f"#{r['id']}\t{r['due']}\t{r['unit']}\t{r['status_label']}{level}\t{r['task_ref']} {r['task']}"
-        )
-    typer.echo(f"共 {len(rows)} 条")
+def _limit(limit: int, show_all: bool) -> int | None:
+    return None if show_all else limit
 
 
 @obligations.command("list")
 def list_cmd(
-    unit: str = typer.Option(None, "--unit"),
-    plan: int = typer.Option(None, "--plan"),
-    status: str = typer.Option(None, "--status"),
-    due_from: str = typer.Option(None, "--due-from"),
-    due_to: str = typer.Option(None, "--due-to"),
-    as_json: bool = typer.Option(False, "--json"),
+    unit: str = typer.Option(None, "--unit", metavar="单位", help="只看该单位（名称或别名）的"),
+    plan: int = id_option("--plan", help="只看该计划（编号）的"),
+    status: str = typer.Option(None, "--status", metavar="状态", help=STATUS_HELP),
+    due_from: date = date_option("--due-from", help="截止日不早于该日"),
+    due_to: date = date_option("--due-to", help="截止日不晚于该日"),
+    limit: int = limit_option(),
+    offset: int = offset_option(),
+    show_all: bool = all_option(),
+    as_json: bool = json_option(),
 ) -> None:
-    """列出义务（任务节点 × 单位）。--status 可为 open/reminded/overdue/escalated/submitted/accepted/to_confirm 等。"""
-    with runtime.transaction() as s:
-        rows = list_obligations(
-            s,
+    """列出义务（任务节点 × 单位），按截止日排序，分页显示并给出总数。"""
+    from duban.office_views import list_obligations, parse_statuses
+
+    statuses = parse_statuses(status) if status else None
+    with runtime.reading() as conn:
+        page = list_obligations(
+            conn,
             unit=unit,
             plan=plan,
-            status=status,
-            due_from=_date(due_from, "--due-from"),
-            due_to=_date(due_to, "--due-to"),
+            statuses=statuses,
+            due_from=due_from,
+            due_to=due_to,
+            limit=_limit(limit, show_all),
+            offset=offset,
         )
-    _print_rows(rows, as_json)
+    if as_json:
+        print_json(page.to_dict())
+        return
+    for r in page.items:
+        level = f" {r['level_label']}" if r["level_label"] else ""
+        typer.echo(
+            f"#{r['id']}\t{r['due']}\t{r['unit']}（{r['role_label']}）\t{r['status_label']}{level}"
+            f"\t{r['task_ref']} {r['task']}"
+        )
+    typer.echo(page_footer(len(page.items), page.total, offset))
 
 
-def _date(text: str | None, name: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(f"{name} 应为日期 YYYY-MM-DD，收到 {text!r}")
+def _check_new_due(ob: Obligation, new_due: date, today: date) -> None:
+    if new_due <= ob.due_on:
+        raise InputError(f"新的截止日 {new_due} 必须晚于原截止日 {ob.due_on}")
+    if new_due < today:
+        raise InputError(f"新的截止日 {new_due} 已经过去（今天是 {today}）")
 
 
-def _decide(ob_id: int, act: OfficeAction, extra: Any = None) -> None:
+def _check_unit(s: Session, ob: Obligation, unit: str) -> None:
+    """A unit may act only on its own obligations."""
+    from models.directory import Unit
+    from models.repo.units import find_unit
+
+    found = find_unit(session=s, name=unit.strip())
+    if found is None:
+        raise InputError(f"目录中没有名为“{unit}”的单位")
+    if found.id != ob.unit_id:
+        owner = s.get(Unit, ob.unit_id)
+        raise InputError(
+            f"单位“{unit}”不是义务 #{ob.id} 的责任单位（责任单位是“{owner.name if owner else '?'}”）"
+        )
+
+
+def _decide(
+    ob_id: int,
+    acts: list[OfficeAction],
+    *,
+    unit: str | None = None,
+    new_due: date | None = None,
+    extra: Callable[[Session, Obligation], None] | None = None,
+) -> None:
+    """Apply one or more office actions in one transaction: all of them, or none."""
     from flows.context import flow_context
+    from models.repo.chase import apply_decision
+    from models.tables import Milestone, Obligation, Plan, Task
+    from schedules.clock import OFFICE_TZ
+    from schedules.machine import STATUS_LABEL, TransitionError
 
     ctx, now = flow_context(), runtime.current_time()
     with runtime.transaction() as s:
         ob = s.get(Obligation, ob_id)
         if ob is None:
             fail(f"没有编号为 {ob_id} 的义务")
+        if unit is not None:
+            _check_unit(s, ob, unit)
+        if new_due is not None:
+            _check_new_due(ob, new_due, now.astimezone(OFFICE_TZ).date())
         ms, tk, plan = (
             s.get(Milestone, ob.milestone_id),
             s.get(Task, ob.task_id),
             s.get(Plan, ob.plan_id),
         )
         assert ms is not None and tk is not None and plan is not None
-        try:
-            new = apply_decision(
-                session=s,
-                ob=ob,
-                act=act,
-                policy=ctx.policy_for(plan, tk, ms),
-                cal=ctx.calendar,
-                now=now,
-            )
-        except TransitionError as exc:
-            fail(f"义务 #{ob_id}: {exc}")
+        policy = ctx.policy_for(plan, tk, ms)
+        for act in acts:
+            try:
+                new = apply_decision(
+                    session=s, ob=ob, act=act, policy=policy, cal=ctx.calendar, now=now
+                )
+            except TransitionError as exc:
+                fail(f"义务 #{ob_id}: {exc}")
         if extra is not None:
             extra(s, ob)
     typer.echo(f"义务 #{ob_id}（{tk.ref} {tk.title} / 截止 {new.due}）→ {STATUS_LABEL[new.status]}")
 
 
-def _evidence(s: Session, ob: Obligation, unit: str, note: str, file: Path | None) -> None:
-    digest = path = None
-    if file is not None:
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        target = runtime.settings().home / "evidence" / f"{digest[:16]}_{file.name}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(file, target)
-        path = str(target)
+def _act(event: str, actor: str, reason: str = "", new_due: date | None = None) -> OfficeAction:
+    from models.repo.chase import OfficeAction
+    from schedules.machine import Event
+
+    return OfficeAction(Event(event), actor=actor, reason=reason, new_due=new_due)
+
+
+@obligations.command("submit")
+def submit_cmd(
+    ob_id: int = id_argument("义务编号"),
+    unit: str = typer.Option(
+        ..., "--unit", metavar="单位", help="报送单位（须是该义务的责任单位）"
+    ),
+    note: str = typer.Option("", "--note", metavar="说明", help="完成情况说明"),
+    file: Path = typer.Option(None, "--file", metavar="文件", help="佐证材料（普通文件）"),
+) -> None:
+    """单位报送完成情况（可附佐证材料），等待办公室验收。"""
+    from duban.evidence import receive_evidence
+
+    evidence = receive_evidence(file, runtime.settings().home / "evidence") if file else None
+    try:
+        _decide(
+            ob_id,
+            [_act("submit", unit, note)],
+            unit=unit,
+            extra=lambda s, ob: _submission(s, ob, unit, note, evidence),
+        )
+    except BaseException:
+        if evidence is not None:
+            evidence.discard()
+        raise
+    if evidence is not None:
+        evidence.keep()
+
+
+def _submission(s: Session, ob: Obligation, unit: str, note: str, ev: Evidence | None) -> None:
+    from models.tables import Submission
+
     s.add(
         Submission(
             obligation_id=ob.id or 0,
             by=unit,
             note=note,
-            file_name=file.name if file else None,
-            file_sha256=digest,
-            file_path=path,
+            file_name=ev.name if ev else None,
+            file_sha256=ev.sha256 if ev else None,
+            file_path=str(ev.path) if ev else None,
             at=runtime.current_time(),
         )
     )
 
 
-@obligations.command("submit")
-def submit_cmd(
-    ob_id: int = typer.Argument(..., metavar="ID"),
-    unit: str = typer.Option(..., "--unit", help="报送单位"),
-    note: str = typer.Option("", "--note"),
-    file: Path = typer.Option(None, "--file", help="佐证材料"),
-) -> None:
-    """单位报送完成情况（可附佐证材料），等待办公室验收。"""
-    if file is not None and not file.is_file():
-        fail(f"佐证材料文件不存在或不可读: {file}")
-    with runtime.transaction() as s:
-        ob, u = s.get(Obligation, ob_id), find_unit(session=s, name=unit)
-        if ob is not None and (u is None or u.id != ob.unit_id):
-            fail(f"单位“{unit}”不是义务 #{ob_id} 的责任单位")
-    _decide(
-        ob_id,
-        OfficeAction(Event.SUBMIT, actor=unit, reason=note),
-        extra=lambda s, ob: _evidence(s, ob, unit, note, file),
-    )
-
-
 @obligations.command("accept")
 def accept_cmd(
-    ob_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option("", "--reason")
+    ob_id: int = id_argument("义务编号"),
+    reason: str = typer.Option("", "--reason", metavar="说明", help="验收意见"),
 ) -> None:
     """办公室验收销号。"""
-    _decide(ob_id, OfficeAction(Event.ACCEPT, actor=runtime.actor(), reason=reason))
+    _decide(ob_id, [_act("accept", runtime.actor(), reason)])
 
 
 @obligations.command("reopen")
 def reopen_cmd(
-    ob_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option(..., "--reason")
+    ob_id: int = id_argument("义务编号"),
+    reason: str = typer.Option(..., "--reason", metavar="原因", help="退回原因"),
 ) -> None:
     """退回重办：催办从现在起恢复。"""
-    _decide(ob_id, OfficeAction(Event.REOPEN, actor=runtime.actor(), reason=reason))
+    _decide(ob_id, [_act("reopen", runtime.actor(), reason)])
 
 
 @obligations.command("extend")
 def extend_cmd(
-    ob_id: int = typer.Argument(..., metavar="ID"),
-    to: str = typer.Option(..., "--to"),
-    reason: str = typer.Option(..., "--reason"),
+    ob_id: int = id_argument("义务编号"),
+    to: date = date_option(
+        "--to", help="新的截止日（须晚于原截止日，且不早于今天）", required=True
+    ),
+    reason: str = typer.Option(..., "--reason", metavar="原因", help="延期原因"),
 ) -> None:
     """批准延期到新的截止日（单位未申请时由办公室直接延期），提醒按新日期重新安排。"""
-    new_due = _date(to, "--to")
+    from models.tables import Obligation
+
     with runtime.transaction() as s:
         ob = s.get(Obligation, ob_id)
         requested = ob is not None and ob.status == "extension_requested"
-    if not requested:
-        _decide(
-            ob_id,
-            OfficeAction(
-                Event.REQUEST_EXTENSION, actor=runtime.actor(), reason=reason, new_due=new_due
-            ),
-        )
-    _decide(
-        ob_id,
-        OfficeAction(Event.GRANT_EXTENSION, actor=runtime.actor(), reason=reason, new_due=new_due),
-    )
+    actor = runtime.actor()
+    acts = [] if requested else [_act("request_extension", actor, reason, to)]
+    _decide(ob_id, [*acts, _act("grant_extension", actor, reason, to)], new_due=to)
 
 
 @obligations.command("request-extension")
 def request_extension_cmd(
-    ob_id: int = typer.Argument(..., metavar="ID"),
-    unit: str = typer.Option(..., "--unit"),
-    to: str = typer.Option(..., "--to"),
-    reason: str = typer.Option(..., "--reason"),
+    ob_id: int = id_argument("义务编号"),
+    unit: str = typer.Option(
+        ..., "--unit", metavar="单位", help="申请单位（须是该义务的责任单位）"
+    ),
+    to: date = date_option("--to", help="希望延到的截止日", required=True),
+    reason: str = typer.Option(..., "--reason", metavar="原因", help="申请理由"),
 ) -> None:
     """单位申请延期，等待办公室批准或驳回（期间照常提醒）。"""
-    _decide(
-        ob_id,
-        OfficeAction(Event.REQUEST_EXTENSION, actor=unit, reason=reason, new_due=_date(to, "--to")),
-    )
+    _decide(ob_id, [_act("request_extension", unit, reason, to)], unit=unit, new_due=to)
 
 
 @obligations.command("refuse-extension")
 def refuse_extension_cmd(
-    ob_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option(..., "--reason")
+    ob_id: int = id_argument("义务编号"),
+    reason: str = typer.Option(..., "--reason", metavar="原因", help="驳回原因"),
 ) -> None:
     """驳回延期申请，按原截止日继续催办。"""
-    _decide(ob_id, OfficeAction(Event.REFUSE_EXTENSION, actor=runtime.actor(), reason=reason))
+    _decide(ob_id, [_act("refuse_extension", runtime.actor(), reason)])
 
 
 @obligations.command("waive")
 def waive_cmd(
-    ob_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option(..., "--reason")
+    ob_id: int = id_argument("义务编号"),
+    reason: str = typer.Option(..., "--reason", metavar="原因", help="免除原因"),
 ) -> None:
     """免除该义务（不再提醒）。"""
-    _decide(ob_id, OfficeAction(Event.WAIVE, actor=runtime.actor(), reason=reason))
+    _decide(ob_id, [_act("waive", runtime.actor(), reason)])
 
 
 @obligations.command("confirm")
 def confirm_cmd(
-    ob_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option("", "--reason")
+    ob_id: int = id_argument("义务编号"),
+    reason: str = typer.Option("", "--reason", metavar="说明", help="说明"),
 ) -> None:
     """启用时已过期的节点：确认仍需办理，开始催办。（已完成的请用 accept，不再需要的用 waive）"""
-    _decide(ob_id, OfficeAction(Event.CONFIRM_OPEN, actor=runtime.actor(), reason=reason))
+    _decide(ob_id, [_act("confirm_open", runtime.actor(), reason)])
 
 
 @obligations.command("history")
-def history_cmd(
-    ob_id: int = typer.Argument(..., metavar="ID"), as_json: bool = typer.Option(False, "--json")
-) -> None:
+def history_cmd(ob_id: int = id_argument("义务编号"), as_json: bool = json_option()) -> None:
     """义务的全部记录：谁、何时、做了什么、为什么。"""
-    with runtime.transaction() as s:
-        if s.get(Obligation, ob_id) is None:
+    from duban import read_tables as t
+    from duban.office_views import history
+
+    with runtime.reading() as conn:
+        found = conn.execute(t.obligation.select().where(t.obligation.c.id == ob_id)).first()
+        if found is None:
             fail(f"没有编号为 {ob_id} 的义务")
-        rows = history(s, ob_id)
+        rows = history(conn, ob_id)
     if as_json:
         print_json(rows)
         return
     for r in rows:
-        change = f" {r['from']}→{r['to']}" if r["from"] or r["to"] else ""
-        typer.echo(f"{r['at']}\t{r['actor']}\t{r['entity']} {r['action']}{change}\t{r['reason']}")
+        change = f"：{r['from_label']} → {r['to_label']}" if r["from"] or r["to"] else ""
+        what = r["entity_label"] + (f" Q{r['entity_id']}" if r["entity"] == "queue_item" else "")
+        why = f"\t{r['reason']}" if r["reason"] else ""
+        typer.echo(
+            f"{r['at'][:16].replace('T', ' ')}\t{r['actor']}\t{what} {r['action_label']}{change}{why}"
+        )
+    typer.echo(f"共 {len(rows)} 条记录")
 
 
 @queue.command("list")
 def queue_list_cmd(
-    level: int = typer.Option(None, "--level"),
-    unit: str = typer.Option(None, "--unit"),
-    plan: int = typer.Option(None, "--plan"),
-    status: str = typer.Option("open", "--status", help="open|resolved|all"),
-    as_json: bool = typer.Option(False, "--json"),
+    level: str = typer.Option(None, "--level", metavar="级别", help="只看 2（督办）或 3（通报）"),
+    unit: str = typer.Option(None, "--unit", metavar="单位", help="只看该单位（名称或别名）的"),
+    plan: int = id_option("--plan", help="只看该计划（编号）的"),
+    status: str = typer.Option(
+        "open",
+        "--status",
+        metavar="状态",
+        help="未办结（open，默认）、已认领（acked）、已办结（resolved）、全部（all）",
+    ),
+    limit: int = limit_option(),
+    offset: int = offset_option(),
+    show_all: bool = all_option(),
+    as_json: bool = json_option(),
 ) -> None:
-    """办公室督办队列（默认只列未办结的）。"""
-    with runtime.transaction() as s:
-        rows = list_queue(s, level=level, unit=unit, plan=plan, status=status)
-    if as_json:
-        print_json(rows)
-        return
-    for r in rows:
-        who = f" 认领:{r['acked_by']}" if r["acked_by"] else ""
-        typer.echo(
-            f"Q{r['queue_id']}\t{r['queue_label']}\t{r['due']}\t{r['unit']}\t义务#{r['id']} {r['task_ref']} "
-            f"{r['task']}{who}"
+    """办公室督办队列（默认只列未办结的），通报在前、早进队列的在前。"""
+    from duban.office_views import list_queue, parse_queue_level, parse_queue_status
+    from schedules.clock import parse_aware
+
+    levels = parse_queue_level(level) if level else None
+    statuses = parse_queue_status(status)
+    now = runtime.current_time()
+    with runtime.reading() as conn:
+        page = list_queue(
+            conn,
+            level=levels,
+            unit=unit,
+            plan=plan,
+            statuses=statuses,
+            limit=_limit(limit, show_all),
+            offset=offset,
         )
-    typer.echo(f"共 {len(rows)} 项")
+    if as_json:
+        print_json(page.to_dict())
+        return
+    for r in page.items:
+        who = f"\t认领: {r['acked_by']}" if r["acked_by"] else ""
+        waited = format_duration((now - parse_aware(r["queued_at"])).total_seconds())
+        typer.echo(
+            f"Q{r['queue_id']}\t{r['queue_label']}\t{r['queue_status_label']}\t截止 {r['due']}"
+            f"\t{r['unit']}\t义务#{r['id']} {r['task_ref']} {r['task']}\t已在队列 {waited}{who}"
+        )
+    typer.echo(page_footer(len(page.items), page.total, offset, "项"))
 
 
-def _queue_op(op: Any, **kw: Any) -> None:
-    try:
-        with runtime.transaction() as s:
-            item = op(session=s, now=runtime.current_time(), **kw)
-            typer.echo(f"Q{item.id} → {item.status}")
-    except QueueError as exc:
-        fail(str(exc))
+def _queue_op(op_name: str, **kw: Any) -> None:
+    from duban.office_views import QUEUE_STATUS_LABEL
+    from models.repo import queue as repo
+
+    with runtime.transaction() as s:
+        item = getattr(repo, op_name)(session=s, now=runtime.current_time(), **kw)
+        typer.echo(f"督办事项 Q{item.id} → {QUEUE_STATUS_LABEL.get(item.status, item.status)}")
 
 
 @queue.command("ack")
 def queue_ack_cmd(
-    item_id: int = typer.Argument(..., metavar="ID"), by: str = typer.Option(..., "--by")
+    item_id: int = id_argument("督办事项编号（Q 后面的数字）"),
+    by: str = typer.Option(..., "--by", metavar="姓名", help="认领人"),
 ) -> None:
     """认领督办事项。"""
-    _queue_op(ack_item, item_id=item_id, by=by)
+    _queue_op("ack_item", item_id=item_id, by=by)
 
 
 @queue.command("note")
 def queue_note_cmd(
-    item_id: int = typer.Argument(..., metavar="ID"), text: str = typer.Argument(...)
+    item_id: int = id_argument("督办事项编号（Q 后面的数字）"),
+    text: str = typer.Argument(..., metavar="备注", help="备注内容（如电话催办记录）"),
 ) -> None:
     """给督办事项加备注（电话催办记录等）。"""
-    _queue_op(note_item, item_id=item_id, by=runtime.actor(), text=text)
+    _queue_op("note_item", item_id=item_id, by=runtime.actor(), text=text)
 
 
 @queue.command("resolve")
 def queue_resolve_cmd(
-    item_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option("", "--reason")
+    item_id: int = id_argument("督办事项编号（Q 后面的数字）"),
+    reason: str = typer.Option("", "--reason", metavar="说明", help="办结说明"),
 ) -> None:
     """办结督办事项。"""
-    _queue_op(resolve_item, item_id=item_id, by=runtime.actor(), reason=reason)
+    _queue_op("resolve_item", item_id=item_id, by=runtime.actor(), reason=reason)

@@ -3,42 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlmodel import Session, col, func, select
 
 from duban import runtime
-from duban.cli_common import fail, print_json
-from duban.plan_views import describe_plan, plan_dict
-from intake.errors import IntakeError
-from intake.review_format import join_units
-from models.repo.plan_parties import PendingParties, list_pending, unit_status
-from models.repo.plans import (
-    PlanChanges,
-    PlanError,
-    apply_plan_edits,
-    diff_plan,
-    get_plan,
-    load_parsed,
-)
-from models.tables import Plan, Task
+from duban.cli_common import fail, id_argument, json_option, print_json
+from duban.cli_zh import DubanTyper
 
-app = typer.Typer(no_args_is_help=True)
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from models.repo.plan_parties import PendingParties
+    from models.repo.plans import PlanChanges
+
+app = DubanTyper()
 
 STATUS_NAMES = {"draft": "草稿", "active": "执行中", "archived": "已归档"}
 
 
 def import_cmd(
-    path: Path = typer.Argument(..., help="计划文件：.txt / .md / .docx / .xlsx / .csv"),
+    path: Path = typer.Argument(
+        ..., metavar="文件", help="计划文件：.txt / .md / .docx / .xlsx / .csv"
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="只解析并显示结果，不写入数据库"),
-    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+    as_json: bool = json_option(),
     force: bool = typer.Option(
         False, "--force", help="同一文件（SHA-256 相同）已导入过时仍再导入一份"
     ),
 ) -> None:
     """导入计划文件，保存为草稿计划（启用前不催办）。"""
     from flows.import_plan import import_plan_flow  # Prefect loads in about a second: only here
+    from intake.errors import IntakeError
+    from models.repo.plan_rows import PlanError
 
     try:
         result = import_plan_flow.fn(str(path), dry_run=dry_run, force=force)
@@ -63,6 +60,8 @@ def import_cmd(
 
 
 def _print_preview(parsed: dict[str, Any]) -> None:
+    from intake.review_format import join_units
+
     meta, tasks = parsed["plan"], parsed["tasks"]
     typer.echo(f"（预览，未写入）{meta['title']}  年度 {meta['year']}  {meta['doc_no']}".rstrip())
     for t in tasks:
@@ -74,6 +73,8 @@ def _print_preview(parsed: dict[str, Any]) -> None:
 
 
 def _print_stored(result: dict[str, Any]) -> None:
+    from models.repo.plan_parties import PendingParties
+
     plan_id = result["plan_id"]
     if result["duplicate_of"] is not None:
         typer.echo(
@@ -107,8 +108,13 @@ def _print_pending(pending: PendingParties, *, heading: str) -> None:
 
 
 @app.command("list")
-def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+def list_cmd(as_json: bool = json_option()) -> None:
     """列出所有计划（编号、状态、年度、任务数、标题）。"""
+    from sqlmodel import col, func, select
+
+    from duban.plan_views import plan_dict
+    from models.tables import Plan, Task
+
     with runtime.transaction() as session:
         counts = dict(
             session.exec(select(Task.plan_id, func.count()).group_by(col(Task.plan_id))).all()
@@ -131,8 +137,12 @@ def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @app.command("show")
-def show_cmd(plan_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
+def show_cmd(plan_id: int = id_argument("计划编号"), as_json: bool = json_option()) -> None:
     """查看一个计划：任务、责任单位和里程碑；列出目录中还没有的单位。"""
+    from duban.plan_views import describe_plan
+    from models.repo.plan_parties import PendingParties
+    from models.repo.plans import PlanError
+
     with runtime.transaction() as session:
         try:
             info = describe_plan(session, plan_id)
@@ -165,11 +175,12 @@ def _mark(name: str, info: dict[str, Any]) -> str:
 
 @app.command("export")
 def export_cmd(
-    plan_id: int,
-    xlsx: Path = typer.Option(..., "--xlsx", help="写入的审核表 .xlsx"),
+    plan_id: int = id_argument("计划编号"),
+    xlsx: Path = typer.Option(..., "--xlsx", metavar="文件", help="写入的审核表 .xlsx"),
 ) -> None:
     """导出计划的审核表（可在 Excel/WPS 中修改后用 plan apply 读回）。"""
     from intake.review_xlsx import export_review
+    from models.repo.plans import PlanError, load_parsed
 
     with runtime.transaction() as session:
         try:
@@ -185,13 +196,15 @@ def export_cmd(
 
 @app.command("apply")
 def apply_cmd(
-    plan_id: int,
-    file: Path = typer.Argument(..., help="修改后的审核表 .xlsx"),
+    plan_id: int = id_argument("计划编号"),
+    file: Path = typer.Argument(..., metavar="文件", help="修改后的审核表 .xlsx"),
     dry_run: bool = typer.Option(False, "--dry-run", help="只列出将要做的修改，不写入"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = json_option(),
 ) -> None:
     """读回修改后的审核表：只改动有变化的地方，逐项列出（没有修改时显示“无变化”）。"""
+    from intake.errors import IntakeError
     from intake.review_xlsx import read_review, read_review_plan_id
+    from models.repo.plans import PlanError
 
     try:
         edited = read_review(file)
@@ -209,6 +222,8 @@ def apply_cmd(
 
 
 def _apply(session: Session, plan_id: int, edited: Any, *, dry_run: bool) -> PlanChanges:
+    from models.repo.plans import apply_plan_edits, diff_plan, get_plan
+
     if dry_run:
         return diff_plan(session=session, plan_id=plan_id, edited=edited)
     # --- active plans: obligations follow the edit (models/repo/reconcile.py) ---
@@ -252,8 +267,11 @@ def _print_changes(changes: PlanChanges, *, dry_run: bool, as_json: bool) -> Non
 
 
 @app.command("pending")
-def pending_cmd(plan_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
+def pending_cmd(plan_id: int = id_argument("计划编号"), as_json: bool = json_option()) -> None:
     """列出计划中目录还不认识的单位、分组和领导（待补充）。"""
+    from models.repo.plan_parties import list_pending, unit_status
+    from models.repo.plans import PlanError, get_plan
+
     with runtime.transaction() as session:
         try:
             get_plan(session=session, plan_id=plan_id)

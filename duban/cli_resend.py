@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlmodel import Session
 
 from duban import runtime
-from duban.cli_common import fail, mask_url, print_json
-from flows.context import flow_context
-from flows.resend import ResendReport, resend_deliveries
-from models.directory import Channel
-from models.repo import resend as repo
-from models.repo.units import find_unit
-from models.tables import Delivery
-from notify.channels import CHANNEL_KINDS
-from notify.notice import STAGE_NAMES
-from notify.pipeline import PipelineOptions, build_pipeline
+from duban.cli_common import date_option, fail, json_option, mask_url, print_json
+from duban.labels import CHANNEL_LABEL, describe_choices
+from duban.labels import channel_type as parse_channel_type
 from schedules.clock import OFFICE_TZ
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from flows.resend import ResendReport
+    from models.tables import Delivery
 
 OUTCOME_NAMES = {
     "would_resend": "将重发",
@@ -37,17 +35,26 @@ OUTCOME_NAMES = {
 
 
 def failed_cmd(
-    unit: str | None = typer.Option(None, "--unit", help="只看发给该单位（名称或别名）的"),
-    channel_type: str | None = typer.Option(
-        None, "--channel-type", help=f"只看该类渠道: {' | '.join(CHANNEL_KINDS)}"
+    unit: str | None = typer.Option(
+        None, "--unit", metavar="单位", help="只看发给该单位（名称或别名）的"
     ),
-    since: str | None = typer.Option(None, "--since", help="只看该日（YYYY-MM-DD）以来的"),
-    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
+    channel_type: str | None = typer.Option(
+        None,
+        "--channel-type",
+        metavar="渠道",
+        help=f"只看该类渠道: {describe_choices(CHANNEL_LABEL)}",
+    ),
+    since: date | None = date_option("--since", help="只看该日以来的"),
+    as_json: bool = json_option(),
 ) -> None:
     """列出永久发送失败、不会再自动重试的消息（按消息分组）：单位、渠道、收件人、事项、错误。"""
-    if channel_type is not None and channel_type not in CHANNEL_KINDS:
-        fail(f"--channel-type 应为 {' | '.join(CHANNEL_KINDS)}，实际为 {channel_type!r}")
-    start = _since(since) if since else None
+    from models.repo import resend as repo
+
+    if channel_type is not None:
+        channel_type = parse_channel_type(channel_type)
+        if channel_type not in CHANNEL_LABEL:
+            fail(f"--channel-type 应为 {describe_choices(CHANNEL_LABEL)}，实际为 {channel_type!r}")
+    start = datetime.combine(since, time(0), tzinfo=OFFICE_TZ) if since else None
     with runtime.transaction() as session:
         unit_id = _unit_id(session, unit) if unit else None
         rows = repo.select_failed(session, unit_id=unit_id, channel_type=channel_type, since=start)
@@ -75,15 +82,27 @@ def failed_cmd(
 
 
 def resend_cmd(
-    delivery: list[int] | None = typer.Option(None, "--delivery", help="投递编号（可重复）"),
-    unit: str | None = typer.Option(None, "--unit", help="重发该单位（名称或别名）的失败消息"),
-    channel: int | None = typer.Option(None, "--channel", help="重发该渠道编号的失败消息"),
+    delivery: list[int] | None = typer.Option(
+        None, "--delivery", metavar="编号", help="投递编号（可重复）"
+    ),
+    unit: str | None = typer.Option(
+        None, "--unit", metavar="单位", help="重发该单位（名称或别名）的失败消息"
+    ),
+    channel: int | None = typer.Option(
+        None, "--channel", metavar="编号", help="重发该渠道编号的失败消息"
+    ),
     every: bool = typer.Option(False, "--all", help="重发全部失败消息"),
-    by: str = typer.Option(..., "--by", help="谁要求重发（记入审计日志）"),
+    by: str = typer.Option(..., "--by", metavar="姓名", help="谁要求重发（记入审计日志）"),
     dry_run: bool = typer.Option(False, "--dry-run", help="只显示将重发什么，不写入、不发送"),
-    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果"),
+    as_json: bool = json_option(),
 ) -> None:
     """修复渠道后，立即经正常发送流程重发失败的消息；已发送的绝不重复发送。"""
+    from flows.context import flow_context
+    from flows.resend import resend_deliveries
+    from models.directory import Channel
+    from models.repo import resend as repo
+    from notify.pipeline import PipelineOptions, build_pipeline
+
     chosen = [bool(delivery), unit is not None, channel is not None, every]
     if sum(chosen) != 1:
         fail("请指定且只指定一种范围: --delivery 编号 … | --unit 单位 | --channel 编号 | --all")
@@ -122,15 +141,9 @@ def resend_cmd(
         raise typer.Exit(1)
 
 
-def _since(text: str) -> datetime:
-    try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        fail(f"--since 日期格式应为 YYYY-MM-DD，实际为 {text!r}")
-    return datetime.combine(day, time(0), tzinfo=OFFICE_TZ)
-
-
 def _unit_id(session: Session, name: str) -> int:
+    from models.repo.units import find_unit
+
     found = find_unit(session=session, name=name.strip())
     if found is None or found.id is None:
         fail(f"目录中没有名为“{name}”的单位（可用 duban units list 查看）")
@@ -139,6 +152,8 @@ def _unit_id(session: Session, name: str) -> int:
 
 def _named(session: Session, ids: Sequence[int]) -> tuple[list[Delivery], dict[int, str]]:
     """The named rows: failed ones to re-send, the others with why they are left alone."""
+    from models.repo import resend as repo
+
     found = repo.deliveries_by_id(session, ids)
     missing = sorted(set(ids) - set(found))
     if missing:
@@ -165,6 +180,9 @@ def _named(session: Session, ids: Sequence[int]) -> tuple[list[Delivery], dict[i
 
 def _listing(session: Session, rows: Sequence[Delivery]) -> list[dict[str, Any]]:
     """The failed rows grouped per message (batch), with what each item was about."""
+    from models.repo import resend as repo
+    from notify.notice import STAGE_NAMES
+
     obs = repo.obligation_rows(session, (r.obligation_id for r in rows if r.obligation_id))
     names = repo.unit_names(session, (r.unit_id for r in rows))
     channels = repo.channels_by_id(session, (r.channel_id for r in rows))

@@ -8,16 +8,15 @@ from datetime import timedelta
 from typing import Any
 
 import typer
-from sqlmodel import Session
 
 from duban import runtime
-from duban.cli_common import print_json
-from duban.health import collect_doctor, collect_status
+from duban.cli_common import format_duration, json_option, print_json
 
 LEASE_NAME = "sender"
+STAGE_NAMES = {"remind": "提醒", "chase": "催办", "office": "督办", "leader": "通报"}
 
 
-def tick_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+def tick_cmd(as_json: bool = json_option()) -> None:
     """运行一次 tick（补发停机期间到期的提醒）后退出；适合手工补跑、cron 与演练。"""
     from flows.jobs import instance_id, tick_job
 
@@ -25,7 +24,11 @@ def tick_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         print_json(out)
         return
-    stages = "，".join(f"{k} {v}" for k, v in sorted(out.get("by_stage", {}).items())) or "无"
+    by_stage = sorted(
+        out.get("by_stage", {}).items(),
+        key=lambda kv: list(STAGE_NAMES).index(kv[0]) if kv[0] in STAGE_NAMES else 9,
+    )
+    stages = "，".join(f"{STAGE_NAMES.get(k, k)} {v}" for k, v in by_stage) or "无"
     typer.echo(
         f"tick 完成：到期 {out.get('claimed', 0)} 条，发出动作 {out.get('actions', 0)} 个（{stages}），"
         f"通知 {out.get('notices', 0)} 条，推迟重试 {out.get('deferred', 0)} 条"
@@ -34,6 +37,8 @@ def tick_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
 
 def build_service(holder: str) -> Any:
     """The real service: lease on the database, jobs into the flows, the one clock."""
+    from sqlmodel import Session
+
     from flows.jobs import daily_digest_job, monthly_job, tick_job, weekly_summary_job
     from models.repo.lease import acquire_lease, release_lease
     from schedules.service import LeaseOps, Service, ServiceJobs
@@ -88,8 +93,10 @@ def serve_cmd() -> None:
     raise typer.Exit(code)
 
 
-def status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+def status_cmd(as_json: bool = json_option()) -> None:
     """服务状态：上次 tick、延迟、到期与逾期数量、督办队列、失败渠道、主/备实例、日历覆盖年份。"""
+    from duban.status_view import collect_status
+
     info = collect_status(LEASE_NAME)
     if as_json:
         print_json(info)
@@ -98,7 +105,9 @@ def status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     shown = {
         "当前时间": info["now"],
         "上次 tick": info["last_tick"] or "尚未运行",
-        "待处理积压（秒）": info["lag_seconds"],
+        "最早一项待处理已等待": format_duration(info["lag_seconds"])
+        if info["lag_seconds"]
+        else "无积压",
         "主实例": info["leader"] or "无（服务未运行或租约已过期）",
         "现在到期": info["due_now"],
         "逾期义务": info["overdue"],
@@ -111,8 +120,10 @@ def status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
         typer.echo(f"{label}: {value}")
 
 
-def doctor_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+def doctor_cmd(as_json: bool = json_option()) -> None:
     """体检：数据库与迁移、模板、渠道设置、工作日日历覆盖。发现问题时退出码非零。"""
+    from duban.health import collect_doctor
+
     checks = collect_doctor()
     if as_json:
         print_json(checks)

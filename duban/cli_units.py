@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlmodel import Session, col, select
 
 from duban import runtime
-from duban.cli_common import fail, mask_secret, mask_url, print_json
-from duban.directory import DirectoryError, load_directory
-from models.directory import Channel, Contact, GroupMember, Unit, UnitAlias, UnitGroup
-from models.repo.units import apply_directory, find_group, find_unit, group_members
+from duban.cli_common import fail, json_option, mask_secret, mask_url, print_json
+from duban.cli_zh import DubanTyper
+from duban.labels import CHANNEL_LABEL, UNIT_KIND_LABEL, UNIT_STATUS_LABEL
 
-app = typer.Typer(no_args_is_help=True)
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from models.directory import Unit
+
+app = DubanTyper()
 
 
 @app.command("import")
-def import_cmd(file: Path = typer.Argument(..., help="单位目录文件：.yaml / .csv / .xlsx")) -> None:
+def import_cmd(
+    file: Path = typer.Argument(..., metavar="文件", help="单位目录文件：.yaml / .csv / .xlsx"),
+) -> None:
     """导入单位目录（可重复导入：相同文件不产生变化，修改后的文件就地更新）。"""
+    from duban.directory import DirectoryError, load_directory
+    from models.repo.units import apply_directory
+
     try:
         spec = load_directory(file)
     except DirectoryError as exc:
@@ -37,6 +45,10 @@ def import_cmd(file: Path = typer.Argument(..., help="单位目录文件：.yaml
 
 def describe_unit(session: Session, unit: Unit) -> dict[str, Any]:
     """A unit as shown to the office: secrets masked."""
+    from sqlmodel import col, select
+
+    from models.directory import Channel, Contact, GroupMember, Unit, UnitAlias, UnitGroup
+
     aliases = session.exec(select(UnitAlias.alias).where(UnitAlias.unit_id == unit.id)).all()
     contacts = session.exec(
         select(Contact).where(Contact.unit_id == unit.id).order_by(col(Contact.id))
@@ -78,9 +90,13 @@ def list_cmd(
     missing_contacts: bool = typer.Option(
         False, "--missing-contacts", help="只列出没有联系人或邮箱的单位"
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = json_option(),
 ) -> None:
     """列出目录中的单位。"""
+    from sqlmodel import col, select
+
+    from models.directory import Unit
+
     with runtime.transaction() as session:
         units = session.exec(select(Unit).order_by(col(Unit.name))).all()
         rows = [describe_unit(session, u) for u in units]
@@ -91,14 +107,21 @@ def list_cmd(
         return
     for r in rows:
         flag = "（待补充）" if r["status"] == "pending" else ""
-        reach = "、".join(sorted({c["type"] for c in r["channels"]})) or "无渠道"
-        typer.echo(f"{r['name']}{flag}\t{r['kind']}\t联系人 {len(r['contacts'])}\t{reach}")
+        kinds = sorted({c["type"] for c in r["channels"]})
+        reach = "、".join(CHANNEL_LABEL.get(k, k) for k in kinds) or "无渠道"
+        kind = UNIT_KIND_LABEL.get(r["kind"], r["kind"])
+        typer.echo(f"{r['name']}{flag}\t{kind}\t联系人 {len(r['contacts'])}\t{reach}")
     typer.echo(f"共 {len(rows)} 个单位")
 
 
 @app.command("show")
-def show_cmd(name: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def show_cmd(
+    name: str = typer.Argument(..., metavar="名称", help="单位或分组的名称（可用别名）"),
+    as_json: bool = json_option(),
+) -> None:
     """查看一个单位（可用别名）或一个分组（列出成员）。"""
+    from models.repo.units import find_group, find_unit, group_members
+
     with runtime.transaction() as session:
         unit = find_unit(session=session, name=name.strip())
         if unit is not None:
@@ -127,7 +150,9 @@ def _print_info(info: dict[str, Any]) -> None:
         for m in info["members"]:
             typer.echo(f"  - {m}")
         return
-    typer.echo(f"单位 {info['name']}  类型 {info['kind']}  状态 {info['status']}")
+    kind = UNIT_KIND_LABEL.get(info["kind"], info["kind"])
+    status = UNIT_STATUS_LABEL.get(info["status"], info["status"])
+    typer.echo(f"单位 {info['name']}  类型 {kind}  状态 {status}")
     if info["aliases"]:
         typer.echo(f"  别名: {'、'.join(info['aliases'])}")
     if info["parent"]:
@@ -140,4 +165,6 @@ def _print_info(info: dict[str, Any]) -> None:
         )
     for ch in info["channels"]:
         secret = f" 密钥 {ch['secret']}" if ch["secret"] else ""
-        typer.echo(f"  渠道 {ch['type']} {ch['url']}{secret}".rstrip())
+        off = "（已停用）" if not ch["enabled"] else ""
+        kind = CHANNEL_LABEL.get(ch["type"], ch["type"])
+        typer.echo(f"  渠道 {kind}{off} {ch['url']}{secret}".rstrip())

@@ -1,4 +1,4 @@
-"""What `duban status` and `duban doctor` report (read-only)."""
+"""What `duban doctor` reports (read-only); `duban status` is duban/status_view.py (no ORM there)."""
 
 from __future__ import annotations
 
@@ -10,49 +10,12 @@ from sqlmodel import Session, col, select
 from duban import runtime
 from models.directory import Channel, Contact, Unit
 from models.migrate import current_revision, head_revision
-from models.repo.lease import lease_holder
-from models.repo.ticks import last_tick
-from models.tables import Obligation, Plan, QueueItem
+from models.tables import Plan
 from schedules.clock import OFFICE_TZ
-
-OVERDUE = ("overdue", "escalated")
 
 
 def _count(session: Session, stmt: Any) -> int:
     return int(session.exec(stmt).one())
-
-
-def collect_status(lease_name: str) -> dict[str, Any]:
-    """Last tick, lag, due and overdue counts, queue size, failing channels, leader, calendar years."""
-    from flows.context import flow_context
-
-    now, ctx = runtime.current_time(), flow_context()
-    with Session(ctx.engine) as s:
-        tick = last_tick(session=s)
-        oldest = s.exec(
-            select(func.min(Obligation.next_action_at)).where(col(Obligation.next_action_at) <= now)
-        ).one()
-        failing = s.exec(
-            select(Unit.name, Channel.type)
-            .join(Channel, col(Channel.unit_id) == col(Unit.id))
-            .where(col(Channel.failing).is_(True))
-        ).all()
-        info = {
-            "now": now.astimezone(OFFICE_TZ).isoformat(),
-            "last_tick": tick.now.astimezone(OFFICE_TZ).isoformat() if tick else None,
-            "last_tick_actions": tick.actions if tick else None,
-            "lag_seconds": int((now - oldest).total_seconds()) if oldest else 0,
-            "due_now": _count(s, select(func.count()).where(col(Obligation.next_action_at) <= now)),
-            "overdue": _count(s, select(func.count()).where(col(Obligation.status).in_(OVERDUE))),
-            "to_confirm": _count(s, select(func.count()).where(Obligation.status == "to_confirm")),
-            "queue_open": _count(
-                s, select(func.count()).where(col(QueueItem.status).in_(["open", "acked"]))
-            ),
-            "failing_channels": [f"{u}:{t}" for u, t in failing],
-            "leader": lease_holder(session=s, name=lease_name, now=now),
-            "calendar_years": sorted(ctx.calendar.covered_years),
-        }
-    return info
 
 
 def _check(name: str, ok: bool, detail: str) -> dict[str, Any]:

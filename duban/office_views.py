@@ -1,147 +1,327 @@
-"""Read-side views of obligations and the queue, shared by the CLI (and later the pages)."""
+"""Read-side views of obligations, the queue and the audit trail, shared by the CLI (and the pages).
+
+They read through SQLAlchemy Core (duban/read_tables.py) so that the commands clerks type all day
+start in well under a second. Lists come a page at a time with the honest total; a filter value
+that means nothing (an unknown status, unit or plan) is an error naming the values that exist.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.engine import Connection, RowMapping
 
-from models.directory import Unit
-from models.repo.units import find_unit
-from models.tables import AuditEvent, Milestone, Obligation, Plan, QueueItem, Task
+from duban import read_tables as t
 from schedules.clock import OFFICE_TZ
-from schedules.machine import STATUS_LABEL
-from schedules.rules import Status
+from schedules.machine import EVENT_LABEL, STATUS_LABEL, Event
+from schedules.obligation import Status
 
 LEVEL_LABEL = {0: "", 1: "催办", 2: "督办", 3: "通报"}
+STAGE_LABEL = {"remind": "提醒", "chase": "催办", "office": "督办", "leader": "通报"}
+ROLE_LABEL = {"lead": "牵头", "support": "配合"}
+QUEUE_STATUS_LABEL = {"open": "待处理", "acked": "已认领", "resolved": "已办结"}
+# What a clerk may type for --status: the stored value, its label, or a short form of it.
+STATUS_ALIASES: dict[str, str] = {
+    **{s.value: s.value for s in Status},
+    **{label: s.value for s, label in STATUS_LABEL.items()},
+    "逾期": "overdue",
+    "督办": "escalated",
+    "已督办": "escalated",
+    "已报送": "submitted",
+    "待验收": "submitted",
+    "销号": "accepted",
+    "退回": "reopened",
+    "延期": "extension_requested",
+    "免除": "waived",
+    "待确认": "to_confirm",
+}
+QUEUE_STATUSES: dict[str, tuple[str, ...]] = {
+    "open": ("open", "acked"),
+    "未办结": ("open", "acked"),
+    "acked": ("acked",),
+    "已认领": ("acked",),
+    "resolved": ("resolved",),
+    "已办结": ("resolved",),
+    "all": (),
+    "全部": (),
+}
+QUEUE_LEVELS = {"2": 2, "督办": 2, "3": 3, "通报": 3}
+AUDIT_ACTIONS = {
+    **{e.value: label for e, label in EVENT_LABEL.items()},
+    "enqueued": "进入督办队列",
+    "acked": "认领",
+    "noted": "备注",
+    "resolved": "办结",
+    "superseded": "升级后由新事项接替",
+    "open": "重新打开",
+}
+AUDIT_ENTITIES = {"obligation": "义务", "queue_item": "督办事项"}
 
 
-def obligation_row(
-    ob: Obligation, ms: Milestone, tk: Task, plan: Plan, unit: Unit
-) -> dict[str, Any]:
+class ViewError(ValueError):
+    """A filter the data cannot answer (unknown status, unit, plan); the message lists what exists."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list and the number of rows the whole list has."""
+
+    items: list[dict[str, Any]]
+    total: int
+    offset: int
+    limit: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the rows under `items`, with `total`, `offset` and `limit`."""
+        return {
+            "total": self.total,
+            "offset": self.offset,
+            "limit": self.limit,
+            "items": self.items,
+        }
+
+
+def _names(values: Iterable[str]) -> str:
+    return "、".join(values)
+
+
+def parse_statuses(text: str) -> list[str]:
+    """`--status` as stored values; several may be given as 已逾期,已升级督办."""
+    out = []
+    for part in filter(None, (p.strip() for p in text.replace("、", ",").split(","))):
+        if part not in STATUS_ALIASES:
+            valid = _names(f"{label}（{s.value}）" for s, label in STATUS_LABEL.items())
+            raise ViewError(f"--status 的值 {part!r} 无效，可选: {valid}")
+        out.append(STATUS_ALIASES[part])
+    return out
+
+
+def parse_queue_status(text: str) -> tuple[str, ...]:
+    """`queue list --status`: the item statuses it stands for (empty: all)."""
+    if text not in QUEUE_STATUSES:
+        raise ViewError(
+            f"--status 的值 {text!r} 无效，可选: 未办结（open）、已认领（acked）、已办结（resolved）、全部（all）"
+        )
+    return QUEUE_STATUSES[text]
+
+
+def parse_queue_level(text: str) -> int:
+    """`queue list --level`: 2 / 督办 or 3 / 通报."""
+    if text not in QUEUE_LEVELS:
+        raise ViewError(f"--level 的值 {text!r} 无效，可选: 2（督办）、3（通报）")
+    return QUEUE_LEVELS[text]
+
+
+def unit_id(conn: Connection, name: str) -> int:
+    """A unit's id by its name or an alias; unknown names are an error."""
+    name = name.strip()
+    found = conn.execute(select(t.unit.c.id).where(t.unit.c.name == name)).scalar()
+    if found is None:
+        found = conn.execute(
+            select(t.unit_alias.c.unit_id).where(t.unit_alias.c.alias == name)
+        ).scalar()
+    if found is None:
+        raise ViewError(f"目录中没有名为“{name}”的单位（可用 duban units list 查看）")
+    return int(found)
+
+
+def check_plan(conn: Connection, plan_id: int) -> None:
+    """Refuse a plan id that does not exist, naming those that do."""
+    if conn.execute(select(t.plan.c.id).where(t.plan.c.id == plan_id)).scalar() is None:
+        ids = conn.execute(select(t.plan.c.id).order_by(t.plan.c.id)).scalars().all()
+        known = f"现有计划: {_names(str(i) for i in ids)}" if ids else "还没有导入任何计划"
+        raise ViewError(f"没有编号为 {plan_id} 的计划（{known}）")
+
+
+_OBLIGATION_COLUMNS = (
+    t.obligation.c.id,
+    t.obligation.c.plan_id,
+    t.plan.c.title.label("plan"),
+    t.task.c.ref.label("task_ref"),
+    t.task.c.title.label("task"),
+    t.milestone.c.label.label("milestone_label"),
+    t.milestone.c.source_text.label("milestone_text"),
+    t.unit.c.name.label("unit"),
+    t.obligation.c.role,
+    t.obligation.c.due_on,
+    t.obligation.c.status,
+    t.obligation.c.escalation_level,
+    t.obligation.c.next_action_at,
+)
+
+
+def _joined(stmt: Select[Any]) -> Select[Any]:
+    ob = t.obligation.c
+    return (
+        stmt.join(t.milestone, t.milestone.c.id == ob.milestone_id)
+        .join(t.task, t.task.c.id == ob.task_id)
+        .join(t.plan, t.plan.c.id == ob.plan_id)
+        .join(t.unit, t.unit.c.id == ob.unit_id)
+    )
+
+
+def obligation_row(r: RowMapping) -> dict[str, Any]:
     """One obligation as the office reads it."""
-    nxt = ob.next_action_at.astimezone(OFFICE_TZ).isoformat() if ob.next_action_at else None
+    nxt = r["next_action_at"]
     return {
-        "id": ob.id,
-        "plan_id": plan.id,
-        "plan": plan.title,
-        "task_ref": tk.ref,
-        "task": tk.title,
-        "milestone": ms.label or ms.source_text,
-        "unit": unit.name,
-        "role": ob.role,
-        "due": ob.due_on.isoformat(),
-        "status": ob.status,
-        "status_label": STATUS_LABEL[Status(ob.status)],
-        "level": ob.escalation_level,
-        "next_action_at": nxt,
+        "id": r["id"],
+        "plan_id": r["plan_id"],
+        "plan": r["plan"],
+        "task_ref": r["task_ref"],
+        "task": r["task"],
+        "milestone": r["milestone_label"] or r["milestone_text"],
+        "unit": r["unit"],
+        "role": r["role"],
+        "role_label": ROLE_LABEL.get(r["role"], r["role"]),
+        "due": r["due_on"].isoformat(),
+        "status": r["status"],
+        "status_label": STATUS_LABEL[Status(r["status"])],
+        "level": r["escalation_level"],
+        "level_label": LEVEL_LABEL.get(r["escalation_level"], ""),
+        "next_action_at": nxt.astimezone(OFFICE_TZ).isoformat() if nxt else None,
     }
 
 
+def _page(conn: Connection, stmt: Select[Any], limit: int | None, offset: int) -> tuple[int, Any]:
+    total = conn.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar()
+    rows = conn.execute(
+        stmt.offset(offset).limit(limit) if limit is not None else stmt.offset(offset)
+    )
+    return int(total or 0), rows.mappings().all()
+
+
 def list_obligations(
-    session: Session,
+    conn: Connection,
     *,
     unit: str | None = None,
     plan: int | None = None,
-    status: str | None = None,
+    statuses: list[str] | None = None,
     due_from: date | None = None,
     due_to: date | None = None,
-    limit: int = 1000,
-) -> list[dict[str, Any]]:
-    """Obligations filtered as the office asks, earliest due first."""
-    stmt = (
-        select(Obligation, Milestone, Task, Plan, Unit)
-        .join(Milestone, col(Milestone.id) == col(Obligation.milestone_id))
-        .join(Task, col(Task.id) == col(Obligation.task_id))
-        .join(Plan, col(Plan.id) == col(Obligation.plan_id))
-        .join(Unit, col(Unit.id) == col(Obligation.unit_id))
-    )
+    limit: int | None = 50,
+    offset: int = 0,
+) -> Page:
+    """Obligations filtered as the office asks, earliest due first, one page and the total."""
+    ob = t.obligation.c
+    conds = []
     if unit:
-        u = find_unit(session=session, name=unit)
-        stmt = stmt.where(Obligation.unit_id == (u.id if u else -1))
+        conds.append(ob.unit_id == unit_id(conn, unit))
     if plan is not None:
-        stmt = stmt.where(Obligation.plan_id == plan)
-    if status:
-        stmt = stmt.where(Obligation.status == status)
+        check_plan(conn, plan)
+        conds.append(ob.plan_id == plan)
+    if statuses:
+        conds.append(ob.status.in_(statuses))
     if due_from:
-        stmt = stmt.where(col(Obligation.due_on) >= due_from)
+        conds.append(ob.due_on >= due_from)
     if due_to:
-        stmt = stmt.where(col(Obligation.due_on) <= due_to)
-    stmt = stmt.order_by(col(Obligation.due_on), col(Unit.name)).limit(limit)
-    return [obligation_row(*r) for r in session.exec(stmt).all()]
+        conds.append(ob.due_on <= due_to)
+    stmt = _joined(select(*_OBLIGATION_COLUMNS).select_from(t.obligation)).where(and_(True, *conds))
+    stmt = stmt.order_by(ob.due_on, t.unit.c.name, ob.id)
+    total, rows = _page(conn, stmt, limit, offset)
+    return Page([obligation_row(r) for r in rows], total, offset, limit)
 
 
 def list_queue(
-    session: Session,
+    conn: Connection,
     *,
     level: int | None = None,
     unit: str | None = None,
     plan: int | None = None,
-    status: str | None = "open",
-) -> list[dict[str, Any]]:
-    """The escalation queue, most severe and oldest first."""
-    stmt = (
-        select(QueueItem, Obligation, Milestone, Task, Plan, Unit)
-        .join(Obligation, col(Obligation.id) == col(QueueItem.obligation_id))
-        .join(Milestone, col(Milestone.id) == col(Obligation.milestone_id))
-        .join(Task, col(Task.id) == col(Obligation.task_id))
-        .join(Plan, col(Plan.id) == col(Obligation.plan_id))
-        .join(Unit, col(Unit.id) == col(Obligation.unit_id))
+    statuses: tuple[str, ...] = ("open", "acked"),
+    limit: int | None = 50,
+    offset: int = 0,
+) -> Page:
+    """The escalation queue, most severe and oldest first, one page and the total."""
+    q, ob = t.queue_item.c, t.obligation.c
+    stmt = _joined(
+        select(
+            q.id.label("queue_id"),
+            q.level.label("queue_level"),
+            q.status.label("queue_status"),
+            q.acked_by,
+            q.notes,
+            q.created_at.label("queued_at"),
+            *_OBLIGATION_COLUMNS,
+        )
+        .select_from(t.queue_item)
+        .join(t.obligation, ob.id == q.obligation_id)
     )
+    conds = []
     if level is not None:
-        stmt = stmt.where(QueueItem.level == level)
-    if status and status != "all":
-        stmt = stmt.where(
-            col(QueueItem.status).in_(["open", "acked"] if status == "open" else [status])
-        )
+        conds.append(q.level == level)
+    if statuses:
+        conds.append(q.status.in_(statuses))
     if plan is not None:
-        stmt = stmt.where(Obligation.plan_id == plan)
+        check_plan(conn, plan)
+        conds.append(ob.plan_id == plan)
     if unit:
-        u = find_unit(session=session, name=unit)
-        stmt = stmt.where(Obligation.unit_id == (u.id if u else -1))
-    stmt = stmt.order_by(col(QueueItem.level).desc(), col(QueueItem.created_at))
-    out = []
-    for item, *rest in session.exec(stmt).all():
-        row = obligation_row(*rest)
-        out.append(
-            {
-                "queue_id": item.id,
-                "queue_level": item.level,
-                "queue_label": LEVEL_LABEL[item.level],
-                "queue_status": item.status,
-                "acked_by": item.acked_by,
-                "notes": item.notes,
-                "queued_at": item.created_at.astimezone(OFFICE_TZ).isoformat(),
-                **row,
-            }
-        )
-    return out
-
-
-def history(session: Session, obligation_id: int) -> list[dict[str, Any]]:
-    """Every audit event of an obligation and of its queue items, in order."""
-    queue_ids = session.exec(
-        select(QueueItem.id).where(QueueItem.obligation_id == obligation_id)
-    ).all()
-    stmt = (
-        select(AuditEvent)
-        .where(
-            ((AuditEvent.entity == "obligation") & (AuditEvent.entity_id == obligation_id))
-            | ((AuditEvent.entity == "queue_item") & col(AuditEvent.entity_id).in_(list(queue_ids)))
-        )
-        .order_by(col(AuditEvent.at), col(AuditEvent.id))
-    )
-    return [
+        conds.append(ob.unit_id == unit_id(conn, unit))
+    stmt = stmt.where(and_(True, *conds)).order_by(q.level.desc(), q.created_at, q.id)
+    total, rows = _page(conn, stmt, limit, offset)
+    items = [
         {
-            "at": e.at.astimezone(OFFICE_TZ).isoformat(),
-            "actor": e.actor,
-            "entity": e.entity,
-            "action": e.action,
-            "from": e.from_status,
-            "to": e.to_status,
-            "reason": e.reason,
-            "data": e.data,
+            "queue_id": r["queue_id"],
+            "queue_level": r["queue_level"],
+            "queue_label": LEVEL_LABEL[r["queue_level"]],
+            "queue_status": r["queue_status"],
+            "queue_status_label": QUEUE_STATUS_LABEL.get(r["queue_status"], r["queue_status"]),
+            "acked_by": r["acked_by"],
+            "notes": r["notes"] or [],
+            "queued_at": r["queued_at"].astimezone(OFFICE_TZ).isoformat(),
+            **obligation_row(r),
         }
-        for e in session.exec(stmt).all()
+        for r in rows
     ]
+    return Page(items, total, offset, limit)
+
+
+def history(conn: Connection, obligation_id: int) -> list[dict[str, Any]]:
+    """Every audit event of an obligation and of its queue items, in order, labelled in Chinese."""
+    a = t.audit_event.c
+    queue_ids = select(t.queue_item.c.id).where(t.queue_item.c.obligation_id == obligation_id)
+    stmt = (
+        select(t.audit_event)
+        .where(
+            or_(
+                and_(a.entity == "obligation", a.entity_id == obligation_id),
+                and_(a.entity == "queue_item", a.entity_id.in_(queue_ids)),
+            )
+        )
+        .order_by(a.at, a.id)
+    )
+    return [_event(e) for e in conn.execute(stmt).mappings()]
+
+
+def _status_label(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return STATUS_LABEL[Status(value)]
+    except ValueError:
+        return QUEUE_STATUS_LABEL.get(value, value)
+
+
+def _event(e: RowMapping) -> dict[str, Any]:
+    label, data = AUDIT_ACTIONS.get(e["action"], e["action"]), e["data"] or {}
+    if e["action"] == Event.ESCALATED.value:  # 督办 or 通报: the stage the engine sent
+        stage = STAGE_LABEL.get(data.get("stage", "")) or LEVEL_LABEL.get(data.get("level_after"))
+        label = f"升级{stage or '督办'}"
+    return {
+        "at": e["at"].astimezone(OFFICE_TZ).isoformat(),
+        "actor": e["actor"],
+        "entity": e["entity"],
+        "entity_id": e["entity_id"],
+        "entity_label": AUDIT_ENTITIES.get(e["entity"], e["entity"]),
+        "action": e["action"],
+        "action_label": label,
+        "from": e["from_status"],
+        "to": e["to_status"],
+        "from_label": _status_label(e["from_status"]),
+        "to_label": _status_label(e["to_status"]),
+        "reason": e["reason"],
+        "data": e["data"],
+    }

@@ -1,4 +1,8 @@
-"""What every command needs: settings, the database engine (migrated), the clock and the actor."""
+"""What every command needs: settings, the database engine (migrated), the clock and the actor.
+
+Light on purpose: `duban status` and the lists start from here, and SQLModel (the ORM, 0.3 s to
+import) or Prefect (1 s) are imported only by the commands that write or run flows.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from duban.settings import Settings, SettingsError, load_settings
 
-from duban.settings import Settings, load_settings
-from models.db import make_engine, session_scope
-from models.migrate import current_revision, head_revision, upgrade
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+    from sqlmodel import Session
 
 
 @lru_cache(maxsize=1)
@@ -26,6 +30,8 @@ def settings() -> Settings:
 @lru_cache(maxsize=4)
 def engine(url: str | None = None) -> Engine:
     """The engine for `url` (default: the configured database)."""
+    from models.db import make_engine  # SQLAlchemy: not for `duban --help`
+
     eng = make_engine(url or settings().resolved_database_url)
     _ENGINES.append(eng)
     return eng
@@ -33,6 +39,8 @@ def engine(url: str | None = None) -> Engine:
 
 def migrated_engine(url: str | None = None) -> Engine:
     """The engine, after bringing the schema to the newest migration if it is behind."""
+    from models.migrate import current_revision, head_revision, upgrade
+
     eng = engine(url)
     if current_revision(eng) != head_revision(eng):
         upgrade(eng)
@@ -42,8 +50,17 @@ def migrated_engine(url: str | None = None) -> Engine:
 @contextmanager
 def transaction(url: str | None = None) -> Iterator[Session]:
     """One all-or-nothing unit of work on the migrated database."""
+    from models.db import session_scope
+
     with session_scope(migrated_engine(url)) as session:
         yield session
+
+
+@contextmanager
+def reading(url: str | None = None) -> Iterator[Connection]:
+    """A read-only look at the migrated database through SQLAlchemy Core (no ORM to import)."""
+    with migrated_engine(url).connect() as conn:
+        yield conn
 
 
 def reset() -> None:
@@ -60,9 +77,15 @@ _ENGINES: list[Engine] = []
 
 def current_time() -> datetime:
     """The one clock every command reads (pinned by $DUBAN_NOW for drills, demos and tests)."""
-    from schedules.clock import now
+    from schedules.clock import NOW_ENV, now
 
-    return now()
+    try:
+        return now()
+    except ValueError:
+        raise SettingsError(
+            f"环境变量 {NOW_ENV} 的值 {os.environ.get(NOW_ENV, '')!r} 无效：应为带时区偏移的时间，"
+            "如 2024-09-19T09:05:00+08:00（不设则用当前时间）"
+        ) from None
 
 
 def actor() -> str:

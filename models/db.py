@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, create_engine
+from sqlalchemy.engine import Engine, create_engine, make_url
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 def normalise_url(url: str) -> str:
@@ -49,6 +51,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: commit on success, roll back everything on any error."""
+    from sqlmodel import Session  # the ORM costs 0.3 s to import: only where a session is used
+
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers every table on SQLModel.metadata)
+import models.directory
+import models.tables  # noqa: F401
 from models.db import make_engine
 
 config = context.config

@@ -179,7 +179,7 @@ def test_it_warns_when_the_period_has_no_calendar_data(sim_env: Path) -> None:
     [
         (("999",), "没有编号为 999 的计划"),
         (("no-such-plan.txt",), "既不是计划编号，也不是存在的计划文件"),
-        (("{small}", "--from", "2024-13-01"), "--from 不是有效日期"),
+        (("{small}", "--from", "2024-13-01"), "--from 的值无效: 应为日期"),
         (("{small}", "--from", "2024-10-01", "--to", "2024-09-01"), "早于 --from"),
         (("{small}", "--submit-rate", "1.5"), "--submit-rate 应在 0 到 1 之间"),
     ],

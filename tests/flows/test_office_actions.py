@@ -13,19 +13,21 @@ from tests.flows.conftest import Office, days, run, tick_at
 
 
 def _obligation(ob_id: int) -> dict:  # type: ignore[type-arg]
-    rows = json.loads(run("obligation", "list", "--json"))
+    rows = json.loads(run("obligation", "list", "--json", "--all"))["items"]
     return next(r for r in rows if r["id"] == ob_id)
 
 
 def test_it_works_the_queue_and_closes_items_on_acceptance(office: Office) -> None:
     for day in days(date(2024, 9, 19), date(2024, 10, 1)):
         tick_at(day)
-    queue = json.loads(run("queue", "list", "--level", "2", "--unit", "区应急局", "--json"))
+    queue = json.loads(
+        run("queue", "list", "--level", "2", "--unit", "区应急局", "--json", "--all")
+    )["items"]
     assert [q["task_ref"] for q in queue] == ["1"]
     qid = str(queue[0]["queue_id"])
     run("queue", "ack", qid, "--by", "王科长")
     run("queue", "note", qid, "已电话催办，承诺10月8日前报送")
-    item = json.loads(run("queue", "list", "--json"))
+    item = json.loads(run("queue", "list", "--json", "--all"))["items"]
     mine = next(q for q in item if q["queue_id"] == int(qid))
     assert mine["queue_status"] == "acked" and mine["acked_by"] == "王科长"
     assert mine["notes"][0]["text"].startswith("已电话催办")
@@ -33,8 +35,11 @@ def test_it_works_the_queue_and_closes_items_on_acceptance(office: Office) -> No
     run("obligation", "submit", str(ob), "--unit", "区应急局", "--note", "已完成")
     run("obligation", "accept", str(ob))
     assert _obligation(ob)["status"] == "accepted"
-    assert all(q["queue_id"] != int(qid) for q in json.loads(run("queue", "list", "--json")))
-    resolved = json.loads(run("queue", "list", "--status", "resolved", "--json"))
+    assert all(
+        q["queue_id"] != int(qid)
+        for q in json.loads(run("queue", "list", "--json", "--all"))["items"]
+    )
+    resolved = json.loads(run("queue", "list", "--status", "resolved", "--json", "--all"))["items"]
     assert any(q["queue_id"] == int(qid) for q in resolved)
     wrong = CliRunner().invoke(app, ["queue", "ack", qid, "--by", "x"])
     assert wrong.exit_code != 0 and "已办结" in wrong.stderr

@@ -60,7 +60,7 @@ def test_it_runs_a_month_with_the_expected_messages_and_queue(office: Office) ->
         hooks
     )  # never the same message twice
 
-    queue = json.loads(run("queue", "list", "--json"))
+    queue = json.loads(run("queue", "list", "--json", "--all"))["items"]
     levels = {(q["task_ref"], q["unit"], q["queue_level"]) for q in queue}
     assert {
         ("1", "区应急局", 2),

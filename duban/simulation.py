@@ -1,0 +1,277 @@
+"""What `duban simulate PLAN` runs: dry-run the reminder engine over a plan's period (no sending, no storing).
+
+PLAN is a stored plan's id (draft or active) or a plan file, parsed in memory and never stored.
+Party names expand through the unit directory read-only; a name the directory cannot expand yet
+(unknown, or a group without members) is simulated as one recipient under its own name, so the
+office can preview a plan before the directory is complete.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from sqlmodel import Session
+
+from duban import runtime
+from duban.cli_common import fail, print_json
+from intake.errors import IntakeError
+from intake.model import ParsedPlan
+from models.repo.obligations import plan_period
+from models.repo.plan_rows import PlanError, load_task_rows
+from models.repo.plans import fill_meta, get_plan
+from models.repo.units import find_group, find_unit, group_members
+from models.tables import Plan
+from schedules.clock import OFFICE_TZ
+from schedules.policy import Policy
+from schedules.recurrence import MilestoneSpec, RecurrenceError, expand_occurrences
+from schedules.rules import Stage
+from schedules.simulate import STAGE_LABEL, SimObligation, SimResult, render_timeline, simulate
+
+if TYPE_CHECKING:
+    from flows.context import FlowContext
+
+STATUS_NAMES = {"draft": "草稿", "active": "执行中", "archived": "已归档"}
+_DAY_END = time(23, 59, 59)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task as the simulation needs it: parties as written, milestones with their policies."""
+
+    ref: str
+    lead: tuple[str, ...]
+    support: tuple[str, ...]
+    leaders: tuple[str, ...]
+    milestones: tuple[tuple[MilestoneSpec, Policy], ...]
+
+
+@dataclass(frozen=True)
+class SimPlan:
+    """What to simulate: a label for the header, the plan's period and its tasks."""
+
+    label: str
+    period: tuple[date, date]
+    tasks: tuple[TaskSpec, ...]
+
+
+@dataclass
+class Directory:
+    """Read-only name → unit names lookup through the unit directory (never writes, caches)."""
+
+    session: Session
+    unexpanded: set[str] = field(default_factory=set)
+    _cache: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def expand(self, name: str) -> tuple[str, ...]:
+        """The unit names behind `name`: the unit, the group's members, or `name` itself."""
+        if name not in self._cache:
+            self._cache[name] = self._lookup(name)
+        return self._cache[name]
+
+    def _lookup(self, name: str) -> tuple[str, ...]:
+        unit = find_unit(session=self.session, name=name)
+        if unit is not None:
+            return (unit.name,)
+        group = find_group(session=self.session, name=name)
+        members = group_members(session=self.session, group=group) if group else []
+        if members:
+            return tuple(m.name for m in members)
+        self.unexpanded.add(name)
+        return (name,)
+
+
+def load_stored_plan(*, session: Session, ctx: FlowContext, plan_id: int) -> SimPlan:
+    """A stored plan (draft or active) with each milestone's effective policy."""
+    plan = get_plan(session=session, plan_id=plan_id)
+    tasks = []
+    for rows in load_task_rows(session, plan_id):
+        stones = tuple(
+            (_spec(m.due, m.rrule, m.dtstart, m.until), ctx.policy_for(plan, rows.task, m))
+            for m in rows.milestones
+        )
+        lead, support, leaders = (tuple(u.name for u in rows.units.get(r, [])) for r in _ROLES)
+        tasks.append(TaskSpec(rows.task.ref, lead, support, leaders, stones))
+    status = STATUS_NAMES.get(plan.status, plan.status)
+    return SimPlan(f"计划 {plan_id}（{status}）{plan.title}", plan_period(plan), tuple(tasks))
+
+
+_ROLES = ("lead", "support", "leader")
+
+
+def load_file_plan(parsed: ParsedPlan, policy: Policy) -> SimPlan:
+    """A parsed plan file (never stored), every milestone under `policy`."""
+    transient = Plan(created_at=datetime.min.replace(tzinfo=OFFICE_TZ))  # never stored
+    fill_meta(transient, parsed.meta)
+    tasks = tuple(
+        TaskSpec(
+            t.ref,
+            tuple(t.lead_units),
+            tuple(t.support_units),
+            tuple(t.leaders),
+            tuple((_spec(m.due, m.rrule, m.dtstart, m.until), policy) for m in t.milestones),
+        )
+        for t in parsed.tasks
+    )
+    label = f"计划文件 {Path(parsed.source).name}（未保存）{parsed.meta.title}"
+    return SimPlan(label, plan_period(transient), tasks)
+
+
+def _spec(
+    due: date | None, rrule: str | None, dtstart: date | None, until: date | None
+) -> MilestoneSpec:
+    return MilestoneSpec(due=None if rrule else due, rrule=rrule, dtstart=dtstart, until=until)
+
+
+def build_obligations(plan: SimPlan, directory: Directory) -> list[SimObligation]:
+    """Every milestone occurrence in the plan's period × every responsible unit (lead wins)."""
+    out: list[SimObligation] = []
+    for task in plan.tasks:
+        roles = _assign_roles(task, directory)
+        for spec, policy in task.milestones:
+            for due in _occurrences(task, spec, plan.period):
+                out.extend(
+                    SimObligation(unit, task.ref, due, is_lead, task.leaders, policy)
+                    for unit, is_lead in roles.items()
+                )
+    return out
+
+
+def list_unowned(plan: SimPlan) -> list[str]:
+    """Refs of tasks that name no responsible unit: nothing can be chased for them."""
+    return [t.ref for t in plan.tasks if t.milestones and not (t.lead or t.support)]
+
+
+def _assign_roles(task: TaskSpec, directory: Directory) -> dict[str, bool]:
+    roles: dict[str, bool] = {}
+    for is_lead, names in ((True, task.lead), (False, task.support)):
+        for name in names:
+            for unit in directory.expand(name):
+                roles.setdefault(unit, is_lead)  # a unit that leads and also supports is a lead
+    return roles
+
+
+def _occurrences(
+    task: TaskSpec, spec: MilestoneSpec, period: tuple[date, date]
+) -> tuple[date, ...]:
+    try:
+        return expand_occurrences(spec, *period)
+    except RecurrenceError as exc:
+        fail(f"任务 {task.ref} 的里程碑无法展开：{exc}")
+
+
+def count_per_unit(result: SimResult) -> dict[str, dict[str, int]]:
+    """Actions per unit and stage, units in order of their first action."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for item in result.actions:
+        counts[item.obligation.unit][item.action.stage.value] += 1
+    return {unit: {s.value: c.get(s.value, 0) for s in Stage} for unit, c in counts.items()}
+
+
+def _pick_days(plan: SimPlan, date_from: date | None, date_to: date | None) -> tuple[date, date]:
+    start = date_from or plan.period[0]
+    end = date_to or plan.period[1]
+    if end < start:
+        fail(f"--to {end} 早于 --from {start}")
+    return start, end
+
+
+def _load_plan(plan: str, ctx: FlowContext, directory_session: Session) -> SimPlan:
+    if plan.strip().isdigit():
+        try:
+            return load_stored_plan(session=directory_session, ctx=ctx, plan_id=int(plan))
+        except PlanError as exc:
+            fail(str(exc))
+    from intake import parse_path
+
+    path = Path(plan)
+    if not path.is_file():
+        fail(f"{plan}：既不是计划编号，也不是存在的计划文件")
+    try:
+        parsed = parse_path(path)
+    except IntakeError as exc:
+        fail(str(exc))
+    if parsed.warnings:
+        typer.echo(
+            f"注意：{path.name} 有 {len(parsed.warnings)} 条解析警告"
+            f"（duban import {path} --dry-run 查看）",
+            err=True,
+        )
+    return load_file_plan(parsed, ctx.policies.default)
+
+
+def run_simulation(
+    plan: str,
+    date_from: date | None,
+    date_to: date | None,
+    submit_rate: float,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Simulate `plan` (an id or a file) over the period and print the timeline and totals."""
+    from flows.context import flow_context
+
+    if not 0.0 <= submit_rate <= 1.0:
+        fail(f"--submit-rate 应在 0 到 1 之间，收到 {submit_rate}")
+    ctx = flow_context()
+    with runtime.transaction() as session:
+        sim_plan = _load_plan(plan, ctx, session)
+        directory = Directory(session)
+        obligations = build_obligations(sim_plan, directory)
+        session.rollback()  # read-only: nothing of this command is ever stored
+    start, end = _pick_days(sim_plan, date_from, date_to)
+    result = simulate(
+        obligations,
+        ctx.policies.default,
+        ctx.calendar,
+        start=datetime.combine(start, time.min, tzinfo=OFFICE_TZ),
+        end=datetime.combine(end, _DAY_END, tzinfo=OFFICE_TZ),
+        submit_rate=submit_rate,
+        seed=seed,
+    )
+    run: dict[str, Any] = {"plan": sim_plan.label, "from": start.isoformat(), "to": end.isoformat()}
+    run |= {"submit_rate": submit_rate, "seed": seed, "unowned_tasks": list_unowned(sim_plan)}
+    _print_result(result, run, sorted(directory.unexpanded), as_json=as_json)
+
+
+def _print_result(
+    result: SimResult, run: dict[str, Any], unexpanded: list[str], *, as_json: bool
+) -> None:
+    per_unit = count_per_unit(result)
+    if as_json:
+        data = result.to_json()
+        data["totals"]["per_unit"] = per_unit
+        print_json({**data, "simulation": run, "unexpanded": unexpanded})
+        return
+    for warning in result.warnings:
+        typer.echo(warning, err=True)
+    if unexpanded:
+        typer.echo(
+            f"注意：目录中无法展开、按一个收件单位模拟的名称（{len(unexpanded)}）：{'、'.join(unexpanded)}",
+            err=True,
+        )
+    if run["unowned_tasks"]:
+        typer.echo(
+            f"注意：以下任务没有写明责任单位，不会生成提醒：{'、'.join(run['unowned_tasks'])}",
+            err=True,
+        )
+    typer.echo(
+        f"模拟 {run['plan']}：{run['from']} 至 {run['to']}，报送率 {run['submit_rate']}，"
+        f"种子 {run['seed']}（不发送任何消息）"
+    )
+    typer.echo(render_timeline(replace(result, warnings=())))
+    typer.echo("按单位：")
+    for line in _describe_units(per_unit.items()):
+        typer.echo(line)
+
+
+def _describe_units(rows: Iterable[tuple[str, dict[str, int]]]) -> list[str]:
+    return [
+        f"  {unit}：" + "，".join(f"{STAGE_LABEL[Stage(s)]} {n}" for s, n in counts.items())
+        for unit, counts in rows
+    ]

@@ -1,0 +1,62 @@
+"""What `duban status` reports (read-only), through SQLAlchemy Core.
+
+Moved out of duban/health.py (which keeps `doctor`): `status` is typed all day and starts in well
+under a second only without the ORM and Prefect, which health.py's doctor checks import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from duban import read_tables as t
+from duban import runtime
+from schedules.clock import OFFICE_TZ
+
+OVERDUE = ("overdue", "escalated")
+
+
+def collect_status(lease_name: str) -> dict[str, Any]:
+    """Last tick, lag, due and overdue counts, queue size, failing channels, leader, calendar years."""
+    from schedules.calendar_data import load_calendar
+
+    now, ob = runtime.current_time(), t.obligation.c
+    calendar = load_calendar(runtime.settings().calendar_file)
+    with runtime.reading() as conn:
+
+        def count(*where: Any) -> int:
+            return int(conn.execute(select(func.count()).where(*where)).scalar() or 0)
+
+        tick = conn.execute(
+            select(t.tick_run.c.now, t.tick_run.c.actions)
+            .where(t.tick_run.c.finished_at.is_not(None))
+            .order_by(t.tick_run.c.id.desc())
+            .limit(1)
+        ).first()
+        oldest = conn.execute(
+            select(func.min(ob.next_action_at)).where(ob.next_action_at <= now)
+        ).scalar()
+        failing = conn.execute(
+            select(t.unit.c.name, t.channel.c.type)
+            .join(t.channel, t.channel.c.unit_id == t.unit.c.id)
+            .where(t.channel.c.failing.is_(True))
+        ).all()
+        leader = conn.execute(
+            select(t.service_lease.c.holder).where(
+                t.service_lease.c.name == lease_name, t.service_lease.c.expires_at > now
+            )
+        ).scalar()
+        return {
+            "now": now.astimezone(OFFICE_TZ).isoformat(),
+            "last_tick": tick.now.astimezone(OFFICE_TZ).isoformat() if tick else None,
+            "last_tick_actions": tick.actions if tick else None,
+            "lag_seconds": int((now - oldest).total_seconds()) if oldest else 0,
+            "due_now": count(ob.next_action_at <= now),
+            "overdue": count(ob.status.in_(OVERDUE)),
+            "to_confirm": count(ob.status == "to_confirm"),
+            "queue_open": count(t.queue_item.c.status.in_(["open", "acked"])),
+            "failing_channels": [f"{u}:{kind}" for u, kind in failing],
+            "leader": leader,
+            "calendar_years": sorted(calendar.covered_years),
+        }
