@@ -35,6 +35,48 @@ _TYPER_TEXT = {
 _TYPER_PATTERNS = {"default: {default}": "默认: {default}", "env var: {var}": "环境变量: {var}"}
 typer_core._ = lambda text: _TYPER_TEXT.get(text) or _TYPER_PATTERNS.get(text, text)  # type: ignore[attr-defined]
 
+
+def _light_coercion() -> None:
+    """Parse str options and options with our own parser without building pydantic adapters.
+
+    Typer 0.29 builds a pydantic TypeAdapter for every parameter of the command that runs (about
+    0.1 s for a list's ten options here); the values of ours are plain text or go through our
+    parsers anyway. Anything else (paths, numbers) keeps Typer's own coercion. If Typer's
+    internals move, this does nothing and commands are only slower.
+    """
+    try:
+        from typer._coercion import RuntimeParam
+    except ImportError:  # pragma: no cover - another Typer
+        return
+    build = getattr(typer_core, "build_runtime_param", None)
+    if build is None:  # pragma: no cover
+        return
+
+    class _Parsed(RuntimeParam):
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            parser = self.parameter_info.parser
+            if self.annotation is bool:  # a flag: Click hands over a bool already
+                return value if isinstance(value, bool) else str(value).lower() in _TRUE
+            if parser is None:
+                return value if isinstance(value, str) else str(value)
+            try:
+                return parser(value)
+            except click_errors.BadParameter as exc:
+                exc.param, exc.ctx = exc.param or param, exc.ctx or ctx
+                raise
+
+    def runtime_param(descriptor: Any) -> Any:
+        info, kind = descriptor.parameter_info, descriptor.annotation
+        plain = kind in (str, bool) or kind == (str | None) or getattr(info, "parser", None)
+        if plain and descriptor.file_annotation is None:
+            return _Parsed(parameter_info=info, annotation=kind)
+        return build(descriptor)
+
+    typer_core.build_runtime_param = runtime_param  # type: ignore[attr-defined]
+
+
+_TRUE = ("1", "true", "yes", "on")
+_light_coercion()
 HELP_TEXT = "显示本帮助并退出"
 _TYPE_DISPLAY = re.compile(r" <[a-z][a-z ]*>")
 BAD_INPUT = 2
