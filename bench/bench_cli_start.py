@@ -71,7 +71,7 @@ def main() -> None:
         env.pop("PREFECT_API_URL", None)
         print(f"data: {_prepare(env)}（示例目录与三个示例计划，已启用）")
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in COMMANDS}
-        for name, cmd in COMMANDS.items():  # warm the file cache and the .pyc files once
+        for cmd in COMMANDS.values():  # warm the file cache and the .pyc files once
             _run(cmd, env)
         for _ in range(args.repeat):
             for name, cmd in COMMANDS.items():
