@@ -203,7 +203,11 @@ def _summary() -> None:
 def quickstart(
     fresh: bool = typer.Option(True, "--fresh/--keep", help="先删除旧的 SQLite 数据库，重新开始"),
     examples: Path = typer.Option(
-        EXAMPLES, "--examples", metavar="目录", help="示例目录（units.yaml 与 plans/）"
+        EXAMPLES,
+        "--examples",
+        metavar="目录",
+        help="示例目录（units.yaml 与 plans/；默认本项目的 examples/）",
+        show_default=False,
     ),
     days: int = typer.Option(75, "--days", metavar="天数", help="演示运行的天数（模拟时钟）"),
     seconds_per_day: float = typer.Option(

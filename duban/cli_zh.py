@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import traceback
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -108,6 +109,24 @@ _OS_ERRORS = {
 }
 
 
+def _width(text: str) -> int:
+    """Columns on a terminal: a Chinese character takes two (Click counts one)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _write_rows(formatter: Any, rows: list[tuple[str, str]]) -> None:
+    """Click's write_dl, with columns aligned for Chinese metavars (help text left unwrapped)."""
+    col = min(max(_width(first) for first, _ in rows), 30)
+    indent = " " * formatter.current_indent
+    for first, help_text in rows:
+        pad = col - _width(first)
+        if pad < 0:  # too long for the column: help on the next line
+            formatter.write(f"{indent}{first}\n")
+            formatter.write(f"{indent}{' ' * (col + 2)}{help_text}\n" if help_text else "")
+        else:
+            formatter.write(f"{indent}{first}{' ' * pad}  {help_text}".rstrip() + "\n")
+
+
 class _Chinese:
     """Usage line and help option in Chinese (mixed into Typer's command and group classes)."""
 
@@ -127,7 +146,7 @@ class _Chinese:
         for title, rows in (("参数", args), ("选项", opts)):
             if rows:
                 with formatter.section(title):
-                    formatter.write_dl(rows)
+                    _write_rows(formatter, rows)
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)  # type: ignore[misc]
@@ -152,6 +171,10 @@ class ChineseGroup(_Chinese, TyperGroup):
         kwargs["subcommand_metavar"] = "命令 [参数]..."
         kwargs["rich_markup_mode"] = None
         super().__init__(*args, **kwargs)
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        super().format_options(ctx, formatter)
+        self.format_commands(ctx, formatter)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name = args[0] if args else ""

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from duban.labels import CHANNEL_LABEL, UNIT_KIND_LABEL, channel_type, describe_choices, unit_kind
 from models.directory import CHANNEL_TYPES, CONTACT_ROLES, UNIT_KINDS
 
 
@@ -186,7 +187,7 @@ def _unit_from_mapping(path: Path, where: str, item: Any) -> UnitSpec:
     unit = UnitSpec(
         name=clean_name(item.get("name")),
         where=where,
-        kind=str(item.get("kind") or "other"),
+        kind=unit_kind(str(item.get("kind") or "other")),
         aliases=split_list(item.get("aliases") or []),
         parent=clean_name(item.get("parent")) or None,
         note=str(item.get("note") or ""),
@@ -202,13 +203,31 @@ def _unit_from_mapping(path: Path, where: str, item: Any) -> UnitSpec:
             raise DirectoryError(path, where, "channels 的每一项应是映射 {type:, url:}")
         unit.channels.append(
             ChannelSpec(
-                type=str(ch.get("type") or "").strip().lower(),
+                type=channel_type(str(ch.get("type") or "")),
                 url=str(ch.get("url") or "").strip(),
                 secret=(str(ch["secret"]).strip() or None) if ch.get("secret") else None,
-                enabled=bool(ch.get("enabled", True)),
+                enabled=_enabled(path, where, ch.get("enabled", True)),
             )
         )
     return unit
+
+
+_TRUE = {"true", "yes", "on", "1", "是", "启用", "开"}
+_FALSE = {"false", "no", "off", "0", "否", "停用", "关", "禁用"}
+
+
+def _enabled(path: Path, where: str, value: Any) -> bool:
+    """`enabled:` true/false (or 是/否, 启用/停用); a quoted "false" is false, anything else refused."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise DirectoryError(
+        path, where, f"渠道的 enabled 应为 true 或 false（或 是/否），实际为 {value!r}"
+    )
 
 
 def _contact(name: Any, role: Any, email: Any, mobile: Any) -> ContactSpec:
@@ -274,7 +293,8 @@ def _from_rows(path: Path, rows: list[tuple[int, dict[str, str]]]) -> DirectoryS
             raise DirectoryError(path, where, "缺少单位名称")
         unit = units.get(name)
         if unit is None:
-            unit = units[name] = UnitSpec(name=name, where=where, kind=row.get("kind") or "other")
+            kind = unit_kind(row.get("kind") or "other")
+            unit = units[name] = UnitSpec(name=name, where=where, kind=kind)
             spec.units.append(unit)
         _merge_row(unit, row, where, path)
         for g in split_list(row.get("groups")):
@@ -288,7 +308,7 @@ def _merge_row(unit: UnitSpec, row: dict[str, str], where: str, path: Path) -> N
         if alias not in unit.aliases:
             unit.aliases.append(alias)
     if row.get("kind"):
-        unit.kind = row["kind"]
+        unit.kind = unit_kind(row["kind"])
     if row.get("parent"):
         unit.parent = clean_name(row["parent"])
     if row.get("note"):
@@ -302,7 +322,7 @@ def _merge_row(unit: UnitSpec, row: dict[str, str], where: str, path: Path) -> N
     if row.get("channel"):
         unit.channels.append(
             ChannelSpec(
-                type=row["channel"].lower(),
+                type=channel_type(row["channel"]),
                 url=row.get("url", ""),
                 secret=row.get("secret") or None,
             )
@@ -313,7 +333,15 @@ def validate(spec: DirectorySpec) -> None:
     """Check names, kinds, roles, emails, URLs and group members; raise on the first problem."""
     path = spec.path
     seen: dict[str, str] = {}
+    first: dict[str, str] = {}
     for unit in spec.units:
+        if unit.name and unit.name in first:  # YAML: a second entry would drop the first's contacts
+            raise DirectoryError(
+                path,
+                unit.where,
+                f"单位“{unit.name}”重复出现（第一次在{first[unit.name]}），请合并为一项",
+            )
+        first[unit.name] = unit.where
         _validate_unit(path, unit, seen)
     known = set(seen) | {g.name for g in spec.groups}
     for group in spec.groups:
@@ -341,7 +369,7 @@ def _validate_unit(path: str, unit: UnitSpec, seen: dict[str, str]) -> None:
         raise DirectoryError(
             path,
             where,
-            f"单位“{unit.name}”的类型 {unit.kind!r} 无效（可选: {' | '.join(UNIT_KINDS)}）",
+            f"单位“{unit.name}”的类型 {unit.kind!r} 无效（可选: {describe_choices(UNIT_KIND_LABEL)}）",
         )
     for c in unit.contacts:
         _validate_contact(path, where, unit.name, c)
@@ -369,7 +397,7 @@ def _validate_channel(path: str, where: str, unit: str, ch: ChannelSpec) -> None
         raise DirectoryError(
             path,
             where,
-            f"单位“{unit}”的渠道类型 {ch.type!r} 无效（可选: {' | '.join(CHANNEL_TYPES)}）",
+            f"单位“{unit}”的渠道类型 {ch.type!r} 无效（可选: {describe_choices(CHANNEL_LABEL)}）",
         )
     if ch.type == "email":
         return

@@ -293,10 +293,20 @@ def load_states(session: Session, ids: list[int]) -> list[Any]:
     ]
 
 
+_OPEN = ("open", "acked")
+_LEVEL_NAMES = {2: "督办", 3: "通报"}
+
+
 def _enqueue(session: Session, ob: Obligation, level: int, now: datetime) -> QueueItem:
-    item = session.exec(
-        select(QueueItem).where(QueueItem.obligation_id == ob.id, QueueItem.level == level)
-    ).first()
+    """Open (or reopen) the obligation's item at `level`; the queue holds one open item per
+    obligation, so a higher level replaces a lower one (its notes and who took it carry over) and a
+    lower level never opens beside a higher one."""
+    items = session.exec(select(QueueItem).where(QueueItem.obligation_id == ob.id)).all()
+    open_items = [i for i in items if i.status in _OPEN]
+    above = [i for i in open_items if i.level > level]
+    if above:
+        return max(above, key=lambda i: i.level)
+    item = next((i for i in items if i.level == level), None)
     if item is None:
         item = QueueItem(obligation_id=ob.id or 0, level=level, created_at=now)
         session.add(item)
@@ -306,6 +316,8 @@ def _enqueue(session: Session, ob: Obligation, level: int, now: datetime) -> Que
             [*item.notes, {"at": now.isoformat(), "by": "duban", "text": "再次升级"}],
         )
     session.flush()
+    for lower in (i for i in open_items if i.level < level):
+        _supersede(session, lower, item, now)
     record_event(
         session=session,
         at=now,
@@ -316,6 +328,28 @@ def _enqueue(session: Session, ob: Obligation, level: int, now: datetime) -> Que
         data={"obligation_id": ob.id, "level": level},
     )
     return item
+
+
+def _supersede(session: Session, lower: QueueItem, item: QueueItem, now: datetime) -> None:
+    text = f"升级为{_LEVEL_NAMES.get(item.level, '更高级别')}，由 Q{item.id} 接替"
+    item.notes = [*lower.notes, *item.notes]
+    if lower.acked_by and not item.acked_by:
+        item.acked_by, item.acked_at, item.status = lower.acked_by, lower.acked_at, "acked"
+    before = lower.status
+    lower.status, lower.resolved_by, lower.resolved_at = "resolved", "duban", now
+    lower.notes = [*lower.notes, {"at": now.isoformat(), "by": "duban", "text": text}]
+    record_event(
+        session=session,
+        at=now,
+        actor="duban",
+        entity="queue_item",
+        entity_id=lower.id,
+        action="superseded",
+        from_status=before,
+        to_status="resolved",
+        reason=text,
+        data={"replaced_by": item.id},
+    )
 
 
 @dataclass(frozen=True)
