@@ -90,7 +90,13 @@ def _print_day(day: date, results: dict[str, Any]) -> None:
         queue = s.exec(
             select(func.count()).select_from(QueueItem).where(QueueItem.status != "resolved")
         ).one()
-    extra = "，办公室日报已发" if digest.get("notices") else ""
+    extra = ""
+    if digest.get("notices"):
+        extra = (
+            "，办公室日报已送达"
+            if digest.get("delivered")
+            else f"，办公室日报未送达（{'、'.join(digest.get('undelivered', []))}）"
+        )
     if results.get("reported"):
         extra += f"，{results['reported']} 项按期报送并销号"
     typer.echo(

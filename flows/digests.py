@@ -48,17 +48,29 @@ def _open_rows(
     return session.exec(stmt.order_by(col(Unit.name), col(Obligation.due_on))).all()
 
 
+def office_unit_id(ctx: FlowContext, session: Session) -> int | None:
+    """Where the office's own notices go: None means DUBAN_OFFICE_EMAIL (when it is set), else the
+    directory's office unit (kind office; the one named like DUBAN_OFFICE_NAME first), else None."""
+    if ctx.settings.office_email:
+        return None
+    offices = session.exec(
+        select(Unit).where(Unit.kind == "office", Unit.status == "active").order_by(col(Unit.name))
+    ).all()
+    named = [u for u in offices if ctx.settings.office_name in u.name]
+    chosen = (named or list(offices) or [None])[0]
+    return chosen.id if chosen is not None else None
+
+
 def build_office_digest(ctx: FlowContext, session: Session, now: datetime) -> Notice | None:
     """Everything overdue (escalations first in the template) and everything due this week, by unit."""
     today = now.astimezone(OFFICE_TZ).date()
     week_end = today + timedelta(days=6 - today.weekday())
     rows = _open_rows(session, due_to=week_end)  # everything overdue, and what falls due this week
     items = tuple(_item(ctx, r, today, f"digest@{today.isoformat()}") for r in rows)
-    return (
-        Notice(unit_id=None, audience=Audience.OFFICE, items=items, kind="digest")
-        if items
-        else None
-    )
+    if not items:
+        return None
+    office = office_unit_id(ctx, session)
+    return Notice(unit_id=office, audience=Audience.OFFICE, items=items, kind="digest")
 
 
 def build_leader_summaries(ctx: FlowContext, session: Session, now: datetime) -> list[Notice]:
@@ -82,14 +94,57 @@ def build_leader_summaries(ctx: FlowContext, session: Session, now: datetime) ->
 
 
 def _deliver(notices: list[Notice], now: datetime) -> dict[str, Any]:
+    """Deliver each notice on its own pass, so that what is reported is what happened to it:
+    `delivered` counts the notices that reached someone (now or earlier the same day or week),
+    `undelivered` names the others (no address, every channel failing, or still to retry)."""
     from flows.delivery import deliver_notices
 
-    outcome = deliver_notices(notices, now) if notices else {}
+    delivered, undelivered = 0, []
+    with Session(flow_context().engine) as session:
+        names = {
+            n.unit_id: (session.get(Unit, n.unit_id).name if n.unit_id else "") for n in notices
+        }
+    for notice in notices:
+        outcome = deliver_notices([notice], now)
+        if "sent" in outcome.values():
+            delivered += 1
+        else:
+            status = "稍后重试" if "retry" in outcome.values() else "未送达"
+            who = names.get(notice.unit_id) or flow_context().settings.office_name
+            undelivered.append(f"{who}（{status}）")
     return {
         "notices": len(notices),
         "items": sum(len(n.items) for n in notices),
-        "outcome": len(outcome),
+        "delivered": delivered,
+        "undelivered": undelivered,
     }
+
+
+def preview_office_digest(at: datetime) -> str | None:
+    """Today's office digest as its recipients would read it (text), with who would get it; None
+    when nothing is open or due this week. Nothing is claimed or sent."""
+    from notify.channels import office_info
+    from notify.render import Renderer
+    from notify.targets import load_units, routes_for
+
+    ctx = flow_context()
+    with Session(ctx.engine) as session:
+        notice = build_office_digest(ctx, session, at)
+        if notice is None:
+            return None
+        units = load_units(session, [notice.unit_id]) if notice.unit_id else {}
+    entry = units.get(notice.unit_id) if notice.unit_id else None
+    name = entry.unit.name if entry else ctx.settings.office_name
+    routes = routes_for(notice, entry, ctx.settings.office_email)
+    to = "、".join(r.recipient for r in routes) or (
+        "无人可收（请设置 DUBAN_OFFICE_EMAIL，或在单位目录中加入类型为办公室的本单位及其邮箱）"
+    )
+    rendered = Renderer(office_info(ctx.settings), ctx.settings.templates_dir).render(
+        notice, recipient_name=name, at=at, formats=("subject", "text")
+    )
+    workday = ctx.calendar.is_workday(at.astimezone(OFFICE_TZ).date())
+    when = "" if workday else "（今天不是工作日，服务不会发送日报）\n"
+    return f"{when}收件人: {to}\n主题: {rendered.subject}\n\n{rendered.text}"
 
 
 @flow(name="duban-daily-digest")

@@ -1,0 +1,66 @@
+"""The office is a real recipient: its own directory unit gets the digest, and the CLI says truly
+whether it was delivered (`duban digest`, `duban digest --preview`)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+from duban import runtime
+from duban.cli import app
+from flows.context import reset_context
+from flows.delivery import reset_pipeline
+from tests.flows.conftest import UNITS, Office, office, run
+
+__all__ = ["office"]
+MONDAY = "2024-09-23T09:00:00+08:00"  # tasks due 2024-09-26 fall in this week's digest
+OFFICE_UNIT = """
+  - name: 示例区安委办
+    kind: 办公室
+    contacts: [{name: 值班员, role: 联络员, email: duty@example.gov.cn}]
+    channels: [{type: 邮件}]
+"""
+
+
+@pytest.fixture
+def no_office_email(office: Office, monkeypatch: pytest.MonkeyPatch) -> Office:
+    monkeypatch.delenv("DUBAN_OFFICE_EMAIL")
+    monkeypatch.setenv("DUBAN_NOW", MONDAY)
+    runtime.reset()
+    reset_context()
+    reset_pipeline()
+    return office
+
+
+def _received(office: Office, address: str) -> list[str]:
+    return [m["Subject"] for _, rcpt, m in office.smtp.sink.received if rcpt == [address]]
+
+
+def test_it_says_the_digest_reached_nobody_when_the_office_has_no_address(
+    no_office_email: Office,
+) -> None:
+    preview = run("digest", "--preview")
+    assert "无人可收" in preview and "DUBAN_OFFICE_EMAIL" in preview
+    result = CliRunner().invoke(app, ["digest"])
+    assert result.exit_code == 1 and "办公室日报未送达" in result.stderr
+
+
+def test_it_sends_the_digest_to_the_office_unit_of_the_directory(no_office_email: Office) -> None:
+    units = no_office_email.home / "units.yaml"
+    directory = units.read_text(encoding="utf-8").replace(
+        "groups:", OFFICE_UNIT.lstrip("\n") + "groups:"
+    )
+    assert "示例区安委办" in directory and UNITS.strip().splitlines()[0] in directory
+    units.write_text(directory, encoding="utf-8")
+    run("units", "import", str(units))
+    preview = run("digest", "--preview")
+    assert preview.startswith("收件人: duty@example.gov.cn") and "区应急局" in preview
+    assert _received(no_office_email, "duty@example.gov.cn") == []  # a preview sends nothing
+    out = run("digest")
+    assert "办公室日报已送达" in out
+    [subject] = _received(no_office_email, "duty@example.gov.cn")
+    assert "每日汇总" in subject
+    assert "已送达" in run("digest") and len(_received(no_office_email, "duty@example.gov.cn")) == 1
+    assert os.environ["DUBAN_NOW"] == MONDAY
