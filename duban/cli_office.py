@@ -296,7 +296,7 @@ def history_cmd(ob_id: int = id_argument("义务编号"), as_json: bool = json_o
     for r in rows:
         change = f"：{r['from_label']} → {r['to_label']}" if r["from"] or r["to"] else ""
         what = r["entity_label"] + (f" Q{r['entity_id']}" if r["entity"] == "queue_item" else "")
-        why = f"\t{r['reason']}" if r["reason"] else ""
+        why = f"\t{r['reason_label']}" if r["reason"] else ""
         typer.echo(
             f"{r['at'][:16].replace('T', ' ')}\t{r['actor']}\t{what} {r['action_label']}{change}{why}"
         )

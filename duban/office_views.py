@@ -59,6 +59,20 @@ AUDIT_ACTIONS = {
     "superseded": "升级后由新事项接替",
     "open": "重新打开",
 }
+# The engine's reasons (schedules/obligation.py Reason), stored as the audit row's reason.
+REASON_LABEL = {
+    "first_reminder": "首次提醒",
+    "repeat_due": "到期前再次提醒",
+    "due_today": "到期当日提醒",
+    "first_chase": "逾期首次催办",
+    "repeat_chase": "逾期再次催办",
+    "escalate_office": "逾期升级督办",
+    "escalate_leader": "逾期升级通报",
+    "outside_window": "不在办公时间",
+    "awaiting_acceptance": "等待办公室验收",
+    "awaiting_confirmation": "等待办公室确认",
+    "resolved": "已办结",
+}
 AUDIT_ENTITIES = {"obligation": "义务", "queue_item": "督办事项"}
 
 
@@ -323,5 +337,8 @@ def _event(e: RowMapping) -> dict[str, Any]:
         "from_label": _status_label(e["from_status"]),
         "to_label": _status_label(e["to_status"]),
         "reason": e["reason"],
+        "reason_label": REASON_LABEL.get(e["reason"], e["reason"])
+        if e["actor"] == "duban"
+        else e["reason"],
         "data": e["data"],
     }

@@ -142,3 +142,13 @@ def test_it_reads_a_quoted_false_as_false(tmp_path: Path) -> None:
     )
     [unit] = load_directory(path).units
     assert unit.channels[0].type == "webhook" and unit.channels[0].enabled is False
+
+
+def test_it_names_every_engine_reason_and_audit_action_in_chinese() -> None:
+    from duban.office_views import AUDIT_ACTIONS, REASON_LABEL
+    from schedules.machine import Event
+    from schedules.obligation import Reason
+
+    assert {r.value for r in Reason} - {"none", "waiting"} <= set(REASON_LABEL)
+    assert {e.value for e in Event} <= set(AUDIT_ACTIONS)
+    assert all(CJK.search(label) for label in [*REASON_LABEL.values(), *AUDIT_ACTIONS.values()])
