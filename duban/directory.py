@@ -392,6 +392,16 @@ def _validate_contact(path: str, where: str, unit: str, c: ContactSpec) -> None:
         raise DirectoryError(path, where, f"联系人“{c.name}”的手机号无效: {c.mobile!r}")
 
 
+def mask_url_safe(url: str) -> str:
+    """The URL with its query values hidden, even when it does not parse (it may carry a token)."""
+    from duban.cli_common import mask_url
+
+    try:
+        return mask_url(url)
+    except ValueError:
+        return url.split("?", 1)[0] + ("?…" if "?" in url else "")
+
+
 def _validate_channel(path: str, where: str, unit: str, ch: ChannelSpec) -> None:
     if ch.type not in CHANNEL_TYPES:
         raise DirectoryError(
@@ -401,10 +411,15 @@ def _validate_channel(path: str, where: str, unit: str, ch: ChannelSpec) -> None
         )
     if ch.type == "email":
         return
-    parsed = urlparse(ch.url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    try:
+        parsed = urlparse(ch.url)
+        parsed.port  # noqa: B018  (raises on a port out of range or not a number)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise DirectoryError(
             path,
             where,
-            f"单位“{unit}”的 {ch.type} 渠道地址无效: {ch.url!r}（应为 http(s):// 开头的完整地址）",
+            f"单位“{unit}”的{CHANNEL_LABEL.get(ch.type, ch.type)}渠道地址无效: {mask_url_safe(ch.url)!r}"
+            "（应为 http(s):// 开头、主机与端口正确的完整地址）",
         )
