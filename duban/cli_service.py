@@ -16,11 +16,22 @@ LEASE_NAME = "sender"
 STAGE_NAMES = {"remind": "提醒", "chase": "催办", "office": "督办", "leader": "通报"}
 
 
-def tick_cmd(as_json: bool = json_option()) -> None:
+def tick_cmd(
+    periodic: bool = typer.Option(
+        False,
+        "--periodic",
+        help="同时运行今天已到时间、尚未运行的定期任务（08:30 月报周期、09:00 办公室日报、09:05 领导简报），每天一次",
+    ),
+    as_json: bool = json_option(),
+) -> None:
     """运行一次 tick（补发停机期间到期的提醒）后退出；适合手工补跑、cron 与演练。"""
-    from flows.jobs import instance_id, tick_job
+    from flows.jobs import instance_id, run_periodic_jobs, tick_job
 
-    out = tick_job(runtime.current_time(), threading.Event(), holder=f"tick:{instance_id()}")
+    now, stop = runtime.current_time(), threading.Event()
+    out = tick_job(now, stop, holder=f"tick:{instance_id()}")
+    jobs = run_periodic_jobs(now, stop) if periodic else {}
+    if periodic:
+        out["periodic"] = jobs
     if as_json:
         print_json(out)
         return
@@ -33,6 +44,30 @@ def tick_cmd(as_json: bool = json_option()) -> None:
         f"tick 完成：到期 {out.get('claimed', 0)} 条，发出动作 {out.get('actions', 0)} 个（{stages}），"
         f"通知 {out.get('notices', 0)} 条，推迟重试 {out.get('deferred', 0)} 条"
     )
+    for name, result in jobs.items():
+        typer.echo(f"{JOB_NAMES.get(name, name)}：{_job_outcome(result)}")
+
+
+JOB_NAMES = {
+    "monthly": "每月报送周期",
+    "daily_digest": "办公室日报",
+    "weekly_summary": "领导每周简报",
+}
+
+
+def _job_outcome(result: dict[str, Any]) -> str:
+    """What a periodic job did, truthfully (delivered only when a message reached someone)."""
+    if result.get("skipped"):
+        return f"今天不运行（{result['skipped']}）"
+    if "delivered" not in result:  # the monthly cycle
+        closed = result.get("closed")
+        done = f"，{closed['month']} 月报送点名已记录" if closed else ""
+        return f"补齐报送义务 {result.get('materialised', 0)} 条{done}"
+    if not result.get("notices"):
+        return "没有需要发送的事项"
+    missing = result.get("undelivered") or []
+    text = f"送达 {result['delivered']}/{result['notices']} 份"
+    return text + (f"；未送达: {'、'.join(missing)}" if missing else "")
 
 
 def build_service(holder: str) -> Any:

@@ -12,10 +12,10 @@ import logging
 import socket
 import threading
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from flows.context import flow_context
 from flows.runner import embedded
@@ -100,3 +100,62 @@ def weekly_summary_job(now: datetime, stop: threading.Event) -> dict[str, Any]:
     from flows.digests import weekly_summary
 
     return weekly_summary(now) if embedded() else _via_deployment("weekly_summary", now)
+
+
+# The service's wall-clock schedule for the periodic jobs (schedules/service.py), as times of day.
+PERIODIC: tuple[tuple[str, time], ...] = (
+    ("monthly", time(8, 30)),
+    ("daily_digest", time(9, 0)),
+    ("weekly_summary", time(9, 5)),
+)
+
+
+def run_periodic_jobs(now: datetime, stop: threading.Event) -> dict[str, Any]:
+    """The periodic jobs whose time of day has come and that have not run today, once each.
+
+    For `duban tick` (cron, drills with a pinned clock): the same state and clock as the tick. A
+    run is marked by an audit row (`job_ran`, reason `name@date`), so a second tick the same day
+    runs nothing again; after downtime only today's run is made (each job works out from the
+    database what is due, so nothing of the missed days is lost). Each job still checks its own
+    day (working day, first working day of the week, after the 26th).
+    """
+    from sqlmodel import select
+
+    from models.repo.audit import record_event
+    from models.tables import AuditEvent
+    from schedules.clock import OFFICE_TZ
+
+    jobs = {
+        "monthly": monthly_job,
+        "daily_digest": daily_digest_job,
+        "weekly_summary": weekly_summary_job,
+    }
+    local = now.astimezone(OFFICE_TZ)
+    keys = {name: f"{name}@{local.date().isoformat()}" for name, _ in PERIODIC}
+    engine = flow_context().engine
+    with Session(engine) as s:
+        done = set(
+            s.exec(
+                select(AuditEvent.reason).where(
+                    AuditEvent.action == "job_ran", col(AuditEvent.reason).in_(keys.values())
+                )
+            ).all()
+        )
+    out: dict[str, Any] = {}
+    for name, at in PERIODIC:
+        if local.time() < at or keys[name] in done or stop.is_set():
+            continue
+        out[name] = result = jobs[name](now, stop)
+        with Session(engine) as s:
+            record_event(
+                session=s,
+                at=now,
+                actor="duban",
+                entity="job",
+                entity_id=None,
+                action="job_ran",
+                reason=keys[name],
+                data={k: v for k, v in result.items() if isinstance(v, (int, str, list))},
+            )
+            s.commit()
+    return out

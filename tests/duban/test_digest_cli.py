@@ -64,3 +64,19 @@ def test_it_sends_the_digest_to_the_office_unit_of_the_directory(no_office_email
     assert "每日汇总" in subject
     assert "已送达" in run("digest") and len(_received(no_office_email, "duty@example.gov.cn")) == 1
     assert os.environ["DUBAN_NOW"] == MONDAY
+
+
+def test_it_sends_the_09_00_digest_once_from_duban_tick(office: Office) -> None:
+    os.environ["DUBAN_NOW"] = "2024-09-23T08:55:00+08:00"
+    runtime.reset()
+    assert "办公室日报" not in run("tick", "--periodic")  # before 09:00: not yet
+    assert _received(office, "office@example.gov.cn") == []
+    os.environ["DUBAN_NOW"] = "2024-09-23T09:06:00+08:00"
+    runtime.reset()
+    out = run("tick", "--periodic")
+    assert "办公室日报：送达 1/1 份" in out and "领导每周简报" in out
+    os.environ["DUBAN_NOW"] = "2024-09-23T09:30:00+08:00"
+    runtime.reset()
+    assert "办公室日报" not in run("tick", "--periodic")  # once a day
+    digests = [s for s in _received(office, "office@example.gov.cn") if "每日汇总" in s]
+    assert len(digests) == 1

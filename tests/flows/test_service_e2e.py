@@ -60,7 +60,7 @@ def test_it_runs_a_month_with_the_expected_messages_and_queue(office: Office) ->
         hooks
     )  # never the same message twice
 
-    queue = json.loads(run("queue", "list", "--json", "--all"))["items"]
+    queue = json.loads(run("queue", "list", "--status", "all", "--json", "--all"))["items"]
     levels = {(q["task_ref"], q["unit"], q["queue_level"]) for q in queue}
     assert {
         ("1", "区应急局", 2),
@@ -69,6 +69,11 @@ def test_it_runs_a_month_with_the_expected_messages_and_queue(office: Office) ->
         ("2", "甲街道", 2),
     } <= levels
     assert ("1", "区建管委", 2) not in levels  # escalation follows the lead
+    still_open = [q for q in queue if q["queue_status"] != "resolved"]
+    assert len({q["id"] for q in still_open}) == len(still_open)  # one open item per obligation
+    assert ("1", "区应急局", 3) in {
+        (q["task_ref"], q["unit"], q["queue_level"]) for q in still_open
+    }
 
     before = len(received)
     assert (
