@@ -50,6 +50,8 @@ def _refusals(office: Office, tmp: Path) -> list[tuple[list[str], str]]:
     support = str(office.ob_id("1", "区建管委"))
     fifo = tmp / "fifo.txt"
     os.mkfifo(fifo)
+    link = tmp / "link.pdf"
+    link.symlink_to("/etc/hostname")
     return [
         (["obligation", "extend", ob, "--to", "2023-01-01", "--reason", "x"], "必须晚于原截止日"),
         (["obligation", "extend", ob, "--to", "2024-09-03", "--reason", "x"], "必须晚于原截止日"),
@@ -89,6 +91,11 @@ def _refusals(office: Office, tmp: Path) -> list[tuple[list[str], str]]:
         ),
         (["obligation", "submit", ob, "--unit", "区应急局", "--file", str(tmp)], "只接受普通文件"),
         (["obligation", "submit", ob, "--unit", "区应急局", "--file", str(fifo)], "只接受普通文件"),
+        (
+            ["obligation", "submit", ob, "--unit", "区应急局", "--file", "/dev/zero"],
+            "只接受普通文件",
+        ),
+        (["obligation", "submit", ob, "--unit", "区应急局", "--file", str(link)], "是符号链接"),
         (["obligation", "accept", ob], "不允许"),
         (["obligation", "reopen", ob, "--reason", "x"], "不允许"),
         (["obligation", "refuse-extension", ob, "--reason", "x"], "不允许"),
@@ -197,3 +204,18 @@ def test_it_shows_status_durations_in_days_and_hours(office: Office) -> None:
     runtime.reset()
     out = run("status")
     assert "天" in out and "秒" not in out
+
+
+def test_it_keeps_evidence_with_a_long_chinese_name_streamed_and_private(
+    office: Office, tmp_path: Path
+) -> None:
+    ob = office.ob_id("1", "区应急局")
+    evidence = tmp_path / ("关于开展安全生产大检查工作情况的报告及相关佐证材料汇编" * 3 + ".pdf")
+    evidence.write_bytes(b"%PDF-1.4 " + b"x" * 3_000_000)
+    run("obligation", "submit", str(ob), "--unit", "区应急局", "--file", str(evidence))
+    [stored] = list((office.home / "home" / "evidence").iterdir())
+    assert stored.read_bytes() == evidence.read_bytes() and stored.suffix == ".pdf"
+    assert len(stored.name.encode("utf-8")) < 255 and stored.stat().st_mode & 0o077 == 0
+    with runtime.engine().connect() as conn:
+        name, sha = conn.execute(text("SELECT file_name, file_sha256 FROM submission")).one()
+    assert name == evidence.name and sha and stored.name.startswith(sha[:16])
