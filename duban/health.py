@@ -64,7 +64,7 @@ def delivery_state(session: Session) -> dict[str, Any]:
     troubles = delivery_troubles(session=session, failed_ids=failed)
     return {
         "messages_waiting": sum(t.waiting for t in troubles),
-        "messages_failed": len(failed),
+        "messages_failed": sum(t.failed for t in troubles),
         "messages_sending": sending_now(session=session),
         "messages_repeated": repeat_count(session=session),
         "failing_hosts": [_trouble(t) for t in troubles],
@@ -82,6 +82,7 @@ def _trouble(t: Trouble) -> dict[str, Any]:
         "channel_type": t.channel_type,
         "waiting": t.waiting,
         "failed": t.failed,
+        "items": t.rows,
         "since": t.since.astimezone(OFFICE_TZ).isoformat() if t.since else None,
         "last_error": t.last_error,
     }

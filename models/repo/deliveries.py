@@ -490,8 +490,9 @@ class Trouble:
 
     host: str
     channel_type: str
-    waiting: int = 0  # pending: failed transiently, tried again later
-    failed: int = 0  # failed for good, not re-sent yet
+    waiting: int = 0  # messages pending: failed transiently, tried again later
+    failed: int = 0  # messages failed for good, not re-sent yet
+    rows: int = 0  # the delivery rows (items) they carry
     since: datetime | None = None  # the oldest of them was first tried then
     last_error: str = ""
 
@@ -508,14 +509,18 @@ def _host(channel_type: str, recipient: str) -> str:
 def delivery_troubles(*, session: Session, failed_ids: Sequence[int] = ()) -> list[Trouble]:
     """Pending rows (and the given permanently failed ones) grouped by host, worst first."""
     out: dict[tuple[str, str], Trouble] = {}
+    seen: set[tuple[str, bool]] = set()
 
     def add(row: Delivery, *, pending: bool) -> None:
         host = _host(row.channel_type, row.recipient)
         t = out.setdefault((row.channel_type, host), Trouble(host, row.channel_type))
-        if pending:
-            t.waiting += 1
-        else:
-            t.failed += 1
+        t.rows += 1
+        if (row.batch, pending) not in seen:  # one message: every row of one batch
+            seen.add((row.batch, pending))
+            if pending:
+                t.waiting += 1
+            else:
+                t.failed += 1
         if t.since is None or row.created_at < t.since:
             t.since = row.created_at
         t.last_error = row.last_error or t.last_error
