@@ -20,7 +20,9 @@ from schedules.clock import OFFICE_TZ
 from schedules.machine import EVENT_LABEL, STATUS_LABEL, Event
 from schedules.obligation import Status
 
-LEVEL_LABEL = {0: "", 1: "催办", 2: "督办", 3: "通报"}
+LEVEL_LABEL = {0: "", 1: "催办", 2: "督办", 3: "通报"}  # an obligation's escalation level
+# A queue item's level: 督办 / 通报, or 0 for an obligation no channel could reach (models/repo/queue.py).
+QUEUE_LEVEL_LABEL = {0: "无法送达", 2: "督办", 3: "通报"}
 STAGE_LABEL = {"remind": "提醒", "chase": "催办", "office": "督办", "leader": "通报"}
 ROLE_LABEL = {"lead": "牵头", "support": "配合"}
 QUEUE_STATUS_LABEL = {"open": "待处理", "acked": "已认领", "resolved": "已办结"}
@@ -49,7 +51,7 @@ QUEUE_STATUSES: dict[str, tuple[str, ...]] = {
     "all": (),
     "全部": (),
 }
-QUEUE_LEVELS = {"2": 2, "督办": 2, "3": 3, "通报": 3}
+QUEUE_LEVELS = {"0": 0, "无法送达": 0, "2": 2, "督办": 2, "3": 3, "通报": 3}
 AUDIT_ACTIONS = {
     **{e.value: label for e, label in EVENT_LABEL.items()},
     "enqueued": "进入督办队列",
@@ -58,6 +60,7 @@ AUDIT_ACTIONS = {
     "resolved": "办结",
     "superseded": "升级后由新事项接替",
     "open": "重新打开",
+    "unreachable": "无法送达，进入队列",
 }
 # The engine's reasons (schedules/obligation.py Reason), stored as the audit row's reason.
 REASON_LABEL = {
@@ -126,7 +129,7 @@ def parse_queue_status(text: str) -> tuple[str, ...]:
 def parse_queue_level(text: str) -> int:
     """`queue list --level`: 2 / 督办 or 3 / 通报."""
     if text not in QUEUE_LEVELS:
-        raise ViewError(f"--level 的值 {text!r} 无效，可选: 2（督办）、3（通报）")
+        raise ViewError(f"--level 的值 {text!r} 无效，可选: 2（督办）、3（通报）、0（无法送达）")
     return QUEUE_LEVELS[text]
 
 
@@ -280,7 +283,7 @@ def list_queue(
         {
             "queue_id": r["queue_id"],
             "queue_level": r["queue_level"],
-            "queue_label": LEVEL_LABEL[r["queue_level"]],
+            "queue_label": QUEUE_LEVEL_LABEL.get(r["queue_level"], str(r["queue_level"])),
             "queue_status": r["queue_status"],
             "queue_status_label": QUEUE_STATUS_LABEL.get(r["queue_status"], r["queue_status"]),
             "acked_by": r["acked_by"],

@@ -129,3 +129,11 @@ service_lease = Table(
     Column("holder", String),
     Column("expires_at", UTCDateTime),
 )
+
+delivery = Table(
+    "delivery",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("status", String),
+    Column("reclaims", Integer),
+)

@@ -8,13 +8,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.engine import Connection
 
 from duban import read_tables as t
 from duban import runtime
-from schedules.clock import OFFICE_TZ
+from schedules.clock import OFFICE_TZ, utc_now
 
 OVERDUE = ("overdue", "escalated")
+CALM = {
+    "messages_waiting": 0,
+    "messages_failed": 0,
+    "messages_sending": 0,
+    "messages_repeated": 0,
+    "failing_hosts": [],
+}
+
+
+def delivery_state(conn: Connection) -> dict[str, Any]:
+    """Messages waiting, failed, in flight or repeated, by host (duban/health.py's counts).
+
+    Those counts need the ORM; they are all zero unless some delivery row has failed, is being
+    sent or was re-sent after a crash, which one indexed query tells: only then is the ORM loaded.
+    """
+    d = t.delivery.c
+    trouble = conn.execute(
+        select(d.id).where(or_(d.status.in_(("failed", "sending")), d.reclaims > 0)).limit(1)
+    ).first()
+    if trouble is None:
+        return dict(CALM, failing_hosts=[])
+    from sqlmodel import Session
+
+    from duban.health import delivery_state as full_state
+
+    with Session(runtime.migrated_engine()) as session:
+        return full_state(session)
 
 
 def collect_status(lease_name: str) -> dict[str, Any]:
@@ -42,9 +70,9 @@ def collect_status(lease_name: str) -> dict[str, Any]:
             .join(t.channel, t.channel.c.unit_id == t.unit.c.id)
             .where(t.channel.c.failing.is_(True))
         ).all()
-        leader = conn.execute(
+        leader = conn.execute(  # the lease runs on the wall clock, not the pinned one
             select(t.service_lease.c.holder).where(
-                t.service_lease.c.name == lease_name, t.service_lease.c.expires_at > now
+                t.service_lease.c.name == lease_name, t.service_lease.c.expires_at > utc_now()
             )
         ).scalar()
         return {
@@ -59,4 +87,5 @@ def collect_status(lease_name: str) -> dict[str, Any]:
             "failing_channels": [f"{u}:{kind}" for u, kind in failing],
             "leader": leader,
             "calendar_years": sorted(calendar.covered_years),
+            **delivery_state(conn),
         }

@@ -99,17 +99,24 @@ def _deliver(notices: list[Notice], now: datetime) -> dict[str, Any]:
     `undelivered` names the others (no address, every channel failing, or still to retry)."""
     from flows.delivery import deliver_notices
 
-    delivered, undelivered = 0, []
+    delivered, undelivered, messages = 0, [], {}  # type: ignore[var-annotated]
     with Session(flow_context().engine) as session:
         names = {
             n.unit_id: (session.get(Unit, n.unit_id).name if n.unit_id else "") for n in notices
         }
     for notice in notices:
-        outcome = deliver_notices([notice], now)
-        if "sent" in outcome.values():
+        result = deliver_notices([notice], now)
+        for key, count in result.counts.items():  # numbers, and numbers per host
+            if isinstance(count, dict):
+                merged = messages.setdefault(key, {})
+                for host, n in count.items():
+                    merged[host] = merged.get(host, 0) + n
+            elif isinstance(count, int):
+                messages[key] = messages.get(key, 0) + count
+        if "sent" in result.outcome.values():
             delivered += 1
         else:
-            status = "稍后重试" if "retry" in outcome.values() else "未送达"
+            status = "稍后重试" if "retry" in result.outcome.values() else "未送达"
             who = names.get(notice.unit_id) or flow_context().settings.office_name
             undelivered.append(f"{who}（{status}）")
     return {
@@ -117,6 +124,7 @@ def _deliver(notices: list[Notice], now: datetime) -> dict[str, Any]:
         "items": sum(len(n.items) for n in notices),
         "delivered": delivered,
         "undelivered": undelivered,
+        "messages": messages,
     }
 
 

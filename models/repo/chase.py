@@ -316,7 +316,9 @@ def _enqueue(session: Session, ob: Obligation, level: int, now: datetime) -> Que
             [*item.notes, {"at": now.isoformat(), "by": "duban", "text": "再次升级"}],
         )
     session.flush()
-    for lower in (i for i in open_items if i.level < level):
+    # Only the escalation levels replace each other; a 无法送达 item (level 0, models/repo/queue.py)
+    # asks the office for something else and stays.
+    for lower in (i for i in open_items if min(QUEUE_LEVEL.values()) <= i.level < level):
         _supersede(session, lower, item, now)
     record_event(
         session=session,
