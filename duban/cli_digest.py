@@ -39,3 +39,35 @@ def digest_cmd(
             f"办公室日报未送达：{'、'.join(out['undelivered'])}（见 duban notify failed）", err=True
         )
         raise typer.Exit(1)
+
+
+def rollcall_cmd(
+    month: str = typer.Option(..., "--month", metavar="年月", help="月份，如 2024-09 或 2024年9月"),
+    as_json: bool = json_option(),
+) -> None:
+    """月度报送点名：该月到期的月报，哪些单位已报送、哪些未报送（只读，不发送）。"""
+    import re
+    from datetime import date
+
+    from sqlmodel import Session
+
+    from duban.cli_common import InputError
+    from flows.monthly import roll_call
+
+    found = re.fullmatch(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*", month)
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        raise InputError(f"--month 应为年月，如 2024-09 或 2024年9月，收到 {month!r}")
+    first = date(int(found.group(1)), int(found.group(2)), 1)
+    with Session(runtime.migrated_engine()) as session:
+        info = roll_call(session, first)
+    if as_json:
+        print_json(info)
+        return
+    if not info["reported"] and not info["missing"]:
+        typer.echo(f"{info['month']}：没有到期的月报")
+        return
+    typer.echo(
+        f"{info['month']} 月报点名：已报送 {len(info['reported'])} 个单位，未报送 {len(info['missing'])} 个"
+    )
+    typer.echo(f"  未报送：{'、'.join(info['missing']) or '无'}")
+    typer.echo(f"  已报送：{'、'.join(info['reported']) or '无'}")

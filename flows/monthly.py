@@ -27,14 +27,8 @@ def _month_start(d: date) -> date:
     return d.replace(day=1)
 
 
-def close_report_month(session: Session, month: date, now: datetime) -> dict[str, Any] | None:
-    """Roll-call of the report obligations that fell due in `month`; None if already closed."""
-    key = month.strftime("%Y-%m")
-    done = session.exec(
-        select(AuditEvent.id).where(AuditEvent.action == "month_closed", AuditEvent.reason == key)
-    )
-    if done.first() is not None:
-        return None
+def roll_call(session: Session, month: date) -> dict[str, Any]:
+    """Who reported the report obligations that fell due in `month`, and who did not (read-only)."""
     end = date(month.year + month.month // 12, month.month % 12 + 1, 1)
     rows = session.exec(
         select(Obligation, Unit)
@@ -50,7 +44,18 @@ def close_report_month(session: Session, month: date, now: datetime) -> dict[str
     missing = sorted(
         {u.name for ob, u in rows if ob.status not in REPORTED and ob.status != "waived"}
     )
-    summary = {"month": key, "reported": reported, "missing": missing}
+    return {"month": month.strftime("%Y-%m"), "reported": reported, "missing": missing}
+
+
+def close_report_month(session: Session, month: date, now: datetime) -> dict[str, Any] | None:
+    """Roll-call of the report obligations that fell due in `month`; None if already closed."""
+    key = month.strftime("%Y-%m")
+    done = session.exec(
+        select(AuditEvent.id).where(AuditEvent.action == "month_closed", AuditEvent.reason == key)
+    )
+    if done.first() is not None:
+        return None
+    summary = roll_call(session, month)
     record_event(
         session=session,
         at=now,

@@ -3,6 +3,7 @@ whether it was delivered (`duban digest`, `duban digest --preview`)."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -80,3 +81,16 @@ def test_it_sends_the_09_00_digest_once_from_duban_tick(office: Office) -> None:
     assert "办公室日报" not in run("tick", "--periodic")  # once a day
     digests = [s for s in _received(office, "office@example.gov.cn") if "每日汇总" in s]
     assert len(digests) == 1
+
+
+def test_it_prints_the_month_roll_call(office: Office) -> None:
+    before = run("rollcall", "--month", "2024-09")
+    assert "未报送：乙街道、甲街道" in before  # sorted by code point, as the audit row
+    rows = json.loads(run("obligation", "list", "--unit", "甲街道", "--json", "--all"))["items"]
+    [september] = [r for r in rows if r["task_ref"] == "5" and r["due"] == "2024-09-26"]
+    run("obligation", "submit", str(september["id"]), "--unit", "甲街道")
+    after = run("rollcall", "--month", "2024年9月", "--json")
+    assert '"reported": [\n    "甲街道"\n  ]' in after and "乙街道" in after
+    assert "没有到期的月报" in run("rollcall", "--month", "2023-01")
+    result = CliRunner().invoke(app, ["rollcall", "--month", "2024-13"])
+    assert result.exit_code == 2 and "--month 应为年月" in result.stderr
