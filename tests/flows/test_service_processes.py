@@ -295,3 +295,34 @@ def test_a_standby_completes_the_dead_leaders_wave_within_the_lease_bound(office
             if p.poll() is None:
                 p.kill()
                 p.wait(10)
+
+
+def test_sigterm_ends_a_one_shot_tick_cleanly(office: Office) -> None:
+    _slow_relay(office, delay=3.0)
+    proc = subprocess.Popen(
+        [DUBAN, "tick"],
+        env=_env(DUBAN_NOW=T_REMIND.isoformat()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait(lambda: bool(_in_flight()), 60, "the tick to be sending")
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=45)
+    assert proc.returncode == 0
+    assert "收到停止信号" in out
+    [run] = _rows(select(TickRun))
+    assert run.finished_at is not None and "停止信号" in run.note
+    assert not _in_flight()  # every begun send has its outcome written
+    with Session(runtime.engine()) as s:
+        lease = s.get(ServiceLease, "sender")
+        assert lease is not None and lease.holder == ""  # released
+    # What it did not get to, the next tick sends; nothing twice.
+    later = T_REMIND.replace(minute=6).isoformat()
+    again = subprocess.run(
+        [DUBAN, "tick"], env=_env(DUBAN_NOW=later), capture_output=True, text=True, timeout=120
+    )
+    assert again.returncode == 0, again.stderr
+    assert _everything_sent()
+    ids = _message_ids(office.smtp.sink)
+    assert len(ids) == len(set(ids))
