@@ -94,6 +94,8 @@ def tick_job(now: datetime, stop: threading.Event, *, holder: str = "duban") -> 
             if embedded()
             else _via_deployment("tick", now)
         )
+        if out.get("stopped"):
+            note = "收到停止信号，本次 tick 提前结束；未完成的部分下次 tick 继续"
     except Exception as exc:
         errors, note = 1, f"{type(exc).__name__}: {exc}"
         raise

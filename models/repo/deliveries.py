@@ -180,7 +180,9 @@ def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datet
             "sent_at": now if o.ok else None,
             "ref": ((o.ref or "")[:1000] or None) if o.ok else None,
             # A transient failure's row waits here until the retry sweep may take it again.
-            "lease_until": None if o.ok or o.permanent else now + (o.retry_after or RETRY_AFTER),
+            "lease_until": None
+            if o.ok or o.permanent
+            else now + (RETRY_AFTER if o.retry_after is None else o.retry_after),
         }
         for o in outcomes
         for row_id in o.ids
