@@ -39,10 +39,16 @@ def engine(url: str | None = None) -> Engine:
 
 def migrated_engine(url: str | None = None) -> Engine:
     """The engine, after bringing the schema to the newest migration if it is behind."""
-    from models.migrate import current_revision, head_revision, upgrade
+    from models.migrate import current_revision, head_revision, known_revisions, upgrade
 
     eng = engine(url)
-    if current_revision(eng) != head_revision(eng):
+    current, head = current_revision(eng), head_revision(eng)
+    known = known_revisions()
+    if current is not None and known is not None and current not in known[0]:
+        raise SettingsError(
+            f"数据库的版本 {current} 比本程序新（本程序最新为 {head}）：请用与数据库相同或更新版本的 duban"
+        )
+    if current != head:
         upgrade(eng)
     return eng
 

@@ -69,8 +69,8 @@ def head_revision(engine: Engine | None = None) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _head_from_files() -> str | None:
-    """The one revision no other names as its parent (None when there is no single head)."""
+def known_revisions() -> tuple[frozenset[str], frozenset[str]] | None:
+    """The revision ids in `versions/` and those named as parents (None: a file this cannot read)."""
     revisions, parents = set(), set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         source = path.read_text(encoding="utf-8")
@@ -79,7 +79,13 @@ def _head_from_files() -> str | None:
             return None  # a shape this reader does not know: ask Alembic
         revisions.add(rev.group(1))
         parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
-    heads = revisions - parents
+    return frozenset(revisions), frozenset(parents)
+
+
+def _head_from_files() -> str | None:
+    """The one revision no other names as its parent (None when there is no single head)."""
+    known = known_revisions()
+    heads = set(known[0] - known[1]) if known else set()
     return heads.pop() if len(heads) == 1 else None
 
 

@@ -96,3 +96,21 @@ def test_it_mirrors_the_tables_it_reads_column_for_column() -> None:
 
 def test_it_knows_the_head_revision_without_alembic() -> None:
     assert _head_from_files() == _head_from_alembic(None)
+
+
+def test_it_names_a_database_newer_than_the_code(cli_env: Path, db_url: str) -> None:
+    from sqlalchemy import text
+    from typer.testing import CliRunner
+
+    from duban import runtime
+    from duban.cli import app
+    from models.db import make_engine
+
+    eng = make_engine(db_url)
+    upgrade(eng)
+    with eng.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    eng.dispose()
+    runtime.reset()
+    result = CliRunner().invoke(app, ["queue", "list"])
+    assert result.exit_code == 2 and "数据库的版本 9999 比本程序新" in result.stderr

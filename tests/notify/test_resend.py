@@ -292,8 +292,11 @@ def test_it_resends_through_a_corrected_robot_url(office: Office) -> None:
         (["resend", "--all", "--unit", "区应急局", "--by", "王科长"], "请指定且只指定一种范围"),
         (["resend", "--all", "--by", "  "], "--by 不能为空"),
         (["failed", "--unit", "不存在的局"], "目录中没有名为“不存在的局”的单位"),
-        (["failed", "--since", "9月1日"], "--since 日期格式应为 YYYY-MM-DD"),
-        (["failed", "--channel-type", "sms"], "--channel-type 应为 email | webhook"),
+        (["failed", "--since", "9月1日"], "--since 的值无效: 应为日期，如 2024-10-31"),
+        (
+            ["failed", "--channel-type", "sms"],
+            "--channel-type 应为 邮件（email）、网络钩子（webhook）",
+        ),
     ],
 )
 def test_it_refuses_bad_input_with_a_clear_message(
