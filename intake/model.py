@@ -35,7 +35,11 @@ class PlanMeta:
 
 @dataclass
 class ParsedMilestone:
-    """One deadline (``due``) or one recurrence (``rrule`` from ``dtstart`` to ``until``)."""
+    """One deadline (``due``) or one recurrence (``rrule`` from ``dtstart`` to ``until``).
+
+    ``lead_units``/``support_units`` are the actors of the milestone's own clause, when it names
+    them ("2024年4月中旬，镇安委会有关成员单位…"); empty means the task's units.
+    """
 
     label: str
     source_text: str
@@ -44,6 +48,8 @@ class ParsedMilestone:
     dtstart: date | None = None
     until: date | None = None
     due_is_default: bool = False
+    lead_units: list[str] = field(default_factory=list)
+    support_units: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form: ``due`` or ``rrule``/``dtstart``/``until``."""
@@ -56,6 +62,9 @@ class ParsedMilestone:
             out["due"] = self.due.isoformat() if self.due else None
         if self.due_is_default:
             out["due_is_default"] = True
+        if self.lead_units or self.support_units:
+            out["lead_units"] = list(self.lead_units)
+            out["support_units"] = list(self.support_units)
         out["source_text"] = self.source_text
         return out
 

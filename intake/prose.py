@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from intake.model import ParsedTask, Warning
+from intake.model import ParsedMilestone, ParsedTask, Warning
 from intake.paragraphs import Paragraph, build_paragraphs, is_heading_like, split_title
 from intake.supervision import supervised_items
 from intake.timing import milestones_from_text
@@ -200,8 +200,12 @@ def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
     body, group = take_unit_group(text)
     lead, support = _units(body, group)
     lines = fragments_of(open_.paragraphs)
-    milestones = milestones_from_text(_plain(text), title=open_.title, ctx=ctx, lines=lines)
+    explicit = group is not None or find_labelled_units(body) is not None
+    milestones = milestones_from_text(
+        _plain(text), title=open_.title, ctx=ctx, lines=lines, actors=not explicit
+    )
     milestones += supervised_items(_plain(body), milestones)
+    lead, support = union_units(lead, support, milestones)
     return ParsedTask(
         ref=open_.ref,
         title=open_.title,
@@ -212,6 +216,19 @@ def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
         support_units=support,
         milestones=milestones,
     )
+
+
+def union_units(
+    lead: list[str], support: list[str], milestones: list[ParsedMilestone]
+) -> tuple[list[str], list[str]]:
+    """The task's units: its own, then every milestone's clause actors (leads first)."""
+    lead = list(lead)
+    for m in milestones:
+        lead += [u for u in m.lead_units if u not in lead]
+    support = [u for u in support if u not in lead]
+    for m in milestones:
+        support += [u for u in m.support_units if u not in lead and u not in support]
+    return lead, support
 
 
 def _units(body: str, group: str | None) -> tuple[list[str], list[str]]:
