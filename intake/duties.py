@@ -27,7 +27,7 @@ _PREDICATE = re.compile(
     r"^(?:等(?:部门|单位|机构)?|分别|要|应|须|必须|需|负责|牵头|主责|配合|协助|参与|按照|按|根据|依据|"
     r"结合|围绕|聚焦|针对|对|在|于|向|会同|联合|共同|制定|制订|开展|组织|做好|落实|推进|推动|建立|"
     r"完善|完成|明确|加强|加大|强化|抓好|督促|指导|及时|切实|认真|全面|积极|统筹|定期|持续|深入|"
-    r"进一步|每|主要负责|主要领导|负责同志|班子|具体|严格|提供|召开|报送|上报|编制|印发|出台|"
+    r"进一步|每|具体|严格|提供|召开|报送|上报|编制|印发|出台|"
     r"研究|部署|实施|启动|梳理|排查|检查|培育|培树|总结|形成|健全|\d)"
 )
 _DELEGATE = re.compile(r"^(?:推动|督促|指导|要求|动员|引导|组织|协调)")
@@ -41,7 +41,7 @@ _REGULATED = re.compile(r"生产经营单位|企业|企事业|经营主体|市�
 _DESCRIBED = re.compile(r"^(?:各|有关|相关|所有|其他)\S{1,20}的(?:部门|单位|机构)$")
 # Words no unit's name holds: a span with one of them ran past the name into the sentence.
 _INNER_VERB = re.compile(
-    r"按照|根据|要|负责|牵头|配合|带队|开展|制定|落实|加强|推进|组织|明确|做好|每|[“”\"《》\d]"
+    r"按照|根据|要|负责|牵头|配合|带队|开展|制定|落实|加强|推进|组织|明确|做好|召开|印发|下发|报送|每|[“”\"《》\d]"
 )
 _NAME_START = re.compile(
     r"^(?:市|区|县|镇|乡|街|各|全|有关|相关|其他|所有|本|上海|团|民航|中国|国家)"
@@ -86,15 +86,15 @@ def _chunks(sentence: str) -> list[tuple[int, int, str]]:
 
 
 def _with_partners(found: Units, chunks: list[tuple[int, int, str]]) -> Units:
-    """A lead named in one clause and "Y配合" in another of the same sentence: Y supports."""
-    lead, support = found
-    if not lead:
-        return found
+    """Add the sentence's other role clauses: "X牵头，Y配合" gives X lead and Y support."""
+    lead, support = list(found[0]), list(found[1])
     for _, _, chunk in chunks:
         names, role = _subject(chunk.strip())
         if role == "support":
             support += [n for n in names if n not in lead and n not in support]
-    return lead, support
+        elif role == "named lead":
+            lead += [n for n in names if n not in lead]
+    return lead, [n for n in support if n not in lead]
 
 
 def actors_of(clause: str) -> Units:
@@ -128,15 +128,16 @@ def _subject(clause: str, *, need_predicate: bool = False) -> tuple[list[str], s
         if not rest and need_predicate:
             continue
         names = _names(head)
-        if names:
-            best = (names, _role(rest))
+        if names and (rest or all(len(n) <= 10 or _DESCRIBED.match(n) for n in names)):
+            best = (names, _role(rest))  # a whole clause as the actor: a short name or a group
     return best
 
 
 def _role(rest: str) -> str:
+    """ "support" after 配合/协助, "named lead" after 牵头/负责, else "lead" (the subject)."""
     if _SUPPORT_ROLE.match(rest):
         return "support"
-    return "lead"
+    return "named lead" if _LEAD_ROLE.match(rest) else "lead"
 
 
 def _names(text: str) -> list[str]:

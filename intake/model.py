@@ -83,6 +83,17 @@ class ParsedTask:
     leaders: list[str] = field(default_factory=list)
     milestones: list[ParsedMilestone] = field(default_factory=list)
 
+    @property
+    def has_owner(self) -> bool:
+        """True when the task or one of its milestones names a lead or support unit."""
+        stones = any(m.lead_units or m.support_units for m in self.milestones)
+        return bool(self.lead_units or self.support_units or stones)
+
+    @property
+    def is_dated(self) -> bool:
+        """True when a milestone has a time of the plan's own (not the defaulted year end)."""
+        return any(not m.due_is_default for m in self.milestones)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form of the task and its milestones."""
         return {
@@ -123,6 +134,10 @@ class ParsedPlan:
     warnings: list[Warning] = field(default_factory=list)
     source: str = ""
 
+    def unowned(self, *, dated_only: bool = False) -> list[ParsedTask]:
+        """The tasks nobody would be chased for: no lead or support unit anywhere."""
+        return [t for t in self.tasks if not t.has_owner and (t.is_dated or not dated_only)]
+
     def to_dict(self) -> dict[str, Any]:
         """Return ``{"plan": …, "tasks": […], "warnings": […]}`` with dates as ISO strings."""
         return {
@@ -130,3 +145,8 @@ class ParsedPlan:
             "tasks": [t.to_dict() for t in self.tasks],
             "warnings": [w.to_dict() for w in self.warnings],
         }
+
+
+def unowned_items(tasks: list[ParsedTask]) -> list[dict[str, Any]]:
+    """``{"ref", "title", "dated"}`` of tasks that name no unit: what the office must fill in."""
+    return [{"ref": t.ref, "title": t.title, "dated": t.is_dated} for t in tasks]

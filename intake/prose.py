@@ -28,7 +28,7 @@ from schedules.timeexpr import PlanContext
 _CN_VALUE = {ch: i for i, ch in enumerate("一二三四五六七八九十", start=1)}
 # Boilerplate sections that describe the plan itself rather than assign work.
 _NOT_TASKS = re.compile(
-    r"(?:指导思想|组织领导|组织机构|基本原则|工作原则|编制依据|成立\S*领导小组)"
+    r"(?:指导思想|总体要求|主要目标|总体目标|组织领导|组织机构|基本原则|工作原则|编制依据|成立\S*领导小组)"
 )
 
 

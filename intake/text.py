@@ -10,28 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from intake.document import Document, Row, TableBlock, from_parts
+
+__all__ = ["Row", "SplitDocument", "TableBlock", "split_document", "split_lines", "text_document"]
+
 _PIPE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
-
-
-@dataclass
-class Row:
-    """One table row: the line it starts on and its cells, as written."""
-
-    line: int
-    cells: list[str]
-
-
-@dataclass
-class TableBlock:
-    """Consecutive table rows, and the prose line just before them (e.g. "附件：…")."""
-
-    rows: list[Row] = field(default_factory=list)
-    caption: str = ""
-
-    @property
-    def line(self) -> int:
-        """The line the table starts on."""
-        return self.rows[0].line if self.rows else 0
 
 
 @dataclass
@@ -40,6 +23,12 @@ class SplitDocument:
 
     prose: list[tuple[int, str]] = field(default_factory=list)
     tables: list[TableBlock] = field(default_factory=list)
+
+
+def text_document(text: str) -> Document:
+    """A .txt/.md plan as a :class:`Document`: its prose lines and the tables written in it."""
+    split = split_document(split_lines(text))
+    return from_parts(split.prose, split.tables)
 
 
 def split_lines(text: str) -> list[str]:
@@ -66,17 +55,11 @@ def split_document(lines: list[str]) -> SplitDocument:
         kind = _kind(lines[i])
         if kind in ("cell", "tsv", "pipe"):
             block, i = _read_block(lines, i, kind)
-            block.caption = _caption(doc.prose)
             doc.tables.append(block)
             continue
         doc.prose.append((i + 1, lines[i]))
         i += 1
     return doc
-
-
-def _caption(prose: list[tuple[int, str]]) -> str:
-    texts = [t.strip() for _, t in prose if t.strip()]
-    return " ".join(texts[-4:])
 
 
 def _read_block(lines: list[str], i: int, kind: str) -> tuple[TableBlock, int]:
