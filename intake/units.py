@@ -36,13 +36,17 @@ _NAME_END = (
 _NAME_START = r"(?:市|区|县|镇|乡|各|上海|团区委|团市委|民航|中国|国家)"
 _GLUED = re.compile(rf"{_NAME_END}(?={_NAME_START})")
 _UNIT_SUFFIX = re.compile(
-    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|园区|居|业|校|组|街道)$"
+    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|园区|开发区|新区|示范区|片区|居|业|校|组|街道)$"
 )
 _GENERIC = re.compile(r"^(?:各|其他|相关|有关)*(?:成员单位|签约单位|成员)$")
 _ORG_PREFIX = re.compile(r"^(.+?(?:安委会|委员会|管委会|领导小组))")
 _TRAILING_ETC = re.compile(
     r"(?:等(?:部门|单位|机构)?|按(?:照)?职责|根据职责)?(?:分工)?(?:负责|牵头|落实)?$"
 )
+# A closing bracket of three characters or more is a remark or another name for the unit
+# ("市安委办（工作专班办公室）", "X（详见任务分工）"); a short one is part of it ("各乡（镇）").
+_TRAILING_NOTE = re.compile(r"\s*[（(][^（）()]{3,}[）)]$")
+_NOTE = re.compile(r"下同|详见|以下简称|简称|列第一|者为|为准|如下|另行|牵头单位或")
 _TIME_LIKE = re.compile(r"\d+\s*[年月日]|年底|年内|年末|季度|半年|长期|持续|前完成")
 _EMPTY = frozenset({"", "/", "／", "无", "—", "-", "——", "暂无"})
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff（）()])\s+(?=[\u4e00-\u9fff（）()])")
@@ -56,17 +60,24 @@ _NOT_SUBJECT = re.compile(
 
 
 def clean_name(name: str) -> str:
-    """Drop page-break debris and markup from a unit name; keep the name itself unchanged."""
+    """Drop page-break debris, markup and a closing note ("（详见任务分工）") from a unit name."""
     name = _REPEAT_AT_BREAK.sub(r"\1", name).replace(BREAK_MARK, "")
     name = re.sub(r"[*_`]", "", name)
-    return _CJK_GAP.sub("", name).strip(" \t\u3000。.")
+    name = _CJK_GAP.sub("", name).strip(" \t\u3000。.")
+    note = _TRAILING_NOTE.search(name)
+    return name[: note.start()].strip() if note and note.start() >= 2 else name
+
+
+def is_note(text: str) -> bool:
+    """True for a bracketed remark about a list ("列第一位者为牵头单位，下同"), not a unit."""
+    return bool(_NOTE.search(text))
 
 
 def looks_like_unit(name: str) -> bool:
     """True when ``name`` reads like an office, a group of offices or a place's government."""
     if not 2 <= len(name) <= 30 or "的" in name:
         return False
-    return bool(_UNIT_SUFFIX.search(name))
+    return bool(_UNIT_SUFFIX.search(re.sub(r"[（(]([^（）()]{1,2})[）)]$", r"\1", name)))
 
 
 def split_units(text: str, *, spaces_separate: bool = False) -> list[str]:
@@ -75,7 +86,7 @@ def split_units(text: str, *, spaces_separate: bool = False) -> list[str]:
         text = re.sub(r"\s+", "", text.replace(BREAK_MARK + " ", BREAK_MARK))
     pieces = _split_top_level(text, spaces_separate=spaces_separate)
     names: list[str] = []
-    for piece in pieces:
+    for piece in (part for p in pieces for part in _split_conjunction(p)):
         for name in _unglue(_TRAILING_ETC.sub("", clean_name(piece))):
             if name in _EMPTY or _TIME_LIKE.search(name):
                 continue  # a deadline written among the units is read as a time, not a unit
@@ -98,6 +109,15 @@ def _split_top_level(text: str, *, spaces_separate: bool) -> list[str]:
             current.append(ch)
     pieces.append("".join(current))
     return [p for p in pieces if p.strip()]
+
+
+def _split_conjunction(piece: str) -> list[str]:
+    """ "X和Y" / "X及Y" of two units; "住房和城乡建设局" stays one name (Y starts no name)."""
+    for match in re.finditer(r"(?:以及|和|及|与)", piece):
+        left, right = clean_name(piece[: match.start()]), clean_name(piece[match.end() :])
+        if looks_like_unit(left) and re.match(_NAME_START, right) and looks_like_unit(right):
+            return [left, *_split_conjunction(right)]
+    return [piece]
 
 
 def _unglue(name: str) -> list[str]:
@@ -162,6 +182,8 @@ def is_unit_group(group: str) -> bool:
     """True when a parenthesised group lists units rather than explaining the sentence."""
     if _LABEL.search(group):
         return True
+    if is_note(group):
+        return False
     lead, support = split_roles(group)
     names = lead + support
     if not names or any(len(n) > 30 for n in names):
