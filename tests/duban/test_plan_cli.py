@@ -293,7 +293,7 @@ def test_it_refuses_to_apply_to_an_archived_or_other_plan(cli_env: Path) -> None
         ("empty.txt", b"", "文件为空"),
         ("blank.md", b"  \n\n", "文件为空"),
         ("binary.txt", b"\x00\x01\x02PK\x03\x04" * 20, "不是文本文件"),
-        ("plan.pdf", b"%PDF-1.4", "不支持的文件格式 .pdf"),
+        ("plan.pdf", b"%PDF-1.4", "无法打开 PDF 文件"),
         (
             "notasks.txt",
             "示范区2024年安全生产工作要点\n\n今年要继续做好安全生产工作。\n".encode(),
