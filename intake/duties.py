@@ -31,17 +31,24 @@ _PREDICATE = re.compile(
     r"研究|部署|实施|启动|梳理|排查|检查|培育|培树|总结|形成|健全|\d)"
 )
 _DELEGATE = re.compile(r"^(?:推动|督促|指导|要求|动员|引导|组织|协调)")
-_LEADING = re.compile(r"^(?:同时|并且|并|此外|另外|其中|其次|今年|全年)")
+_LEADING = re.compile(r"^(?:同时|并且|并|此外|另外|其中|其次|今年|全年|请)")
 _LEAD_ROLE = re.compile(r"^(?:等(?:部门|单位|机构)?)?(?:分别)?(?:牵头|负责|主责)")
 _SUPPORT_ROLE = re.compile(r"^(?:等(?:部门|单位|机构)?)?(?:分别)?(?:配合|协助|参与|协办)")
-_BY = re.compile(r"^由(.{2,40}?)(?:共同|分别)?(?:负责|牵头|组织|承担|统筹|实施)")
+_BY = re.compile(
+    r"^由(.{2,40}?)(?:共同|分别)?(?:负责|牵头|组织|承担|统筹|实施|对|开展|进行|做好|完成|会同)"
+)
+# "镇党委政府主要负责人…": the actor is a person of the unit, not the unit.
+_PERSON = re.compile(r"^(?:主要)?(?:负责人|负责同志|领导|书记|干部|同志|分管)")
+# A remark in brackets between the actor and its verb ("…成员单位（详见任务分工）要…").
+_REMARK = re.compile(r"^\s*[（(][^（）()]{2,20}[）)]")
 # Parties a plan regulates rather than units it chases.
 _REGULATED = re.compile(r"生产经营单位|企业|企事业|经营主体|市场主体|商户|从业人员|个人|群众")
 # "各负有安全生产监管职责的部门": a described group of units.
-_DESCRIBED = re.compile(r"^(?:各|有关|相关|所有|其他)\S{1,20}的(?:部门|单位|机构)$")
+_DESCRIBED = re.compile(r"^(?:各|有关|相关|所有|其他)\S{1,20}的\S{0,6}(?:部门|单位|机构)$")
 # Words no unit's name holds: a span with one of them ran past the name into the sentence.
 _INNER_VERB = re.compile(
-    r"按照|根据|要|负责|牵头|配合|带队|开展|制定|落实|加强|推进|组织|明确|做好|召开|印发|下发|报送|每|[“”\"《》\d]"
+    r"按照|根据|(?<![主重需])要|负责|牵头|配合|带队|开展|制定|落实|加强|推进|组织|明确|做好|召开|"
+    r"印发|下发|报送|每|对|向|将|把|[“”\"《》\d]"
 )
 _NAME_START = re.compile(
     r"^(?:市|区|县|镇|乡|街|各|全|有关|相关|其他|所有|本|上海|团|民航|中国|国家)"
@@ -123,14 +130,25 @@ def _subject(clause: str, *, need_predicate: bool = False) -> tuple[list[str], s
         head, rest = clause[:i], clause[i:]
         if not looks_like_unit(head[-4:]) and not head.endswith(("部门", "单位")):
             continue
-        if rest and not _PREDICATE.match(rest):
-            continue
+        rest = _REMARK.sub("", rest)
         if not rest and need_predicate:
             continue
         names = _names(head)
-        if names and (rest or all(len(n) <= 10 or _DESCRIBED.match(n) for n in names)):
+        if names and _PERSON.match(rest):
+            return [], ""  # "镇党委政府主要负责人…": a person of the unit acts
+        if not names or (rest and not (_PREDICATE.match(rest) or _plainly_named(names, rest))):
+            continue
+        if rest or all(len(n) <= 10 or _DESCRIBED.match(n) for n in names):
             best = (names, _role(rest))  # a whole clause as the actor: a short name or a group
     return best
+
+
+def _plainly_named(names: list[str], rest: str) -> bool:
+    """Short names of a place's offices ("区安办调度汇总…", "各地、各部门“一把手”亲自抓",
+    "各单位国庆期间值班表请于…") are the actor whatever verb follows."""
+    if _VERB_START.match(rest) or re.match(r"[、，,（(和及与]", rest):
+        return False
+    return all(_NAME_START.match(n) and len(n) <= 8 for n in names)
 
 
 def _role(rest: str) -> str:
@@ -157,6 +175,4 @@ def _is_actor(name: str) -> bool:
         return False
     if _DESCRIBED.match(name):
         return True
-    if not looks_like_unit(name) or _PREDICATE.match(name):
-        return False
-    return bool(_NAME_START.match(name)) or len(name) <= 6 or name.endswith(("部门", "单位"))
+    return looks_like_unit(name) and not _PREDICATE.match(name) and len(name) <= 14

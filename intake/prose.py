@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from intake.loose import paragraph_duty
 from intake.model import ParsedMilestone, ParsedTask, Warning
 from intake.paragraphs import Paragraph, build_paragraphs, is_heading_like, split_title
 from intake.supervision import supervised_items
@@ -28,7 +29,7 @@ from schedules.timeexpr import PlanContext
 _CN_VALUE = {ch: i for i, ch in enumerate("一二三四五六七八九十", start=1)}
 # Boilerplate sections that describe the plan itself rather than assign work.
 _NOT_TASKS = re.compile(
-    r"(?:指导思想|总体要求|主要目标|总体目标|组织领导|组织机构|基本原则|工作原则|编制依据|成立\S*领导小组)"
+    r"(?:指导思想|总体要求|主要目标|总体目标|工作目标|组织领导|组织机构|基本原则|工作原则|编制依据|成立\S*领导小组)"
 )
 
 
@@ -166,11 +167,27 @@ def _feed_plain(state: _State, p: Paragraph) -> None:
     if item is not None and not item.closed:
         item.paragraphs.append(p)
         item.closed = _ends_with_units(p.text)
+    elif state.subsection is not None and not state.subsection.has_items and item is None:
+        state.subsection.paragraphs.append(p)
+    elif _loose_duty(state, p):
+        return
     elif item is not None or state.ended:
         message = "这段文字不属于任何任务，已忽略" if item else "正文结束后的文字，已忽略"
         state.warnings.append(Warning(line=p.line, text=_plain(p.text)[:80], message=message))
-    elif state.subsection is not None and not state.subsection.has_items:
-        state.subsection.paragraphs.append(p)
+
+
+def _loose_duty(state: _State, p: Paragraph) -> bool:
+    """A dated paragraph outside the numbered tasks is a duty of its own (intake/loose.py),
+    except in the sections that state aims and principles (指导思想, 工作目标 …)."""
+    if _NOT_TASKS.fullmatch(state.section_title or "-"):
+        return False
+    section = [state.section_title] if state.section_title else []
+    task = paragraph_duty(p, state.ctx, section=section, fragments=p.fragments)
+    if task is None:
+        return False
+    state.tasks.append(task)
+    state.qualifiers.append("")
+    return True
 
 
 def _plain(text: str) -> str:

@@ -38,6 +38,8 @@ _GLUED = re.compile(rf"{_NAME_END}(?={_NAME_START})")
 _UNIT_SUFFIX = re.compile(
     r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|园区|开发区|新区|示范区|片区|居|业|校|组|街道)$"
 )
+# Each of a kind of place or office: "各地", "各级", "各乡镇" are the units a plan addresses.
+_COLLECTIVE = re.compile(r"^各(?:地|级|区|县|市|乡|镇|乡镇|街镇|村|社区|村居|区县|县区)$")
 _GENERIC = re.compile(r"^(?:各|其他|相关|有关)*(?:成员单位|签约单位|成员)$")
 _ORG_PREFIX = re.compile(r"^(.+?(?:安委会|委员会|管委会|领导小组))")
 _TRAILING_ETC = re.compile(
@@ -77,14 +79,17 @@ def looks_like_unit(name: str) -> bool:
     """True when ``name`` reads like an office, a group of offices or a place's government."""
     if not 2 <= len(name) <= 30 or "的" in name:
         return False
-    return bool(_UNIT_SUFFIX.search(re.sub(r"[（(]([^（）()]{1,2})[）)]$", r"\1", name)))
+    inlined = re.sub(r"[（(]([^（）()]{1,2})[）)]$", r"\1", name)  # "各乡（镇）", "各县（区）"
+    return bool(_COLLECTIVE.match(inlined) or _UNIT_SUFFIX.search(inlined))
 
 
 def split_units(text: str, *, spaces_separate: bool = False) -> list[str]:
     """Split a unit list on 、，,；; (and spaces in table cells), fixing debris and gaps."""
     if not spaces_separate:
         text = re.sub(r"\s+", "", text.replace(BREAK_MARK + " ", BREAK_MARK))
-    pieces = _split_top_level(text, spaces_separate=spaces_separate)
+    pieces = _split_top_level(re.sub(r"\s+(?=[（(])", "", text), spaces_separate=spaces_separate)
+    if spaces_separate:
+        pieces = _join_spaced(pieces)
     names: list[str] = []
     for piece in (part for p in pieces for part in _split_conjunction(p)):
         for name in _unglue(_TRAILING_ETC.sub("", clean_name(piece))):
@@ -109,6 +114,18 @@ def _split_top_level(text: str, *, spaces_separate: bool) -> list[str]:
             current.append(ch)
     pieces.append("".join(current))
     return [p for p in pieces if p.strip()]
+
+
+def _join_spaced(pieces: list[str]) -> list[str]:
+    """Spaces in a table cell separate names, unless a piece is no name on its own
+    ("各县区（开发区） 安委会" is one unit, "安监站 安监所" two)."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and not looks_like_unit(out[-1].strip()):
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return out
 
 
 def _split_conjunction(piece: str) -> list[str]:

@@ -1,0 +1,57 @@
+"""Duties in running text: a paragraph outside any numbered item that gives someone a time.
+
+Covering notices and unnumbered paragraphs carry real duties ("各县（区）…要…于2024年3月15日前报
+市安办备案。三年行动过程中，每季度报送一次工作进展情况"), and so do section paragraphs written
+in one line ("二、细化工作方案。各主要责任单位…于2021年3月15日前报县政府督查室备案"). Each
+such paragraph becomes a task of its own, its milestones owned by the actors of their clauses.
+A paragraph whose only time is a year ("2024年是…开局之年") or the plan's period is background.
+"""
+
+from __future__ import annotations
+
+import re
+
+from intake.errors import LineError
+from intake.model import ParsedTask
+from intake.paragraphs import SECTION_CN, Paragraph, split_title
+from intake.timing import milestones_from_text
+from intake.units import BREAK_MARK, find_prose_units
+from schedules.timeexpr import PlanContext, TimeExprError, find_time_expressions
+
+# A time that asks for something: a month, a day, a quarter, "底前", a recurrence.
+_DEADLINE = re.compile(r"月|日|号|季|周|旬|底|末|内|前|每|半年")
+
+
+def paragraph_duty(
+    p: Paragraph, ctx: PlanContext, *, section: list[str], fragments: list[tuple[int, str]]
+) -> ParsedTask | None:
+    """The paragraph as a task when it names a time that asks for something, else None."""
+    text = p.text.replace(BREAK_MARK, "")
+    try:
+        specs = find_time_expressions(text, ctx)
+    except TimeExprError:
+        return None  # an impossible date in text outside the tasks: left to the warnings
+    if not any(_DEADLINE.search(s.source_text) for s in specs):
+        return None
+    numbered = SECTION_CN.match(text)
+    body = numbered.group(2) if numbered else text
+    title, _ = split_title(body)
+    try:
+        milestones = milestones_from_text(text, title=title, ctx=ctx, lines=fragments, actors=True)
+    except LineError:
+        return None
+    milestones = [m for m in milestones if _DEADLINE.search(m.source_text)]  # not "2024—2026年"
+    lead = find_prose_units(text)
+    for m in milestones:
+        lead += [u for u in m.lead_units if u not in lead]
+    support = [u for m in milestones for u in m.support_units if u not in lead]
+    return ParsedTask(
+        ref=numbered.group(1) if numbered else f"第{p.line}行",
+        title=title,
+        text=text,
+        line=p.line,
+        section=section,
+        lead_units=lead,
+        support_units=list(dict.fromkeys(support)),
+        milestones=milestones,
+    )
