@@ -104,6 +104,16 @@ def _with_partners(found: Units, chunks: list[tuple[int, int, str]]) -> Units:
     return lead, [n for n in support if n not in lead]
 
 
+def sentence_actors(text: str) -> Units:
+    """The first actors named in the first sentence of ``text`` ("按照…，各地、各有关部门聚焦…")."""
+    first = re.split(f"[{_SENTENCE_STOP}]", text, maxsplit=1)[0]
+    for _, _, chunk in _chunks(first):
+        found = actors_of(chunk)
+        if found[0] or found[1]:
+            return found
+    return [], []
+
+
 def actors_of(clause: str) -> Units:
     """The actors a clause opens with: "X要…", "X、Y按照…", "由X负责…", "推动X开展…"."""
     clause = _LEADING.sub("", clause.strip(" \u3000“”\"'"))

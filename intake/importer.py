@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -94,7 +95,23 @@ def parse_document(doc: Document, *, name: str) -> ParsedPlan:
     if not tasks:
         raise IntakeError("没有找到任何任务（既没有编号条目，也没有可识别的任务表格）", path=name)
     warnings += _make_refs_unique(tasks)
+    if FIRST_IS_LEAD.search("".join(doc.lines())):
+        for task in tasks:
+            _first_leads(task)
     return ParsedPlan(meta=meta, tasks=tasks, warnings=warnings, source=name)
+
+
+# "列第一位者为工作牵头单位", "排在第一位的为牵头单位": the document says how to read its lists.
+FIRST_IS_LEAD = re.compile(
+    r"(?:列|排)(?:在)?(?:首位|第一位)(?:者|的)?(?:单位)?(?:为|是)(?:工作)?牵头"
+)
+
+
+def _first_leads(task: ParsedTask) -> None:
+    """Apply the document's own rule: in a list with no roles the first unit leads."""
+    for owner in [task, *task.milestones]:
+        if len(owner.lead_units) > 1 and not owner.support_units:
+            owner.lead_units, owner.support_units = owner.lead_units[:1], owner.lead_units[1:]
 
 
 def _table_prefix(caption: str, index: int) -> str:

@@ -19,6 +19,7 @@ SECTION_AR = re.compile(r"^(\d{1,2})\s*、\s*(.+)$")
 SUBSECTION = re.compile(rf"^[（(]\s*([{_CN_NUM}]{{1,3}})\s*[）)]\s*(.*)$")
 ITEM = re.compile(r"^(\d{1,3})\s*[.．、](?!\d)\s*(.+)$")
 _TERMINAL = "。！？；：）)!?;:"
+_BULLET = re.compile(r"^[•·●▪◆■]\s*")
 _MARKUP = re.compile(r"\*\*|__|</?b>|</?strong>|<br\s*/?>", re.IGNORECASE)
 _END_MATTER = re.compile(
     r"^(?:附件|抄送|抄报|[（(]?信息公开|[（(]?此页无正文|共印|主题词|印发|联系人|\d{4}年\d{1,2}月\d{1,2}日(?:印发)?$)"
@@ -45,13 +46,14 @@ class Paragraph:
 
 
 def clean_line(raw: str) -> tuple[str, bool]:
-    """Strip Markdown marks; return the text and whether the line was a Markdown heading."""
+    """Strip Markdown marks, list bullets and bare web addresses (page chrome of a copied page);
+    return the text and whether the line was a Markdown heading."""
     text = raw.strip()
     heading = text.startswith("#")
     text = text.lstrip("#").strip()
     bold = text.startswith("**") and text.endswith("**") and len(text) > 4
-    text = _MARKUP.sub("", text).strip()
-    if re.fullmatch(r"-{3,}|\*{3,}|_{3,}", text):
+    text = _BULLET.sub("", _MARKUP.sub("", text)).strip()
+    if re.fullmatch(r"-{3,}|\*{3,}|_{3,}|(?:https?://|www\.)\S+", text):
         return "", False
     # A bold line is a heading only when it is numbered like one; bold also marks the unit
     # parentheses that close an item, even when a page break put them on their own line.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from intake.duties import sentence_actors
 from intake.loose import paragraph_duty
 from intake.model import ParsedMilestone, ParsedTask, Warning
 from intake.paragraphs import Paragraph, build_paragraphs, is_heading_like, split_title
@@ -26,6 +27,7 @@ from intake.units import (
 )
 from schedules.timeexpr import PlanContext
 
+_ANNEX_LIST = re.compile(r"^附件\s*[:：]?\s*1\s*[.．、]")
 _CN_VALUE = {ch: i for i, ch in enumerate("一二三四五六七八九十", start=1)}
 # Boilerplate sections that describe the plan itself rather than assign work.
 _NOT_TASKS = re.compile(
@@ -55,6 +57,8 @@ class _State:
     items_since_section: bool = False
     subsection: _Open | None = None
     item: _Open | None = None
+    section_actors: tuple[list[str], list[str]] = ([], [])
+    annexes: bool = False
     ended: bool = False
     tasks: list[ParsedTask] = field(default_factory=list)
     qualifiers: list[str] = field(default_factory=list)
@@ -87,6 +91,11 @@ def _qualify_restarted_numbers(state: _State) -> None:
 def _feed(state: _State, p: Paragraph) -> None:
     if p.kind == "section_ar":
         p.kind = "section" if _is_arabic_section(state, p) else "item"
+    listing = state.annexes
+    state.annexes = p.kind == "end" and bool(_ANNEX_LIST.match(_plain(p.text)))
+    if listing and p.kind == "item" and is_heading_like(p):
+        state.annexes = True  # "附件：1.…" then "2.十方面民生实事责任分解": names of attachments
+        return
     if p.kind in ("section", "title", "end"):
         _close_item(state)
         _close_subsection(state)
@@ -116,6 +125,7 @@ def _is_arabic_section(state: _State, p: Paragraph) -> bool:
 
 
 def _open_section(state: _State, p: Paragraph) -> None:
+    state.section_actors = ([], [])
     state.section_no = p.number
     state.section_title = _strip_number(p.rest)
     value = int(p.number) if p.number.isdigit() else _cn_value(p.number)
@@ -171,9 +181,18 @@ def _feed_plain(state: _State, p: Paragraph) -> None:
         state.subsection.paragraphs.append(p)
     elif _loose_duty(state, p):
         return
+    elif item is None and state.subsection is None and state.section_no and not state.ended:
+        _note_section_actors(state, p)
     elif item is not None or state.ended:
         message = "这段文字不属于任何任务，已忽略" if item else "正文结束后的文字，已忽略"
         state.warnings.append(Warning(line=p.line, text=_plain(p.text)[:80], message=message))
+
+
+def _note_section_actors(state: _State, p: Paragraph) -> None:
+    """ "各地、各有关部门聚焦3个时间段…" opening a section: the actors of its parts that name none."""
+    lead, support = sentence_actors(_plain(p.text))
+    if lead or support:
+        state.section_actors = (lead, support)
 
 
 def _loose_duty(state: _State, p: Paragraph) -> bool:
@@ -196,7 +215,7 @@ def _plain(text: str) -> str:
 
 def _close_item(state: _State) -> None:
     if state.item is not None:
-        state.tasks.append(_to_task(state.item, state.ctx))
+        state.tasks.append(_with_section_actors(_to_task(state.item, state.ctx), state))
         state.qualifiers.append(state.item.qualifier)
     state.item = None
 
@@ -208,8 +227,14 @@ def _close_subsection(state: _State) -> None:
         return
     if any(_NOT_TASKS.fullmatch(t) for t in [sub.title, *sub.section]):
         return
-    state.tasks.append(_to_task(sub, state.ctx))
+    state.tasks.append(_with_section_actors(_to_task(sub, state.ctx), state))
     state.qualifiers.append("")
+
+
+def _with_section_actors(task: ParsedTask, state: _State) -> ParsedTask:
+    if not task.has_owner:
+        task.lead_units, task.support_units = (list(u) for u in state.section_actors)
+    return task
 
 
 def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
