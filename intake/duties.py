@@ -37,6 +37,10 @@ _SUPPORT_ROLE = re.compile(r"^(?:等(?:部门|单位|机构)?)?(?:分别)?(?:配
 _BY = re.compile(
     r"^由(.{2,40}?)(?:共同|分别)?(?:负责|牵头|组织|承担|统筹|实施|对|开展|进行|做好|完成|会同)"
 )
+# After a name's head, these go on with the name or the list ("各部|门", "各部门|、街镇").
+_CUT_NAME = re.compile(r"[、，,（(和及与门局委办部所站队心会组府司院处室科]")
+# A place as a whole ("全镇安全发展水平…") is where, not who.
+_SCOPE = re.compile(r"^(?:全|本)")
 # "镇党委政府主要负责人…": the actor is a person of the unit, not the unit.
 _PERSON = re.compile(r"^(?:主要)?(?:负责人|负责同志|领导|书记|干部|同志|分管)")
 # A remark in brackets between the actor and its verb ("…成员单位（详见任务分工）要…").
@@ -156,9 +160,9 @@ def _subject(clause: str, *, need_predicate: bool = False) -> tuple[list[str], s
 def _plainly_named(names: list[str], rest: str) -> bool:
     """Short names of a place's offices ("区安办调度汇总…", "各地、各部门“一把手”亲自抓",
     "各单位国庆期间值班表请于…") are the actor whatever verb follows."""
-    if _VERB_START.match(rest) or re.match(r"[、，,（(和及与]", rest):
+    if _VERB_START.match(rest) or _CUT_NAME.match(rest):
         return False
-    return all(_NAME_START.match(n) and len(n) <= 8 for n in names)
+    return all(_NAME_START.match(n) and not _SCOPE.match(n) and len(n) <= 8 for n in names)
 
 
 def _role(rest: str) -> str:
