@@ -10,6 +10,7 @@ name beginnings, never a list of the units of one plan.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # A page break that split a paragraph is joined with this mark, so that a character the
 # printer repeated on both sides of the break ("社会保障|障局") can be dropped inside names.
@@ -85,6 +86,17 @@ def looks_like_unit(name: str) -> bool:
 
 def split_units(text: str, *, spaces_separate: bool = False) -> list[str]:
     """Split a unit list on 、，,；; (and spaces in table cells), fixing debris and gaps."""
+    return list(_split_units(text, spaces_separate))
+
+
+def clear_caches() -> None:
+    """Forget the unit lists read so far (benchmarks time a plan read for the first time)."""
+    _split_units.cache_clear()
+    is_unit_group.cache_clear()
+
+
+@lru_cache(maxsize=4096)  # a plan asks for the same groups several times while it is read
+def _split_units(text: str, spaces_separate: bool) -> tuple[str, ...]:
     if not spaces_separate:
         text = re.sub(r"\s+", "", text.replace(BREAK_MARK + " ", BREAK_MARK))
     pieces = _split_top_level(re.sub(r"\s+(?=[（(])", "", text), spaces_separate=spaces_separate)
@@ -96,7 +108,7 @@ def split_units(text: str, *, spaces_separate: bool = False) -> list[str]:
             if name in _EMPTY or _TIME_LIKE.search(name):
                 continue  # a deadline written among the units is read as a time, not a unit
             names.append(_inherit_prefix(name, names[-1]) if names else name)
-    return list(dict.fromkeys(names))
+    return tuple(dict.fromkeys(names))
 
 
 def _split_top_level(text: str, *, spaces_separate: bool) -> list[str]:
@@ -195,6 +207,7 @@ def _unique(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+@lru_cache(maxsize=4096)
 def is_unit_group(group: str) -> bool:
     """True when a parenthesised group lists units rather than explaining the sentence."""
     if _LABEL.search(group):
