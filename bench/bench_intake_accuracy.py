@@ -5,7 +5,8 @@ Prints one row per document of tests/intake/corpus (duties labelled, tasks read,
 units with roles, dates, score — see tests/intake/corpus_scoring.py), then the mean and the
 worst, for the current reader and, measured in the same run, for the reader of ``REV`` (default
 the commit before the clause-level reader, 852aa07), whose intake/ and schedules/ are taken with
-``git archive`` and run in a subprocess.
+``git archive`` and run in a subprocess. Then the same for tests/intake/corpus/heldout: documents
+labelled after the reader was tuned on the corpus and not used to change it since.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.intake.corpus_scoring import DocScore, corpus_files, score_reading  # noqa: E402
+from tests.intake.corpus_scoring import (  # noqa: E402
+    CORPUS,
+    HELD_OUT,
+    DocScore,
+    corpus_files,
+    score_reading,
+)
 
 BASELINE = "852aa07"
 # Runs in the baseline's own tree: read every file, print {name: to_dict() or {"error": …}}.
@@ -62,10 +69,10 @@ def baseline_tree(rev: str, into: Path) -> Path:
     return into
 
 
-def score_all(readings: dict[str, Any]) -> list[DocScore]:
-    """Score every labelled document from its reading."""
+def score_all(readings: dict[str, Any], folder: Path = CORPUS) -> list[DocScore]:
+    """Score every labelled document of ``folder`` from its reading."""
     scores = []
-    for path, label in corpus_files():
+    for path, label in corpus_files(folder):
         out = readings[str(path.resolve())]
         error = out.get("error", "") if "error" in out else ""
         scores.append(score_reading(path.stem, label, None if error else out, error))
@@ -95,12 +102,19 @@ def main() -> int:
     parser.add_argument("--baseline", default=BASELINE)
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
-    paths = [path for path, _ in corpus_files()]
-    print_table("current reader", score_all(read_all(paths, None)))
+    paths = [path for folder in (CORPUS, HELD_OUT) for path, _ in corpus_files(folder)]
+    current = read_all(paths, None)
+    print_table("current reader", score_all(current))
+    baseline: dict[str, Any] = {}
     if not args.no_baseline:
         with tempfile.TemporaryDirectory() as tmp:
-            tree = baseline_tree(args.baseline, Path(tmp))
-            print_table(f"baseline reader ({args.baseline})", score_all(read_all(paths, tree)))
+            baseline = read_all(paths, baseline_tree(args.baseline, Path(tmp)))
+        print_table(f"baseline reader ({args.baseline})", score_all(baseline))
+    print_table("held-out documents, current reader", score_all(current, HELD_OUT))
+    if baseline:
+        print_table(
+            f"held-out documents, baseline ({args.baseline})", score_all(baseline, HELD_OUT)
+        )
     return 0
 
 

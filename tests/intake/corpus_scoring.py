@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 CORPUS = Path(__file__).parent / "corpus"
+HELD_OUT = CORPUS / "heldout"  # labelled, then read: never used to change the reader
 Json = dict[str, Any]
 _WIDTH = str.maketrans("（）：，", "():,")
 
@@ -46,12 +47,12 @@ class DocScore:
         return (self.found + self.units + self.dates) / 3
 
 
-def corpus_files() -> list[tuple[Path, Json]]:
-    """(document, label) for every labelled document, in name order."""
+def corpus_files(folder: Path = CORPUS) -> list[tuple[Path, Json]]:
+    """(document, label) for every labelled document of ``folder``, in name order."""
     out = []
-    for label_path in sorted((CORPUS / "expected").glob("c*.json")):
+    for label_path in sorted((folder / "expected").glob("*.json")):
         label = json.loads(label_path.read_text(encoding="utf-8"))
-        out.append((CORPUS / label["file"], label))
+        out.append((folder / label["file"], label))
     return out
 
 
