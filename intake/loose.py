@@ -13,6 +13,7 @@ import re
 
 from intake.errors import LineError
 from intake.model import ParsedTask
+from intake.owners import union_units
 from intake.paragraphs import SECTION_CN, Paragraph, split_title
 from intake.timing import milestones_from_text
 from intake.units import BREAK_MARK, find_prose_units
@@ -41,10 +42,7 @@ def paragraph_duty(
     except LineError:
         return None
     milestones = [m for m in milestones if _DEADLINE.search(m.source_text)]  # not "2024—2026年"
-    lead = find_prose_units(text)
-    for m in milestones:
-        lead += [u for u in m.lead_units if u not in lead]
-    support = [u for m in milestones for u in m.support_units if u not in lead]
+    lead, support = union_units(find_prose_units(text), [], milestones)
     return ParsedTask(
         ref=numbered.group(1) if numbered else f"第{p.line}行",
         title=title,
@@ -52,6 +50,6 @@ def paragraph_duty(
         line=p.line,
         section=section,
         lead_units=lead,
-        support_units=list(dict.fromkeys(support)),
+        support_units=support,
         milestones=milestones,
     )

@@ -14,16 +14,14 @@ from dataclasses import dataclass, field
 
 from intake.duties import sentence_actors
 from intake.loose import paragraph_duty
-from intake.model import ParsedMilestone, ParsedTask, Warning
+from intake.model import ParsedTask, Warning
+from intake.owners import ends_with_units, take_unit_group, task_units, union_units
 from intake.paragraphs import Paragraph, build_paragraphs, is_heading_like, split_title
 from intake.supervision import supervised_items
 from intake.timing import milestones_from_text
 from intake.units import (
     BREAK_MARK,
     find_labelled_units,
-    find_prose_units,
-    is_unit_group,
-    split_roles,
 )
 from schedules.timeexpr import PlanContext
 
@@ -119,7 +117,7 @@ def _feed(state: _State, p: Paragraph) -> None:
 
 def _is_arabic_section(state: _State, p: Paragraph) -> bool:
     """Read "2、 标题" as a section when it follows section 1 and no numbered list is running."""
-    if state.items_since_section or not is_heading_like(p) or _ends_with_units(p.text):
+    if state.items_since_section or not is_heading_like(p) or ends_with_units(p.text):
         return False
     return int(p.number) == state.section_value + 1
 
@@ -163,7 +161,7 @@ def _open_item(state: _State, p: Paragraph) -> None:
     state.item = _Open(ref=p.number, title=title, section=section, paragraphs=[body])
     sub = state.subsection.ref if state.subsection is not None else ""
     state.item.qualifier = sub or (f"{state.section_no}、" if state.section_no else "")
-    state.item.closed = _ends_with_units(p.rest)
+    state.item.closed = ends_with_units(p.rest)
     if state.subsection is not None:
         state.subsection.has_items = True
 
@@ -176,7 +174,7 @@ def _feed_plain(state: _State, p: Paragraph) -> None:
     item = state.item
     if item is not None and not item.closed:
         item.paragraphs.append(p)
-        item.closed = _ends_with_units(p.text)
+        item.closed = ends_with_units(p.text)
     elif state.subsection is not None and not state.subsection.has_items and item is None:
         state.subsection.paragraphs.append(p)
     elif _loose_duty(state, p):
@@ -240,7 +238,7 @@ def _with_section_actors(task: ParsedTask, state: _State) -> ParsedTask:
 def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
     text = "\n".join(p.text for p in open_.paragraphs)
     body, group = take_unit_group(text)
-    lead, support = _units(body, group)
+    lead, support = task_units(body, group)
     lines = fragments_of(open_.paragraphs)
     explicit = group is not None or find_labelled_units(body) is not None
     milestones = milestones_from_text(
@@ -260,51 +258,6 @@ def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
     )
 
 
-def union_units(
-    lead: list[str], support: list[str], milestones: list[ParsedMilestone]
-) -> tuple[list[str], list[str]]:
-    """The task's units: its own, then every milestone's clause actors (leads first)."""
-    lead = list(lead)
-    for m in milestones:
-        lead += [u for u in m.lead_units if u not in lead]
-    support = [u for u in support if u not in lead]
-    for m in milestones:
-        support += [u for u in m.support_units if u not in lead and u not in support]
-    return lead, support
-
-
-def _units(body: str, group: str | None) -> tuple[list[str], list[str]]:
-    """Closing parentheses first, then label lines ("责任单位：…"), then duties in the prose."""
-    if group:
-        return split_roles(group)
-    labelled = find_labelled_units(body)
-    if labelled is not None:
-        return labelled
-    return find_prose_units(body), []
-
-
 def fragments_of(task_paragraphs: list[Paragraph]) -> list[tuple[int, str]]:
     """All (line, text) fragments of a task, for reporting a bad date on its own line."""
     return [f for p in task_paragraphs for f in p.fragments]
-
-
-def _ends_with_units(text: str) -> bool:
-    return take_unit_group(text)[1] is not None
-
-
-def take_unit_group(text: str) -> tuple[str, str | None]:
-    """Split "正文。（X、Y）" into the body and the closing unit group, if the group lists units."""
-    stripped = text.rstrip(" \t\n。；;" + BREAK_MARK)
-    if not stripped.endswith(("）", ")")):
-        return text, None
-    depth = 0
-    for i in range(len(stripped) - 1, -1, -1):
-        ch = stripped[i]
-        depth += ch in "）)"
-        depth -= ch in "（("
-        if depth == 0:
-            group = stripped[i + 1 : -1]
-            if is_unit_group(group.replace(BREAK_MARK + BREAK_MARK, BREAK_MARK)):
-                return stripped[:i].rstrip(BREAK_MARK + "\n "), group
-            return text, None
-    return text, None
