@@ -14,7 +14,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
-from intake import IntakeError, parse_path
+from intake import IntakeError, parse_path, parse_text
 from intake.importer import read_document
 from intake.text import TableBlock
 from tests.conftest import EXAMPLES
@@ -155,3 +155,62 @@ def test_it_reads_a_traditional_script_plan_as_simplified(tmp_path: Path) -> Non
     path.write_bytes(text.encode("big5"))
     (task,) = parse_path(path).tasks
     assert task.lead_units == ["区应急局", "各街镇"] and str(task.milestones[0].due) == "2024-03-31"
+
+
+def test_it_reads_a_word_table_with_a_vertically_merged_cell(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("示范区2024年安全生产重点任务清单")
+    table = document.add_table(rows=3, cols=4)
+    for row, cells in enumerate(
+        [["序号", "重点任务", "责任单位", "完成时限"], ["1", "开展消防检查", "", "6月底前"]]
+    ):
+        for column, text in enumerate(cells):
+            table.cell(row, column).text = text
+    table.cell(2, 0).text, table.cell(2, 1).text, table.cell(2, 3).text = (
+        "2",
+        "整治电动车",
+        "9月底前",
+    )
+    table.cell(1, 2).merge(table.cell(2, 2)).text = "区消防救援支队"
+    path = tmp_path / "清单.docx"
+    document.save(str(path))
+    tasks = {t.ref: t for t in parse_path(path).tasks}
+    assert tasks["2"].lead_units == ["区消防救援支队"]
+
+
+COPIED_TABLES = """示范区2024年安全生产重点任务清单
+主要任务 |
+重点工作和要求 |
+责任单位 |
+完成时限 |
+一、部署 |
+||||
+(一)制定清单。 |
+1.制定全区任务清单。 |
+区安委办 (工作专班办公室) |
+1月20日前 |
+|
+2.制定行业任务清单。 |
+区建管委 |
+2月10日前 |
+|
+
+附表
+专项整治行业名称 | 时间安排 | 责任单位 |
+烟花爆竹 | 1月份 | 区应急局 区公安分局 |
+"""
+
+
+def test_it_reads_tables_copied_from_web_pages() -> None:
+    plan = parse_text(COPIED_TABLES, name="t.txt")
+    got = [
+        (t.title, t.text[:8], t.lead_units, [str(m.due) for m in t.milestones]) for t in plan.tasks
+    ]
+    assert got[0] == ("(一)制定清单", "1.制定全区任务", ["区安委办"], ["2024-01-20"])
+    assert got[1][0] == "(一)制定清单" and got[1][2:] == (["区建管委"], ["2024-02-10"])  # merged
+    assert got[2][:1] == ("烟花爆竹",) and got[2][2:] == (
+        ["区应急局", "区公安分局"],
+        ["2024-01-31"],
+    )
