@@ -31,7 +31,9 @@ STATUS_NAMES = {"draft": "草稿", "active": "执行中", "archived": "已归档
 
 
 def import_cmd(
-    path: Path = typer.Argument(..., help="计划文件：.txt / .md / .docx / .xlsx / .csv"),
+    path: Path = typer.Argument(
+        ..., help="计划文件：.txt / .md / .docx / .xlsx / .csv / .pdf / .html"
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="只解析并显示结果，不写入数据库"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
     force: bool = typer.Option(

@@ -19,7 +19,7 @@ def import_plan_flow(path: str, dry_run: bool = False, force: bool = False) -> d
     """Parse a plan document and store it as a draft plan (nothing is chased before activation).
 
     Args:
-        path: The plan file (.txt, .md, .docx, .xlsx, .csv).
+        path: The plan file (.txt, .md, .docx, .xlsx, .csv, .pdf, .html).
         dry_run: Only parse; return the parsed plan and touch no database.
         force: Store even when a file with the same SHA-256 was imported before.
 

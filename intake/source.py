@@ -32,6 +32,7 @@ _CHINESE = frozenset({*_GB, "big5", "big5hkscs", "cp950", "utf_16", "utf_16_le",
 _TRADITIONAL = re.compile(
     r"[們國會務區實應這與員單門責處時間發經驗關項點檢總劃報動組織設計類將導當體說請]"
 )
+_BINARY = "不是文本文件（含二进制内容），请提供 .txt/.md/.docx/.xlsx/.csv/.pdf/.html"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 
@@ -57,9 +58,7 @@ def decode_text(data: bytes, *, path: Path | str) -> str:
     if not text.strip():
         raise IntakeError("文件为空", path=path)
     if "\x00" in text:
-        raise IntakeError(
-            "不是文本文件（含二进制内容），请提供 .txt/.md/.docx/.xlsx/.csv/.pdf/.html", path=path
-        )
+        raise IntakeError(_BINARY, path=path)
     return to_simplified(text)
 
 
@@ -75,9 +74,7 @@ def _decode(data: bytes, *, path: Path | str) -> str:
     if utf16 is not None:
         return utf16
     if b"\x00" in data[:4096]:
-        raise IntakeError(
-            "不是文本文件（含二进制内容），请提供 .txt/.md/.docx/.xlsx/.csv/.pdf/.html", path=path
-        )
+        raise IntakeError(_BINARY, path=path)
     return _detected(data, path=path)
 
 
