@@ -173,10 +173,8 @@ def _role(rest: str) -> str:
 
 
 def _names(text: str) -> list[str]:
-    """Split a unit list (、和及与); every piece must read as a unit this office chases."""
-    pieces = split_units(
-        re.sub(r"(?<=[\u4e00-\u9fff])(?:和|及|与|以及)(?=[\u4e00-\u9fff])", "、", text)
-    )
+    """Split a unit list (、，及/和 between two names); every piece must be a unit to chase."""
+    pieces = split_units(text)
     if not pieces or not all(_is_actor(p) for p in pieces):
         return []
     return pieces

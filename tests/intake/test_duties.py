@@ -62,6 +62,8 @@ def test_it_keeps_the_role_words_and_notes_off_the_names() -> None:
     assert actors_of("区应急局、区消防救援支队分别牵头") == (["区应急局", "区消防救援支队"], [])
     assert actors_of("镇安委会召开治本攻坚三年行动动员部署会") == (["镇安委会"], [])
     assert actors_of("结合区安委办培训安排") == ([], [])
+    assert actors_of("区住房和城乡建设局要加强检查") == (["区住房和城乡建设局"], [])
+    assert actors_of("区应急局和区消防救援支队要联合检查") == (["区应急局", "区消防救援支队"], [])
 
 
 def test_it_gives_one_item_several_duties_with_their_own_owners() -> None:
