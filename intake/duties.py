@@ -24,7 +24,8 @@ _SENTENCE_STOP = "。；;！？!?\n"
 _CLAUSE_STOP = "，,：:"
 # What may follow an actor: a role, a modal, or the verb of the duty.
 _PREDICATE = re.compile(
-    r"^(?:等(?:部门|单位|机构)?|分别|要|应|须|必须|需|负责|牵头|主责|配合|协助|参与|按照|按|根据|依据|"
+    r"^(?:等(?:部门|单位|机构)?|分别|要|应|须|必须|需|负责|牵头|主责|配合|协助|参与|协同|按照|按|根据|依据|"
+    r"自|从|"
     r"结合|围绕|聚焦|针对|对|在|于|向|会同|联合|共同|制定|制订|开展|组织|做好|落实|推进|推动|建立|"
     r"完善|完成|明确|加强|加大|强化|抓好|督促|指导|及时|切实|认真|全面|积极|统筹|定期|持续|深入|"
     r"进一步|每|具体|严格|提供|召开|报送|上报|编制|印发|出台|"
@@ -33,7 +34,7 @@ _PREDICATE = re.compile(
 _DELEGATE = re.compile(r"^(?:推动|督促|指导|要求|动员|引导|组织|协调)")
 _LEADING = re.compile(r"^(?:同时|并且|并|此外|另外|其中|其次|今年|全年|请)")
 _LEAD_ROLE = re.compile(r"^(?:等(?:部门|单位|机构)?)?(?:分别)?(?:牵头|负责|主责)")
-_SUPPORT_ROLE = re.compile(r"^(?:等(?:部门|单位|机构)?)?(?:分别)?(?:配合|协助|参与|协办)")
+_SUPPORT_ROLE = re.compile(r"^(?:等(?:部门|单位|机构)?)?(?:分别)?(?:配合|协助|参与|协办|协同)")
 _BY = re.compile(
     r"^由(.{2,40}?)(?:共同|分别)?(?:负责|牵头|组织|承担|统筹|实施|对|开展|进行|做好|完成|会同)"
 )
@@ -42,7 +43,13 @@ _CUT_NAME = re.compile(r"[、，,（(和及与门局委办部所站队心会组�
 # A place as a whole ("全镇安全发展水平…") is where, not who.
 _SCOPE = re.compile(r"^(?:全|本)")
 # "镇党委政府主要负责人…": the actor is a person of the unit, not the unit.
-_PERSON = re.compile(r"^(?:主要)?(?:负责人|负责同志|领导|书记|干部|同志|分管)")
+_PERSON = re.compile(
+    r"^(?:主要|副)?(?:负责人|负责同志|领导|书记|干部|同志|分管|区长|市长|县长|镇长|局长|主任)"
+)
+# The name's last character and the next one make a verb ("区维稳综治办组|织人员"): the name ended before.
+_CUT_VERB = re.compile(r"组织|办理|会同|部署|处理|处置|委托|站在|心中")
+# Offices with long names ("市政府民生实事工作推进领导小组办公室").
+_OFFICE_END = ("办公室", "领导小组", "指挥部", "委员会", "工作专班")
 # A remark in brackets between the actor and its verb ("…成员单位（详见任务分工）要…").
 _REMARK = re.compile(r"^\s*[（(][^（）()]{2,20}[）)]")
 # Parties a plan regulates rather than units it chases.
@@ -51,11 +58,13 @@ _REGULATED = re.compile(r"生产经营单位|企业|企事业|经营主体|市�
 _DESCRIBED = re.compile(r"^(?:各|有关|相关|所有|其他)\S{1,20}的\S{0,6}(?:部门|单位|机构)$")
 # Words no unit's name holds: a span with one of them ran past the name into the sentence.
 _INNER_VERB = re.compile(
-    r"按照|根据|(?<![主重需])要|负责|牵头|配合|带队|开展|制定|落实|加强|推进|组织|明确|做好|召开|"
+    r"按照|根据|(?<![主重需])要|负责(?!人)|牵头(?!单位|部门)|配合(?!单位|部门)|带队|开展|制定|落实|加强|推进|"
+    r"组织|明确|做好|召开|"
     r"印发|下发|报送|每|对|向|将|把|[“”\"《》\d]"
 )
+_INNER_MARK = re.compile(r"(?<![主重需])要|对|向|将|把|每|[“”\"《》\d]")
 _NAME_START = re.compile(
-    r"^(?:市|区|县|镇|乡|街|各|全|有关|相关|其他|所有|本|上海|团|民航|中国|国家)"
+    r"^(?:省|市|区|县|镇|乡|街|各|全|有关|相关|其他|所有|本|上海|团|民航|中国|国家)"
 )
 _VERB_START = re.compile(
     r"^(?:按照|根据|由|对|在|将|把|向|经|通过|结合|围绕|以|为|加强|推动|打造|开展|建立|完善|"
@@ -162,6 +171,8 @@ def _plainly_named(names: list[str], rest: str) -> bool:
     "各单位国庆期间值班表请于…") are the actor whatever verb follows."""
     if _VERB_START.match(rest) or _CUT_NAME.match(rest):
         return False
+    if any(_CUT_VERB.match(n[-1] + rest[:1]) for n in names[-1:]):
+        return False
     return all(_NAME_START.match(n) and not _SCOPE.match(n) and len(n) <= 8 for n in names)
 
 
@@ -183,8 +194,10 @@ def _names(text: str) -> list[str]:
 def _is_actor(name: str) -> bool:
     if _REGULATED.search(name) or _VERB_START.match(name) or len(name) > 24:
         return False
-    if _INNER_VERB.search(name):
+    office = name.endswith(_OFFICE_END)  # "…工作推进领导小组办公室": verbs inside its name
+    if (_INNER_MARK if office else _INNER_VERB).search(name):
         return False
     if _DESCRIBED.match(name):
         return True
-    return looks_like_unit(name) and not _PREDICATE.match(name) and len(name) <= 14
+    longest = 24 if name.endswith(_OFFICE_END) else 14
+    return looks_like_unit(name) and not _PREDICATE.match(name) and len(name) <= longest

@@ -10,10 +10,11 @@ from intake.document import Document, TableBlock
 from intake.docx import read_docx
 from intake.errors import IntakeError, LineError
 from intake.html import read_html
+from intake.loose import requested_duties
 from intake.meta import extract_meta, plan_context
 from intake.model import ParsedPlan, ParsedTask, Warning
 from intake.pdf import read_pdf
-from intake.prose import parse_prose
+from intake.prose import NOT_TASKS, parse_prose
 from intake.sheet import read_csv, read_xlsx
 from intake.source import decode_text, read_bytes
 from intake.table import parse_table
@@ -90,6 +91,8 @@ def parse_document(doc: Document, *, name: str) -> ParsedPlan:
             warnings += notes
         if not tasks and headerless is not None:
             raise headerless  # the table was the plan's content: its missing header is the error
+        if not tasks:
+            tasks = requested_duties(doc.prose, ctx, skip=NOT_TASKS)
     except LineError as exc:
         raise IntakeError(exc.message, path=name, line=exc.line) from exc
     if not tasks:

@@ -28,7 +28,7 @@ from schedules.timeexpr import PlanContext
 _ANNEX_LIST = re.compile(r"^附件\s*[:：]?\s*1\s*[.．、]")
 _CN_VALUE = {ch: i for i, ch in enumerate("一二三四五六七八九十", start=1)}
 # Boilerplate sections that describe the plan itself rather than assign work.
-_NOT_TASKS = re.compile(
+NOT_TASKS = re.compile(
     r"(?:指导思想|总体要求|主要目标|总体目标|工作目标|组织领导|组织机构|基本原则|工作原则|编制依据|成立\S*领导小组)"
 )
 
@@ -196,7 +196,7 @@ def _note_section_actors(state: _State, p: Paragraph) -> None:
 def _loose_duty(state: _State, p: Paragraph) -> bool:
     """A dated paragraph outside the numbered tasks is a duty of its own (intake/loose.py),
     except in the sections that state aims and principles (指导思想, 工作目标 …)."""
-    if _NOT_TASKS.fullmatch(state.section_title or "-"):
+    if NOT_TASKS.fullmatch(state.section_title or "-"):
         return False
     section = [state.section_title] if state.section_title else []
     task = paragraph_duty(p, state.ctx, section=section, fragments=p.fragments)
@@ -223,7 +223,7 @@ def _close_subsection(state: _State) -> None:
     state.subsection = None
     if sub is None or sub.has_items:
         return
-    if any(_NOT_TASKS.fullmatch(t) for t in [sub.title, *sub.section]):
+    if any(NOT_TASKS.fullmatch(t) for t in [sub.title, *sub.section]):
         return
     state.tasks.append(_with_section_actors(_to_task(sub, state.ctx), state))
     state.qualifiers.append("")

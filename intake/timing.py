@@ -42,6 +42,10 @@ def milestones_from_text(
     if not specs:
         return [_to_milestone(default_milestone(ctx), title)]
     norm = normalize_numerals(text)
+    # "每季度的形象进度": a recurrence that qualifies a noun asks for nothing on its own.
+    specs = [s for s in specs if not (s.rrule and norm[s.end : s.end + 1] == "的")]
+    if not specs:
+        return [_to_milestone(default_milestone(ctx), title)]
     out = [_to_milestone(s, _clause_around(norm, s) or title) for s in specs]
     if actors:
         for spec, milestone in zip(specs, out, strict=True):

@@ -16,17 +16,14 @@ from functools import lru_cache
 # printer repeated on both sides of the break ("社会保障|障局") can be dropped inside names.
 BREAK_MARK = "\u2063"
 
-_LABEL = re.compile(
-    r"(责任单位|牵头单位|主责单位|主办单位|责任部门|牵头部门|配合单位|协办单位|协助单位|"
-    r"配合部门|参与单位)\s*[:：]"
-)
-_LABELLED_LINE = re.compile(
-    r"(?:责任单位|牵头单位|主责单位|主办单位|责任部门|牵头部门|配合单位|协办单位|协助单位|"
-    rf"配合部门|参与单位)\s*[:：][^\n。；;{BREAK_MARK}]*"
-)
-_SUPPORT_LABELS = frozenset({"配合单位", "协办单位", "协助单位", "配合部门", "参与单位"})
+_LEAD_WORDS = r"(?:主要)?(?:责任|牵头|主责|主办)"
+_SUPPORT_WORDS = r"(?:配合|协办|协助|参与|协同|协作)"
+_LABEL_WORD = rf"(?:{_LEAD_WORDS}|{_SUPPORT_WORDS})(?:单位|部门)(?:及责任人)?"
+_LABEL = re.compile(rf"({_LABEL_WORD})\s*[:：]")
+_LABELLED_LINE = re.compile(rf"{_LABEL_WORD}\s*[:：][^\n。；;{BREAK_MARK}]*")
+_SUPPORT_LABEL = re.compile(_SUPPORT_WORDS)
 _ROLE = re.compile(
-    r"(?:等(?:部门|单位))?(?:分工)?(牵头|负责|主责|配合|协助|参与|协办)(?=[、，,；;。\s]|$)"
+    r"(?:等(?:部门|单位))?(?:分工)?(牵头|负责|主责|配合|协助|参与|协办|协同)(?=[、，,；;。\s]|$)"
 )
 _LEAD_ROLES = frozenset({"牵头", "负责", "主责"})
 
@@ -198,7 +195,7 @@ def _split_labelled(group: str, *, spaces_separate: bool) -> tuple[list[str], li
     parts = _LABEL.split(group)
     lead.extend(split_units(parts[0], spaces_separate=spaces_separate))
     for label, body in zip(parts[1::2], parts[2::2], strict=True):
-        target = support if label in _SUPPORT_LABELS else lead
+        target = support if _SUPPORT_LABEL.match(label) else lead
         target.extend(split_units(body, spaces_separate=spaces_separate))
     return _unique(lead), _unique(support)
 

@@ -39,7 +39,7 @@ def test_it_reads_the_corpus_on_average_as_a_clerk_would() -> None:
 
 def test_it_keeps_each_address_and_label_with_its_document() -> None:
     files = corpus_files()
-    assert len(files) >= 15
+    assert len(files) >= 23
     for path, label in files:
         assert path.is_file(), path
         assert path.read_text(encoding="utf-8").splitlines()[0].startswith("http")
