@@ -68,10 +68,11 @@ def paragraph_duty(
 
 
 def _asked(text: str) -> tuple[list[str], list[str]]:
-    """The units a notice asks to act ("请各地、各有关部门按照…"); "X要加强…" alone exhorts."""
+    """The units a notice asks to act ("请各地、各有关部门按照…", "要求各单位…");
+    "X要加强…" alone exhorts."""
     for clause in _CLAUSES.findall(text):
         clause = clause.strip()
-        if clause.startswith("请"):
+        if clause.startswith(("请", "要求")):
             lead, support = actors_of(clause)
             if lead or support:
                 return lead, support
@@ -91,7 +92,8 @@ def requested_duties(
             section = p.rest if p.kind == "section" else ""
             continue
         text = p.text.replace(BREAK_MARK, "")
-        if p.kind != "plain" or skip.fullmatch(section.strip(" 。") or "-") or "请" not in text:
+        asks = "请" in text or "要求" in text
+        if p.kind != "plain" or skip.fullmatch(section.strip(" 。") or "-") or not asks:
             continue
         lead, support = _asked(text)
         if not (lead or support):

@@ -79,7 +79,7 @@ def parse_table(
         raise LineError(
             "表格没有可识别的表头（需要序号、任务、责任单位、时间节点等列名）", line=line
         )
-    header = [header_field(c) or "" for c in rows[start].cells]
+    header = _led_columns(rows[start].cells, [header_field(c) or "" for c in rows[start].cells])
     width = _row_width(rows[start + 1 :], len(header))
     warnings = [_warn(r, "表头之前的行，已忽略") for r in rows[:start] if _text(r)]
     tasks: list[ParsedTask] = []
@@ -105,6 +105,16 @@ def parse_table(
         tasks.append(task)
         warnings.extend(more)
     return tasks, warnings
+
+
+def _led_columns(names: list[str], header: list[str]) -> list[str]:
+    """With a 牵头单位 column, a 责任单位 column holds the units under the lead: support."""
+    if not any(f == "lead" and "牵头" in n for n, f in zip(names, header, strict=True)):
+        return header
+    return [
+        "support" if f == "lead" and "责任" in n and "牵头" not in n else f
+        for n, f in zip(names, header, strict=True)
+    ]
 
 
 def fill_merged(header: list[str], cells: list[str], above: list[str]) -> list[str]:

@@ -42,8 +42,9 @@ def milestones_from_text(
     if not specs:
         return [_to_milestone(default_milestone(ctx), title)]
     norm = normalize_numerals(text)
-    # "每季度的形象进度": a recurrence that qualifies a noun asks for nothing on its own.
-    specs = [s for s in specs if not (s.rrule and norm[s.end : s.end + 1] == "的")]
+    # "每季度的形象进度" qualifies a noun, "从第一季度开始" says when something starts: neither asks
+    # for anything by a date.
+    specs = [s for s in specs if not _qualifies_or_starts(s, norm)]
     if not specs:
         return [_to_milestone(default_milestone(ctx), title)]
     out = [_to_milestone(s, _clause_around(norm, s) or title) for s in specs]
@@ -54,6 +55,13 @@ def milestones_from_text(
                     norm, spec.start, spec.end
                 )
     return out
+
+
+def _qualifies_or_starts(spec: MilestoneSpec, norm: str) -> bool:
+    after = norm[spec.end : spec.end + 2]
+    if spec.rrule:
+        return after[:1] == "的"
+    return after.startswith(("开始", "起", "以来"))
 
 
 def milestones_from_cell(

@@ -102,8 +102,8 @@ def _split_units(text: str, spaces_separate: bool) -> tuple[str, ...]:
     names: list[str] = []
     for piece in (part for p in pieces for part in _split_conjunction(p)):
         for name in _unglue(_TRAILING_ETC.sub("", clean_name(piece))):
-            if name in _EMPTY or _TIME_LIKE.search(name):
-                continue  # a deadline written among the units is read as a time, not a unit
+            if name in _EMPTY or len(name) < 2 or _TIME_LIKE.search(name):
+                continue  # a deadline among the units is a time; one character is debris
             names.append(_inherit_prefix(name, names[-1]) if names else name)
     return tuple(dict.fromkeys(names))
 
@@ -194,10 +194,13 @@ def _split_labelled(group: str, *, spaces_separate: bool) -> tuple[list[str], li
     support: list[str] = []
     parts = _LABEL.split(group)
     lead.extend(split_units(parts[0], spaces_separate=spaces_separate))
+    # "牵头单位：X 责任单位：Y": the 责任单位 carry the work under the lead, as support.
+    led = any(label.startswith("牵头") for label in parts[1::2])
     for label, body in zip(parts[1::2], parts[2::2], strict=True):
-        target = support if _SUPPORT_LABEL.match(label) else lead
+        below = led and label.startswith(("责任", "主要责任"))
+        target = support if _SUPPORT_LABEL.match(label) or below else lead
         target.extend(split_units(body, spaces_separate=spaces_separate))
-    return _unique(lead), _unique(support)
+    return _unique(lead), [u for u in _unique(support) if u not in lead]
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 from intake import IntakeError, parse_path
 from tests.intake.corpus_scoring import DocScore, corpus_files, score_reading
 
-WORST = 0.85
+WORST = 0.80
 MEAN = 0.95
 
 
@@ -39,7 +39,7 @@ def test_it_reads_the_corpus_on_average_as_a_clerk_would() -> None:
 
 def test_it_keeps_each_address_and_label_with_its_document() -> None:
     files = corpus_files()
-    assert len(files) >= 23
+    assert len(files) >= 27
     for path, label in files:
         assert path.is_file(), path
         assert path.read_text(encoding="utf-8").splitlines()[0].startswith("http")
