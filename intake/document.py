@@ -21,10 +21,9 @@ class Row:
 
 @dataclass
 class TableBlock:
-    """Consecutive table rows, and the prose line just before them (e.g. "附件：…")."""
+    """Consecutive table rows, and the page they are on (PDF)."""
 
     rows: list[Row] = field(default_factory=list)
-    caption: str = ""
     page: int | None = None
 
     @property
@@ -63,9 +62,7 @@ class Document:
         return [b for b in self.blocks if isinstance(b, TableBlock)]
 
     def caption(self, table: TableBlock) -> str:
-        """The table's own caption, else the last few text lines before it (e.g. "附件：…")."""
-        if table.caption:
-            return table.caption
+        """The last few text lines before the table (e.g. "附件：…")."""
         index = next(i for i, b in enumerate(self.blocks) if b is table)
         before = [b.text.strip() for b in self.blocks[:index] if isinstance(b, TextBlock)]
         return " ".join([t for t in before if t][-4:])

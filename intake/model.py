@@ -134,9 +134,9 @@ class ParsedPlan:
     warnings: list[Warning] = field(default_factory=list)
     source: str = ""
 
-    def unowned(self, *, dated_only: bool = False) -> list[ParsedTask]:
+    def unowned(self) -> list[ParsedTask]:
         """The tasks nobody would be chased for: no lead or support unit anywhere."""
-        return [t for t in self.tasks if not t.has_owner and (t.is_dated or not dated_only)]
+        return [t for t in self.tasks if not t.has_owner]
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{"plan": …, "tasks": […], "warnings": […]}`` with dates as ISO strings."""
