@@ -75,6 +75,7 @@ class TickSummary:
     superseded: int = 0  # pending rows closed as needless
     given_up: int = 0  # pending rows past the bound: now permanent failures
     stopped: bool = False  # a stop (SIGTERM) cut the tick short; the next tick goes on
+    template_fallbacks: list[str] = field(default_factory=list)  # override errors (shipped used)
 
     def add(self, counts: dict[str, Any]) -> None:
         """Add one delivery pass's message counts (DeliveryReport.counts)."""
@@ -82,6 +83,9 @@ class TickSummary:
             setattr(self, name, getattr(self, name) + int(counts.get(name, 0)))
         for host, n in dict(counts.get("deferred_by_host", {})).items():
             self.deferred_by_host[host] = self.deferred_by_host.get(host, 0) + n
+        for error in counts.get("template_fallbacks", ()):
+            if error not in self.template_fallbacks:
+                self.template_fallbacks.append(error)
 
 
 @dataclass(frozen=True)
