@@ -49,7 +49,7 @@ class Settings:
     tick_seconds: float = 60.0
     # A message still undelivered this long after it was first tried becomes a permanent failure.
     pending_give_up_hours: float = 24.0
-    # On SIGTERM: seconds the service waits for the in-flight tick before exiting (keep < ttl - renew).
+    # On SIGTERM: seconds the service waits for the in-flight tick (renewing its lease) before exiting.
     stop_grace: float = 45.0
 
     @property

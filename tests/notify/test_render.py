@@ -274,3 +274,53 @@ def test_macros_without_one_of_the_shared_lines_are_named(tmp_path: Path) -> Non
             Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT
         )
     assert err.value.file == str(path) and "缺少宏 contact" in err.value.message
+
+
+AT_RENDER = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)
+
+
+def _one(renderer: Renderer) -> str:
+    notice = Notice(unit_id=1, audience=Audience.UNIT_CONTACTS, items=(item(),))
+    return renderer.render_or_fallback(notice, recipient_name="区应急局", at=AT_RENDER).text
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "循环次数超过上限",
+        ),
+        ("{{ 'x' * 100000000 }}", "重复结果过大"),
+        ("{% for i in range(150000) %}{{ '督办' * 5 }}{% endfor %}", "输出超过"),
+    ],
+)
+def test_an_override_over_its_budget_fails_fast_and_the_shipped_template_is_used(
+    tmp_path: Path, body: str, why: str
+) -> None:
+    (tmp_path / "chase.text.j2").write_text(body, encoding="utf-8")
+    renderer = Renderer(OFFICE, tmp_path)
+    with pytest.raises(RenderError, match=why):
+        renderer.render(
+            Notice(unit_id=1, audience=Audience.UNIT_CONTACTS, items=(item(),)),
+            recipient_name="区应急局",
+            at=AT_RENDER,
+        )
+    text = _one(renderer)
+    assert "开展危化品专项检查" in text  # the shipped chase wording, not nothing
+    [error] = renderer.take_fallbacks()
+    assert "chase.text.j2" in error and why in error
+
+
+def test_an_override_linked_out_of_its_folder_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:$6$hash:19000:0:99999:7:::", encoding="utf-8")
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "chase.text.j2").symlink_to(secret)
+    renderer = Renderer(OFFICE, folder)
+    text = _one(renderer)
+    assert "root:$6$hash" not in text and "开展危化品专项检查" in text
+    [error] = renderer.take_fallbacks()
+    assert "必须是模板目录内的普通文件" in error
+    assert check_templates(folder, OFFICE)  # `duban templates check` names it too
