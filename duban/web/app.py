@@ -1,0 +1,150 @@
+"""The pages: a unit portal behind every message and the office's console (`duban web`).
+
+Server-rendered (Jinja2, autoescaped), every asset served from `duban/web/static`, no scripts.
+The scheduler never runs here: the pages only read and record, the service sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from duban import runtime
+from models.db import session_scope
+from models.repo.evidence import EvidenceStore
+
+HERE = Path(__file__).parent
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(HERE / "templates"), encoding="utf-8"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# No scripts at all; styles and images only from here; never framed; the portal's token is in
+# its URL, so no Referer leaves with it.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class PageError(Exception):
+    """Refused with a page that says why (in Chinese), and an HTTP status."""
+
+    def __init__(self, message: str, status: int = 400, title: str = "无法完成") -> None:
+        super().__init__(message)
+        self.status, self.title = status, title
+
+
+@dataclass(frozen=True)
+class Web:
+    """What the pages share: the secret, the evidence store, the limits."""
+
+    secret: bytes
+    store: EvidenceStore
+    secure_cookies: bool
+
+
+def page(name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """Render one template to a response."""
+    html = TEMPLATES.get_template(name).render(context)
+    return HTMLResponse(html, status_code=status)
+
+
+def db() -> Iterator[Session]:
+    """One transaction per request (committed when the handler returns normally)."""
+    with session_scope(runtime.engine()) as session:
+        yield session
+
+
+def web_state(request: Request) -> Web:
+    """The app's shared state."""
+    return request.app.state.web  # type: ignore[no-any-return]
+
+
+def create_app() -> FastAPI:
+    """The ASGI app (`duban web` serves it; tests start it the same way)."""
+    from duban.cli_office import evidence_store
+    from duban.web import office, portal
+    from models.tokens import load_secret
+
+    st = runtime.settings()
+    runtime.migrated_engine()  # once, at start: requests then use the plain engine
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        yield
+        runtime.reset()
+
+    app = FastAPI(title="duban 督办", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.web = Web(
+        secret=load_secret(st.home, st.secret_key),
+        store=evidence_store(),
+        secure_cookies=st.portal_url.startswith("https://"),
+    )
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(portal.router)
+    app.include_router(office.router)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    @app.exception_handler(PageError)
+    async def page_error(request: Request, exc: PageError) -> Response:
+        return page(
+            "error.html.j2",
+            {"title": exc.title, "message": str(exc), "status": exc.status},
+            exc.status,
+        )
+
+    @app.exception_handler(office.LoginNeeded)
+    async def login_needed(request: Request, exc: office.LoginNeeded) -> Response:
+        return office.login_redirect(str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        return page(
+            "error.html.j2", {"title": "出错了", "message": "没有这个页面。", "status": 404}, 404
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = {404: "没有这个页面。", 405: "不支持这种请求。"}.get(
+            exc.status_code, "请求有误。"
+        )
+        return page(
+            "error.html.j2",
+            {"title": "出错了", "message": message, "status": exc.status_code},
+            exc.status_code,
+        )
+
+    @app.get("/", include_in_schema=False)
+    def home() -> Response:
+        return RedirectResponse("/office", status_code=303)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        return Response("ok", media_type="text/plain")
+
+    return app

@@ -1,0 +1,400 @@
+"""The office console: `/office…`, desk-sized, behind a login.
+
+Accounts come from `duban users add` (argon2); a session cookie (HttpOnly, SameSite=Strict) names
+a stored session with its CSRF token, which every form carries; `leader` accounts read and
+never act. Every action goes through the same repo functions as the CLI, audited with the
+person's name.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from duban import runtime
+from duban.office_views import history, list_queue
+from duban.web.app import PageError, Web, db, page, web_state
+from duban.web.forms import Form, FormError, read_form
+from flows.context import flow_context
+from models.db import session_scope
+from models.directory import Unit
+from models.people import EvidenceFile, UserAccount, WebSession
+from models.repo.accounts import (
+    AccountError,
+    Lockout,
+    check_login,
+    close_session,
+    open_session,
+    read_session,
+)
+from models.repo.actions import ActionError, answer_extension, decide, get_obligation
+from models.repo.boards import board, deliveries_of, duty_record, waiting_on_office
+from models.repo.chase import OfficeAction
+from models.repo.queue import QueueError, ack_item, note_item
+from models.tables import Plan, QueueItem
+from schedules.clock import OFFICE_TZ
+from schedules.machine import Event
+
+router = APIRouter(include_in_schema=False)
+COOKIE = "duban_session"
+LOGIN_COOKIE = "duban_login"
+VIA = "office"
+
+
+class LoginNeeded(Exception):
+    """No live session: go to the login page (and come back)."""
+
+
+@dataclass(frozen=True)
+class Clerk:
+    """The logged-in person."""
+
+    user: UserAccount
+    session: WebSession
+
+    @property
+    def name(self) -> str:
+        """The name the audit log records."""
+        return self.user.display_name or self.user.login
+
+    @property
+    def can_act(self) -> bool:
+        """Leaders read only."""
+        return self.user.role == "office"
+
+
+def clerk(request: Request, session: Session = Depends(db)) -> Clerk:
+    """The person behind the session cookie, or a redirect to the login page."""
+    found = read_session(session, request.cookies.get(COOKIE, ""), runtime.current_time())
+    if found is None:
+        raise LoginNeeded(request.url.path)
+    return Clerk(found[1], found[0])
+
+
+def _today() -> date:
+    return runtime.current_time().astimezone(OFFICE_TZ).date()
+
+
+def _ctx(who: Clerk, **extra: Any) -> dict[str, Any]:
+    return {
+        "me": who.name,
+        "role": who.user.role,
+        "can_act": who.can_act,
+        "csrf": who.session.csrf,
+        "office": runtime.settings().office_name,
+        **extra,
+    }
+
+
+@router.get("/office/login")
+def login_page(next: str = "/office", error: str = "") -> Response:
+    """The login form (with a double-submit CSRF value before any session exists)."""
+    key = secrets.token_urlsafe(24)
+    response = page(
+        "office/login.html.j2",
+        {
+            "csrf": key,
+            "next": _safe_next(next),
+            "error": error,
+            "office": runtime.settings().office_name,
+        },
+    )
+    response.set_cookie(LOGIN_COOKIE, key, httponly=True, samesite="strict", path="/office")
+    return response
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/office") and "//" not in target else "/office"
+
+
+@router.post("/office/login")
+async def login(request: Request) -> Response:
+    """Check the password (lock-out after repeated failures) and open a session."""
+    web = web_state(request)
+    form = await _read(request)
+    if not hmac.compare_digest(form.get("csrf"), request.cookies.get(LOGIN_COOKIE, "") or "-"):
+        raise PageError(
+            "页面已过期或来源不明（安全校验未通过），请重新打开登录页。", 403, "无法登录"
+        )
+    st = runtime.settings()
+    now = runtime.current_time()
+    source = request.client.host if request.client else "?"
+    with session_scope(runtime.engine()) as s:
+        try:
+            user = check_login(
+                session=s,
+                login=form.get("login"),
+                password=form.get("password"),
+                now=now,
+                lockout=Lockout(st.login_max_failures, st.login_lock_minutes),
+                source=source,
+            )
+        except AccountError as exc:
+            error = str(exc)
+            user = None
+        if user is not None:
+            cookie, _ = open_session(session=s, user=user, now=now, hours=st.session_hours)
+    if user is None:  # the failure was committed (it counts towards the lock-out)
+        response = login_page(_safe_next(form.get("next")), error)
+        response.status_code = 401
+        return response
+    response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=web.secure_cookies,
+        max_age=int(st.session_hours * 3600),
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/office")
+    return response
+
+
+@router.post("/office/logout")
+async def logout(request: Request, who: Clerk = Depends(clerk)) -> Response:
+    """End the session."""
+    form = await _read(request)
+    _csrf(form, who)
+    with session_scope(runtime.engine()) as s:
+        close_session(s, request.cookies.get(COOKIE, ""))
+    response = RedirectResponse("/office/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+async def _read(request: Request) -> Form:
+    try:
+        return await read_form(request)
+    except FormError as exc:
+        raise PageError(str(exc), exc.status) from exc
+
+
+def _csrf(form: Form, who: Clerk) -> None:
+    if not hmac.compare_digest(form.get("csrf"), who.session.csrf):
+        raise PageError(
+            "页面已过期或来源不明（安全校验未通过），请刷新页面后再提交。", 403, "未能提交"
+        )
+
+
+def _must_act(who: Clerk) -> None:
+    if not who.can_act:
+        raise PageError("领导账号为只读，不能办理。", 403, "无权操作")
+
+
+@router.get("/office")
+def dashboard(who: Clerk = Depends(clerk), session: Session = Depends(db)) -> Response:
+    """By plan and by unit: due, overdue, escalated, red/yellow/green; what waits on a person."""
+    today = _today()
+    plans = board(session, today, by="plan")
+    units = [u for u in board(session, today, by="unit") if u["red"] or u["yellow"]][:30]
+    waiting = {
+        "submitted": sum(p["submitted"] for p in plans),
+        "extension": sum(p["extension"] for p in plans),
+        "queue": len(list_queue(session, status="open")),
+    }
+    return page(
+        "office/dashboard.html.j2",
+        _ctx(who, plans=plans, units=units, waiting=waiting, today=today),
+    )
+
+
+@router.get("/office/queue")
+def queue_page(
+    who: Clerk = Depends(clerk),
+    session: Session = Depends(db),
+    plan: str = "",
+    unit: str = "",
+    level: str = "",
+    done: str = "",
+) -> Response:
+    """What needs a person: reports to accept or send back, extensions to answer, 督办/通报 items."""
+    today = _today()
+    plan_id = int(plan) if plan.isdigit() else None
+    unit_row = session.get(Unit, int(unit)) if unit.isdigit() else None
+    unit_id = unit_row.id if unit_row else None
+    submitted = waiting_on_office(session, today, status="submitted", plan=plan_id, unit=unit_id)
+    extensions = waiting_on_office(
+        session, today, status="extension_requested", plan=plan_id, unit=unit_id
+    )
+    items = list_queue(
+        session,
+        level=int(level) if level in ("2", "3") else None,
+        plan=plan_id,
+        unit=unit_row.name if unit_row else None,
+        status="open",
+    )
+    plans = session.exec(select(Plan).where(Plan.status == "active").order_by(col(Plan.id))).all()
+    return page(
+        "office/queue.html.j2",
+        _ctx(
+            who,
+            submitted=submitted,
+            extensions=extensions,
+            items=items,
+            plans=plans,
+            f={"plan": plan, "unit": unit, "level": level},
+            unit_name=unit_row.name if unit_row else "",
+            message=DONE.get(done, ""),
+        ),
+    )
+
+
+DONE = {
+    "accept": "已验收销号。",
+    "reject": "已退回重办，单位将收到催办。",
+    "grant": "已批准延期，提醒按新日期重新安排。",
+    "refuse": "已驳回延期申请。",
+    "extend": "已延期。",
+    "waive": "已免除。",
+    "reopen": "已重新打开。",
+    "confirm": "已确认仍需办理。",
+    "ack": "已认领。",
+    "note": "已添加备注。",
+}
+
+
+@router.get("/office/obligations/{ob_id}")
+def obligation_page(
+    ob_id: int, who: Clerk = Depends(clerk), session: Session = Depends(db), done: str = ""
+) -> Response:
+    """One duty's whole record: reminders and deliveries, 签收, reports, files, answers, history."""
+    try:
+        ob = get_obligation(session, ob_id)
+    except ActionError as exc:
+        raise PageError(str(exc), 404, "找不到") from exc
+    unit = session.get(Unit, ob.unit_id)
+    duty = duty_record(session, ob_id, _today())
+    queue = session.exec(
+        select(QueueItem).where(QueueItem.obligation_id == ob_id).order_by(col(QueueItem.level))
+    ).all()
+    return page(
+        "office/obligation.html.j2",
+        _ctx(
+            who,
+            d=duty,
+            unit=unit.name if unit else "",
+            history=history(session, ob_id),
+            deliveries=deliveries_of(session, ob_id),
+            queue=queue,
+            message=DONE.get(done, ""),
+        ),
+    )
+
+
+@router.get("/obligations/{ob_id}")
+def old_link(ob_id: int) -> Response:
+    """Links of messages rendered before the portal existed."""
+    return RedirectResponse(f"/office/obligations/{ob_id}", status_code=303)
+
+
+def _date_field(form: Form, name: str) -> date:
+    try:
+        return date.fromisoformat(form.get(name))
+    except ValueError:
+        raise PageError("请填写有效的日期。", 400, "未能提交") from None
+
+
+def _apply(s: Session, who: Clerk, ob_id: int, action: str, form: Form) -> None:
+    ob = get_obligation(s, ob_id)
+    ctx, now = flow_context(), runtime.current_time()
+    reason = form.get("reason").strip()
+    if action in ("grant", "refuse", "extend"):
+        new_due = (
+            _date_field(form, "new_due") if action == "extend" or form.get("new_due") else None
+        )
+        answer_extension(
+            session=s,
+            ctx=ctx,
+            ob=ob,
+            by=who.name,
+            grant=action != "refuse",
+            reason=reason,
+            now=now,
+            via=VIA,
+            new_due=new_due,
+        )
+        return
+    event = {
+        "accept": Event.ACCEPT,
+        "reject": Event.REOPEN,
+        "reopen": Event.REOPEN,
+        "waive": Event.WAIVE,
+        "confirm": Event.CONFIRM_OPEN,
+    }[action]
+    if action in ("reject", "reopen", "waive") and not reason:
+        raise ActionError("请填写理由（单位会看到）。")
+    decide(session=s, ctx=ctx, ob=ob, act=OfficeAction(event, who.name, reason, via=VIA), now=now)
+
+
+ACTIONS = ("accept", "reject", "grant", "refuse", "extend", "waive", "reopen", "confirm")
+
+
+@router.post("/office/obligations/{ob_id}/{action}")
+async def act(ob_id: int, action: str, request: Request, who: Clerk = Depends(clerk)) -> Response:
+    """One of the office's decisions on a duty."""
+    if action not in ACTIONS:
+        raise PageError("没有这种操作。", 404)
+    form = await _read(request)
+    _csrf(form, who)
+    _must_act(who)
+    try:
+        with session_scope(runtime.engine()) as s:
+            _apply(s, who, ob_id, action, form)
+    except ActionError as exc:
+        raise PageError(str(exc), 409, "未能办理") from exc
+    back = _safe_next(form.get("back")) if form.get("back") else f"/office/obligations/{ob_id}"
+    sep = "&" if "?" in back else "?"
+    return RedirectResponse(f"{back}{sep}done={action}", status_code=303)
+
+
+@router.post("/office/queue/{item_id}/{action}")
+async def queue_act(
+    item_id: int, action: str, request: Request, who: Clerk = Depends(clerk)
+) -> Response:
+    """认领 or annotate a 督办/通报 item."""
+    if action not in ("ack", "note"):
+        raise PageError("没有这种操作。", 404)
+    form = await _read(request)
+    _csrf(form, who)
+    _must_act(who)
+    now = runtime.current_time()
+    try:
+        with session_scope(runtime.engine()) as s:
+            if action == "ack":
+                ack_item(session=s, item_id=item_id, by=who.name, now=now)
+            else:
+                note_item(session=s, item_id=item_id, by=who.name, text=form.get("text"), now=now)
+    except QueueError as exc:
+        raise PageError(str(exc), 409, "未能办理") from exc
+    back = _safe_next(form.get("back") or "/office/queue")
+    sep = "&" if "?" in back else "?"
+    return RedirectResponse(f"{back}{sep}done={action}", status_code=303)
+
+
+@router.get("/office/files/{file_id}")
+def office_file(
+    file_id: int, who: Clerk = Depends(clerk), session: Session = Depends(db)
+) -> Response:
+    """A 佐证 file, as a download (never rendered inline)."""
+    f = session.get(EvidenceFile, file_id)
+    if f is None:
+        raise PageError("没有这个文件。", 404, "找不到文件")
+    return FileResponse(f.path, filename=f.name, content_disposition_type="attachment")
+
+
+def login_redirect(path: str) -> Response:
+    """Where `LoginNeeded` sends the browser."""
+    return RedirectResponse(f"/office/login?next={quote(path)}", status_code=303)
+
+
+__all__ = ["LoginNeeded", "Web", "login_redirect", "router"]
