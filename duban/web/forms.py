@@ -135,7 +135,7 @@ async def read_form(
     if declared.isdigit() and int(declared) > 2 * limit:
         raise FormError("提交的内容过大", 413)
     form = Form()
-    if ctype == b"application/x-www-form-urlencoded":
+    if ctype in (b"application/x-www-form-urlencoded", b""):  # no type: an empty form
         body = b""
         async for chunk in request.stream():
             body += chunk
