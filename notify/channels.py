@@ -49,7 +49,9 @@ def office_info(settings: Settings) -> OfficeInfo:
         contact=settings.office_contact,
         email=settings.office_email,
         portal_url=settings.portal_url,
-        portal_secret=load_secret(settings.home, settings.secret_key) if settings.portal_url else b"",
+        portal_secret=load_secret(settings.home, settings.secret_key)
+        if settings.portal_url
+        else b"",
         portal_link_days=settings.portal_link_days,
     )
 

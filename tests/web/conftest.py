@@ -12,7 +12,6 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
-
 from typer.testing import CliRunner
 
 from duban import runtime
@@ -20,7 +19,7 @@ from duban.cli import app
 from flows.context import reset_context
 from flows.delivery import reset_pipeline
 from models.tables import AuditEvent
-from tests.flows.conftest import Office, office, run, tick_at  # noqa: F401  (fixture)
+from tests.flows.conftest import Office, office, tick_at  # noqa: F401  (fixture)
 
 PASSWORD = "correct-horse-battery"
 LINK = re.compile(r"(https?://[^\s<>\"]+)/u/([A-Za-z0-9._-]+)/o/(\d+)")
@@ -57,7 +56,7 @@ class Pages:
             )
 
 
-def deliver_reminders(office: Office, base: str) -> None:
+def deliver_reminders(office: Office, base: str) -> None:  # noqa: F811
     """Point the messages at `base` and run the ticks that send 2024-09-26's first reminders."""
     os.environ["DUBAN_PORTAL_URL"] = base
     runtime.reset()

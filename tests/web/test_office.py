@@ -34,9 +34,7 @@ def _submit(client: TestClient, path: str, ob: int, note: str = "已完成") -> 
     assert r.status_code == 303, r.text
 
 
-def test_it_logs_in_and_locks_out_after_repeated_failures(
-    pages: Pages, client: TestClient
-) -> None:
+def test_it_logs_in_and_locks_out_after_repeated_failures(pages: Pages, client: TestClient) -> None:
     assert client.get("/office").headers["location"].startswith("/office/login")
     for _ in range(4):
         r = login(client, password="wrong-password")
@@ -55,9 +53,7 @@ def test_it_logs_in_and_locks_out_after_repeated_failures(
     assert r.status_code == 303  # type: ignore[attr-defined]
     assert client.get("/office").status_code == 200
     page = client.get("/office/login")
-    forged = client.post(
-        "/office/login", data={"csrf": "x", "login": "wang", "password": PASSWORD}
-    )
+    forged = client.post("/office/login", data={"csrf": "x", "login": "wang", "password": PASSWORD})
     assert forged.status_code == 403 and "安全校验" in forged.text and page.status_code == 200
 
 
@@ -137,7 +133,9 @@ def test_it_grants_an_extension_and_the_reminders_follow_the_new_date(
     assert after.due_on == date(2024, 10, 31) and after.status == "open"
     assert after.next_action_at is not None
     next_local = after.next_action_at.astimezone(OFFICE_TZ).date()
-    assert date(2024, 10, 20) <= next_local < date(2024, 10, 31)  # the reminders before the new date
+    assert (
+        date(2024, 10, 20) <= next_local < date(2024, 10, 31)
+    )  # the reminders before the new date
     with Session(runtime.engine()) as s:
         req = s.exec(select(ExtensionRequest)).one()
         assert req.status == "granted" and req.decided_by == "王科长"

@@ -63,7 +63,11 @@ def test_it_never_lets_one_units_link_reach_anothers_items(
     mine, my_ob = _mine(pages, "wangwu@example.gov.cn")  # 区建管委
     with Session(runtime.engine()) as s:
         top = int(s.exec(select(func.max(Obligation.id))).one())
-        own = set(s.exec(select(Obligation.id).where(Obligation.unit_id == s.get(Obligation, my_ob).unit_id)).all())  # type: ignore[union-attr]
+        own = set(
+            s.exec(
+                select(Obligation.id).where(Obligation.unit_id == s.get(Obligation, my_ob).unit_id)
+            ).all()
+        )  # type: ignore[union-attr]
     for guess in range(1, top + 20):
         answer = client.get(f"{mine}/o/{guess}")
         assert answer.status_code == (200 if guess in own else 404), guess
