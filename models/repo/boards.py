@@ -42,9 +42,11 @@ def rag_of(status: str, escalated: bool, bucket: str) -> str:
         return "done"
     if status == "submitted":
         return "green"
+    if status == "to_confirm":  # waits on the office, not on the unit
+        return "yellow"
     if escalated or bucket == "late":
         return "red"
-    if bucket in ("slight", "soon") or status == "to_confirm":
+    if bucket in ("slight", "soon"):
         return "yellow"
     return "green"
 
