@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-_PREFIX = b"duban-portal-v1:"
+_PREFIXES = {"portal": b"duban-portal-v1:", "calendar": b"duban-calendar-v1:"}
 _SIG_BYTES = 16  # 128 bits: guessing is out of reach, the link stays short enough for a chat
 
 
@@ -49,26 +49,31 @@ def _b36(n: int) -> str:
             return out
 
 
-def _sign(secret: bytes, body: str) -> str:
-    mac = hmac.new(secret, _PREFIX + body.encode(), hashlib.sha256).digest()[:_SIG_BYTES]
+def _sign(secret: bytes, body: str, purpose: str = "portal") -> str:
+    # The purpose is signed too: a calendar link (long-lived, read-only) never opens the portal.
+    mac = hmac.new(secret, _PREFIXES[purpose] + body.encode(), hashlib.sha256).digest()[:_SIG_BYTES]
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
-def mint_unit_token(secret: bytes, unit_id: int, *, issued: datetime, expires: datetime) -> str:
+def mint_unit_token(
+    secret: bytes, unit_id: int, *, issued: datetime, expires: datetime, purpose: str = "portal"
+) -> str:
     """A token for `unit_id`, valid from `issued` until `expires` (aware datetimes)."""
     if not secret:
         raise ValueError("portal secret is empty")
     body = f"{unit_id}.{_b36(int(issued.timestamp()))}.{_b36(int(expires.timestamp()))}"
-    return f"{body}.{_sign(secret, body)}"
+    return f"{body}.{_sign(secret, body, purpose)}"
 
 
-def read_unit_token(secret: bytes, token: str, *, now: datetime) -> UnitToken:
+def read_unit_token(
+    secret: bytes, token: str, *, now: datetime, purpose: str = "portal"
+) -> UnitToken:
     """Check the signature and the expiry; `TokenError` says why a token does not open."""
     parts = token.split(".")
     if len(parts) != 4 or not secret:
         raise TokenError("bad", "链接无效：请打开安委办最近发来的消息中的链接。")
     body, sig = ".".join(parts[:3]), parts[3]
-    if not hmac.compare_digest(_sign(secret, body), sig):
+    if not hmac.compare_digest(_sign(secret, body, purpose), sig):
         raise TokenError("bad", "链接无效：请打开安委办最近发来的消息中的链接。")
     try:
         unit_id, issued, expires = int(parts[0]), int(parts[1], 36), int(parts[2], 36)
@@ -112,3 +117,8 @@ def load_secret(home: Path, configured: str = "") -> bytes:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(48))
     return path.read_text(encoding="utf-8").strip().encode()
+
+
+def plan_calendar_key(secret: bytes, plan_id: int) -> str:
+    """The secret part of a plan's calendar URL."""
+    return _sign(secret, f"plan:{plan_id}", "calendar")

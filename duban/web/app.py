@@ -82,7 +82,7 @@ def web_state(request: Request) -> Web:
 def create_app() -> FastAPI:
     """The ASGI app (`duban web` serves it; tests start it the same way)."""
     from duban.cli_office import evidence_store
-    from duban.web import office, portal
+    from duban.web import calendar, office, portal
     from models.tokens import load_secret
 
     st = runtime.settings()
@@ -102,6 +102,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(portal.router)
     app.include_router(office.router)
+    app.include_router(calendar.router)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:

@@ -40,6 +40,7 @@ from models.repo.boards import board, deliveries_of, duty_record, waiting_on_off
 from models.repo.chase import OfficeAction
 from models.repo.queue import QueueError, ack_item, note_item
 from models.tables import Plan, QueueItem
+from models.tokens import plan_calendar_key
 from schedules.clock import OFFICE_TZ
 from schedules.machine import Event
 
@@ -192,10 +193,15 @@ def _must_act(who: Clerk) -> None:
 
 
 @router.get("/office")
-def dashboard(who: Clerk = Depends(clerk), session: Session = Depends(db)) -> Response:
+def dashboard(
+    request: Request, who: Clerk = Depends(clerk), session: Session = Depends(db)
+) -> Response:
     """By plan and by unit: due, overdue, escalated, red/yellow/green; what waits on a person."""
     today = _today()
     plans = board(session, today, by="plan")
+    secret = web_state(request).secret
+    for p in plans:
+        p["calendar"] = f"/cal/p/{p['id']}.{plan_calendar_key(secret, p['id'])}.ics"
     units = [u for u in board(session, today, by="unit") if u["red"] or u["yellow"]][:30]
     waiting = {
         "submitted": sum(p["submitted"] for p in plans),

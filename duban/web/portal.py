@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from duban import runtime
 from duban.web.app import PageError, Web, db, page, web_state
+from duban.web.calendar import calendar_token
 from duban.web.forms import Form, FormError, read_form
 from flows.context import flow_context
 from models.directory import Unit
@@ -43,6 +44,7 @@ DONE_MESSAGES = {
     "ack": "已签收，签收时间已记录。",
     "ack-all": "已全部签收。",
     "progress": "进展已报送。",
+    "progress-all": "本期进展已报送。",
     "done": "完成情况已报送，等待安委办验收。",
     "extension": "延期申请已提交，等待安委办批复。",
 }
@@ -117,6 +119,7 @@ def duties_page(
             later=later,
             unreceived=sum(1 for r in rows if not r["received"]),
             closed=unit_closed(session, who.unit.id or 0, _today()),
+            calendar=f"/cal/u/{calendar_token(web_state(request), who.unit.id or 0, runtime.current_time())}.ics",
             message=DONE_MESSAGES.get(done, ""),
         ),
     )
@@ -209,6 +212,25 @@ async def progress(ob_id: int, request: Request, who: Visitor = Depends(visitor)
             via=VIA,
         )
     return _back(who, ob_id, "progress")
+
+
+@router.post("/progress")
+async def progress_all(request: Request, who: Visitor = Depends(visitor)) -> Response:
+    """The periodic progress report: one form, a row per open duty (blank rows are skipped)."""
+    form = await _form(request, who)
+    now = runtime.current_time()
+    rows = {
+        int(k.removeprefix("text-")): v
+        for k, v in form.fields.items()
+        if k.startswith("text-") and k[5:].isdigit() and v.strip()
+    }
+    if not rows:
+        raise PageError("请至少填写一项任务的进展。", 400, "未能提交")
+    with runtime_session() as s:
+        for ob_id, text in sorted(rows.items()):
+            ob = _mine(s, ob_id, who)
+            _run(s, report_progress, ob=ob, by=who.unit.name, text=text, now=now, via=VIA)
+    return _back(who, None, "progress-all")
 
 
 @router.post("/o/{ob_id}/done")

@@ -87,7 +87,8 @@ def _duty(ob: Obligation, ms: Milestone, tk: Task, plan: Plan, today: date) -> d
     }
 
 
-def _joined() -> Any:
+def joined_duties() -> Any:
+    """Obligations with their milestone, task and plan, ready to filter."""
     return (
         select(Obligation, Milestone, Task, Plan)
         .join(Milestone, col(Milestone.id) == col(Obligation.milestone_id))
@@ -102,7 +103,7 @@ def unit_duties(
     """The unit's open duties across active plans, most urgent first, and how many lie beyond
     the horizon (shown only with `everything`)."""
     stmt = (
-        _joined()
+        joined_duties()
         .where(
             col(Obligation.unit_id) == unit_id,
             col(Obligation.status).not_in(CLOSED),
@@ -132,7 +133,7 @@ def unit_closed(
 ) -> list[dict[str, Any]]:
     """The unit's most recently accepted or waived duties (the office's last answers)."""
     stmt = (
-        _joined()
+        joined_duties()
         .where(col(Obligation.unit_id) == unit_id, col(Obligation.status).in_(CLOSED))
         .order_by(col(Obligation.updated_at).desc())
         .limit(limit)
@@ -143,7 +144,7 @@ def unit_closed(
 def duty_record(session: Session, ob_id: int, today: date) -> dict[str, Any]:
     """One duty with everything done on it: 签收, progress, submissions and files, extensions,
     the office's answers (accepted, sent back with a reason, extension granted or refused)."""
-    found = session.exec(_joined().where(col(Obligation.id) == ob_id)).one()
+    found = session.exec(joined_duties().where(col(Obligation.id) == ob_id)).one()
     duty = _duty(*found, today)
     rc = session.exec(select(Receipt).where(Receipt.obligation_id == ob_id)).first()
     duty["receipt"] = {"by": rc.by, "at": _local(rc.at)} if rc else None
@@ -242,7 +243,9 @@ def waiting_on_office(
 ) -> list[dict[str, Any]]:
     """Duties that wait on a person in the office: `submitted` (to accept or send back) or
     `extension_requested` (to grant or refuse), oldest first."""
-    stmt = _joined().add_columns(Unit.name).join(Unit, col(Unit.id) == col(Obligation.unit_id))
+    stmt = (
+        joined_duties().add_columns(Unit.name).join(Unit, col(Unit.id) == col(Obligation.unit_id))
+    )
     stmt = stmt.where(col(Obligation.status) == status)
     if plan is not None:
         stmt = stmt.where(col(Obligation.plan_id) == plan)

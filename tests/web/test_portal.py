@@ -250,3 +250,26 @@ def test_it_refuses_forged_expired_and_revoked_links(pages: Pages, client: TestC
     assert client.get(re.sub(r"^https?://[^/]+", "", fresh)).status_code == 200
     # another unit's links still open
     assert client.get(_mine(pages, "wangwu@example.gov.cn")[0]).status_code == 200
+
+
+def test_it_takes_the_periodic_progress_report_in_one_form(
+    pages: Pages, client: TestClient
+) -> None:
+    path, _ = _mine(pages, "qianqi@example.gov.cn")  # 甲街道: several duties due together
+    page = client.get(path)
+    rows = [int(i) for i in re.findall(r'name="text-(\d+)"', page.text)]
+    assert len(rows) >= 2
+    data = {
+        "csrf": csrf_of(page.text),
+        f"text-{rows[0]}": "燃气隐患已排查 80%",
+        f"text-{rows[1]}": "",
+    }
+    r = client.post(f"{path}/progress", data=data)
+    assert r.status_code == 303
+    with Session(runtime.engine()) as s:
+        reports = s.exec(select(ProgressReport)).all()
+        assert [(p.obligation_id, p.text) for p in reports] == [(rows[0], "燃气隐患已排查 80%")]
+    _other, their_ob = _mine(pages)  # another unit's id in the form is refused whole
+    r = client.post(f"{path}/progress", data={"csrf": data["csrf"], f"text-{their_ob}": "x"})
+    assert r.status_code == 404
+    assert client.post(f"{path}/progress", data={"csrf": data["csrf"]}).status_code == 400
