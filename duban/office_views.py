@@ -79,8 +79,9 @@ def list_queue(
     unit: str | None = None,
     plan: int | None = None,
     status: str | None = "open",
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The escalation queue, most severe and oldest first."""
+    """The escalation queue, most severe and oldest first (the first `limit` items)."""
     stmt = (
         select(QueueItem, Obligation, Milestone, Task, Plan, Unit)
         .join(Obligation, col(Obligation.id) == col(QueueItem.obligation_id))
@@ -100,7 +101,9 @@ def list_queue(
     if unit:
         u = find_unit(session=session, name=unit)
         stmt = stmt.where(Obligation.unit_id == (u.id if u else -1))
-    stmt = stmt.order_by(col(QueueItem.level).desc(), col(QueueItem.created_at))
+    stmt = stmt.order_by(col(QueueItem.level).desc(), col(QueueItem.created_at), col(QueueItem.id))
+    if limit is not None:
+        stmt = stmt.limit(limit)
     out = []
     for item, *rest in session.exec(stmt).all():
         row = obligation_row(*rest)

@@ -62,6 +62,30 @@ class Web:
     secure_cookies: bool
 
 
+class SecurityHeaders:
+    """Adds `SECURITY_HEADERS` to every response (a plain ASGI middleware: no per-request task)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.extra = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k, v) for k, v in self.extra if k not in have),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def page(name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     """Render one template to a response."""
     html = TEMPLATES.get_template(name).render(context)
@@ -104,12 +128,7 @@ def create_app() -> FastAPI:
     app.include_router(office.router)
     app.include_router(calendar.router)
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(PageError)
     async def page_error(request: Request, exc: PageError) -> Response:

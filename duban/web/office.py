@@ -36,7 +36,13 @@ from models.repo.accounts import (
     read_session,
 )
 from models.repo.actions import ActionError, answer_extension, decide, get_obligation
-from models.repo.boards import board, deliveries_of, duty_record, waiting_on_office
+from models.repo.boards import (
+    board,
+    deliveries_of,
+    duty_record,
+    open_queue_count,
+    waiting_on_office,
+)
 from models.repo.chase import OfficeAction
 from models.repo.queue import QueueError, ack_item, note_item
 from models.tables import Plan, QueueItem
@@ -48,6 +54,7 @@ router = APIRouter(include_in_schema=False)
 COOKIE = "duban_session"
 LOGIN_COOKIE = "duban_login"
 VIA = "office"
+QUEUE_PAGE = 300  # rows per table on the queue page (the most severe and oldest first)
 
 
 class LoginNeeded(Exception):
@@ -206,7 +213,7 @@ def dashboard(
     waiting = {
         "submitted": sum(p["submitted"] for p in plans),
         "extension": sum(p["extension"] for p in plans),
-        "queue": len(list_queue(session, status="open")),
+        "queue": open_queue_count(session),
     }
     return page(
         "office/dashboard.html.j2",
@@ -228,9 +235,11 @@ def queue_page(
     plan_id = int(plan) if plan.isdigit() else None
     unit_row = session.get(Unit, int(unit)) if unit.isdigit() else None
     unit_id = unit_row.id if unit_row else None
-    submitted = waiting_on_office(session, today, status="submitted", plan=plan_id, unit=unit_id)
+    submitted = waiting_on_office(
+        session, today, status="submitted", plan=plan_id, unit=unit_id, limit=QUEUE_PAGE
+    )
     extensions = waiting_on_office(
-        session, today, status="extension_requested", plan=plan_id, unit=unit_id
+        session, today, status="extension_requested", plan=plan_id, unit=unit_id, limit=QUEUE_PAGE
     )
     items = list_queue(
         session,
@@ -238,6 +247,7 @@ def queue_page(
         plan=plan_id,
         unit=unit_row.name if unit_row else None,
         status="open",
+        limit=QUEUE_PAGE,
     )
     plans = session.exec(select(Plan).where(Plan.status == "active").order_by(col(Plan.id))).all()
     return page(

@@ -22,6 +22,7 @@ from models.tables import (
     Milestone,
     Obligation,
     Plan,
+    QueueItem,
     Submission,
     Task,
 )
@@ -98,22 +99,30 @@ def joined_duties() -> Any:
 
 
 def unit_duties(
-    session: Session, unit_id: int, today: date, *, everything: bool = False
+    session: Session, unit_id: int, today: date, *, everything: bool = False, limit: int = 500
 ) -> tuple[list[dict[str, Any]], int]:
     """The unit's open duties across active plans, most urgent first, and how many lie beyond
-    the horizon (shown only with `everything`)."""
-    stmt = (
-        joined_duties()
-        .where(
-            col(Obligation.unit_id) == unit_id,
-            col(Obligation.status).not_in(CLOSED),
-            col(Plan.status) == "active",
-        )
-        .order_by(col(Obligation.due_on), col(Task.position), col(Obligation.id))
+    the horizon (untouched duties due more than 60 days ahead; listed only with `everything`)."""
+    mine = (
+        col(Obligation.unit_id) == unit_id,
+        col(Obligation.status).not_in(CLOSED),
+        col(Plan.status) == "active",
     )
-    rows = [_duty(*r, today) for r in session.exec(stmt).all()]
     horizon = today + timedelta(days=HORIZON_DAYS)
-    near = [r for r in rows if everything or r["due"] <= horizon or r["status"] != "open"]
+    far = (col(Obligation.due_on) > horizon) & (col(Obligation.status) == "open")
+    stmt = joined_duties().where(*mine)
+    if not everything:
+        stmt = stmt.where(~far)
+    stmt = stmt.order_by(col(Obligation.due_on), col(Task.position), col(Obligation.id))
+    near = [_duty(*r, today) for r in session.exec(stmt.limit(limit)).all()]
+    later = 0
+    if not everything:
+        later = session.exec(
+            select(func.count())
+            .select_from(Obligation)
+            .join(Plan, col(Plan.id) == col(Obligation.plan_id))
+            .where(*mine, far)
+        ).one()
     received = set(
         session.exec(
             select(Receipt.obligation_id).where(
@@ -125,7 +134,7 @@ def unit_duties(
         r["received"] = r["id"] in received
     order = {"red": 0, "yellow": 1, "green": 2, "done": 3}
     near.sort(key=lambda r: (order[r["rag"]], r["due"]))
-    return near, len(rows) - len(near)
+    return near, int(later)
 
 
 def unit_closed(
@@ -377,3 +386,12 @@ def deliveries_of(session: Session, ob_id: int, limit: int = 50) -> list[dict[st
             .limit(limit)
         ).all()
     ]
+
+
+def open_queue_count(session: Session) -> int:
+    """How many 督办/通报 items are not resolved."""
+    return int(
+        session.exec(
+            select(func.count()).select_from(QueueItem).where(col(QueueItem.status) != "resolved")
+        ).one()
+    )
