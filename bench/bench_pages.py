@@ -31,6 +31,7 @@ from pathlib import Path
 
 import requests
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_tick
@@ -88,7 +89,13 @@ def load(total: int, units: int, home: Path) -> str:
     return url
 
 
-def serve(url: str, home: Path, port: int) -> subprocess.Popen[bytes]:
+def reused(home: Path) -> str:
+    """The last run's database (same data: the load is deterministic)."""
+    base = os.environ["DUBAN_TEST_PG_URL"]
+    return make_url(base).set(database="duban_bench").render_as_string(hide_password=False)
+
+
+def serve(url: str, home: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     """`duban web` on the bench database."""
     env = dict(
         os.environ,
@@ -97,7 +104,15 @@ def serve(url: str, home: Path, port: int) -> subprocess.Popen[bytes]:
         DUBAN_NOW=bench_tick.NOW.isoformat(),
     )
     proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("duban")), "web", "--port", str(port)], env=env
+        [
+            str(Path(sys.executable).with_name("duban")),
+            "web",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
     )
     for _ in range(300):
         try:
@@ -152,15 +167,17 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--reuse", action="store_true", help="keep the last run's duban_bench")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        url = load(args.total, args.units, home)
+        url = reused(home) if args.reuse else load(args.total, args.units, home)
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
         base = f"http://127.0.0.1:{port}"
-        proc = serve(url, home, port)
+        proc = serve(url, home, port, args.workers)
         try:
             secret = load_secret(home)
             now = bench_tick.NOW
@@ -183,7 +200,10 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=10)
     base_median = statistics.median(results["stylesheet (baseline)"][0])
-    print(f"\n{args.total} open obligations, {args.units} units, {args.clients} clients")
+    print(
+        f"\n{args.total} open obligations, {args.units} units, {args.clients} clients, "
+        f"{args.workers} worker(s)"
+    )
     print(
         f"{'page':<24}{'1 client ms':>12}{'requests':>9}{'median ms':>11}{'p95 ms':>9}{'req/s':>8}"
         f"{'× static':>10}"

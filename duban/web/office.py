@@ -54,7 +54,7 @@ router = APIRouter(include_in_schema=False)
 COOKIE = "duban_session"
 LOGIN_COOKIE = "duban_login"
 VIA = "office"
-QUEUE_PAGE = 300  # rows per table on the queue page (the most severe and oldest first)
+QUEUE_PAGE = 50  # rows per table on the queue page (the most severe and oldest first); ?n= more
 
 
 class LoginNeeded(Exception):
@@ -229,17 +229,19 @@ def queue_page(
     unit: str = "",
     level: str = "",
     done: str = "",
+    n: int = QUEUE_PAGE,
 ) -> Response:
     """What needs a person: reports to accept or send back, extensions to answer, 督办/通报 items."""
     today = _today()
+    n = max(QUEUE_PAGE, min(n, 2000))
     plan_id = int(plan) if plan.isdigit() else None
     unit_row = session.get(Unit, int(unit)) if unit.isdigit() else None
     unit_id = unit_row.id if unit_row else None
     submitted = waiting_on_office(
-        session, today, status="submitted", plan=plan_id, unit=unit_id, limit=QUEUE_PAGE
+        session, today, status="submitted", plan=plan_id, unit=unit_id, limit=n
     )
     extensions = waiting_on_office(
-        session, today, status="extension_requested", plan=plan_id, unit=unit_id, limit=QUEUE_PAGE
+        session, today, status="extension_requested", plan=plan_id, unit=unit_id, limit=n
     )
     items = list_queue(
         session,
@@ -247,7 +249,7 @@ def queue_page(
         plan=plan_id,
         unit=unit_row.name if unit_row else None,
         status="open",
-        limit=QUEUE_PAGE,
+        limit=n,
     )
     plans = session.exec(select(Plan).where(Plan.status == "active").order_by(col(Plan.id))).all()
     return page(
@@ -259,6 +261,8 @@ def queue_page(
             items=items,
             plans=plans,
             f={"plan": plan, "unit": unit, "level": level},
+            n=n,
+            more=f"/office/queue?plan={plan}&unit={unit}&level={level}&n={n * 4}",
             unit_name=unit_row.name if unit_row else "",
             message=DONE.get(done, ""),
         ),

@@ -85,3 +85,24 @@ def test_it_colours_duties_as_leaders_read_them(
     status: str, level: int, due: date, rag: str
 ) -> None:
     assert rag_of(status, level >= 2, bucket_of(due, date(2024, 9, 19))) == rag
+
+
+def test_it_never_brings_the_scheduler_into_the_web_process(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from duban.web.app import create_app\n"
+        "create_app()\n"
+        "bad = [m for m in sys.modules if m.startswith(('apscheduler', 'schedules.service', "
+        "'flows.tick', 'flows.jobs', 'notify.pipeline'))]\n"
+        "assert not bad, bad\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DUBAN_HOME": str(tmp_path),
+        "DUBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+    }
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
