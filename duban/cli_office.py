@@ -21,7 +21,7 @@ from models.repo.actions import (
     submit_done,
 )
 from models.repo.chase import OfficeAction
-from models.repo.evidence import EvidenceError, EvidenceStore
+from models.repo.evidence import EvidenceError
 from models.repo.queue import QueueError, ack_item, note_item, resolve_item
 from models.repo.units import find_unit
 from models.tables import Obligation, Task
@@ -75,16 +75,6 @@ def _date(text: str | None, name: str) -> date | None:
         fail(f"{name} 应为日期 YYYY-MM-DD，收到 {text!r}")
 
 
-def evidence_store() -> EvidenceStore:
-    """The installation's evidence folder and its limits (shared with the pages)."""
-    st = runtime.settings()
-    return EvidenceStore(
-        st.resolved_evidence_dir,
-        max_bytes=int(st.evidence_max_mb * 1024 * 1024),
-        quota_bytes=int(st.evidence_quota_mb * 1024 * 1024),
-    )
-
-
 def _act(ob_id: int, do: Any) -> None:
     """Run `do(session, ctx, ob, now)` in one transaction; print where the obligation went."""
     from flows.context import flow_context
@@ -122,7 +112,7 @@ def submit_cmd(
         ob, u = s.get(Obligation, ob_id), find_unit(session=s, name=unit)
         if ob is not None and (u is None or u.id != ob.unit_id):
             fail(f"单位“{unit}”不是义务 #{ob_id} 的责任单位")
-    store = evidence_store()
+    store = runtime.evidence_store()
     staged = []
     try:
         for f in files:

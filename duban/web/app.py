@@ -105,8 +105,7 @@ def web_state(request: Request) -> Web:
 
 def create_app() -> FastAPI:
     """The ASGI app (`duban web` serves it; tests start it the same way)."""
-    from duban.cli_office import evidence_store
-    from duban.web import calendar, office, portal
+    from duban.web import calendar, office, office_auth, portal
     from models.tokens import load_secret
 
     st = runtime.settings()
@@ -120,11 +119,12 @@ def create_app() -> FastAPI:
     app = FastAPI(title="duban 督办", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.web = Web(
         secret=load_secret(st.home, st.secret_key),
-        store=evidence_store(),
+        store=runtime.evidence_store(),
         secure_cookies=st.portal_url.startswith("https://"),
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(portal.router)
+    app.include_router(office_auth.router)
     app.include_router(office.router)
     app.include_router(calendar.router)
 
@@ -138,9 +138,9 @@ def create_app() -> FastAPI:
             exc.status,
         )
 
-    @app.exception_handler(office.LoginNeeded)
-    async def login_needed(request: Request, exc: office.LoginNeeded) -> Response:
-        return office.login_redirect(str(exc))
+    @app.exception_handler(office_auth.LoginNeeded)
+    async def login_needed(request: Request, exc: office_auth.LoginNeeded) -> Response:
+        return office_auth.login_redirect(str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:

@@ -8,12 +8,8 @@ person's name.
 
 from __future__ import annotations
 
-import hmac
-import secrets
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -21,29 +17,23 @@ from sqlmodel import Session, col, select
 
 from duban import runtime
 from duban.office_views import history, list_queue
-from duban.web.app import PageError, Web, db, page, web_state
-from duban.web.forms import Form, FormError, read_form
+from duban.web.app import PageError, db, page, web_state
+from duban.web.forms import Form
+from duban.web.office_auth import Clerk, check_csrf, clerk, must_act, read_body, safe_next
 from flows.context import flow_context
 from models.db import session_scope
 from models.directory import Unit
-from models.people import EvidenceFile, UserAccount, WebSession
-from models.repo.accounts import (
-    AccountError,
-    Lockout,
-    check_login,
-    close_session,
-    open_session,
-    read_session,
-)
+from models.people import EvidenceFile
 from models.repo.actions import ActionError, answer_extension, decide, get_obligation
-from models.repo.boards import (
+from models.repo.boards import duty_record, waiting_on_office
+from models.repo.chase import OfficeAction
+from models.repo.overview import (
     board,
     deliveries_of,
-    duty_record,
+    directory_rows,
+    failed_deliveries,
     open_queue_count,
-    waiting_on_office,
 )
-from models.repo.chase import OfficeAction
 from models.repo.queue import QueueError, ack_item, note_item
 from models.tables import Plan, QueueItem
 from models.tokens import plan_calendar_key
@@ -51,40 +41,8 @@ from schedules.clock import OFFICE_TZ
 from schedules.machine import Event
 
 router = APIRouter(include_in_schema=False)
-COOKIE = "duban_session"
-LOGIN_COOKIE = "duban_login"
 VIA = "office"
 QUEUE_PAGE = 50  # rows per table on the queue page (the most severe and oldest first); ?n= more
-
-
-class LoginNeeded(Exception):
-    """No live session: go to the login page (and come back)."""
-
-
-@dataclass(frozen=True)
-class Clerk:
-    """The logged-in person."""
-
-    user: UserAccount
-    session: WebSession
-
-    @property
-    def name(self) -> str:
-        """The name the audit log records."""
-        return self.user.display_name or self.user.login
-
-    @property
-    def can_act(self) -> bool:
-        """Leaders read only."""
-        return self.user.role == "office"
-
-
-def clerk(request: Request, session: Session = Depends(db)) -> Clerk:
-    """The person behind the session cookie, or a redirect to the login page."""
-    found = read_session(session, request.cookies.get(COOKIE, ""), runtime.current_time())
-    if found is None:
-        raise LoginNeeded(request.url.path)
-    return Clerk(found[1], found[0])
 
 
 def _today() -> date:
@@ -100,103 +58,6 @@ def _ctx(who: Clerk, **extra: Any) -> dict[str, Any]:
         "office": runtime.settings().office_name,
         **extra,
     }
-
-
-@router.get("/office/login")
-def login_page(next: str = "/office", error: str = "") -> Response:
-    """The login form (with a double-submit CSRF value before any session exists)."""
-    key = secrets.token_urlsafe(24)
-    response = page(
-        "office/login.html.j2",
-        {
-            "csrf": key,
-            "next": _safe_next(next),
-            "error": error,
-            "office": runtime.settings().office_name,
-        },
-    )
-    response.set_cookie(LOGIN_COOKIE, key, httponly=True, samesite="strict", path="/office")
-    return response
-
-
-def _safe_next(target: str) -> str:
-    return target if target.startswith("/office") and "//" not in target else "/office"
-
-
-@router.post("/office/login")
-async def login(request: Request) -> Response:
-    """Check the password (lock-out after repeated failures) and open a session."""
-    web = web_state(request)
-    form = await _read(request)
-    if not hmac.compare_digest(form.get("csrf"), request.cookies.get(LOGIN_COOKIE, "") or "-"):
-        raise PageError(
-            "页面已过期或来源不明（安全校验未通过），请重新打开登录页。", 403, "无法登录"
-        )
-    st = runtime.settings()
-    now = runtime.current_time()
-    source = request.client.host if request.client else "?"
-    with session_scope(runtime.engine()) as s:
-        try:
-            user = check_login(
-                session=s,
-                login=form.get("login"),
-                password=form.get("password"),
-                now=now,
-                lockout=Lockout(st.login_max_failures, st.login_lock_minutes),
-                source=source,
-            )
-        except AccountError as exc:
-            error = str(exc)
-            user = None
-        if user is not None:
-            cookie, _ = open_session(session=s, user=user, now=now, hours=st.session_hours)
-    if user is None:  # the failure was committed (it counts towards the lock-out)
-        response = login_page(_safe_next(form.get("next")), error)
-        response.status_code = 401
-        return response
-    response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
-    response.set_cookie(
-        COOKIE,
-        cookie,
-        httponly=True,
-        samesite="strict",
-        path="/",
-        secure=web.secure_cookies,
-        max_age=int(st.session_hours * 3600),
-    )
-    response.delete_cookie(LOGIN_COOKIE, path="/office")
-    return response
-
-
-@router.post("/office/logout")
-async def logout(request: Request, who: Clerk = Depends(clerk)) -> Response:
-    """End the session."""
-    form = await _read(request)
-    _csrf(form, who)
-    with session_scope(runtime.engine()) as s:
-        close_session(s, request.cookies.get(COOKIE, ""))
-    response = RedirectResponse("/office/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
-    return response
-
-
-async def _read(request: Request) -> Form:
-    try:
-        return await read_form(request)
-    except FormError as exc:
-        raise PageError(str(exc), exc.status) from exc
-
-
-def _csrf(form: Form, who: Clerk) -> None:
-    if not hmac.compare_digest(form.get("csrf"), who.session.csrf):
-        raise PageError(
-            "页面已过期或来源不明（安全校验未通过），请刷新页面后再提交。", 403, "未能提交"
-        )
-
-
-def _must_act(who: Clerk) -> None:
-    if not who.can_act:
-        raise PageError("领导账号为只读，不能办理。", 403, "无权操作")
 
 
 @router.get("/office")
@@ -364,15 +225,15 @@ async def act(ob_id: int, action: str, request: Request, who: Clerk = Depends(cl
     """One of the office's decisions on a duty."""
     if action not in ACTIONS:
         raise PageError("没有这种操作。", 404)
-    form = await _read(request)
-    _csrf(form, who)
-    _must_act(who)
+    form = await read_body(request)
+    check_csrf(form, who)
+    must_act(who)
     try:
         with session_scope(runtime.engine()) as s:
             _apply(s, who, ob_id, action, form)
     except ActionError as exc:
         raise PageError(str(exc), 409, "未能办理") from exc
-    back = _safe_next(form.get("back")) if form.get("back") else f"/office/obligations/{ob_id}"
+    back = safe_next(form.get("back")) if form.get("back") else f"/office/obligations/{ob_id}"
     sep = "&" if "?" in back else "?"
     return RedirectResponse(f"{back}{sep}done={action}", status_code=303)
 
@@ -384,9 +245,9 @@ async def queue_act(
     """认领 or annotate a 督办/通报 item."""
     if action not in ("ack", "note"):
         raise PageError("没有这种操作。", 404)
-    form = await _read(request)
-    _csrf(form, who)
-    _must_act(who)
+    form = await read_body(request)
+    check_csrf(form, who)
+    must_act(who)
     now = runtime.current_time()
     try:
         with session_scope(runtime.engine()) as s:
@@ -396,7 +257,7 @@ async def queue_act(
                 note_item(session=s, item_id=item_id, by=who.name, text=form.get("text"), now=now)
     except QueueError as exc:
         raise PageError(str(exc), 409, "未能办理") from exc
-    back = _safe_next(form.get("back") or "/office/queue")
+    back = safe_next(form.get("back") or "/office/queue")
     sep = "&" if "?" in back else "?"
     return RedirectResponse(f"{back}{sep}done={action}", status_code=303)
 
@@ -412,9 +273,25 @@ def office_file(
     return FileResponse(f.path, filename=f.name, content_disposition_type="attachment")
 
 
-def login_redirect(path: str) -> Response:
-    """Where `LoginNeeded` sends the browser."""
-    return RedirectResponse(f"/office/login?next={quote(path)}", status_code=303)
+@router.get("/office/directory")
+def directory_page(
+    who: Clerk = Depends(clerk), session: Session = Depends(db), missing: int = 0
+) -> Response:
+    """The directory: units, contacts, channels; the units nobody can reach marked (and filtered)."""
+    rows = directory_rows(session, missing_only=bool(missing))
+    unreachable = sum(1 for r in rows if not r["reachable"])
+    return page(
+        "office/directory.html.j2",
+        _ctx(who, rows=rows, missing=bool(missing), unreachable=unreachable),
+    )
 
 
-__all__ = ["LoginNeeded", "Web", "login_redirect", "router"]
+@router.get("/office/deliveries")
+def deliveries_page(who: Clerk = Depends(clerk), session: Session = Depends(db)) -> Response:
+    """Messages that failed and channels that are failing (fix, then `duban notify resend`)."""
+    rows = directory_rows(session)
+    failing = [{"unit": r["name"], **ch} for r in rows for ch in r["channels"] if ch["failing"]]
+    return page(
+        "office/deliveries.html.j2",
+        _ctx(who, failed=failed_deliveries(session), failing=failing),
+    )

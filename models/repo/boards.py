@@ -10,19 +10,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models.directory import Unit
 from models.people import EvidenceFile, ProgressReport, Receipt
 from models.tables import (
     AuditEvent,
-    Delivery,
     ExtensionRequest,
     Milestone,
     Obligation,
     Plan,
-    QueueItem,
     Submission,
     Task,
 )
@@ -305,93 +303,3 @@ def _attach_latest(session: Session, rows: list[dict[str, Any]], status: str) ->
         e = reqs.get(r["id"])
         r["reason"] = e.reason if e else ""
         r["by"] = e.requested_by if e else ""
-
-
-def _bucket_sql(today: date) -> Any:
-    return case(
-        (col(Obligation.due_on) < today - timedelta(days=LATE_DAYS), "late"),
-        (col(Obligation.due_on) < today, "slight"),
-        (col(Obligation.due_on) <= today + timedelta(days=SOON_DAYS), "soon"),
-        else_="later",
-    )
-
-
-def board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]:
-    """Counts per plan (`by="plan"`) or per unit (`by="unit"`): by status group and colour."""
-    key = Obligation.plan_id if by == "plan" else Obligation.unit_id
-    bucket = _bucket_sql(today)
-    escalated = col(Obligation.escalation_level) >= 2
-    stmt = (
-        select(key, Obligation.status, escalated, bucket, func.count())
-        .join(Plan, col(Plan.id) == col(Obligation.plan_id))
-        .where(col(Plan.status) == "active")
-        .group_by(key, Obligation.status, escalated, bucket)
-    )
-    acc: dict[int, dict[str, Any]] = {}
-    for k, status, esc, bkt, n in session.exec(stmt).all():
-        row = acc.setdefault(
-            k,
-            {
-                "id": k,
-                "total": 0,
-                "red": 0,
-                "yellow": 0,
-                "green": 0,
-                "done": 0,
-                "overdue": 0,
-                "escalated": 0,
-                "submitted": 0,
-                "extension": 0,
-                "due_soon": 0,
-            },
-        )
-        rag = rag_of(status, bool(esc), bkt)
-        row["total"] += n
-        row[rag] += n
-        open_ = status not in CLOSED and status != "submitted"
-        row["overdue"] += n if open_ and bkt in ("late", "slight") else 0
-        row["due_soon"] += n if open_ and bkt == "soon" else 0
-        row["escalated"] += n if open_ and esc else 0
-        row["submitted"] += n if status == "submitted" else 0
-        row["extension"] += n if status == "extension_requested" else 0
-    names = _names(session, by, list(acc))
-    out = [r | {"name": names.get(r["id"], str(r["id"]))} for r in acc.values()]
-    out.sort(key=lambda r: (-r["red"], -r["yellow"], r["name"]))
-    return out
-
-
-def _names(session: Session, by: str, ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    if by == "plan":
-        return dict(session.exec(select(Plan.id, Plan.title).where(col(Plan.id).in_(ids))).all())  # type: ignore[arg-type]
-    return dict(session.exec(select(Unit.id, Unit.name).where(col(Unit.id).in_(ids))).all())  # type: ignore[arg-type]
-
-
-def deliveries_of(session: Session, ob_id: int, limit: int = 50) -> list[dict[str, Any]]:
-    """The messages sent about a duty and what became of them."""
-    return [
-        {
-            "at": _local(d.sent_at or d.created_at),
-            "stage": d.stage,
-            "channel": d.channel_type,
-            "recipient": d.recipient,
-            "status": d.status,
-            "error": d.last_error or "",
-        }
-        for d in session.exec(
-            select(Delivery)
-            .where(Delivery.obligation_id == ob_id)
-            .order_by(col(Delivery.id).desc())
-            .limit(limit)
-        ).all()
-    ]
-
-
-def open_queue_count(session: Session) -> int:
-    """How many 督办/通报 items are not resolved."""
-    return int(
-        session.exec(
-            select(func.count()).select_from(QueueItem).where(col(QueueItem.status) != "resolved")
-        ).one()
-    )

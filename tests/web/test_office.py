@@ -140,3 +140,31 @@ def test_it_grants_an_extension_and_the_reminders_follow_the_new_date(
         req = s.exec(select(ExtensionRequest)).one()
         assert req.status == "granted" and req.decided_by == "王科长"
     assert "已批准" in client.get(f"{path}/o/{ob}").text
+
+
+def test_it_shows_the_directorys_gaps_and_failing_deliveries(
+    pages: Pages, client: TestClient
+) -> None:
+    from models.directory import Channel, Unit
+    from models.tables import Delivery
+
+    now = runtime.current_time()
+    with Session(runtime.engine()) as s:
+        s.add(Unit(name="区新设局", kind="department", created_at=now, updated_at=now))
+        channel = s.exec(select(Channel)).first()
+        assert channel is not None
+        channel.failing, channel.last_error, channel.failing_since = True, "550 用户不存在", now
+        s.add(channel)
+        s.add(
+            Delivery(key="k-failed", batch="b", stage="remind", channel_type="email",
+                     recipient="nobody@example.gov.cn", status="failed", permanent=True,
+                     last_error="550 用户不存在", created_at=now)
+        )  # fmt: skip
+        s.commit()
+    login(client, who="zhang")  # a leader may look
+    page = client.get("/office/directory")
+    assert page.status_code == 200 and "区新设局" in page.text and "联系不上" in page.text
+    missing = client.get("/office/directory?missing=1").text
+    assert "区新设局" in missing and "区应急局" not in missing
+    failures = client.get("/office/deliveries").text
+    assert "550 用户不存在" in failures and "nobody@example.gov.cn" in failures
