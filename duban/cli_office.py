@@ -136,7 +136,11 @@ def submit_cmd(
             via="cli",
         )
 
-    _act(ob_id, do)
+    try:
+        _act(ob_id, do)
+    finally:
+        for st in staged:  # refused: nothing left behind (kept files were moved away)
+            st.discard()
 
 
 @obligations.command("accept")

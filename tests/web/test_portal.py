@@ -273,3 +273,37 @@ def test_it_takes_the_periodic_progress_report_in_one_form(
     r = client.post(f"{path}/progress", data={"csrf": data["csrf"], f"text-{their_ob}": "x"})
     assert r.status_code == 404
     assert client.post(f"{path}/progress", data={"csrf": data["csrf"]}).status_code == 400
+
+
+def test_it_shares_one_code_path_with_the_cli(
+    pages: Pages, client: TestClient, tmp_path: Path
+) -> None:
+    path, ob = _mine(pages)
+    report = tmp_path / "整改报告.pdf"
+    report.write_bytes(PDF)
+    bad = tmp_path / "tool.exe"
+    bad.write_bytes(b"MZ" + b"0" * 10)
+    cli = CliRunner()
+    refused = cli.invoke(
+        app, ["obligation", "submit", str(ob), "--unit", "区应急局", "--file", str(bad)]
+    )
+    assert refused.exit_code != 0 and "类型不允许" in refused.stderr
+    done = cli.invoke(
+        app,
+        [
+            "obligation",
+            "submit",
+            str(ob),
+            "--unit",
+            "区应急局",
+            "--note",
+            "经电话报送",
+            "--file",
+            str(report),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    page = client.get(f"{path}/o/{ob}").text
+    assert "已报送待验收" in page and "整改报告.pdf" in page and "经电话报送" in page
+    assert [e.data.get("via") for e in pages.audit(ob) if e.action == "submit"] == ["cli"]
+    assert len(_evidence_files()) == 1
