@@ -14,8 +14,9 @@ from typing import Any
 
 import jinja2
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -105,7 +106,7 @@ def web_state(request: Request) -> Web:
 
 def create_app() -> FastAPI:
     """The ASGI app (`duban web` serves it; tests start it the same way)."""
-    from duban.web import calendar, office, office_auth, portal
+    from duban.web import api, calendar, office, office_auth, portal
     from models.tokens import load_secret
 
     st = runtime.settings()
@@ -116,7 +117,14 @@ def create_app() -> FastAPI:
         yield
         runtime.reset()
 
-    app = FastAPI(title="duban 督办", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # No Swagger UI: it loads its assets from a CDN. The OpenAPI document is served as JSON.
+    app = FastAPI(
+        title="duban 督办 API",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.web = Web(
         secret=load_secret(st.home, st.secret_key),
         store=runtime.evidence_store(),
@@ -127,6 +135,7 @@ def create_app() -> FastAPI:
     app.include_router(office_auth.router)
     app.include_router(office.router)
     app.include_router(calendar.router)
+    app.include_router(api.router)
 
     app.add_middleware(SecurityHeaders)
 
@@ -144,12 +153,16 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
         return page(
             "error.html.j2", {"title": "出错了", "message": "没有这个页面。", "status": 404}, 404
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
         message = {404: "没有这个页面。", 405: "不支持这种请求。"}.get(
             exc.status_code, "请求有误。"
         )
