@@ -11,15 +11,15 @@ audited with `via: api`.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import Session
 
 from duban import runtime
 from duban.office_views import history, list_queue
-from duban.web.app import Web, db, web_state
+from duban.web.app import DbId, Web, db, web_state
 from flows.context import flow_context
 from models.db import session_scope
 from models.directory import Unit
@@ -39,43 +39,45 @@ from models.repo.boards import duty_record, unit_duties, waiting_on_office
 from models.repo.chase import OfficeAction
 from models.repo.portal import check_not_revoked
 from models.tokens import TokenError, read_unit_token
+from models.types import clean_text
 from schedules.clock import OFFICE_TZ
 from schedules.machine import Event
 
 router = APIRouter(prefix="/api/v1")
+Clean = Annotated[str, AfterValidator(clean_text)]  # no NUL or control characters
 VIA = "api"
 
 
 class Text(BaseModel):
     """A progress note."""
 
-    text: str = Field(min_length=1, max_length=4000)
+    text: Clean = Field(min_length=1, max_length=4000)
 
 
 class Done(BaseModel):
     """A report that the duty is done (files go through the portal's form)."""
 
-    note: str = Field(default="", max_length=4000)
+    note: Clean = Field(default="", max_length=4000)
 
 
 class Extension(BaseModel):
     """An extension asked for."""
 
     new_due: date
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: Clean = Field(min_length=1, max_length=4000)
 
 
 class Login(BaseModel):
     """An office account's credentials."""
 
-    login: str = Field(min_length=1, max_length=100)
+    login: Clean = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1000)
 
 
 class Decision(BaseModel):
     """The office's decision: a reason (required to send back, refuse or waive), a new date."""
 
-    reason: str = Field(default="", max_length=4000)
+    reason: Clean = Field(default="", max_length=4000)
     new_due: date | None = None
 
 
@@ -141,7 +143,7 @@ def my_duties(unit: Unit = Depends(api_unit), session: Session = Depends(db)) ->
 
 @router.get("/unit/duties/{ob_id}", tags=["unit"])
 def my_duty(
-    ob_id: int, unit: Unit = Depends(api_unit), session: Session = Depends(db)
+    ob_id: DbId, unit: Unit = Depends(api_unit), session: Session = Depends(db)
 ) -> dict[str, Any]:
     """One duty with its record (签收, progress, reports, files, the office's answers)."""
     try:
@@ -152,14 +154,14 @@ def my_duty(
 
 
 @router.post("/unit/duties/{ob_id}/ack", tags=["unit"])
-def ack(ob_id: int, unit: Unit = Depends(api_unit)) -> dict[str, str]:
+def ack(ob_id: DbId, unit: Unit = Depends(api_unit)) -> dict[str, str]:
     """签收 (recorded once)."""
     _act(acknowledge, ob_id=ob_id, unit_id=unit.id, by=unit.name)
     return {"result": "acknowledged"}
 
 
 @router.post("/unit/duties/{ob_id}/progress", tags=["unit"])
-def progress(ob_id: int, body: Text, unit: Unit = Depends(api_unit)) -> dict[str, str]:
+def progress(ob_id: DbId, body: Text, unit: Unit = Depends(api_unit)) -> dict[str, str]:
     """Report progress."""
     _act(report_progress, ob_id=ob_id, unit_id=unit.id, by=unit.name, text=body.text)
     return {"result": "progress_reported"}
@@ -167,7 +169,7 @@ def progress(ob_id: int, body: Text, unit: Unit = Depends(api_unit)) -> dict[str
 
 @router.post("/unit/duties/{ob_id}/done", tags=["unit"])
 def done(
-    ob_id: int, body: Done, request: Request, unit: Unit = Depends(api_unit)
+    ob_id: DbId, body: Done, request: Request, unit: Unit = Depends(api_unit)
 ) -> dict[str, str]:
     """Report the duty done (awaits the office's acceptance)."""
     store = web_state(request).store
@@ -185,7 +187,7 @@ def done(
 
 
 @router.post("/unit/duties/{ob_id}/extension", tags=["unit"])
-def extension(ob_id: int, body: Extension, unit: Unit = Depends(api_unit)) -> dict[str, str]:
+def extension(ob_id: DbId, body: Extension, unit: Unit = Depends(api_unit)) -> dict[str, str]:
     """Ask for a later due date."""
     _act(
         request_extension,
@@ -243,7 +245,7 @@ def queue(
 
 @router.get("/obligations/{ob_id}", tags=["office"])
 def obligation(
-    ob_id: int, user: UserAccount = Depends(api_user), session: Session = Depends(db)
+    ob_id: DbId, user: UserAccount = Depends(api_user), session: Session = Depends(db)
 ) -> dict[str, Any]:
     """One obligation's record and its whole audit trail."""
     try:
@@ -264,7 +266,7 @@ _EVENTS = {
 
 @router.post("/obligations/{ob_id}/{action}", tags=["office"])
 def decide_on(
-    ob_id: int, action: str, body: Decision, user: UserAccount = Depends(api_user)
+    ob_id: DbId, action: str, body: Decision, user: UserAccount = Depends(api_user)
 ) -> dict[str, str]:
     """accept | reject | reopen | waive | confirm | grant | refuse | extend."""
     if user.role != "office":

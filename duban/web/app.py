@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
 from fastapi import FastAPI, Request
+from fastapi import Path as FastPath
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -44,6 +45,15 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+
+# Ids in paths: a database integer (a larger number would overflow the driver, not miss a row).
+DbId = Annotated[int, FastPath(ge=1, le=2**31 - 1)]
+
+
+def small_id(text: str) -> int | None:
+    """An id typed into a query or a form field, if it can be one."""
+    return int(text) if text.isdigit() and 0 < len(text) <= 9 and int(text) > 0 else None
 
 
 class PageError(Exception):

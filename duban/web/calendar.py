@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from sqlmodel import Session, col
 
 from duban import runtime
-from duban.web.app import PageError, Web, db, web_state
+from duban.web.app import DbId, PageError, Web, db, web_state
 from models.directory import Unit
 from models.repo.boards import CLOSED, ROLE_LABEL, joined_duties
 from models.repo.portal import check_not_revoked
@@ -132,7 +132,7 @@ def unit_calendar(
 
 @router.get("/p/{plan_id}.{key}.ics")
 def plan_calendar(
-    plan_id: int, key: str, request: Request, session: Session = Depends(db)
+    plan_id: DbId, key: str, request: Request, session: Session = Depends(db)
 ) -> Response:
     """Every open deadline of a plan (the office's calendar)."""
     web = web_state(request)

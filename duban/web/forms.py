@@ -13,6 +13,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from models.repo.evidence import MAX_FILES, EvidenceError, EvidenceStore, Staged
+from models.types import clean_text
 
 MAX_FIELD = 16 * 1024
 MAX_PLAIN_BODY = 256 * 1024
@@ -117,7 +118,7 @@ class _Parts:
         if self._file is not None:
             self._file.close()
         elif self._text is not None:
-            self.form.fields[self._name] = self._text.decode("utf-8", "replace")
+            self.form.fields[self._name] = clean_text(self._text.decode("utf-8", "replace"))
 
 
 async def read_form(
@@ -141,7 +142,8 @@ async def read_form(
             body += chunk
             if len(body) > MAX_PLAIN_BODY:
                 raise FormError("提交的内容过大", 413)
-        form.fields = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        form.fields = {clean_text(k): clean_text(v) for k, v in pairs}
         return form
     if ctype != b"multipart/form-data" or b"boundary" not in opts:
         raise FormError("表单格式错误", 400)

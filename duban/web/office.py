@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from duban import runtime
 from duban.office_views import history, list_queue
-from duban.web.app import PageError, db, page, web_state
+from duban.web.app import DbId, PageError, db, page, small_id, web_state
 from duban.web.forms import Form
 from duban.web.office_auth import Clerk, check_csrf, clerk, must_act, read_body, safe_next
 from flows.context import flow_context
@@ -95,8 +95,9 @@ def queue_page(
     """What needs a person: reports to accept or send back, extensions to answer, 督办/通报 items."""
     today = _today()
     n = max(QUEUE_PAGE, min(n, 2000))
-    plan_id = int(plan) if plan.isdigit() else None
-    unit_row = session.get(Unit, int(unit)) if unit.isdigit() else None
+    plan_id = small_id(plan)
+    unit_id_given = small_id(unit)
+    unit_row = session.get(Unit, unit_id_given) if unit_id_given else None
     unit_id = unit_row.id if unit_row else None
     submitted = waiting_on_office(
         session, today, status="submitted", plan=plan_id, unit=unit_id, limit=n
@@ -146,7 +147,7 @@ DONE = {
 
 @router.get("/office/obligations/{ob_id}")
 def obligation_page(
-    ob_id: int, who: Clerk = Depends(clerk), session: Session = Depends(db), done: str = ""
+    ob_id: DbId, who: Clerk = Depends(clerk), session: Session = Depends(db), done: str = ""
 ) -> Response:
     """One duty's whole record: reminders and deliveries, 签收, reports, files, answers, history."""
     try:
@@ -173,7 +174,7 @@ def obligation_page(
 
 
 @router.get("/obligations/{ob_id}")
-def old_link(ob_id: int) -> Response:
+def old_link(ob_id: DbId) -> Response:
     """Links of messages rendered before the portal existed."""
     return RedirectResponse(f"/office/obligations/{ob_id}", status_code=303)
 
@@ -221,7 +222,7 @@ ACTIONS = ("accept", "reject", "grant", "refuse", "extend", "waive", "reopen", "
 
 
 @router.post("/office/obligations/{ob_id}/{action}")
-async def act(ob_id: int, action: str, request: Request, who: Clerk = Depends(clerk)) -> Response:
+async def act(ob_id: DbId, action: str, request: Request, who: Clerk = Depends(clerk)) -> Response:
     """One of the office's decisions on a duty."""
     if action not in ACTIONS:
         raise PageError("没有这种操作。", 404)
@@ -240,7 +241,7 @@ async def act(ob_id: int, action: str, request: Request, who: Clerk = Depends(cl
 
 @router.post("/office/queue/{item_id}/{action}")
 async def queue_act(
-    item_id: int, action: str, request: Request, who: Clerk = Depends(clerk)
+    item_id: DbId, action: str, request: Request, who: Clerk = Depends(clerk)
 ) -> Response:
     """认领 or annotate a 督办/通报 item."""
     if action not in ("ack", "note"):
@@ -264,7 +265,7 @@ async def queue_act(
 
 @router.get("/office/files/{file_id}")
 def office_file(
-    file_id: int, who: Clerk = Depends(clerk), session: Session = Depends(db)
+    file_id: DbId, who: Clerk = Depends(clerk), session: Session = Depends(db)
 ) -> Response:
     """A 佐证 file, as a download (never rendered inline)."""
     f = session.get(EvidenceFile, file_id)

@@ -83,7 +83,9 @@ def login_page(next: str = "/office", error: str = "") -> Response:
 
 
 def safe_next(target: str) -> str:
-    return target if target.startswith("/office") and "//" not in target else "/office"
+    """Where to go after logging in: a console page of this site, nothing else."""
+    ok = target.startswith("/office") and "//" not in target and "\\" not in target
+    return target if ok and target.isprintable() and len(target) < 500 else "/office"
 
 
 @router.post("/office/login")

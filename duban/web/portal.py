@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from duban import runtime
-from duban.web.app import PageError, Web, db, page, web_state
+from duban.web.app import DbId, PageError, Web, db, page, small_id, web_state
 from duban.web.calendar import calendar_token
 from duban.web.forms import Form, FormError, read_form
 from flows.context import flow_context
@@ -127,7 +127,7 @@ def duties_page(
 
 @router.get("/o/{ob_id}")
 def duty_page(
-    ob_id: int, who: Visitor = Depends(visitor), session: Session = Depends(db), done: str = ""
+    ob_id: DbId, who: Visitor = Depends(visitor), session: Session = Depends(db), done: str = ""
 ) -> Response:
     """One duty: what, by when, what was reported, the office's answers, and the forms."""
     _mine(session, ob_id, who)
@@ -174,7 +174,7 @@ def _run(session: Session, fn: Any, **kw: Any) -> None:
 
 
 @router.post("/o/{ob_id}/ack")
-async def ack(ob_id: int, request: Request, who: Visitor = Depends(visitor)) -> Response:
+async def ack(ob_id: DbId, request: Request, who: Visitor = Depends(visitor)) -> Response:
     """签收 one duty (the time is recorded once)."""
     await _form(request, who)
     with runtime_session() as s:
@@ -197,7 +197,7 @@ async def ack_all(request: Request, who: Visitor = Depends(visitor)) -> Response
 
 
 @router.post("/o/{ob_id}/progress")
-async def progress(ob_id: int, request: Request, who: Visitor = Depends(visitor)) -> Response:
+async def progress(ob_id: DbId, request: Request, who: Visitor = Depends(visitor)) -> Response:
     """Report progress (text)."""
     form = await _form(request, who)
     with runtime_session() as s:
@@ -220,9 +220,9 @@ async def progress_all(request: Request, who: Visitor = Depends(visitor)) -> Res
     form = await _form(request, who)
     now = runtime.current_time()
     rows = {
-        int(k.removeprefix("text-")): v
+        found: v
         for k, v in form.fields.items()
-        if k.startswith("text-") and k[5:].isdigit() and v.strip()
+        if k.startswith("text-") and (found := small_id(k[5:])) and v.strip()
     }
     if not rows:
         raise PageError("请至少填写一项任务的进展。", 400, "未能提交")
@@ -234,7 +234,7 @@ async def progress_all(request: Request, who: Visitor = Depends(visitor)) -> Res
 
 
 @router.post("/o/{ob_id}/done")
-async def done(ob_id: int, request: Request, who: Visitor = Depends(visitor)) -> Response:
+async def done(ob_id: DbId, request: Request, who: Visitor = Depends(visitor)) -> Response:
     """Report the duty done, with 佐证 files (streamed to disk, checked, then kept)."""
     web = web_state(request)
     form = await _form(request, who, files=True)
@@ -263,7 +263,7 @@ async def done(ob_id: int, request: Request, who: Visitor = Depends(visitor)) ->
 
 
 @router.post("/o/{ob_id}/extension")
-async def extension(ob_id: int, request: Request, who: Visitor = Depends(visitor)) -> Response:
+async def extension(ob_id: DbId, request: Request, who: Visitor = Depends(visitor)) -> Response:
     """Ask for a later due date, with a reason."""
     form = await _form(request, who)
     try:
@@ -288,7 +288,7 @@ async def extension(ob_id: int, request: Request, who: Visitor = Depends(visitor
 
 @router.get("/files/{file_id}")
 def evidence(
-    file_id: int, who: Visitor = Depends(visitor), session: Session = Depends(db)
+    file_id: DbId, who: Visitor = Depends(visitor), session: Session = Depends(db)
 ) -> Response:
     """One of the unit's own 佐证 files, as a download."""
     f = session.get(EvidenceFile, file_id)

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, delete, select
 
 from models.people import USER_ROLES, UserAccount, WebSession
 from models.repo.audit import record_event
+from models.types import clean_text
 from schedules.clock import OFFICE_TZ
 
 _HASHER = PasswordHasher()
@@ -133,7 +134,8 @@ def check_login(
 
     The caller commits either way: a failed attempt must be recorded (that is the lock-out).
     """
-    user = session.exec(select(UserAccount).where(UserAccount.login == login.strip())).first()
+    login = clean_text(login).strip()
+    user = session.exec(select(UserAccount).where(UserAccount.login == login)).first()
     if user is None or not user.active:
         _verify(_DUMMY, password)
         record_event(

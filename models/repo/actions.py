@@ -18,6 +18,7 @@ from models.repo.audit import record_event
 from models.repo.chase import OfficeAction, apply_decision
 from models.repo.evidence import EvidenceStore, Staged
 from models.tables import ExtensionRequest, Milestone, Obligation, Plan, Submission, Task
+from models.types import clean_text
 from schedules.machine import EVENT_LABEL, SOURCES, STATUS_LABEL, Event, TransitionError
 from schedules.rules import ObligationState, Status
 
@@ -68,7 +69,7 @@ def decide(
 
 
 def _text(value: str, what: str, *, required: bool) -> str:
-    value = (value or "").strip()
+    value = clean_text(value or "").strip()
     if required and not value:
         raise ActionError(f"请填写{what}")
     if len(value) > MAX_TEXT:

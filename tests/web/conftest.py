@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
+import requests
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from typer.testing import CliRunner
@@ -20,6 +25,7 @@ from flows.context import reset_context
 from flows.delivery import reset_pipeline
 from models.tables import AuditEvent
 from tests.flows.conftest import Office, office, tick_at  # noqa: F401  (fixture)
+from tests.notify.conftest import free_port
 
 PASSWORD = "correct-horse-battery"
 LINK = re.compile(r"(https?://[^\s<>\"]+)/u/([A-Za-z0-9._-]+)/o/(\d+)")
@@ -105,3 +111,36 @@ def login(client: TestClient, who: str = "wang", password: str = PASSWORD) -> ob
         "/office/login",
         data={"csrf": csrf_of(page.text), "login": who, "password": password, "next": "/office"},
     )
+
+
+@pytest.fixture
+def server(office: Office, tmp_path: Path) -> Iterator[str]:  # noqa: F811
+    """`duban web` on a free port, on the office's database; messages link to it."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    deliver_reminders(office, base)
+    add_accounts()
+    log = (tmp_path / "web.log").open("w")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("duban")), "web", "--port", str(port)],
+        env=dict(os.environ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                if proc.poll() is not None:
+                    pytest.fail("duban web exited: " + (tmp_path / "web.log").read_text())
+                time.sleep(0.1)
+        else:
+            pytest.fail("duban web did not start: " + (tmp_path / "web.log").read_text())
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+        os.environ.pop("DUBAN_PORTAL_URL", None)

@@ -90,3 +90,24 @@ def test_it_publishes_an_openapi_document_of_the_api_only(client: TestClient) ->
     paths = set(spec["paths"])
     assert {"/api/v1/unit", "/api/v1/queue", "/api/v1/session"} <= paths
     assert all(p.startswith("/api/") for p in paths)
+
+
+def test_it_keeps_nul_and_control_characters_out_of_the_database(
+    pages: Pages, client: TestClient
+) -> None:
+    from sqlmodel import Session, select
+
+    from duban import runtime
+    from models.people import ProgressReport
+
+    path, ob = _mine(pages)
+    r = client.post("/api/v1/session", json={"login": "wa\x00ng", "password": "x"})
+    assert r.status_code == 401
+    r = client.post(
+        f"/api/v1/unit/duties/{ob}/progress", headers=_unit(path), json={"text": "进\x00展\x07"}
+    )
+    assert r.status_code == 200
+    with Session(runtime.engine()) as s:
+        assert s.exec(select(ProgressReport.text)).one() == "进展"
+    r = client.get("/office/login?next=/office/queue%00x")
+    assert r.status_code == 200 and 'value="/office"' in r.text

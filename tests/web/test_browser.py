@@ -12,24 +12,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from selenium.webdriver.common.by import By
 from sqlmodel import Session
 
 from duban import runtime
 from models.tables import Obligation
 from tests.flows.conftest import Office
-from tests.notify.conftest import free_port
-from tests.web.conftest import LINK, PASSWORD, add_accounts, deliver_reminders
+from tests.web.conftest import LINK, PASSWORD
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 PHONE, DESK = (390, 844), (1366, 900)
@@ -43,39 +38,6 @@ def _need_browser() -> None:
     pytest.skip(
         "chromium / chromium-driver not installed (apt-get install chromium chromium-driver)"
     )
-
-
-@pytest.fixture
-def server(office: Office, tmp_path: Path) -> Iterator[str]:
-    """`duban web` on a free port, on the office's database; messages link to it."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    deliver_reminders(office, base)
-    add_accounts()
-    log = (tmp_path / "web.log").open("w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("duban")), "web", "--port", str(port)],
-        env=dict(os.environ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                if proc.poll() is not None:
-                    pytest.fail("duban web exited: " + (tmp_path / "web.log").read_text())
-                time.sleep(0.1)
-        else:
-            pytest.fail("duban web did not start: " + (tmp_path / "web.log").read_text())
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
-        os.environ.pop("DUBAN_PORTAL_URL", None)
 
 
 @pytest.fixture
