@@ -91,8 +91,11 @@ def test_it_links_each_unit_to_its_own_portal_with_a_signed_link() -> None:
     )
     r = Renderer(office)
     out = r.render(Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT)
-    link = re.search(r"https://duban\.example\.gov\.cn/u/(\S+)/o/41", out.markdown)
-    assert link is not None and link.group(0) in out.text and link.group(0) in out.html
+    link = re.search(r"https://duban\.example\.gov\.cn/u/([\w.-]+)/o/41", out.text)
+    assert link is not None and link.group(0) in out.text
+    assert f'<a href="{link.group(0)}">打开任务页面</a>' in out.html
+    assert f"[打开任务页面]({link.group(0)})" in out.markdown
+    assert f"[打开本单位全部任务]({link.group(0).rsplit('/o/', 1)[0]})" in out.markdown
     assert "duban obligation submit" not in out.text
     token = read_unit_token(b"k" * 32, link.group(1), now=AT)
     assert token.unit_id == 7 and token.expires_at == AT + timedelta(days=45)
