@@ -28,4 +28,5 @@ def web_cmd(
         workers=workers,
         proxy_headers=True,
         log_level="warning",
+        access_log=False,  # portal URLs carry the unit's token
     )
