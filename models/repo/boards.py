@@ -59,7 +59,8 @@ def bucket_of(due: date, today: date) -> str:
     return "soon" if due <= today + timedelta(days=SOON_DAYS) else "later"
 
 
-def _local(value: Any) -> str:
+def local_time(value: Any) -> str:
+    """An instant as the pages show it (Shanghai, to the minute); "" for none."""
     return value.astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
@@ -154,9 +155,9 @@ def duty_record(session: Session, ob_id: int, today: date) -> dict[str, Any]:
     found = session.exec(joined_duties().where(col(Obligation.id) == ob_id)).one()
     duty = _duty(*found, today)
     rc = session.exec(select(Receipt).where(Receipt.obligation_id == ob_id)).first()
-    duty["receipt"] = {"by": rc.by, "at": _local(rc.at)} if rc else None
+    duty["receipt"] = {"by": rc.by, "at": local_time(rc.at)} if rc else None
     duty["progress"] = [
-        {"by": p.by, "at": _local(p.at), "text": p.text}
+        {"by": p.by, "at": local_time(p.at), "text": p.text}
         for p in session.exec(
             select(ProgressReport)
             .where(ProgressReport.obligation_id == ob_id)
@@ -176,7 +177,7 @@ def duty_record(session: Session, ob_id: int, today: date) -> dict[str, Any]:
         {
             "id": s.id,
             "by": s.by,
-            "at": _local(s.at),
+            "at": local_time(s.at),
             "note": s.note,
             "files": files.get(s.id or 0, []),
         }
@@ -191,11 +192,11 @@ def duty_record(session: Session, ob_id: int, today: date) -> dict[str, Any]:
             "requested_due": e.requested_due,
             "reason": e.reason,
             "by": e.requested_by,
-            "at": _local(e.requested_at),
+            "at": local_time(e.requested_at),
             "status": e.status,
             "answer": {"granted": "已批准", "refused": "已驳回", "requested": "待批复"}[e.status],
             "decided_by": e.decided_by,
-            "decided_at": _local(e.decided_at),
+            "decided_at": local_time(e.decided_at),
             "decision_reason": e.decision_reason or "",
         }
         for e in session.exec(
@@ -232,7 +233,7 @@ def office_answers(session: Session, ob_id: int) -> list[dict[str, Any]]:
             "what": _ANSWER_LABEL[e.action],
             "action": e.action,
             "by": e.actor,
-            "at": _local(e.at),
+            "at": local_time(e.at),
             "reason": e.reason,
         }
         for e in rows
@@ -263,7 +264,7 @@ def waiting_on_office(
     for ob, ms, tk, plan_row, unit_name in session.exec(stmt).all():
         d = _duty(ob, ms, tk, plan_row, today)
         d["unit"] = unit_name
-        d["since"] = _local(ob.submitted_at if status == "submitted" else ob.updated_at)
+        d["since"] = local_time(ob.submitted_at if status == "submitted" else ob.updated_at)
         out.append(d)
     _attach_latest(session, out, status)
     return out

@@ -9,13 +9,8 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from models.directory import Channel, Contact, Unit
-from models.repo.boards import CLOSED, LATE_DAYS, SOON_DAYS, rag_of
+from models.repo.boards import CLOSED, LATE_DAYS, SOON_DAYS, local_time, rag_of
 from models.tables import Delivery, Obligation, Plan, QueueItem
-from schedules.clock import OFFICE_TZ
-
-
-def _local(value: Any) -> str:
-    return value.astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _bucket_sql(today: date) -> Any:
@@ -83,7 +78,7 @@ def deliveries_of(session: Session, ob_id: int, limit: int = 50) -> list[dict[st
     """The messages sent about a duty and what became of them."""
     return [
         {
-            "at": _local(d.sent_at or d.created_at),
+            "at": local_time(d.sent_at or d.created_at),
             "stage": d.stage,
             "channel": d.channel_type,
             "recipient": d.recipient,
@@ -156,7 +151,7 @@ def directory_rows(session: Session, *, missing_only: bool = False) -> list[dict
                         "enabled": ch.enabled,
                         "failing": ch.failing,
                         "error": ch.last_error or "",
-                        "since": _local(ch.failing_since),
+                        "since": local_time(ch.failing_since),
                     }
                     for ch in chs
                 ],
@@ -179,7 +174,7 @@ def failed_deliveries(session: Session, limit: int = 200) -> list[dict[str, Any]
     return [
         {
             "id": d.id,
-            "at": _local(d.created_at),
+            "at": local_time(d.created_at),
             "unit": name or "",
             "obligation_id": d.obligation_id,
             "stage": d.stage,
