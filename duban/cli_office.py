@@ -6,7 +6,6 @@ transaction: a refused argument leaves no state change and no audit row.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +32,6 @@ from duban.cli_zh import DubanTyper
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from duban.evidence import Evidence
     from models.repo.chase import OfficeAction
     from models.tables import Obligation
 
@@ -93,6 +91,44 @@ def _check_new_due(ob: Obligation, new_due: date, today: date) -> None:
         raise InputError(f"新的截止日 {new_due} 已经过去（今天是 {today}）")
 
 
+def _act(ob_id: int, do: Any) -> None:
+    """Run `do(session, ctx, ob, now)` in one transaction; print where the obligation went."""
+    from flows.context import flow_context
+    from models.repo.actions import ActionError, get_obligation
+    from models.repo.evidence import EvidenceError
+    from models.tables import Obligation, Task
+    from schedules.machine import STATUS_LABEL
+    from schedules.rules import Status
+
+    ctx, now = flow_context(), runtime.current_time()
+    try:
+        with runtime.transaction() as s:
+            if s.get(Obligation, ob_id) is None:
+                fail(f"没有编号为 {ob_id} 的义务")
+            ob = get_obligation(s, ob_id)
+            do(s, ctx, ob, now)
+            tk = s.get(Task, ob.task_id)
+            assert tk is not None
+            line = f"义务 #{ob_id}（{tk.ref} {tk.title} / 截止 {ob.due_on}）→ {STATUS_LABEL[Status(ob.status)]}"
+    except (ActionError, EvidenceError) as exc:
+        fail(f"义务 #{ob_id}: {exc}")
+    typer.echo(line)
+
+
+def _decide(ob_id: int, act: OfficeAction) -> None:
+    from models.repo.actions import decide
+
+    _act(ob_id, lambda s, ctx, ob, now: decide(session=s, ctx=ctx, ob=ob, act=act, now=now))
+
+
+def _office(event: str, reason: str) -> OfficeAction:
+    """The office's action `event`, by the current actor, from the CLI."""
+    from models.repo.chase import OfficeAction
+    from schedules.machine import Event
+
+    return OfficeAction(Event(event), actor=runtime.actor(), reason=reason, via="cli")
+
+
 def _check_unit(s: Session, ob: Obligation, unit: str) -> None:
     """A unit may act only on its own obligations."""
     from models.directory import Unit
@@ -108,56 +144,6 @@ def _check_unit(s: Session, ob: Obligation, unit: str) -> None:
         )
 
 
-def _decide(
-    ob_id: int,
-    acts: list[OfficeAction],
-    *,
-    unit: str | None = None,
-    new_due: date | None = None,
-    extra: Callable[[Session, Obligation], None] | None = None,
-) -> None:
-    """Apply one or more office actions in one transaction: all of them, or none."""
-    from flows.context import flow_context
-    from models.repo.chase import apply_decision
-    from models.tables import Milestone, Obligation, Plan, Task
-    from schedules.clock import OFFICE_TZ
-    from schedules.machine import STATUS_LABEL, TransitionError
-
-    ctx, now = flow_context(), runtime.current_time()
-    with runtime.transaction() as s:
-        ob = s.get(Obligation, ob_id)
-        if ob is None:
-            fail(f"没有编号为 {ob_id} 的义务")
-        if unit is not None:
-            _check_unit(s, ob, unit)
-        if new_due is not None:
-            _check_new_due(ob, new_due, now.astimezone(OFFICE_TZ).date())
-        ms, tk, plan = (
-            s.get(Milestone, ob.milestone_id),
-            s.get(Task, ob.task_id),
-            s.get(Plan, ob.plan_id),
-        )
-        assert ms is not None and tk is not None and plan is not None
-        policy = ctx.policy_for(plan, tk, ms)
-        for act in acts:
-            try:
-                new = apply_decision(
-                    session=s, ob=ob, act=act, policy=policy, cal=ctx.calendar, now=now
-                )
-            except TransitionError as exc:
-                fail(f"义务 #{ob_id}: {exc}")
-        if extra is not None:
-            extra(s, ob)
-    typer.echo(f"义务 #{ob_id}（{tk.ref} {tk.title} / 截止 {new.due}）→ {STATUS_LABEL[new.status]}")
-
-
-def _act(event: str, actor: str, reason: str = "", new_due: date | None = None) -> OfficeAction:
-    from models.repo.chase import OfficeAction
-    from schedules.machine import Event
-
-    return OfficeAction(Event(event), actor=actor, reason=reason, new_due=new_due)
-
-
 @obligations.command("submit")
 def submit_cmd(
     ob_id: int = id_argument("义务编号"),
@@ -165,41 +151,57 @@ def submit_cmd(
         ..., "--unit", metavar="单位", help="报送单位（须是该义务的责任单位）"
     ),
     note: str = typer.Option("", "--note", metavar="说明", help="完成情况说明"),
-    file: Path = typer.Option(None, "--file", metavar="文件", help="佐证材料（普通文件）"),
+    file: list[Path] = typer.Option(
+        None, "--file", metavar="文件", help="佐证材料（普通文件，可多次给出）"
+    ),
 ) -> None:
     """单位报送完成情况（可附佐证材料），等待办公室验收。"""
-    from duban.evidence import receive_evidence
+    from models.repo.actions import submit_done
+    from models.repo.evidence import EvidenceError
+    from models.tables import Obligation
 
-    evidence = receive_evidence(file, runtime.settings().home / "evidence") if file else None
+    files = list(file or [])
+    for f in files:
+        if not f.exists() and not f.is_symlink():
+            fail(f"无法读取佐证材料（文件不存在）: {f}")
+        if f.is_symlink():
+            fail(f"佐证材料是符号链接，只接受普通文件: {f}")
+        if not f.is_file():
+            fail(f"佐证材料只接受普通文件（不接受设备或管道）: {f}")
+    with runtime.transaction() as s:
+        ob = s.get(Obligation, ob_id)
+        if ob is None:
+            fail(f"没有编号为 {ob_id} 的义务")
+        _check_unit(s, ob, unit)
+    store = runtime.evidence_store()
+    staged = []
     try:
-        _decide(
-            ob_id,
-            [_act("submit", unit, note)],
-            unit=unit,
-            extra=lambda s, ob: _submission(s, ob, unit, note, evidence),
-        )
-    except BaseException:
-        if evidence is not None:
-            evidence.discard()
-        raise
-    if evidence is not None:
-        evidence.keep()
+        for f in files:
+            staged.append(store.stage_path(f))
+            store.check(staged[-1])
+    except EvidenceError as exc:
+        for st in staged:
+            st.discard()
+        fail(str(exc))
 
-
-def _submission(s: Session, ob: Obligation, unit: str, note: str, ev: Evidence | None) -> None:
-    from models.tables import Submission
-
-    s.add(
-        Submission(
-            obligation_id=ob.id or 0,
+    def do(s: Session, ctx: Any, ob: Obligation, now: Any) -> None:
+        submit_done(
+            session=s,
+            ctx=ctx,
+            ob=ob,
             by=unit,
             note=note,
-            file_name=ev.name if ev else None,
-            file_sha256=ev.sha256 if ev else None,
-            file_path=str(ev.path) if ev else None,
-            at=runtime.current_time(),
+            files=staged,
+            store=store,
+            now=now,
+            via="cli",
         )
-    )
+
+    try:
+        _act(ob_id, do)
+    finally:
+        for st in staged:  # refused: nothing left behind (kept files were moved away)
+            st.discard()
 
 
 @obligations.command("accept")
@@ -208,7 +210,7 @@ def accept_cmd(
     reason: str = typer.Option("", "--reason", metavar="说明", help="验收意见"),
 ) -> None:
     """办公室验收销号。"""
-    _decide(ob_id, [_act("accept", runtime.actor(), reason)])
+    _decide(ob_id, _office("accept", reason))
 
 
 @obligations.command("reopen")
@@ -217,7 +219,7 @@ def reopen_cmd(
     reason: str = typer.Option(..., "--reason", metavar="原因", help="退回原因"),
 ) -> None:
     """退回重办：催办从现在起恢复。"""
-    _decide(ob_id, [_act("reopen", runtime.actor(), reason)])
+    _decide(ob_id, _office("reopen", reason))
 
 
 @obligations.command("extend")
@@ -229,14 +231,26 @@ def extend_cmd(
     reason: str = typer.Option(..., "--reason", metavar="原因", help="延期原因"),
 ) -> None:
     """批准延期到新的截止日（单位未申请时由办公室直接延期），提醒按新日期重新安排。"""
-    from models.tables import Obligation
+    from models.repo.actions import answer_extension
+    from schedules.clock import OFFICE_TZ
 
-    with runtime.transaction() as s:
-        ob = s.get(Obligation, ob_id)
-        requested = ob is not None and ob.status == "extension_requested"
-    actor = runtime.actor()
-    acts = [] if requested else [_act("request_extension", actor, reason, to)]
-    _decide(ob_id, [*acts, _act("grant_extension", actor, reason, to)], new_due=to)
+    new_due, by = to, runtime.actor()
+
+    def do(s: Session, ctx: Any, ob: Obligation, now: Any) -> None:
+        _check_new_due(ob, new_due, now.astimezone(OFFICE_TZ).date())
+        answer_extension(
+            session=s,
+            ctx=ctx,
+            ob=ob,
+            by=by,
+            grant=True,
+            reason=reason,
+            now=now,
+            via="cli",
+            new_due=new_due,
+        )
+
+    _act(ob_id, do)
 
 
 @obligations.command("request-extension")
@@ -249,7 +263,17 @@ def request_extension_cmd(
     reason: str = typer.Option(..., "--reason", metavar="原因", help="申请理由"),
 ) -> None:
     """单位申请延期，等待办公室批准或驳回（期间照常提醒）。"""
-    _decide(ob_id, [_act("request_extension", unit, reason, to)], unit=unit, new_due=to)
+    from models.repo.actions import request_extension
+    from schedules.clock import OFFICE_TZ
+
+    def do(s: Session, ctx: Any, ob: Obligation, now: Any) -> None:
+        _check_unit(s, ob, unit)
+        _check_new_due(ob, to, now.astimezone(OFFICE_TZ).date())
+        request_extension(
+            session=s, ctx=ctx, ob=ob, by=unit, new_due=to, reason=reason, now=now, via="cli"
+        )
+
+    _act(ob_id, do)
 
 
 @obligations.command("refuse-extension")
@@ -258,7 +282,15 @@ def refuse_extension_cmd(
     reason: str = typer.Option(..., "--reason", metavar="原因", help="驳回原因"),
 ) -> None:
     """驳回延期申请，按原截止日继续催办。"""
-    _decide(ob_id, [_act("refuse_extension", runtime.actor(), reason)])
+    from models.repo.actions import answer_extension
+
+    by = runtime.actor()
+    _act(
+        ob_id,
+        lambda s, ctx, ob, now: answer_extension(
+            session=s, ctx=ctx, ob=ob, by=by, grant=False, reason=reason, now=now, via="cli"
+        ),
+    )
 
 
 @obligations.command("waive")
@@ -267,7 +299,7 @@ def waive_cmd(
     reason: str = typer.Option(..., "--reason", metavar="原因", help="免除原因"),
 ) -> None:
     """免除该义务（不再提醒）。"""
-    _decide(ob_id, [_act("waive", runtime.actor(), reason)])
+    _decide(ob_id, _office("waive", reason))
 
 
 @obligations.command("confirm")
@@ -276,7 +308,7 @@ def confirm_cmd(
     reason: str = typer.Option("", "--reason", metavar="说明", help="说明"),
 ) -> None:
     """启用时已过期的节点：确认仍需办理，开始催办。（已完成的请用 accept，不再需要的用 waive）"""
-    _decide(ob_id, [_act("confirm_open", runtime.actor(), reason)])
+    _decide(ob_id, _office("confirm_open", reason))
 
 
 @obligations.command("history")

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlmodel import Session
 
+    from models.repo.evidence import EvidenceStore
+
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
@@ -97,3 +99,15 @@ def current_time() -> datetime:
 def actor() -> str:
     """Who is acting, for the audit log ($DUBAN_ACTOR, else the login name)."""
     return os.environ.get("DUBAN_ACTOR") or f"cli:{getpass.getuser()}"
+
+
+def evidence_store() -> EvidenceStore:
+    """The installation's 佐证 folder and its limits (the CLI and the pages share them)."""
+    from models.repo.evidence import EvidenceStore
+
+    st = settings()
+    return EvidenceStore(
+        st.resolved_evidence_dir,
+        max_bytes=int(st.evidence_max_mb * 1024 * 1024),
+        quota_bytes=int(st.evidence_quota_mb * 1024 * 1024),
+    )

@@ -10,6 +10,14 @@ import importlib
 from typing import Any
 
 _DIRECTORY = ("Channel", "Contact", "GroupMember", "Unit", "UnitAlias", "UnitGroup")
+_PEOPLE = (
+    "EvidenceFile",
+    "PortalRevocation",
+    "ProgressReport",
+    "Receipt",
+    "UserAccount",
+    "WebSession",
+)
 _TABLES = (
     "AuditEvent",
     "Delivery",
@@ -24,7 +32,11 @@ _TABLES = (
     "TaskUnit",
     "TickRun",
 )
-_HOME = {name: "models.directory" for name in _DIRECTORY} | {n: "models.tables" for n in _TABLES}
+_HOME = (
+    {name: "models.directory" for name in _DIRECTORY}
+    | {name: "models.people" for name in _PEOPLE}
+    | {name: "models.tables" for name in _TABLES}
+)
 __all__ = sorted(_HOME)
 
 

@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +22,7 @@ import jinja2
 import jinja2.sandbox
 from jinja2.sandbox import SandboxedEnvironment
 
+from models.tokens import mint_unit_token
 from notify.notice import STAGE_NAMES, Audience, Item, Notice
 from notify.transport import Rendered
 from schedules.clock import OFFICE_TZ
@@ -55,6 +56,39 @@ class OfficeInfo:
     contact: str = ""
     email: str = ""
     portal_url: str = ""
+    portal_secret: bytes = b""  # signs each message's link to the unit's portal
+    portal_link_days: int = 45
+
+
+# Who gets a link to the unit's own portal; the office and leaders get the console's page.
+PORTAL_AUDIENCES = frozenset({Audience.UNIT_CONTACTS, Audience.UNIT_HEAD})
+
+
+def unit_link(notice: Notice, office: OfficeInfo, at: datetime) -> str:
+    """The link to the notice's unit's portal, signed for this message ("" when there is none)."""
+    base = office.portal_url.rstrip("/")
+    if not (base and office.portal_secret and notice.unit_id is not None):
+        return ""
+    if notice.audience not in PORTAL_AUDIENCES:
+        return ""
+    token = mint_unit_token(
+        office.portal_secret,
+        notice.unit_id,
+        issued=at,
+        expires=at + timedelta(days=office.portal_link_days),
+    )
+    return f"{base}/u/{token}"
+
+
+def item_link(obligation_id: int, portal: str, notice: Notice, office: OfficeInfo) -> str:
+    """Where a message sends its reader for one item: the unit's portal, the console for the
+    office and leaders, nothing when there are no pages (the text says whom to report to)."""
+    if portal:
+        return f"{portal}/o/{obligation_id}"
+    base = office.portal_url.rstrip("/")
+    if not base or notice.audience in PORTAL_AUDIENCES:
+        return ""
+    return f"{base}/office/obligations/{obligation_id}"
 
 
 class RenderError(Exception):
@@ -131,12 +165,14 @@ def build_context(
         "contact": office.contact,
         "email": office.email,
         "portal_url": office.portal_url.rstrip("/"),
+        "unit_link": unit_link(notice, office, at),
     }
     office_vars["contact_line"] = str(shared.contact(office_vars))
     items = []
     groups: dict[str, list[dict[str, Any]]] = {}
     for i in notice.items:
         it = describe_item(i)
+        it["link"] = item_link(i.obligation_id, office_vars["unit_link"], notice, office)
         it["report_how"] = str(shared.report_how(it, office_vars))
         items.append(it)
         groups.setdefault(it["unit"], []).append(it)

@@ -98,7 +98,7 @@ def _refusals(office: Office, tmp: Path) -> list[tuple[list[str], str]]:
         (["obligation", "submit", ob, "--unit", "区应急局", "--file", str(link)], "是符号链接"),
         (["obligation", "accept", ob], "不允许"),
         (["obligation", "reopen", ob, "--reason", "x"], "不允许"),
-        (["obligation", "refuse-extension", ob, "--reason", "x"], "不允许"),
+        (["obligation", "refuse-extension", ob, "--reason", "x"], "没有待批的延期申请"),
         (["obligation", "confirm", ob], "不允许"),
         (["obligation", "waive", "99999999999999999999999", "--reason", "x"], "应为正整数编号"),
         (["obligation", "accept", "424242"], "没有编号为 424242 的义务"),
@@ -213,9 +213,11 @@ def test_it_keeps_evidence_with_a_long_chinese_name_streamed_and_private(
     evidence = tmp_path / ("关于开展安全生产大检查工作情况的报告及相关佐证材料汇编" * 3 + ".pdf")
     evidence.write_bytes(b"%PDF-1.4 " + b"x" * 3_000_000)
     run("obligation", "submit", str(ob), "--unit", "区应急局", "--file", str(evidence))
-    [stored] = list((office.home / "home" / "evidence").iterdir())
+    # The shared evidence store (the CLI and the portal): <evidence>/<unit>/<sha256>.<suffix>.
+    [stored] = [f for f in (office.home / "home" / "evidence").rglob("*") if f.is_file()]
     assert stored.read_bytes() == evidence.read_bytes() and stored.suffix == ".pdf"
     assert len(stored.name.encode("utf-8")) < 255 and stored.stat().st_mode & 0o077 == 0
     with runtime.engine().connect() as conn:
-        name, sha = conn.execute(text("SELECT file_name, file_sha256 FROM submission")).one()
-    assert name == evidence.name and sha and stored.name.startswith(sha[:16])
+        name, sha = conn.execute(text("SELECT name, sha256 FROM evidence_file")).one()
+    assert evidence.name.startswith(name.removesuffix(".pdf")[:20]) and sha
+    assert stored.name.startswith(sha[:16])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from models.tokens import read_unit_token
 from notify.notice import TEMPLATE_KINDS, Audience, Item, Notice
 from notify.render import OfficeInfo, Renderer, RenderError, describe_days, format_date
 from notify.template_check import check_templates
@@ -83,13 +85,31 @@ def test_it_says_everything_a_unit_needs_in_every_format(
     assert out.data["items"][0]["obligation_id"] == 41
 
 
-def test_it_links_to_the_portal_once_there_is_one() -> None:
+def test_it_links_each_unit_to_its_own_portal_with_a_signed_link() -> None:
+    office = OfficeInfo(
+        name="区安委办", portal_url="https://duban.example.gov.cn/", portal_secret=b"k" * 32
+    )
+    r = Renderer(office)
+    out = r.render(Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT)
+    link = re.search(r"https://duban\.example\.gov\.cn/u/([\w.-]+)/o/41", out.text)
+    assert link is not None and link.group(0) in out.text
+    assert f'<a href="{link.group(0)}">打开任务页面</a>' in out.html
+    assert f"[打开任务页面]({link.group(0)})" in out.markdown
+    assert f"[打开本单位全部任务]({link.group(0).rsplit('/o/', 1)[0]})" in out.markdown
+    assert "duban obligation submit" not in out.text
+    token = read_unit_token(b"k" * 32, link.group(1), now=AT)
+    assert token.unit_id == 7 and token.expires_at == AT + timedelta(days=45)
+    leader = r.render(Notice(9, Audience.LEADER, (item(),)), recipient_name="张区长", at=AT)
+    assert "https://duban.example.gov.cn/office/obligations/41" in leader.markdown
+    assert "/u/" not in leader.markdown
+
+
+def test_it_gives_units_no_link_without_a_secret() -> None:
     office = OfficeInfo(name="区安委办", portal_url="https://duban.example.gov.cn/")
     out = Renderer(office).render(
         Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT
     )
-    assert "https://duban.example.gov.cn/obligations/41" in out.markdown
-    assert "duban obligation submit" not in out.text
+    assert "duban.example.gov.cn" not in out.text and "报区安委办" in out.text
 
 
 def test_it_picks_the_monthly_report_template_and_the_most_severe_stage() -> None:
