@@ -8,7 +8,7 @@ import pytest
 
 from schedules.calendar_data import load_calendar
 from schedules.clock import OFFICE_TZ
-from schedules.policy import Policy
+from schedules.policy import LEGACY_POLICY, Policy
 from schedules.simulate import SimObligation, render_timeline, simulate
 
 CAL = load_calendar()
@@ -23,8 +23,8 @@ PLAN = [
 ]  # fmt: skip
 
 
-def test_it_shows_every_escalation_when_nobody_reports() -> None:
-    result = simulate(PLAN, Policy(), CAL, start=START, end=END, submit_rate=0, seed=1)
+def test_it_shows_every_escalation_when_nobody_reports_under_the_legacy_policy() -> None:
+    result = simulate(PLAN, LEGACY_POLICY, CAL, start=START, end=END, submit_rate=0, seed=1)
     leads = [ob for ob in PLAN if ob.is_lead]
     per_obligation = Counter((a.obligation, a.action.stage.value) for a in result.actions)
     for ob in leads:
@@ -58,7 +58,7 @@ def test_it_is_deterministic_for_a_seed() -> None:
 
 
 def test_it_prints_the_json_shape_of_the_cli() -> None:
-    result = simulate(PLAN[:1], Policy(), CAL, start=START, end=END, submit_rate=0, seed=1)
+    result = simulate(PLAN[:1], LEGACY_POLICY, CAL, start=START, end=END, submit_rate=0, seed=1)
     data = json.loads(json.dumps(result.to_json(), ensure_ascii=False))
     first = data["actions"][0]
     assert first == {
