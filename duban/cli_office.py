@@ -17,7 +17,7 @@ from duban.office_views import history, list_obligations, list_queue
 from models.repo.chase import OfficeAction, apply_decision
 from models.repo.queue import QueueError, ack_item, note_item, resolve_item
 from models.repo.units import find_unit
-from models.tables import Milestone, Obligation, Plan, Submission, Task
+from models.tables import Milestone, Obligation, Plan, QueueItem, Submission, Task
 from schedules.machine import STATUS_LABEL, Event, TransitionError
 
 obligations = typer.Typer(no_args_is_help=True)
@@ -217,6 +217,15 @@ def confirm_cmd(
     _decide(ob_id, OfficeAction(Event.CONFIRM_OPEN, actor=runtime.actor(), reason=reason))
 
 
+@obligations.command("chase")
+def chase_cmd(
+    ob_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option("", "--reason")
+) -> None:
+    """再次催办：自动催办次数已用完时，由办公室决定再发一次催办（下一次运行时发出，记录审计）。"""
+    _decide(ob_id, OfficeAction(Event.REQUEST_CHASE, actor=runtime.actor(), reason=reason))
+    typer.echo("已安排再次催办，将在办公时段内的下一次运行时发出")
+
+
 @obligations.command("history")
 def history_cmd(
     ob_id: int = typer.Argument(..., metavar="ID"), as_json: bool = typer.Option(False, "--json")
@@ -288,3 +297,29 @@ def queue_resolve_cmd(
 ) -> None:
     """办结督办事项。"""
     _queue_op(resolve_item, item_id=item_id, by=runtime.actor(), reason=reason)
+
+
+@queue.command("chase")
+def queue_chase_cmd(
+    item_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option("", "--reason")
+) -> None:
+    """对督办事项再次催办：给责任单位再发一次催办（记录审计，并在事项备注中留痕）。"""
+    with runtime.transaction() as s:
+        item = s.get(QueueItem, item_id)
+        if item is None:
+            fail(f"督办队列中没有编号为 {item_id} 的事项")
+        if item.status == "resolved":
+            fail(f"事项 Q{item_id} 已办结，不能再次催办")
+        ob_id = item.obligation_id
+
+    def _note(s: Session, ob: Obligation) -> None:
+        text = "再次催办" + (f"：{reason}" if reason else "")
+        note_item(
+            session=s, item_id=item_id, by=runtime.actor(), text=text, now=runtime.current_time()
+        )
+
+    act = OfficeAction(
+        Event.REQUEST_CHASE, actor=runtime.actor(), reason=reason or "办公室再次催办"
+    )
+    _decide(ob_id, act, _note)
+    typer.echo("已安排再次催办，将在办公时段内的下一次运行时发出")

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from notify.notice import STAGE_NAMES, Audience, Item, Notice
+from notify.notice import ROLE_NAMES, STAGE_NAMES, Audience, Item, Notice
 from notify.transport import Rendered
 from schedules.clock import OFFICE_TZ
 
@@ -98,6 +98,8 @@ def describe_item(item: Item) -> dict[str, Any]:
         "overdue": item.days_left < 0,
         "is_report": item.is_report,
         "unit": item.unit_name,
+        "role": item.role,
+        "role_name": ROLE_NAMES.get(item.role, item.role),
     }
 
 

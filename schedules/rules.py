@@ -14,6 +14,7 @@ state change with no message, at any hour.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from schedules.calendar import WorkCalendar
@@ -111,6 +112,14 @@ def _find_lapse(state: ObligationState) -> Slot | None:
     return Slot(make_instant(state.lapses_on, time(0)), Stage.LAPSE, "", Reason.ROLLED_OVER)
 
 
+def _find_chase_base(state: ObligationState) -> date:
+    # 催办 count from the due date, or from the day the chase (re)started after it: a reopened
+    # (驳回重办) or confirmed obligation gets its bounded 催办 again, counted from then.
+    if state.since is None:
+        return state.due
+    return max(state.due, state.since.astimezone(OFFICE_TZ).date())
+
+
 def _rank_severity(slot: Slot) -> tuple[int, datetime]:
     return STAGE_LEVEL[slot.stage], slot.at
 
@@ -128,9 +137,10 @@ def _find_latest_missed(
     if manual is not None and manual.at <= now:
         found.append(manual)
     if is_chased(state.is_lead, policy):
-        j = find_latest_chase(count_overdue_days(state.due, now, policy, cal), policy)
+        base = _find_chase_base(state)
+        j = find_latest_chase(count_overdue_days(base, now, policy, cal), policy)
         if j is not None:
-            slot = make_chase_slot(state.due, j, policy, cal)
+            slot = make_chase_slot(base, j, policy, cal)
             if _is_live(state, slot.at):
                 found.append(slot)
     return max(found, key=_rank_severity, default=None)
@@ -149,9 +159,10 @@ def _find_next_slot(
         if s is not None and s.at > floor
     ]
     if is_chased(state.is_lead, policy):
-        j = find_next_chase(count_overdue_days(state.due, floor, policy, cal), policy)
+        base = _find_chase_base(state)
+        j = find_next_chase(count_overdue_days(base, floor, policy, cal), policy)
         if j is not None:
-            found.append(make_chase_slot(state.due, j, policy, cal))
+            found.append(make_chase_slot(base, j, policy, cal))
     # On an escalation day the escalation replaces the chase (same instant, higher level).
     return min(found, key=lambda s: (s.at, -STAGE_LEVEL[s.stage]), default=None)
 
@@ -207,7 +218,7 @@ def plan_actions(
     Ignores status, ``since`` and ``last_sent_at``. Chases repeat forever, so they are listed
     up to ``until`` (default: the leader-escalation day, or the first chase day).
     """
-    fixed = list(list_fixed_slots(state.due, state.is_lead, policy, cal))
+    fixed = list(_list_allowed_fixed(replace(state, level=0), policy, cal))
     horizon = until or _pick_horizon(state, policy, cal, fixed)
     taken = {s.at for s in fixed if s.stage in (Stage.OFFICE, Stage.LEADER)}
     chases = [s for s in _list_chase_slots(state, policy, cal, horizon) if s.at not in taken]

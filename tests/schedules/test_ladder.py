@@ -178,3 +178,17 @@ def test_it_scales_reminders_with_the_lead_time(
     if long_lead and policy.early_unit == "days":
         assert first.seq == f"remind-30d@{due.isoformat()}"
     assert all(a.at.astimezone(OFFICE_TZ).hour == 9 for a in sent)
+
+
+@pytest.mark.parametrize("event", [Event.REOPEN, Event.CONFIRM_OPEN])
+def test_it_chases_twice_again_after_a_reopen_or_a_confirmation(event: Event) -> None:
+    due = date(2024, 9, 26)
+    if event is Event.REOPEN:
+        state = replace(_escalated(due), status=Status.SUBMITTED)
+    else:
+        state = ObligationState(due=due, status=Status.TO_CONFIRM, since=local_at(date(2024, 9, 2)))
+    at = local_at(date(2024, 10, 9), 10)
+    state, _ = apply_event(state, event, actor="安委办", at=at, reason="材料不全")
+    _, sent = drive(state, DEFAULT, CAL, at, local_at(date(2025, 3, 1)))
+    assert list_days(sent, Stage.CHASE) == ["2024-10-10", "2024-10-11"]
+    assert [a.stage for a in sent] == [Stage.CHASE, Stage.CHASE]  # its 督办 day was before
