@@ -40,6 +40,7 @@ class Policy:
     chase_max: int | None = 2  # at most N automatic 催办 per obligation; None = no limit
     office_at: int = 3  # level 2 督办 at N working days overdue
     leader_at: int = 0  # level 3 通报 per obligation at N working days overdue; 0 = never
+    roll_over: bool = True  # a missed occurrence closes as 逾期未报 when the next falls due
     support_reminders: bool = True  # supporting (配合) units get the 提醒 too
     support_escalations: bool = (
         False  # ... and the 催办/督办/通报 (else escalation follows the lead)
@@ -92,8 +93,11 @@ def _check_policy(p: Policy) -> None:
 
 
 # The policy before bounded chasing (issue 14): no 交办, no early reminder, 催办 every working day
-# without end, 通报 per obligation at 10 working days. For before/after comparisons.
-LEGACY_POLICY = Policy(early_offsets=(), assign=False, chase_max=None, leader_at=10)
+# without end, 通报 per obligation at 10 working days, missed occurrences chased alongside the next
+# ones. For before/after comparisons.
+LEGACY_POLICY = Policy(
+    early_offsets=(), assign=False, chase_max=None, leader_at=10, roll_over=False
+)
 
 
 def _coerce_int(name: str, value: object) -> int:
@@ -152,6 +156,7 @@ _COERCE: dict[str, Callable[[str, object], Any]] = {
     "chase_max": _coerce_limit,
     "office_at": _coerce_int,
     "leader_at": _coerce_int,
+    "roll_over": _coerce_bool,
     "support_reminders": _coerce_bool,
     "support_escalations": _coerce_bool,
 }

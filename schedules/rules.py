@@ -106,8 +106,8 @@ def _find_manual_chase(state: ObligationState) -> Slot | None:
     return Slot(at, Stage.CHASE, label, Reason.MANUAL_CHASE)
 
 
-def _find_lapse(state: ObligationState) -> Slot | None:
-    if state.lapses_on is None or state.lapses_on <= state.due:
+def _find_lapse(state: ObligationState, policy: Policy) -> Slot | None:
+    if not policy.roll_over or state.lapses_on is None or state.lapses_on <= state.due:
         return None  # one-off, or extended past the next occurrence: never rolls over
     return Slot(make_instant(state.lapses_on, time(0)), Stage.LAPSE, "", Reason.ROLLED_OVER)
 
@@ -155,7 +155,11 @@ def _find_next_slot(
     found = [s for s in _list_allowed_fixed(state, policy, cal) if s.at > floor]
     found += [
         s
-        for s in (_find_assign(state, policy), _find_manual_chase(state), _find_lapse(state))
+        for s in (
+            _find_assign(state, policy),
+            _find_manual_chase(state),
+            _find_lapse(state, policy),
+        )
         if s is not None and s.at > floor
     ]
     if is_chased(state.is_lead, policy):
@@ -197,7 +201,7 @@ def decide(state: ObligationState, policy: Policy, cal: WorkCalendar, now: datet
         return Decision(None, None, Reason.RESOLVED)
     if state.status not in CHASED_STATUSES:
         return Decision(None, None, _PAUSED.get(state.status, Reason.NONE))
-    lapse = _find_lapse(state)
+    lapse = _find_lapse(state, policy)
     if lapse is not None and lapse.at <= now:
         return Decision(_make_action(lapse, state.due, now), None, Reason.ROLLED_OVER)
     best = _find_latest_missed(state, policy, cal, now)

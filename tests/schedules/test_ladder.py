@@ -101,7 +101,7 @@ def test_it_refuses_an_office_chase_on_a_closed_obligation() -> None:
         apply_event(closed, Event.REQUEST_CHASE, actor="王科长", at=local_at(date(2024, 10, 10)))
 
 
-@pytest.mark.parametrize("policy", [DEFAULT, LEGACY_POLICY])
+@pytest.mark.parametrize("policy", [DEFAULT, replace(LEGACY_POLICY, roll_over=True)])
 def test_it_rolls_a_missed_monthly_report_over_when_the_next_falls_due(policy: Policy) -> None:
     september = ObligationState(
         due=date(2024, 9, 26), since=local_at(date(2024, 9, 1), 0), lapses_on=date(2024, 10, 26)
@@ -116,6 +116,16 @@ def test_it_rolls_a_missed_monthly_report_over_when_the_next_falls_due(policy: P
     assert decide(final, policy, CAL, local_at(date(2024, 11, 1))).reason is Reason.RESOLVED
     late, audit = apply_event(final, Event.SUBMIT, actor="区应急局", at=local_at(date(2024, 11, 1)))
     assert (audit.from_status, late.status) == (Status.LAPSED, Status.SUBMITTED)
+
+
+def test_it_chases_a_missed_report_alongside_the_next_without_roll_over() -> None:
+    september = ObligationState(
+        due=date(2024, 9, 26), since=local_at(date(2024, 9, 1), 0), lapses_on=date(2024, 10, 26)
+    )
+    end = local_at(date(2024, 12, 31))
+    final, sent = drive(september, LEGACY_POLICY, CAL, september.since, end)  # type: ignore[arg-type]
+    assert Stage.LAPSE not in {a.stage for a in sent} and final.status is Status.ESCALATED
+    assert list_days(sent, Stage.CHASE)[-1] == "2024-12-31"  # the old policy's endless chase
 
 
 def test_it_does_not_roll_over_what_was_extended_past_the_next_occurrence() -> None:
