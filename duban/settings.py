@@ -47,6 +47,10 @@ class Settings:
     lease_ttl: float = 90.0  # seconds a service's sender lease lasts without renewal
     lease_renew: float = 20.0  # seconds between renewals (a standby takes over within ttl + renew)
     tick_seconds: float = 60.0
+    # A message still undelivered this long after it was first tried becomes a permanent failure.
+    pending_give_up_hours: float = 24.0
+    # On SIGTERM: seconds the service waits for the in-flight tick before exiting (keep < ttl - renew).
+    stop_grace: float = 45.0
 
     @property
     def resolved_database_url(self) -> str:

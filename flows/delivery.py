@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime
 from functools import lru_cache
 
@@ -11,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.context import flow_context
 from flows.runner import run_task
+from flows.tick import Delivered
 from notify.notice import Notice
 from notify.pipeline import Pipeline, build_pipeline
 
@@ -27,16 +29,20 @@ def pipeline() -> Pipeline:
 # Retries happen inside the pipeline, per message, never here; and never a cached or persisted
 # result: a cached "deliver" would report a delivery that was never made.
 @task(name="deliver", retries=0, cache_policy=NO_CACHE, persist_result=False)
-def deliver_task(notices: list[Notice], now: datetime) -> dict[int, str]:
-    """Deliver grouped notices; per obligation "sent", "retry" or "failed"."""
-    report = pipeline().deliver(notices, now=now)
+def deliver_task(
+    notices: list[Notice], now: datetime, stop: threading.Event | None = None
+) -> Delivered:
+    """Deliver grouped notices; per obligation "sent", "retry" or "failed", and the counts."""
+    report = pipeline().deliver(notices, now=now, stop=stop)
     log.info("%s", report.summary())
-    return report.by_obligation()
+    return Delivered(report.by_obligation(), report.counts())
 
 
-def deliver_notices(notices: list[Notice], now: datetime) -> dict[int, str]:
+def deliver_notices(
+    notices: list[Notice], now: datetime, stop: threading.Event | None = None
+) -> Delivered:
     """Deliver through the pipeline (as a Prefect task when a Prefect API is configured)."""
-    result: dict[int, str] = run_task(deliver_task, notices, now)
+    result: Delivered = run_task(deliver_task, notices, now, stop)
     return result
 
 

@@ -88,11 +88,12 @@ def build_leader_summaries(ctx: FlowContext, session: Session, now: datetime) ->
 def _deliver(notices: list[Notice], now: datetime) -> dict[str, Any]:
     from flows.delivery import deliver_notices
 
-    outcome = deliver_notices(notices, now) if notices else {}
+    delivered = deliver_notices(notices, now) if notices else None
     return {
         "notices": len(notices),
         "items": sum(len(n.items) for n in notices),
-        "outcome": len(outcome),
+        "outcome": len(delivered.outcome) if delivered else 0,
+        "messages": delivered.counts if delivered else {},
     }
 
 

@@ -105,10 +105,13 @@ def resend_deliveries(
     office_email: str,
     by: str,
     now: datetime,
+    mark: bool = True,
 ) -> ResendReport:
     """Re-send the failed `rows` now (`deliver` None: a dry run, nothing written or sent).
 
     `skipped` holds rows the caller named but that are not failed (id → why), to report.
+    `mark` False: the rows are already retryable (the tick's retry of pending messages), so no
+    `resend_requested` event is written for them.
     """
     report = ResendReport(dry_run=deliver is None)
     with session_scope(engine) as session:
@@ -136,8 +139,11 @@ def resend_deliveries(
     reason = f"{by} 要求重发：渠道修复后重新发送失败的消息"
     by_id = {r.id: r for r in rows}
     with session_scope(engine) as session:
-        marked = repo.mark_for_resend(
-            session, [by_id[i] for i in plan.retry_ids()], now=now, actor=by, reason=reason
+        retry = [by_id[i] for i in plan.retry_ids()]
+        marked = (
+            repo.mark_for_resend(session, retry, now=now, actor=by, reason=reason)
+            if mark
+            else [r.id or 0 for r in retry]
         )
         for p in plan.planned:
             if p.covered:
@@ -257,8 +263,8 @@ def _read_back(
 def _state(p: Planned, rows: Sequence[Delivery]) -> RowOutcome:
     if not rows:
         return RowOutcome(p.row_id, "failed", "未能发出（见上方无法送达的原因）")
-    worst = max(rows, key=lambda d: ("sent", "sending", "failed").index(d.status))
-    if worst.status == "sent":
+    worst = max(rows, key=lambda d: ("superseded", "sent", "sending", "failed").index(d.status))
+    if worst.status in ("sent", "superseded"):
         return RowOutcome(p.row_id, "sent", _where(p, future=False))
     if worst.status == "sending":
         return RowOutcome(p.row_id, "sending", "发送结果尚未记录")

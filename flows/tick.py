@@ -61,11 +61,38 @@ class TickSummary:
     actions: int = 0
     rescheduled: int = 0
     notices: int = 0
-    deferred: int = 0
+    deferred: int = 0  # obligations waiting for a route still pending (tried again later)
     by_stage: dict[str, int] = field(default_factory=dict)
+    # Messages (one per notice × channel × recipient), from the delivery passes of this tick:
+    sent: int = 0
+    failed: int = 0  # failed for good (the office must act: `duban notify failed`)
+    pending: int = 0  # failed transiently or deferred: kept, tried again by a later tick
+    deferred_by_host: dict[str, int] = field(default_factory=dict)  # paused hosts
+    repeats: int = 0  # delivered again after a crash (the receiver may have it twice)
+    reclaimed: int = 0  # rows taken back from a sender that died
+    unreached: int = 0  # notices with no channel or address at all
+    retried: int = 0  # pending rows the retry step tried again
+    superseded: int = 0  # pending rows closed as needless
+    given_up: int = 0  # pending rows past the bound: now permanent failures
+    stopped: bool = False  # a stop (SIGTERM) cut the tick short; the next tick goes on
+
+    def add(self, counts: dict[str, Any]) -> None:
+        """Add one delivery pass's message counts (DeliveryReport.counts)."""
+        for name in ("sent", "failed", "pending", "repeats", "reclaimed", "unreached"):
+            setattr(self, name, getattr(self, name) + int(counts.get(name, 0)))
+        for host, n in dict(counts.get("deferred_by_host", {})).items():
+            self.deferred_by_host[host] = self.deferred_by_host.get(host, 0) + n
 
 
-Deliver = Callable[[list[Notice], datetime], dict[int, str]]
+@dataclass(frozen=True)
+class Delivered:
+    """A delivery step's answer: per obligation sent | retry | failed, and the message counts."""
+
+    outcome: dict[int, str]
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+Deliver = Callable[[list[Notice], datetime], "dict[int, str] | Delivered"]
 
 
 def make_item(
@@ -264,15 +291,21 @@ def run_tick(
     """
     from flows.delivery import deliver_notices
 
-    send = deliver or deliver_notices
+    def send(notices: list[Notice]) -> Delivered:
+        if deliver is not None:
+            got = deliver(notices, now)
+            return got if isinstance(got, Delivered) else Delivered(got)
+        return deliver_notices(notices, now, stop)
+
     total = TickSummary()
     while not (stop is not None and stop.is_set()):
         claimed, planned = run_task(claim_decide_task, now, batch, owner)
         if not claimed:
             break
         notices = build_notices(planned)
-        outcome = send(notices, now) if notices else {}
-        part = run_task(record_task, planned, outcome, now)
+        delivered = send(notices) if notices else Delivered({})
+        total.add(delivered.counts)
+        part = run_task(record_task, planned, delivered.outcome, now)
         total.claimed += claimed
         total.notices += len(notices)
         total.rescheduled += claimed - len(planned)
@@ -281,4 +314,24 @@ def run_tick(
             total.by_stage[k] = total.by_stage.get(k, 0) + v
         if claimed < batch:  # the claim took all that was due; what it moved is due later
             break
+    if deliver is None and not (stop is not None and stop.is_set()):
+        _retry_pending(now, total, stop)
+    total.stopped = stop is not None and stop.is_set()
     return total
+
+
+def _retry_pending(now: datetime, total: TickSummary, stop: threading.Event | None) -> None:
+    hours = flow_context().settings.pending_give_up_hours
+    done = run_task(retry_pending_task, now, timedelta(hours=hours), stop)
+    total.retried, total.superseded, total.given_up = done.retried, done.superseded, done.given_up
+    total.add(done.report.counts())
+
+
+@task(name="retry-pending", retries=0, cache_policy=NO_CACHE, persist_result=False)
+def retry_pending_task(
+    now: datetime, give_up_after: timedelta, stop: threading.Event | None
+) -> Any:
+    """Settle the pending messages and try again those whose time has come (flows/pending)."""
+    from flows.pending import retry_pending
+
+    return retry_pending(now, give_up_after=give_up_after, stop=stop)

@@ -7,8 +7,10 @@ outcome it records, and the result it reports.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from models.repo.deliveries import ClaimRequest, ClaimResult, Outcome
+from notify.breaker import host_of
 from notify.keys import build_key
 from notify.notice import Item, Notice
 from notify.report import JobResult
@@ -34,7 +36,9 @@ def key_stage(notice: Notice, item: Item) -> str:
     return "digest" if notice.kind == "digest" else item.stage
 
 
-_SKIPPED = {"sent": "sent", "sending": "retry", "failed": "failed"}
+# A key another message or pass already handled: delivered, in flight, failed for good, or closed
+# as needless (a later message of the same obligation reached the same recipient).
+_SKIPPED = {"sent": "sent", "sending": "retry", "failed": "failed", "superseded": "sent"}
 
 
 def claim_requests(notice: Notice, route: Route, batch: str) -> tuple[ClaimRequest, ...]:
@@ -76,6 +80,8 @@ def outcome_of(job: Job, claim: ClaimResult, attempt: Attempt) -> Outcome:
         error=attempt.error,
         permanent=attempt.permanent,
         ref=attempt.result.ref if attempt.result else None,
+        # Not sent because the service stopped: the next pass takes it first.
+        retry_after=timedelta(0) if attempt.deferred == "stop" else None,
     )
 
 
@@ -93,6 +99,7 @@ def result_of(job: Job, claim: ClaimResult, attempt: Attempt | None, flag: str |
         recipient=job.route.recipient,
         status="duplicate",
         item_status=skipped,
+        host=host_of(job.route.target),
     )
     if attempt is None:
         in_flight = any(claim.skipped.get(r.key) == "sending" for r in job.requests)
@@ -102,6 +109,8 @@ def result_of(job: Job, claim: ClaimResult, attempt: Attempt | None, flag: str |
     return replace(
         base,
         status="sent" if attempt.ok else "failed",
+        deferred=attempt.deferred,
+        repeat=attempt.ok and any(r.key in claim.repeats for r in job.requests if claim.owns(r)),
         item_status=skipped + claimed,
         attempts=attempt.attempts,
         error=attempt.error,

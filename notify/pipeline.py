@@ -32,6 +32,7 @@ from models.repo.deliveries import (
     reclaim_expired,
     record_outcomes,
 )
+from notify.breaker import HostBreaker, host_of
 from notify.channels import build_transports, office_info
 from notify.jobs import Job, claim_requests, outcome_of, result_of
 from notify.keys import message_key
@@ -40,7 +41,7 @@ from notify.render import Renderer, RenderError, formats_for
 from notify.report import DeliveryReport, JobResult, Unreached
 from notify.retry import Attempt, RetrySettings, send_with_retry
 from notify.targets import UnitEntry, load_units, routes_for
-from notify.transport import Message, Transport
+from notify.transport import Message, Transport, TransportError
 
 DEFAULT_LEASE = timedelta(minutes=15)
 
@@ -163,6 +164,8 @@ class PipelineOptions:
     retry: RetrySettings = field(default_factory=RetrySettings)
     lease: timedelta = DEFAULT_LEASE  # longer than any one message's retries and rate waits
     flag_after: int = 3
+    host_threshold: int = 3  # consecutive transient failures that pause a host (notify/breaker)
+    host_cool_off: float = 60.0  # seconds a paused host waits before one probe message
     workers: int = 4  # messages in flight at once (robots still wait for their own turn)
     chunk: int = 64  # notices per claim transaction
     record_window: float = 0.05  # seconds: outcomes finishing this close share a transaction
@@ -187,9 +190,22 @@ class Pipeline:
         self.renderer = renderer
         self.options = options or PipelineOptions()
         self.sleep = sleep
+        self.breaker = HostBreaker(
+            threshold=self.options.host_threshold, cool_off=self.options.host_cool_off
+        )
 
-    def deliver(self, notices: Sequence[Notice], *, now: datetime) -> DeliveryReport:
+    def deliver(
+        self,
+        notices: Sequence[Notice],
+        *,
+        now: datetime,
+        stop: threading.Event | None = None,
+    ) -> DeliveryReport:
         """Deliver `notices` at the instant `now` (aware); return what happened.
+
+        `stop` set (the service is stopping): nothing more is claimed, claimed messages not yet
+        started are recorded as not sent (pending, tried first by the next pass), sends in flight
+        make no further retry; the call returns once their outcomes are written.
 
         Notices go in chunks: their messages are rendered (while earlier ones are being sent),
         one transaction claims their rows, a few sender threads send them, and a recorder thread
@@ -218,8 +234,11 @@ class Pipeline:
         )
         try:
             for first in range(0, len(notices), size):
+                if stop is not None and stop.is_set():
+                    report.abandon(notices[first:])
+                    break
                 jobs = self._plan(notices[first : first + size], units, now, report, batch_ids)
-                report.results += self._start(jobs, crew, now, started)
+                report.results += self._start(jobs, crew, now, started, stop)
         finally:
             report.results += crew.close()
         if report.unreached:
@@ -263,7 +282,12 @@ class Pipeline:
         return jobs
 
     def _start(
-        self, jobs: list[Job], crew: _Crew, now: datetime, started: float
+        self,
+        jobs: list[Job],
+        crew: _Crew,
+        now: datetime,
+        started: float,
+        stop: threading.Event | None = None,
     ) -> list[JobResult]:
         """Claim the jobs' rows and hand the claimed ones to the senders; report the others."""
         if not jobs:
@@ -278,12 +302,28 @@ class Pipeline:
         skipped = []
         for job in jobs:
             if any(claim.owns(r) for r in job.requests):
-                crew.submit(functools.partial(self._send, job, claim, now, started), job, claim)
+                send = functools.partial(self._send, job, claim, now, started, stop)
+                crew.submit(send, job, claim)
             else:
                 skipped.append(result_of(job, claim, None, None))
         return skipped
 
-    def _send(self, job: Job, claim: ClaimResult, now: datetime, started: float) -> Attempt:
+    def _send(
+        self,
+        job: Job,
+        claim: ClaimResult,
+        now: datetime,
+        started: float,
+        stop: threading.Event | None = None,
+    ) -> Attempt:
+        host = host_of(job.route.target)
+        if stop is not None and stop.is_set():
+            return Attempt(
+                False, 0, 0, error="服务正在停止，本条未发送，下一轮优先发送", deferred="stop"
+            )
+        if not self.breaker.allow(host, _at(now, started)):
+            why = f"发往 {host} 的消息连续失败，暂停发往该主机，稍后自动重试"
+            return Attempt(False, 0, 0, error=why, deferred="host")
         keys = [r.key for r in job.requests if claim.owns(r)]
         content = job.content
         if len(keys) < len(job.requests):
@@ -304,8 +344,36 @@ class Pipeline:
             error = f"未配置渠道类型 {job.route.target.kind} 的发送方式"
             return Attempt(False, 0, 0, error=error, permanent=True)
         msg = Message(content=content, target=job.route.target, at=_at(now, started))
+
+        def observe(error: TransportError | None) -> None:
+            transient = error is not None and not error.permanent
+            self.breaker.record(
+                host,
+                ok=error is None,
+                transient=transient,
+                error=error.message if error else "",
+                at=_at(now, started),
+            )
+
+        def go_on() -> str | None:
+            if stop is not None and stop.is_set():
+                return "stop"
+            return "host" if self.breaker.is_open(host) else None
+
+        def sleep(seconds: float) -> None:
+            if stop is not None and self.sleep is time.sleep:
+                stop.wait(seconds)  # a stop cuts the wait short; go_on then says "stop"
+            else:
+                self.sleep(seconds)
+
         return send_with_retry(
-            transport, msg, key=message_key(keys), retry=self.options.retry, sleep=self.sleep
+            transport,
+            msg,
+            key=message_key(keys),
+            retry=self.options.retry,
+            sleep=sleep,
+            observe=observe,
+            go_on=go_on,
         )
 
     def _record_at(

@@ -18,10 +18,13 @@ from notify.transport import Message, SendResult, Transport, TransportError
 class RetrySettings:
     """How hard to try one message within one pass."""
 
-    attempts: int = 5
-    first_delay: float = 2.0
+    # Short on purpose: a message still failing after these is not lost but left pending, and a
+    # later pass (the tick's retry of pending messages) tries it again; long waits here would
+    # hold the whole pass to one slow host.
+    attempts: int = 3
+    first_delay: float = 1.0
     factor: float = 2.0
-    max_delay: float = 120.0
+    max_delay: float = 30.0
 
     def __post_init__(self) -> None:
         if self.attempts < 1 or self.first_delay < 0 or self.factor < 1 or self.max_delay < 0:
@@ -43,6 +46,7 @@ class Attempt:
     result: SendResult | None = None
     error: str | None = None
     permanent: bool = False
+    deferred: str | None = None  # not tried (or retries cut short): "host" paused, or "stop"
 
 
 def send_with_retry(
@@ -52,8 +56,14 @@ def send_with_retry(
     key: str,
     retry: RetrySettings,
     sleep: Callable[[float], None] = time.sleep,
+    observe: Callable[[TransportError | None], None] | None = None,
+    go_on: Callable[[], str | None] | None = None,
 ) -> Attempt:
-    """Try up to `retry.attempts` times; stop at once on success or a permanent failure."""
+    """Try up to `retry.attempts` times; stop at once on success or a permanent failure.
+
+    `observe` hears each attempt's outcome (None: success); `go_on`, asked before each retry,
+    names a reason to stop retrying ("host", "stop") or returns None to go on.
+    """
     started = time.monotonic()
     error: TransportError | None = None
     for attempt in range(1, retry.attempts + 1):
@@ -64,9 +74,16 @@ def send_with_retry(
         except Exception as exc:  # a bug in a channel must not leave the rows in `sending`
             error = TransportError(f"渠道内部错误: {type(exc).__name__}: {exc}", permanent=True)
         else:
+            if observe is not None:
+                observe(None)
             return Attempt(True, attempt, _ms_since(started), result=result)
+        if observe is not None:
+            observe(error)
         if error.permanent or attempt == retry.attempts:
             break
+        cut = go_on() if go_on is not None else None
+        if cut is not None:
+            return Attempt(False, attempt, _ms_since(started), error=error.message, deferred=cut)
         sleep(retry.delay(attempt, error.retry_after))
     assert error is not None
     return Attempt(

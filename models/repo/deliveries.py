@@ -21,6 +21,11 @@ from models.repo.audit import record_event
 from models.repo.bulk import insert_rows, one_of, update_rows
 from models.tables import Delivery
 
+# A message that failed transiently is tried again by a later pass no sooner than this.
+RETRY_AFTER = timedelta(minutes=10)
+# Statuses of a row that nothing sends again: delivered, given up for good, or made needless.
+SUPERSEDED = "superseded"
+
 
 @dataclass(frozen=True)
 class ClaimRequest:
@@ -46,6 +51,7 @@ class ClaimResult:
     claimed: dict[str, int] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)  # key → batch
     skipped: dict[str, str] = field(default_factory=dict)  # key → sent | failed | sending
+    repeats: set[str] = field(default_factory=set)  # keys reclaimed from a dead sender: maybe sent
 
     def owns(self, request: ClaimRequest) -> bool:
         """Whether `request`'s message is the one to send its key."""
@@ -97,6 +103,8 @@ def claim_deliveries(
         taken = row.status == "failed" and not row.permanent
         if taken and _take(session, row, batches[row.key], lease_until):
             result.claimed[row.key], result.owner[row.key] = row.id or 0, batches[row.key]
+            if row.reclaims:
+                result.repeats.add(row.key)
         else:
             result.skipped[row.key] = row.status
     session.flush()
@@ -152,6 +160,7 @@ class Outcome:
     error: str | None = None
     permanent: bool = False
     ref: str | None = None
+    retry_after: timedelta | None = None  # not retried before this long (a transient failure)
 
 
 def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
@@ -170,6 +179,8 @@ def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datet
             "duration_ms": o.duration_ms,
             "sent_at": now if o.ok else None,
             "ref": ((o.ref or "")[:1000] or None) if o.ok else None,
+            # A transient failure's row waits here until the retry sweep may take it again.
+            "lease_until": None if o.ok or o.permanent else now + (o.retry_after or RETRY_AFTER),
         }
         for o in outcomes
         for row_id in o.ids
@@ -180,18 +191,23 @@ def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datet
         rows,
         match=("id", "batch"),
         increments=("attempts",),
-        constants={"lease_until": None},
     )
 
 
-def reclaim_expired(*, session: Session, now: datetime, actor: str) -> list[Delivery]:
-    """Mark rows stuck in `sending` past their lease for resending, each with an audit event."""
-    stuck = session.exec(
-        select(Delivery).where(
-            col(Delivery.status) == "sending",
-            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
+def reclaim_expired(
+    *, session: Session, now: datetime, actor: str, everything: bool = False
+) -> list[Delivery]:
+    """Mark rows stuck in `sending` past their lease for resending, each with an audit event.
+
+    `everything`: every `sending` row, whatever its lease (the sender lease was taken over from a
+    dead holder, so nobody else is sending).
+    """
+    query = select(Delivery).where(col(Delivery.status) == "sending")
+    if not everything:
+        query = query.where(
+            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now)
         )
-    ).all()
+    stuck = session.exec(query).all()
     reclaimed = []
     for row in stuck:
         stmt = (
@@ -325,4 +341,144 @@ def _audit_channel(
         action=action,
         reason=reason,
         data={"unit_id": channel.unit_id, "type": channel.type},
+    )
+
+
+def pending_due(*, session: Session, now: datetime, limit: int) -> list[Delivery]:
+    """Rows that failed transiently and may be tried again now (oldest first, at most `limit`)."""
+    stmt = (
+        select(Delivery)
+        .where(
+            col(Delivery.status) == "failed",
+            col(Delivery.permanent) == false(),
+            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) <= now),
+        )
+        .order_by(col(Delivery.id))
+        .limit(limit)
+    )
+    return list(session.exec(stmt).all())
+
+
+@dataclass
+class Settled:
+    """What `settle_pending` closed: rows made needless, and rows given up after the bound."""
+
+    superseded: list[int] = field(default_factory=list)
+    given_up: list[int] = field(default_factory=list)
+
+
+def _route(row: Delivery) -> tuple[int | None, bool, str, str]:
+    return (row.obligation_id, row.stage == "digest", row.channel_type, row.recipient)
+
+
+def settle_pending(
+    *,
+    session: Session,
+    now: datetime,
+    give_up_after: timedelta,
+    chased: frozenset[str],
+    actor: str,
+    limit: int = 5000,
+) -> Settled:
+    """Close the transiently failed rows that nothing should send any more (audited, flushed).
+
+    - superseded: the obligation is no longer chased (reported, accepted, waived), or a later
+      message for the same obligation went to the same recipient through the same channel kind
+      (catch-up sends the latest stage only; the older one would be stale);
+    - given up: still undelivered `give_up_after` after it was first claimed; it becomes a
+      permanent failure, shown where the office looks and re-sendable by `duban notify resend`.
+    """
+    from models.tables import Obligation
+
+    out = Settled()
+    pending = list(
+        session.exec(
+            select(Delivery)
+            .where(col(Delivery.status) == "failed", col(Delivery.permanent) == false())
+            .order_by(col(Delivery.id))
+            .limit(limit)
+        ).all()
+    )
+    if not pending:
+        return out
+    ob_ids = {r.obligation_id for r in pending if r.obligation_id is not None}
+    statuses = {
+        i: st
+        for cond in one_of(session, col(Obligation.id), ob_ids)
+        for i, st in session.exec(select(Obligation.id, Obligation.status).where(cond))
+    }
+    newest: dict[tuple[int | None, bool, str, str], int] = {}
+    for cond in one_of(session, col(Delivery.obligation_id), ob_ids):
+        later = select(Delivery).where(
+            cond, col(Delivery.status).in_(("sent", "sending", "failed"))
+        )
+        for r in session.exec(later):
+            if r.status == "failed" and r.permanent:
+                continue
+            key = _route(r)
+            newest[key] = max(newest.get(key, 0), r.id or 0)
+    oldest = now - give_up_after
+    for row in pending:
+        status = statuses.get(row.obligation_id or 0)
+        if row.obligation_id is not None and (status is None or status not in chased):
+            why = "义务已不再催办（已报送、已销号、已免除或已删除），不再重试"
+        elif newest.get(_route(row), 0) > (row.id or 0):
+            why = "同一收件人已收到该义务更新的消息，旧消息不再重试"
+        else:
+            why = ""
+        if why:
+            _close(session, row, now, actor, status=SUPERSEDED, permanent=False, why=why)
+            out.superseded.append(row.id or 0)
+        elif row.created_at < oldest:
+            hours = int(give_up_after.total_seconds() // 3600)
+            why = f"超过 {hours} 小时仍未送达，转为失败（最后一次错误：{row.last_error or '无'}）"
+            _close(session, row, now, actor, status="failed", permanent=True, why=why)
+            out.given_up.append(row.id or 0)
+    session.flush()
+    return out
+
+
+def _close(
+    session: Session,
+    row: Delivery,
+    now: datetime,
+    actor: str,
+    *,
+    status: str,
+    permanent: bool,
+    why: str,
+) -> None:
+    stmt = (
+        update(Delivery)
+        .where(
+            col(Delivery.id) == row.id,
+            col(Delivery.status) == "failed",
+            col(Delivery.permanent) == false(),
+        )
+        .values(status=status, permanent=permanent, last_error=why[:2000], lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(stmt).rowcount:  # type: ignore[attr-defined]
+        action = "superseded" if status == SUPERSEDED else "gave_up"
+        data = {"key": row.key, "batch": row.batch, "last_error": row.last_error}
+        audit_delivery(
+            session,
+            row,
+            now=now,
+            actor=actor,
+            action=action,
+            reason=why,
+            data=data,
+            to_status=status,
+        )
+
+
+def sending_now(*, session: Session) -> int:
+    """How many rows are claimed and not yet recorded (in flight, or left by a dead sender)."""
+    from sqlalchemy import func
+
+    return int(
+        session.exec(
+            select(func.count()).select_from(Delivery).where(col(Delivery.status) == "sending")
+        ).one()
     )
