@@ -236,8 +236,10 @@ def render_timeline(result: SimResult) -> str:
             current = local.date()
             lines.append(f"{current.isoformat()}（周{'一二三四五六日'[current.weekday()]}）")
         label = STAGE_LABEL[item.action.stage]
+        if item.action.stage is not Stage.LAPSE:  # a state change, not a send at a level
+            label += f"(L{item.action.level})"
         lines.append(
-            f"  {local:%H:%M} {label}(L{item.action.level}) {item.obligation.unit}"
+            f"  {local:%H:%M} {label} {item.obligation.unit}"
             f" 任务 {item.obligation.task_ref} 截止 {item.obligation.due.isoformat()}"
         )
     totals = "，".join(f"{k}={v}" for k, v in result.totals.items())
