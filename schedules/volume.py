@@ -60,6 +60,7 @@ class Volume:
     chase_max: int
     queue_day_max: int
     queue_day: date | None  # the day the queue gained the most items
+    queue_day_units: int  # how many units those items are for (one 督办 message each)
     queue_items: int
     assigned_units: int  # units that received a 交办
 
@@ -96,6 +97,15 @@ def _count_chases(actions: Iterable[_Sent]) -> dict[str, int]:
     return worst
 
 
+def _count_queue(actions: Iterable[_Sent]) -> dict[date, set[str]]:
+    # Per day: the units whose obligations were added to the queue (one item per obligation).
+    units: dict[date, set[str]] = defaultdict(set)
+    for a in actions:
+        if a.action.stage in QUEUE_STAGES:
+            units[a.action.at.astimezone(OFFICE_TZ).date()].add(a.obligation.unit)
+    return units
+
+
 def measure_volume(actions: Sequence[_Sent]) -> Volume:
     """Count messages per unit and week, 催办 per obligation and queue items per day."""
     weeks, chases = _count_messages(actions), _count_chases(actions)
@@ -116,6 +126,7 @@ def measure_volume(actions: Sequence[_Sent]) -> Volume:
         chase_max=max(chases.values(), default=0),
         queue_day_max=top[1] if top else 0,
         queue_day=top[0] if top else None,
+        queue_day_units=len(_count_queue(actions)[top[0]]) if top else 0,
         queue_items=sum(queue.values()),
         assigned_units=len({a.obligation.unit for a in actions if a.action.stage is Stage.ASSIGN}),
     )
@@ -129,7 +140,11 @@ def render_volume(volume: Volume) -> list[str]:
             f"  {unit}：消息 {v.messages} 条，每周最多 {v.week_max}、中位数 {v.week_median:g}"
             f"（有消息的周），单项催办最多 {v.chase_max} 次"
         )
-    day = f"（{volume.queue_day.isoformat()}）" if volume.queue_day else ""
+    day = (
+        f"（{volume.queue_day.isoformat()}，涉及 {volume.queue_day_units} 个单位）"
+        if volume.queue_day
+        else ""
+    )
     lines.append(
         f"总体：消息 {volume.messages} 条；每单位每周最多 {volume.week_max}、中位数 "
         f"{volume.week_median:g}；单项催办最多 {volume.chase_max} 次；督办队列单日新增最多 "

@@ -128,6 +128,7 @@ def test_it_measures_messages_per_unit_week_chases_and_queue_items() -> None:
     assert volume.chase_max == 2 and volume.assigned_units == len(UNITS)
     # 督办 of the three units' reports fall on the same day: three queue items that day.
     assert volume.queue_day_max == 3 and volume.queue_items == len(UNITS) * 3 + 1
+    assert volume.queue_day_units == 3
     unit = volume.units["区应急局"]
     # One message per unit, instant and audience: the 督办 goes to contacts and the head.
     sent = {
