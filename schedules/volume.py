@@ -132,10 +132,14 @@ def measure_volume(actions: Sequence[_Sent]) -> Volume:
     )
 
 
-def render_volume(volume: Volume) -> list[str]:
-    """The figures as Chinese lines, per unit then overall."""
-    lines = ["消息量（按单位，一次发送中同一单位同一对象的事项合并为一条消息）："]
-    for unit, v in volume.units.items():
+def render_volume(volume: Volume, *, top: int | None = None) -> list[str]:
+    """The figures as Chinese lines, per unit (or the ``top`` units by messages), then overall."""
+    units = list(volume.units.items())
+    if top is not None:
+        units = sorted(units, key=lambda kv: (-kv[1].messages, kv[0]))[:top]
+    title = "消息量" if top is None else f"消息量（消息最多的 {len(units)} 个单位）"
+    lines = [f"{title}（一次发送中同一单位同一对象的事项合并为一条消息）："]
+    for unit, v in units:
         lines.append(
             f"  {unit}：消息 {v.messages} 条，每周最多 {v.week_max}、中位数 {v.week_median:g}"
             f"（有消息的周），单项催办最多 {v.chase_max} 次"
