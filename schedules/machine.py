@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from schedules.clock import OFFICE_TZ
 from schedules.obligation import CHASED_STATUSES, Action, ObligationState, Stage, Status
 
 
@@ -204,6 +205,8 @@ def _check(
         raise TransitionError(f"事件时间必须带时区（收到 {at.isoformat()}）")
     if not actor.strip():
         raise TransitionError(f"事件「{EVENT_LABEL[event]}」缺少操作人 actor")
+    if event is Event.REQUEST_CHASE and at.astimezone(OFFICE_TZ).date() <= state.due:
+        raise TransitionError(f"截止日 {state.due} 尚未过，不能再次催办（催办针对逾期事项）")
     stages = _SEND_STAGES.get(event)
     if stages is not None:
         if action is None or action.stage not in stages:

@@ -202,3 +202,9 @@ def test_it_chases_twice_again_after_a_reopen_or_a_confirmation(event: Event) ->
     _, sent = drive(state, DEFAULT, CAL, at, local_at(date(2025, 3, 1)))
     assert list_days(sent, Stage.CHASE) == ["2024-10-10", "2024-10-11"]
     assert [a.stage for a in sent] == [Stage.CHASE, Stage.CHASE]  # its 督办 day was before
+
+
+def test_it_refuses_an_office_chase_before_the_deadline_has_passed() -> None:
+    state = ObligationState(due=date(2024, 9, 26), since=local_at(date(2024, 9, 1)))
+    with pytest.raises(TransitionError, match="尚未过"):
+        apply_event(state, Event.REQUEST_CHASE, actor="王科长", at=local_at(date(2024, 9, 26), 16))
