@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
 from models.directory import Unit
 from models.repo.audit import record_event
+from models.repo.bulk import update_rows
 from models.repo.chase import due_instant, next_action_time, state_of
 from models.repo.units import ensure_pending_unit, find_group, find_unit, group_members
 from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
@@ -142,6 +143,21 @@ def _new_obligation(
     return ob
 
 
+def _relink(session: Session, stored: Iterable[Any], linked: list[_Occurrence]) -> None:
+    # A plan edit that changed a recurrence: rows of occurrences the rule still has follow their
+    # new neighbours (roll-over date, lead-time start); the first one's start is kept.
+    by_due = {o.due: o for o in linked}
+    rows = []
+    for r in stored:
+        occ = by_due.get(r.occurrence)
+        if occ is None:
+            continue
+        starts_on = occ.previous or r.starts_on
+        if (r.lapses_on, r.starts_on) != (occ.following, starts_on):
+            rows.append({"id": r.id, "lapses_on": occ.following, "starts_on": starts_on})
+    update_rows(session, Obligation.__table__, rows)  # type: ignore[attr-defined]
+
+
 def _materialise_milestone(
     session: Session,
     ctx: FlowContext,
@@ -155,13 +171,14 @@ def _materialise_milestone(
     spec = MilestoneSpec(due=ms.due, rrule=ms.rrule, dtstart=ms.dtstart, until=ms.until)
     today = now.astimezone(OFFICE_TZ).date()
     linked = _link(expand_occurrences(spec, *plan_period(plan)), ms.rrule is not None)
-    have = set(
-        session.exec(
-            select(Obligation.unit_id, Obligation.occurrence).where(
-                Obligation.milestone_id == ms.id
-            )
-        ).all()
-    )
+    stored = session.exec(
+        select(
+            Obligation.id, Obligation.unit_id, Obligation.occurrence, Obligation.starts_on,
+            Obligation.lapses_on,
+        ).where(Obligation.milestone_id == ms.id)
+    ).all()  # fmt: skip
+    have = {(r.unit_id, r.occurrence) for r in stored}
+    _relink(session, stored, linked)
     # A unit with nothing of this duty yet gets it listed in its 交办 (its first open occurrence).
     to_assign = set(roles) - {unit_id for unit_id, _ in have}
     for occ in (o for o in linked if activation or o.due >= today):

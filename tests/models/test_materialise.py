@@ -19,7 +19,7 @@ from models.directory import GroupMember, Unit, UnitGroup
 from models.repo.obligations import activate_plan, materialise_active_plans
 from models.repo.plans import store_draft
 from models.repo.units import find_group
-from models.tables import Obligation, Task
+from models.tables import Milestone, Obligation, Task
 from schedules.calendar_data import load_calendar
 from schedules.clock import OFFICE_TZ
 from schedules.policy import PolicySet
@@ -113,3 +113,20 @@ def test_it_marks_the_first_open_occurrence_for_the_assignment_and_links_occurre
     again = Counter((ref, unit) for ob, ref, unit in rows if ob.assign_at is not None)
     assert again == assigned + Counter({("2", "乙街道"): 1})
     assert materialise_active_plans(session=session, ctx=ctx, now=JOINED) == 0
+
+    # A plan edit ends the monthly report in October: October's occurrence no longer rolls over.
+    monthly_ms = session.get(Milestone, monthly[0].milestone_id)
+    assert monthly_ms is not None
+    monthly_ms.until = date(2024, 10, 31)
+    session.add(monthly_ms)
+    materialise_active_plans(session=session, ctx=ctx, now=JOINED)
+    session.commit()
+    session.expire_all()
+    october = [
+        ob for ob, ref, _ in _rows(session) if ref == "2" and ob.occurrence == date(2024, 10, 26)
+    ]
+    assert october and all(ob.lapses_on is None for ob in october)
+    september = [
+        ob for ob, ref, _ in _rows(session) if ref == "2" and ob.occurrence == date(2024, 9, 26)
+    ]
+    assert all(ob.lapses_on == date(2024, 10, 26) for ob in september)
