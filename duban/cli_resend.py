@@ -22,6 +22,7 @@ from notify.notice import STAGE_NAMES
 from notify.pipeline import PipelineOptions, build_pipeline
 from schedules.clock import OFFICE_TZ
 
+KIND_NAMES = {"permanent": "永久失败", "transient": "临时失败·自动重试中"}
 OUTCOME_NAMES = {
     "would_resend": "将重发",
     "sent": "已重发",
@@ -42,34 +43,49 @@ def failed_cmd(
         None, "--channel-type", help=f"只看该类渠道: {' | '.join(CHANNEL_KINDS)}"
     ),
     since: str | None = typer.Option(None, "--since", help="只看该日（YYYY-MM-DD）以来的"),
+    permanent_only: bool = typer.Option(
+        False, "--permanent", help="只看永久失败的（不含临时失败、正在自动重试的）"
+    ),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出"),
 ) -> None:
-    """列出永久发送失败、不会再自动重试的消息（按消息分组）：单位、渠道、收件人、事项、错误。"""
+    """列出发送失败的消息（按消息分组）：永久失败的（需修复渠道后重发）和临时失败、正在自动重试的。"""
     if channel_type is not None and channel_type not in CHANNEL_KINDS:
         fail(f"--channel-type 应为 {' | '.join(CHANNEL_KINDS)}，实际为 {channel_type!r}")
     start = _since(since) if since else None
     with runtime.transaction() as session:
         unit_id = _unit_id(session, unit) if unit else None
-        rows = repo.select_failed(session, unit_id=unit_id, channel_type=channel_type, since=start)
+        rows = repo.select_failed(
+            session,
+            unit_id=unit_id,
+            channel_type=channel_type,
+            since=start,
+            pending=not permanent_only,
+        )
         messages = _listing(session, rows)
     if as_json:
         print_json({"messages": messages, "deliveries": len(rows)})
         return
     if not messages:
-        typer.echo("没有永久发送失败的消息。")
+        typer.echo("没有发送失败的消息。" if not permanent_only else "没有永久发送失败的消息。")
         return
     for m in messages:
         flag = "【渠道已标记为持续失败】" if m["channel_failing"] else ""
         channel = f"{m['channel_type']}#{m['channel_id']}" if m["channel_id"] else m["channel_type"]
-        typer.echo(f"{m['unit']}  {channel} → {m['recipient']}{flag}  {m['when'][:16]}")
-        typer.echo(f"  尝试 {m['attempts']} 次，错误: {m['last_error']}")
+        typer.echo(
+            f"[{KIND_NAMES[m['kind']]}] {m['unit']}  {channel} → {m['recipient']}{flag}  "
+            f"{m['when'][:16]}"
+        )
+        retry = f"，下次自动重试不早于 {m['retry_at'][:16]}" if m["retry_at"] else ""
+        typer.echo(f"  尝试 {m['attempts']} 次{retry}，错误: {m['last_error']}")
         for d in m["deliveries"]:
             typer.echo(
                 f"  投递 #{d['id']}  {d['stage_name']}  《{d['plan']}》任务{d['task_ref']} "
                 f"{d['task_title']} · {d['milestone']}（义务 #{d['obligation_id']}）"
             )
+    waiting = sum(1 for m in messages if m["kind"] == "transient")
     typer.echo(
-        f"共 {len(messages)} 条消息（{len(rows)} 条投递）发送失败。修复渠道后重发: "
+        f"共 {len(messages)} 条消息（{len(rows)} 条投递）发送失败，其中 {waiting} 条临时失败、"
+        "会自动重试。修复渠道后重发: "
         "duban notify resend --unit 单位 --by 姓名（或 --delivery 编号 / --channel 编号 / --all）"
     )
 
@@ -186,9 +202,17 @@ def _listing(session: Session, rows: Sequence[Delivery]) -> list[dict[str, Any]]
                 "when": when,
                 "attempts": r.attempts,
                 "last_error": r.last_error or "",
+                "kind": "permanent" if r.permanent else "transient",
+                "retry_at": (
+                    r.lease_until.astimezone(OFFICE_TZ).isoformat()
+                    if r.lease_until and not r.permanent
+                    else None
+                ),
                 "deliveries": [],
             },
         )
+        if r.permanent:
+            m["kind"] = "permanent"
         m["attempts"] = max(m["attempts"], r.attempts)
         ob = obs.get(r.obligation_id or 0)
         m["deliveries"].append(

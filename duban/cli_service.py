@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,61 +15,190 @@ from sqlmodel import Session
 
 from duban import runtime
 from duban.cli_common import print_json
-from duban.health import collect_doctor, collect_status
+from duban.health import collect_doctor, collect_status, trouble_lines
+from notify.notice import STAGE_NAMES
+from schedules.clock import utc_now
 
 LEASE_NAME = "sender"
+log = logging.getLogger("duban.service")
 
 
 def tick_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     """运行一次 tick（补发停机期间到期的提醒）后退出；适合手工补跑、cron 与演练。"""
     from flows.jobs import instance_id, tick_job
 
-    out = tick_job(runtime.current_time(), threading.Event(), holder=f"tick:{instance_id()}")
+    holder = f"tick:{instance_id()}"
+    lease = sender_lease(holder)
+    if not lease.acquire(utc_now()):
+        typer.echo(
+            f"错误: 发送租约由 {current_holder() or '另一实例'} 持有（duban serve 正在运行），"
+            "本次 tick 未运行；主实例会按时发送",
+            err=True,
+        )
+        raise typer.Exit(1)
+    stop = threading.Event()
+    try:
+        with _stop_on_signals(stop), _renewing(lease, stop):
+            out = tick_job(runtime.current_time(), stop, holder=holder)
+    finally:
+        lease.release(utc_now())
     if as_json:
         print_json(out)
         return
-    stages = "，".join(f"{k} {v}" for k, v in sorted(out.get("by_stage", {}).items())) or "无"
-    typer.echo(
-        f"tick 完成：到期 {out.get('claimed', 0)} 条，发出动作 {out.get('actions', 0)} 个（{stages}），"
-        f"通知 {out.get('notices', 0)} 条，推迟重试 {out.get('deferred', 0)} 条"
+    typer.echo(tick_lines(out))
+
+
+def tick_lines(out: dict[str, Any]) -> str:
+    """What a tick did, in Chinese: obligations, then messages by outcome."""
+    stages = "，".join(
+        f"{STAGE_NAMES.get(k, k)} {v}" for k, v in sorted(out.get("by_stage", {}).items())
+    )
+    lines = [
+        f"tick 完成：到期 {out.get('claimed', 0)} 条，发出动作 {out.get('actions', 0)} 个（{stages or '无'}），"
+        f"等待渠道重试的义务 {out.get('deferred', 0)} 条",
+        f"消息：送达 {out.get('sent', 0)} 条，永久失败 {out.get('failed', 0)} 条，"
+        f"待重试 {out.get('pending', 0)} 条",
+    ]
+    hosts = out.get("deferred_by_host") or {}
+    if hosts:
+        shown = "、".join(f"{h} {n} 条" for h, n in sorted(hosts.items()))
+        lines.append(f"主机暂停（连续失败，稍后自动重试）：{shown}")
+    extra = [
+        ("repeats", "崩溃后重发（收件方可能收到两次）"),
+        ("reclaimed", "收回中断的发送"),
+        ("unreached", "无任何渠道可达的通知"),
+        ("retried", "重试待发消息"),
+        ("superseded", "已无需重试而关闭"),
+        ("given_up", "超过时限转为失败"),
+    ]
+    said = [f"{label} {out[k]} 条" for k, label in extra if out.get(k)]
+    if said:
+        lines.append("；".join(said))
+    if out.get("failed") or out.get("given_up"):
+        lines.append("有消息永久失败：请运行 duban notify failed 查看并在修复渠道后重发")
+    if out.get("stopped"):
+        lines.append("收到停止信号：本次 tick 已提前结束，未完成的部分下次 tick 继续")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM/SIGINT set `stop` (the tick ends after the sends in flight) instead of killing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _signal(signum: int, _frame: Any) -> None:
+        log.warning("收到信号 %s，当前发送完成后结束本次 tick", signal.Signals(signum).name)
+        stop.set()
+
+    old = {sig: signal.signal(sig, _signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _renewing(lease: Any, stop: threading.Event) -> Iterator[None]:
+    """Renew the sender lease while a one-shot tick runs (a long tick must not lose it)."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(lease.renew_every.total_seconds()):
+            if not lease.acquire(utc_now()):
+                log.error("发送租约被他人接管：停止本次 tick")
+                stop.set()
+                return
+
+    thread = threading.Thread(target=renew, name="duban-lease-renewal", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def current_holder() -> str | None:
+    """Who holds the sender lease now (wall clock)."""
+    from models.repo.lease import lease_holder
+
+    with Session(runtime.migrated_engine()) as s:
+        return lease_holder(session=s, name=LEASE_NAME, now=utc_now())
+
+
+def sender_lease(holder: str) -> Any:
+    """The sender lease on the database, on the wall clock, for `holder`.
+
+    Taking it over from a holder that did not release it (expired, or its process is gone) takes
+    back that holder's unfinished claims and sends at once (models/repo/recovery).
+    """
+    from flows.jobs import holder_is_dead
+    from models.repo.lease import release_lease, take_lease
+    from models.repo.recovery import take_back
+    from schedules.service import LeaseOps
+
+    engine = runtime.migrated_engine()
+    settings = runtime.settings()
+    ttl = timedelta(seconds=settings.lease_ttl)
+
+    def acquire(_now: Any) -> bool:
+        # Liveness is a fact of real time: the lease runs on the wall clock even when the logical
+        # clock is pinned (DUBAN_NOW), so a drill's pinned tick can still take over from the dead.
+        with Session(engine) as s:
+            taken = take_lease(
+                session=s,
+                name=LEASE_NAME,
+                holder=holder,
+                now=utc_now(),
+                ttl=ttl,
+                dead=holder_is_dead,
+            )
+        if taken.held and taken.previous:
+            with Session(engine) as s:
+                got = take_back(
+                    session=s, now=runtime.current_time(), previous=taken.previous, actor=holder
+                )
+            log.warning(
+                "接管发送租约（原持有者 %s）：释放义务认领 %s 个，收回发送 %s 条",
+                taken.previous,
+                got.claims,
+                got.deliveries,
+            )
+        return taken.held
+
+    def release(_now: Any) -> None:
+        with Session(engine) as s:
+            release_lease(session=s, name=LEASE_NAME, holder=holder, now=utc_now())
+
+    return LeaseOps(
+        acquire=acquire,
+        release=release,
+        ttl=ttl,
+        renew_every=timedelta(seconds=settings.lease_renew),
     )
 
 
 def build_service(holder: str) -> Any:
     """The real service: lease on the database, jobs into the flows, the one clock."""
     from flows.jobs import daily_digest_job, monthly_job, tick_job, weekly_summary_job
-    from models.repo.lease import acquire_lease, release_lease
-    from schedules.service import LeaseOps, Service, ServiceJobs
+    from schedules.service import Service, ServiceJobs
 
-    engine = runtime.migrated_engine()
     settings = runtime.settings()
-    ttl = timedelta(seconds=settings.lease_ttl)
-
-    def acquire(now: Any) -> bool:
-        with Session(engine) as s:
-            return acquire_lease(session=s, name=LEASE_NAME, holder=holder, now=now, ttl=ttl)
-
-    def release(now: Any) -> None:
-        with Session(engine) as s:
-            release_lease(session=s, name=LEASE_NAME, holder=holder, now=now)
-
     jobs = ServiceJobs(
         tick=lambda now, stop: tick_job(now, stop, holder=holder),
         monthly=monthly_job,
         daily_digest=daily_digest_job,
         weekly_summary=weekly_summary_job,
     )
-    lease = LeaseOps(
-        acquire=acquire,
-        release=release,
-        ttl=ttl,
-        renew_every=timedelta(seconds=settings.lease_renew),
-    )
     return Service(
         jobs=jobs,
-        lease=lease,
+        lease=sender_lease(holder),
         clock=runtime.current_time,
         tick_every=timedelta(seconds=settings.tick_seconds),
+        stop_grace=settings.stop_grace,
     )
 
 
@@ -105,10 +237,18 @@ def status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
         "待确认": info["to_confirm"],
         "督办队列未办结": info["queue_open"],
         "失败渠道": "、".join(info["failing_channels"]) or "无",
+        "待重试消息": info["messages_waiting"],
+        "永久失败未重发": info["messages_failed"],
+        "发送中（未记录结果）": info["messages_sending"],
+        "崩溃后重发（可能重复）": info["messages_repeated"],
         "日历覆盖年份": f"{years[0]}–{years[-1]}" if years else "无",
     }
     for label, value in shown.items():
         typer.echo(f"{label}: {value}")
+    lines = trouble_lines(info)
+    typer.echo("失败主机: " + ("无" if not lines else ""))
+    for line in lines:
+        typer.echo(f"  {line}")
 
 
 def doctor_cmd(as_json: bool = typer.Option(False, "--json")) -> None:

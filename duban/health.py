@@ -10,10 +10,12 @@ from sqlmodel import Session, col, select
 from duban import runtime
 from models.directory import Channel, Contact, Unit
 from models.migrate import current_revision, head_revision
+from models.repo.deliveries import Trouble, delivery_troubles, repeat_count, sending_now
 from models.repo.lease import lease_holder
+from models.repo.resend import select_failed
 from models.repo.ticks import last_tick
 from models.tables import Obligation, Plan, QueueItem
-from schedules.clock import OFFICE_TZ
+from schedules.clock import OFFICE_TZ, utc_now
 
 OVERDUE = ("overdue", "escalated")
 
@@ -49,10 +51,53 @@ def collect_status(lease_name: str) -> dict[str, Any]:
                 s, select(func.count()).where(col(QueueItem.status).in_(["open", "acked"]))
             ),
             "failing_channels": [f"{u}:{t}" for u, t in failing],
-            "leader": lease_holder(session=s, name=lease_name, now=now),
+            "leader": lease_holder(session=s, name=lease_name, now=utc_now()),
             "calendar_years": sorted(ctx.calendar.covered_years),
+            **delivery_state(s),
         }
     return info
+
+
+def delivery_state(session: Session) -> dict[str, Any]:
+    """Messages waiting, failed for good, in flight, repeated; and the hosts they wait on."""
+    failed = [r.id or 0 for r in select_failed(session)]
+    troubles = delivery_troubles(session=session, failed_ids=failed)
+    return {
+        "messages_waiting": sum(t.waiting for t in troubles),
+        "messages_failed": sum(t.failed for t in troubles),
+        "messages_sending": sending_now(session=session),
+        "messages_repeated": repeat_count(session=session),
+        "failing_hosts": [_trouble(t) for t in troubles],
+    }
+
+
+def _trouble(t: Trouble) -> dict[str, Any]:
+    settings = runtime.settings()
+    name = t.host
+    if t.channel_type == "email":
+        relay = f"{settings.smtp_host}:{settings.smtp_port}" if settings.smtp_host else "发件箱"
+        name = f"邮件服务器 {relay}"
+    return {
+        "host": name,
+        "channel_type": t.channel_type,
+        "waiting": t.waiting,
+        "failed": t.failed,
+        "items": t.rows,
+        "since": t.since.astimezone(OFFICE_TZ).isoformat() if t.since else None,
+        "last_error": t.last_error,
+    }
+
+
+def trouble_lines(info: dict[str, Any]) -> list[str]:
+    """The hosts' lines for `status` and `doctor`, in Chinese."""
+    lines = []
+    for h in info["failing_hosts"]:
+        since = (h["since"] or "")[:16].replace("T", " ")
+        lines.append(
+            f"{h['host']}：待重试 {h['waiting']} 条，永久失败 {h['failed']} 条，"
+            f"自 {since} 起；最近错误：{h['last_error'] or '无'}"
+        )
+    return lines
 
 
 def _check(name: str, ok: bool, detail: str) -> dict[str, Any]:
@@ -157,5 +202,19 @@ def collect_doctor() -> list[dict[str, Any]]:
     if mail_ca is not None:
         checks.append(mail_ca)
     with Session(runtime.migrated_engine()) as s:
-        checks += [_channels(s), _calendar(s)]
+        checks += [_channels(s), _delivery(s), _calendar(s)]
     return checks
+
+
+def _delivery(session: Session) -> dict[str, Any]:
+    """Problem while any message waits for a retry or failed for good without being re-sent."""
+    info = delivery_state(session)
+    waiting, failed = info["messages_waiting"], info["messages_failed"]
+    if not waiting and not failed:
+        return _check("消息投递", True, "没有待重试或失败的消息")
+    detail = f"待重试 {waiting} 条，永久失败未重发 {failed} 条；" + "；".join(
+        trouble_lines(info)[:5]
+    )
+    if failed:
+        detail += "；修复渠道后运行 duban notify failed / duban notify resend"
+    return _check("消息投递", False, detail)

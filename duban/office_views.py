@@ -14,7 +14,7 @@ from schedules.clock import OFFICE_TZ
 from schedules.machine import STATUS_LABEL
 from schedules.rules import Status
 
-LEVEL_LABEL = {0: "", 1: "催办", 2: "督办", 3: "通报"}
+LEVEL_LABEL = {0: "无法送达", 1: "催办", 2: "督办", 3: "通报"}
 
 
 def obligation_row(

@@ -9,6 +9,7 @@ own schedules are not used (two schedulers would fire the same tick).
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import uuid
@@ -32,8 +33,38 @@ DEPLOYMENTS = {
 
 
 def instance_id() -> str:
-    """A name for this service process, for the lease and the claims."""
-    return f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+    """A name for this process, for the lease and the claims: host, process id, random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def holder_is_dead(holder: str) -> bool:
+    """Whether a lease holder named by `instance_id` is a process of this machine that is gone.
+
+    A holder on another machine, or one this cannot parse, is never called dead: its lease then
+    runs out by its TTL.
+    """
+    parts = holder.removeprefix("tick:").split(":")
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    # A killed child its parent has not reaped yet still answers kill(pid, 0).
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:
+        return False
 
 
 def _via_deployment(name: str, now: datetime) -> dict[str, Any]:
@@ -63,6 +94,8 @@ def tick_job(now: datetime, stop: threading.Event, *, holder: str = "duban") -> 
             if embedded()
             else _via_deployment("tick", now)
         )
+        if out.get("stopped"):
+            note = "收到停止信号，本次 tick 提前结束；未完成的部分下次 tick 继续"
     except Exception as exc:
         errors, note = 1, f"{type(exc).__name__}: {exc}"
         raise

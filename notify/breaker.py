@@ -3,8 +3,9 @@
 After `threshold` consecutive transient failures on one host (an SMTP relay, a robot's API host,
 a webhook receiver), the host is *open*: messages for it are not tried in this pass but deferred
 at once (their rows stay pending and a later pass tries them), and in-flight retries to it stop.
-After `cool_off` seconds one message is let through as a probe (*half-open*); its success closes
-the host, its failure opens it again. Other hosts are not affected. Thread-safe; the clock is
+After `cool_off` seconds the host is closed again and gets a fresh count: at most `threshold`
+more attempts find out whether it is back, while every message queued for it goes out at once if
+it is. Other hosts are not affected. Thread-safe; the clock is
 injected (monotonic seconds by default), and a pass may also say its logical instant: the cool-off
 has passed when either clock has moved on by `cool_off` (a drill that pins the clock to 09:20
 after a 09:05 outage probes the host again, as a service running on real time would).
@@ -29,7 +30,6 @@ class HostState:
     failures: int = 0  # consecutive transient failures
     opened_at: float | None = None  # when it was last opened (None: closed)
     opened_logical: datetime | None = None  # the pass's instant then, if it said one
-    probing: bool = False  # a half-open probe is in flight
     last_error: str = ""
 
 
@@ -63,14 +63,14 @@ class HostBreaker:
         self._lock = threading.Lock()
 
     def allow(self, host: str, at: datetime | None = None) -> bool:
-        """Whether a new message may be sent to `host` now (a half-open host lets one through)."""
+        """Whether a new message may be sent to `host` now (an open host after its cool-off: yes)."""
         with self._lock:
             st = self._hosts.get(host)
             if st is None or st.opened_at is None:
                 return True
-            if st.probing or not self._cooled(st, at):
+            if not self._cooled(st, at):
                 return False
-            st.probing = True
+            del self._hosts[host]
             return True
 
     def _cooled(self, st: HostState, at: datetime | None) -> bool:
@@ -85,7 +85,7 @@ class HostBreaker:
         """Whether `host` is paused (retries to it should stop)."""
         with self._lock:
             st = self._hosts.get(host)
-            return st is not None and st.opened_at is not None and not st.probing
+            return st is not None and st.opened_at is not None
 
     def record(
         self,
@@ -104,8 +104,8 @@ class HostBreaker:
                 return
             st.failures += 1
             st.last_error = error
-            if st.probing or st.failures >= self.threshold:
-                st.opened_at, st.opened_logical, st.probing = self.clock(), at, False
+            if st.opened_at is None and st.failures >= self.threshold:
+                st.opened_at, st.opened_logical = self.clock(), at
 
     def open_hosts(self) -> dict[str, str]:
         """Host → last error, for the hosts paused now."""

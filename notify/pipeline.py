@@ -32,6 +32,7 @@ from models.repo.deliveries import (
     reclaim_expired,
     record_outcomes,
 )
+from models.repo.queue import queue_unreachable
 from notify.breaker import HostBreaker, host_of
 from notify.channels import build_transports, office_info
 from notify.jobs import Job, claim_requests, outcome_of, result_of
@@ -414,6 +415,14 @@ class Pipeline:
                     reason=f"{u.unit_name}: {u.reason}",
                     data={"obligations": list(u.obligations)},
                 )
+                if u.unit_id is not None and u.obligations:
+                    queue_unreachable(
+                        session=session,
+                        obligation_ids=list(u.obligations),
+                        reason=f"{u.unit_name}: {u.reason}",
+                        now=now,
+                        actor=self.options.actor,
+                    )
 
 
 def _at(now: datetime, started: float) -> datetime:

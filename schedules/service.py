@@ -55,7 +55,7 @@ class Service:
     lease: LeaseOps
     clock: Callable[[], datetime]
     tick_every: timedelta = timedelta(minutes=1)
-    stop_grace: float = 30.0
+    stop_grace: float = 45.0  # > one send's timeout (SMTP 20 s, HTTP 5 + 20 s), < lease ttl - renew
     stop_event: threading.Event = field(default_factory=threading.Event)
     is_leader: bool = False
     scheduler: BackgroundScheduler | None = None
@@ -114,6 +114,9 @@ class Service:
             log.warning(
                 "本实例现在是%s", "主实例（负责发送）" if self.is_leader else "备用实例（不发送）"
             )
+            if self.is_leader and self.scheduler is not None and self.scheduler.running:
+                # Taken over from a leader that died: do its work now, not at the next interval.
+                self.scheduler.modify_job("tick_job", next_run_time=utc_now())
 
     def _run(self, name: str, job: Job) -> None:
         if self.stop_event.is_set() or not self.is_leader:
@@ -136,19 +139,31 @@ class Service:
         self.scheduler.modify_job("tick_job", next_run_time=utc_now())
 
     def stop(self) -> bool:
-        """No new work; wait for in-flight work up to `stop_grace`; release the lease. True if clean."""
+        """No new work; wait for in-flight work up to `stop_grace`; release the lease. True if clean.
+
+        The jobs see `stop_event`: a tick claims nothing more, sends nothing new, makes no further
+        retry and writes the outcomes of the sends in flight (each bounded by its channel's
+        timeout). The lease is released only after that, so a standby never sends beside us. If
+        the work is still running after `stop_grace` the lease is kept (it runs out by its TTL)
+        and the stop is reported unclean.
+        """
         self.stop_event.set()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         clean = self._lock.acquire(timeout=self.stop_grace)
+        if not clean:
+            log.error(
+                "进行中的工作在 %.0f 秒内未结束：不释放租约，由其到期后备用实例接管",
+                self.stop_grace,
+            )
+            return False
         try:
             if self.is_leader:
                 self.lease.release(self.clock())
                 self.is_leader = False
         finally:
-            if clean:
-                self._lock.release()
-        return clean
+            self._lock.release()
+        return True
 
     def serve_forever(self) -> int:
         """Run until SIGTERM or SIGINT; exit code 0 after a clean stop."""

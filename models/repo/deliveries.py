@@ -180,7 +180,9 @@ def record_outcomes(*, session: Session, outcomes: Sequence[Outcome], now: datet
             "sent_at": now if o.ok else None,
             "ref": ((o.ref or "")[:1000] or None) if o.ok else None,
             # A transient failure's row waits here until the retry sweep may take it again.
-            "lease_until": None if o.ok or o.permanent else now + (o.retry_after or RETRY_AFTER),
+            "lease_until": None
+            if o.ok or o.permanent
+            else now + (RETRY_AFTER if o.retry_after is None else o.retry_after),
         }
         for o in outcomes
         for row_id in o.ids
@@ -482,3 +484,67 @@ def sending_now(*, session: Session) -> int:
             select(func.count()).select_from(Delivery).where(col(Delivery.status) == "sending")
         ).one()
     )
+
+
+@dataclass
+class Trouble:
+    """Messages waiting or failed on one host (or channel kind), for status, doctor, digests."""
+
+    host: str
+    channel_type: str
+    waiting: int = 0  # messages pending: failed transiently, tried again later
+    failed: int = 0  # messages failed for good, not re-sent yet
+    rows: int = 0  # the delivery rows (items) they carry
+    since: datetime | None = None  # the oldest of them was first tried then
+    last_error: str = ""
+
+
+def _host(channel_type: str, recipient: str) -> str:
+    if "://" in recipient:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(recipient)
+        return parts.netloc.rsplit("@", 1)[-1] or channel_type
+    return channel_type  # e-mail: one relay for every address
+
+
+def delivery_troubles(*, session: Session, failed_ids: Sequence[int] = ()) -> list[Trouble]:
+    """Pending rows (and the given permanently failed ones) grouped by host, worst first."""
+    out: dict[tuple[str, str], Trouble] = {}
+    seen: set[tuple[str, bool]] = set()
+
+    def add(row: Delivery, *, pending: bool) -> None:
+        host = _host(row.channel_type, row.recipient)
+        t = out.setdefault((row.channel_type, host), Trouble(host, row.channel_type))
+        t.rows += 1
+        if (row.batch, pending) not in seen:  # one message: every row of one batch
+            seen.add((row.batch, pending))
+            if pending:
+                t.waiting += 1
+            else:
+                t.failed += 1
+        if t.since is None or row.created_at < t.since:
+            t.since = row.created_at
+        t.last_error = row.last_error or t.last_error
+
+    pending = select(Delivery).where(
+        col(Delivery.status) == "failed", col(Delivery.permanent) == false()
+    )
+    for row in session.exec(pending.order_by(col(Delivery.id))):
+        add(row, pending=True)
+    for cond in one_of(session, col(Delivery.id), set(failed_ids)):
+        for row in session.exec(select(Delivery).where(cond).order_by(col(Delivery.id))):
+            add(row, pending=False)
+    return sorted(out.values(), key=lambda t: (-(t.waiting + t.failed), t.host))
+
+
+def repeat_count(*, session: Session) -> int:
+    """Rows delivered after being reclaimed from a dead sender (possible duplicates)."""
+    from sqlalchemy import func
+
+    stmt = (
+        select(func.count())
+        .select_from(Delivery)
+        .where(col(Delivery.status) == "sent", col(Delivery.reclaims) > 0)
+    )
+    return int(session.exec(stmt).one())

@@ -53,7 +53,8 @@ def take_lease(
     no longer exists): its lease is taken at once instead of after it expires.
     """
     row = session.get(ServiceLease, name)
-    previous = row.holder if row is not None and row.holder != holder else None
+    # A released lease has no holder: taking it over is not a takeover (nothing was left behind).
+    previous = row.holder if row is not None and row.holder not in (holder, "") else None
     free = or_(col(ServiceLease.holder) == holder, col(ServiceLease.expires_at) <= now)
     if previous is not None and dead is not None and dead(previous):
         free = or_(free, col(ServiceLease.holder) == previous)
@@ -82,7 +83,7 @@ def release_lease(*, session: Session, name: str, holder: str, now: datetime) ->
     stmt = (
         update(ServiceLease)
         .where(col(ServiceLease.name) == name, col(ServiceLease.holder) == holder)
-        .values(expires_at=now)
+        .values(expires_at=now, holder="")
     )
     session.exec(stmt)  # type: ignore[call-overload]
     session.commit()

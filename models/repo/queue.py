@@ -76,3 +76,52 @@ def resolve_item(
     item.resolved_by, item.resolved_at = by, now
     _move(session, item, "resolved", by, now, reason)
     return item
+
+
+UNREACHABLE_LEVEL = 0  # a queue item of its own: nobody could be told of this obligation
+
+
+def queue_unreachable(
+    *, session: Session, obligation_ids: list[int], reason: str, now: datetime, actor: str
+) -> list[int]:
+    """Open (or annotate) an office item for each obligation no channel could reach. Flushed.
+
+    The office has to phone such a unit or fix its directory entry; the item says why.
+    """
+    from sqlmodel import col, select
+
+    from models.tables import Obligation
+
+    opened = []
+    note = {"at": now.isoformat(), "by": actor, "text": f"无法送达：{reason}"}
+    for ob_id in dict.fromkeys(obligation_ids):
+        if session.get(Obligation, ob_id) is None:
+            continue
+        item = session.exec(
+            select(QueueItem).where(
+                col(QueueItem.obligation_id) == ob_id, col(QueueItem.level) == UNREACHABLE_LEVEL
+            )
+        ).first()
+        if item is not None and item.status != "resolved":
+            item.notes = [*item.notes, note]
+            session.add(item)
+            continue
+        if item is None:
+            item = QueueItem(obligation_id=ob_id, level=UNREACHABLE_LEVEL, created_at=now)
+        item.status, item.notes = "open", [*(item.notes or []), note]
+        session.add(item)
+        session.flush()
+        record_event(
+            session=session,
+            at=now,
+            actor=actor,
+            entity="queue_item",
+            entity_id=item.id,
+            action="unreachable",
+            to_status="open",
+            reason=note["text"],
+            data={"obligation_id": ob_id},
+        )
+        opened.append(item.id or 0)
+    session.flush()
+    return opened

@@ -40,14 +40,19 @@ def select_failed(
     channel_id: int | None = None,
     channel_type: str | None = None,
     since: datetime | None = None,
+    pending: bool = False,
 ) -> list[Delivery]:
-    """Failed rows nothing will send again: permanent failures, and rows a resend left failed.
+    """Failed rows nothing will send again: permanent failures, and rows a resend left failed;
+    with `pending`, also the rows that failed transiently and that a later tick tries again.
 
     Rows closed as replaced are left out. Oldest first.
     """
+    kinds = [col(Delivery.permanent) == true(), col(Delivery.id).in_(_audited(REQUESTED))]
+    if pending:
+        kinds.append(col(Delivery.permanent) == false())
     stmt = select(Delivery).where(
         col(Delivery.status) == "failed",
-        or_(col(Delivery.permanent) == true(), col(Delivery.id).in_(_audited(REQUESTED))),
+        or_(*kinds),
         col(Delivery.id).not_in(_audited(REPLACED)),
     )
     if unit_id is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -9,9 +11,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import time as clock_time
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, select
 from werkzeug import Request, Response
@@ -20,6 +24,7 @@ from duban import runtime
 from models.tables import AuditEvent, Delivery, ServiceLease, TickRun
 from schedules.clock import OFFICE_TZ
 from tests.flows.conftest import Office
+from tests.notify.conftest import SmtpSink
 
 DUBAN = str(Path(sys.executable).parent / "duban")
 T_REMIND = datetime.combine(date(2024, 9, 19), clock_time(9, 5), tzinfo=OFFICE_TZ)
@@ -138,3 +143,186 @@ def test_it_lets_exactly_one_of_two_services_send_and_fails_over(office: Office)
         for p in (a, b):
             if p is not None and p.poll() is None:
                 p.kill()
+
+
+@dataclass
+class SlowSink(SmtpSink):
+    """An SMTP relay that takes `delay` seconds to accept each message."""
+
+    delay: float = 2.0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def _slow_relay(office: Office, delay: float) -> SlowSink:
+    office.smtp.stop()
+    office.smtp.sink = sink = SlowSink(delay=delay)
+    office.smtp.start()  # the same port
+    return sink
+
+
+def _message_ids(sink: SmtpSink) -> list[str]:
+    return [str(m["Message-ID"]) for _, _, m in sink.received]
+
+
+def _in_flight() -> list[Delivery]:
+    return _rows(select(Delivery).where(Delivery.status == "sending"))
+
+
+def _everything_sent() -> bool:
+    rows = _rows(select(Delivery))
+    return bool(rows) and all(r.status == "sent" for r in rows)
+
+
+def test_it_resends_what_a_killed_tick_left_even_after_the_webhook_went(office: Office) -> None:
+    sink = _slow_relay(office, delay=3.0)
+    proc = subprocess.Popen(
+        [DUBAN, "tick"], env=_env(DUBAN_NOW=T_REMIND.isoformat()), stdout=subprocess.DEVNULL
+    )
+    hook_sent = select(Delivery).where(
+        Delivery.channel_type == "webhook", Delivery.status == "sent"
+    )
+    _wait(
+        lambda: bool(_rows(hook_sent)) and bool(_in_flight()), 60, "webhook sent, e-mail in flight"
+    )
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    flying = _in_flight()
+    assert flying, "the kill should leave e-mails in flight"
+    # The next tick, at the same pinned minute: the dead tick's lease, claims and sends are
+    # taken back at once (its process is gone), not after the 5- and 15-minute leases.
+    out = subprocess.run(
+        [DUBAN, "tick", "--json"],
+        env=_env(DUBAN_NOW=T_REMIND.isoformat()),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert _everything_sent()  # nothing lost, though the unit's webhook had already gone out
+    ids = _message_ids(sink)
+    repeated = [i for i in set(ids) if ids.count(i) > 1]
+    assert len(repeated) <= len({r.batch for r in flying})  # at most what was in flight
+    # Every message reclaimed from the dead tick is recorded as a possible repeat (the relay
+    # may or may not have accepted it before the kill).
+    assert summary["repeats"] == len({r.batch for r in flying})
+    assert len(office.hook.log) == 1  # the webhook is not sent again
+    takeovers = _rows(select(AuditEvent).where(AuditEvent.action == "takeover"))
+    assert len(takeovers) == 1 and takeovers[0].data["deliveries"] == len(flying)
+
+
+def test_sigterm_stops_a_long_pass_within_the_bound_with_no_second_sender(office: Office) -> None:
+    sink = _slow_relay(office, delay=3.0)
+    env = _env(
+        DUBAN_NOW=T_REMIND.isoformat(),
+        DUBAN_NOW_RUNNING="1",
+        DUBAN_LEASE_TTL="3",
+        DUBAN_LEASE_RENEW="1",
+        DUBAN_TICK_SECONDS="1",
+    )
+    a = subprocess.Popen(
+        [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    b = None
+    try:
+        _wait(lambda: bool(_in_flight()), 60, "A's pass to be sending")
+        b = subprocess.Popen(
+            [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        started = time.monotonic()
+        a.send_signal(signal.SIGTERM)
+        assert a.wait(45) == 0  # a clean stop
+        stopped_in = time.monotonic() - started
+        assert stopped_in < 30, stopped_in  # the in-flight sends (3 s each), then out
+        a_ticks = [r for r in _rows(select(TickRun)) if f":{a.pid}:" in r.holder]
+        assert a_ticks and all(r.finished_at for r in a_ticks)
+        a_end = max(r.finished_at for r in a_ticks if r.finished_at)
+        assert not _in_flight()  # every send A began has its outcome written
+        # B sends only after A has written its outcomes and let go of the lease.
+        a_holders = {t.holder for t in a_ticks}
+
+        def b_ticks() -> list[TickRun]:
+            return [r for r in _rows(select(TickRun)) if r.holder not in a_holders]
+
+        _wait(lambda: bool(b_ticks()) and _everything_sent(), 60, "B to lead and finish")
+        assert min(r.started_at for r in b_ticks()) >= a_end
+        ids = _message_ids(sink)
+        assert len(ids) == len(set(ids))  # a clean stop repeats nothing
+    finally:
+        for p in (a, b):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(10)
+
+
+def test_a_standby_completes_the_dead_leaders_wave_within_the_lease_bound(office: Office) -> None:
+    sink = _slow_relay(office, delay=2.0)
+    env = _env(
+        DUBAN_NOW=T_REMIND.isoformat(),
+        DUBAN_NOW_RUNNING="1",
+        DUBAN_LEASE_TTL="3",
+        DUBAN_LEASE_RENEW="1",
+        DUBAN_TICK_SECONDS="1",
+    )
+    a = subprocess.Popen(
+        [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    b = subprocess.Popen(
+        [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        _wait(lambda: bool(_in_flight()), 60, "the leader's wave to be sending")
+        a_holder = {r.holder for r in _rows(select(TickRun))}
+        leader = a if any(f":{a.pid}:" in h for h in a_holder) else b
+        standby = b if leader is a else a
+        leader.send_signal(signal.SIGKILL)
+        leader.wait(10)
+        flying = _in_flight()
+        killed = time.monotonic()
+        # README: ttl + renew (4 s here) to notice, then the work itself (slow relay: 2 s a message).
+        _wait(_everything_sent, 40, "the standby to finish the dead leader's wave")
+        took = time.monotonic() - killed
+        assert took < 30, took
+        ids = _message_ids(sink)
+        repeated = {i for i in ids if ids.count(i) > 1}
+        assert len(repeated) <= len({r.batch for r in flying})
+        assert standby.poll() is None
+    finally:
+        for p in (a, b):
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+
+
+def test_sigterm_ends_a_one_shot_tick_cleanly(office: Office) -> None:
+    _slow_relay(office, delay=3.0)
+    proc = subprocess.Popen(
+        [DUBAN, "tick"],
+        env=_env(DUBAN_NOW=T_REMIND.isoformat()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait(lambda: bool(_in_flight()), 60, "the tick to be sending")
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=45)
+    assert proc.returncode == 0
+    assert "收到停止信号" in out
+    [run] = _rows(select(TickRun))
+    assert run.finished_at is not None and "停止信号" in run.note
+    assert not _in_flight()  # every begun send has its outcome written
+    with Session(runtime.engine()) as s:
+        lease = s.get(ServiceLease, "sender")
+        assert lease is not None and lease.holder == ""  # released
+    # What it did not get to, the next tick sends; nothing twice.
+    later = T_REMIND.replace(minute=6).isoformat()
+    again = subprocess.run(
+        [DUBAN, "tick"], env=_env(DUBAN_NOW=later), capture_output=True, text=True, timeout=120
+    )
+    assert again.returncode == 0, again.stderr
+    assert _everything_sent()
+    ids = _message_ids(office.smtp.sink)
+    assert len(ids) == len(set(ids))
