@@ -95,7 +95,9 @@ def start(target: Any, port: int) -> multiprocessing.Process:
     raise RuntimeError(f"sink on port {port} did not start")
 
 
-def seed(engine: Engine, count: int, channel: tuple[str, str]) -> list[Notice]:
+def seed(
+    engine: Engine, count: int, channel: tuple[str, str], prefix: str = "基准单位"
+) -> list[Notice]:
     """`count` units, each with one contact, one channel and one obligation; a notice each."""
     notices = []
     with Session(engine) as s:
@@ -109,7 +111,7 @@ def seed(engine: Engine, count: int, channel: tuple[str, str]) -> list[Notice]:
         s.add(ms)
         s.flush()
         for n in range(count):
-            unit = Unit(name=f"基准单位{n:05d}", created_at=T0, updated_at=T0)
+            unit = Unit(name=f"{prefix}{n:05d}", created_at=T0, updated_at=T0)
             s.add(unit)
             s.flush()
             uid = unit.id or 0

@@ -10,8 +10,9 @@ from sqlmodel import Session, col, func, select
 
 from duban import runtime
 from duban.cli_common import fail, print_json
-from duban.plan_views import describe_plan, plan_dict
+from duban.plan_views import describe_plan, plan_dict, unowned_lines
 from intake.errors import IntakeError
+from intake.model import unowned_items
 from intake.review_format import join_units
 from models.repo.plan_parties import PendingParties, list_pending, unit_status
 from models.repo.plans import (
@@ -30,7 +31,9 @@ STATUS_NAMES = {"draft": "草稿", "active": "执行中", "archived": "已归档
 
 
 def import_cmd(
-    path: Path = typer.Argument(..., help="计划文件：.txt / .md / .docx / .xlsx / .csv"),
+    path: Path = typer.Argument(
+        ..., help="计划文件：.txt / .md / .docx / .xlsx / .csv / .pdf / .html"
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="只解析并显示结果，不写入数据库"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
     force: bool = typer.Option(
@@ -49,6 +52,7 @@ def import_cmd(
             print_json(result["parsed"])
         else:
             _print_preview(result["parsed"])
+            _print_unowned(result["unowned"])
         return
     if as_json:
         print_json(result)
@@ -73,6 +77,11 @@ def _print_preview(parsed: dict[str, Any]) -> None:
     _print_warnings(parsed["warnings"])
 
 
+def _print_unowned(items: list[dict[str, Any]]) -> None:
+    for line in unowned_lines(items):
+        typer.echo(f"  {line}")
+
+
 def _print_stored(result: dict[str, Any]) -> None:
     plan_id = result["plan_id"]
     if result["duplicate_of"] is not None:
@@ -85,6 +94,7 @@ def _print_stored(result: dict[str, Any]) -> None:
         f"警告 {result['warnings']} 条"
     )
     _print_pending(PendingParties(**result["pending"]), heading="目录中没有、已按待补充添加")
+    _print_unowned(result["unowned"])
     _print_warnings(result["warning_list"])
     typer.echo(
         f"下一步: duban plan export {plan_id} --xlsx 计划{plan_id}.xlsx 审核后 duban plan apply，再启用"
@@ -153,9 +163,12 @@ def show_cmd(plan_id: int, as_json: bool = typer.Option(False, "--json")) -> Non
         ):
             if t[key]:
                 typer.echo(f"    {label}：{'、'.join(_mark(n, info) for n in t[key])}")
+        if not any(t[k] for k in ("lead_units", "support_units", "leaders")):
+            typer.echo("    责任单位：（无，启用后无人被催办）")
         for m in t["milestones"]:
             typer.echo(f"    {m['key']} {m['text']}")
     _print_pending(PendingParties(**info["pending"]), heading="待补充")
+    _print_unowned(info["unowned"])
 
 
 def _mark(name: str, info: dict[str, Any]) -> str:
@@ -263,9 +276,13 @@ def pending_cmd(plan_id: int, as_json: bool = typer.Option(False, "--json")) -> 
         statuses = {
             n: unit_status(session, n) for n in pending.units + pending.groups + pending.leaders
         }
+        unowned = unowned_items(load_parsed(session=session, plan_id=plan_id).unowned())
     if as_json:
-        print_json({"plan_id": plan_id, **pending.to_dict(), "directory": statuses})
+        doc = {"plan_id": plan_id, **pending.to_dict(), "directory": statuses}
+        print_json(doc | {"unowned": unowned})
         return
+    for line in unowned_lines(unowned):
+        typer.echo(line)
     if not pending.count:
         typer.echo(f"计划 {plan_id} 中的单位、分组和领导都已在目录中")
         return

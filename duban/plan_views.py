@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from intake.model import unowned_items
 from intake.review_format import format_milestone
 from models.repo.plan_parties import list_pending
 from models.repo.plan_rows import load_task_rows
@@ -29,6 +30,23 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
+UNOWNED_HINT = "请在审核表（duban plan export/apply）中填写责任单位"
+
+
+def unowned_lines(items: list[dict[str, Any]], *, limit: int = 20) -> list[str]:
+    """The notice of tasks with no unit (:func:`intake.model.unowned_items`): a heading, then
+    "[ref] title" of the first ``limit``."""
+    if not items:
+        return []
+    head = f"没有责任单位的任务 {len(items)} 项（启用后无人被催办，{UNOWNED_HINT}）："
+    lines = [
+        f"    [{t['ref']}] {t['title'][:30]}" + ("" if t["dated"] else "（无时限）") for t in items
+    ]
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"    ……另有 {len(lines) - limit} 项"]
+    return [head, *lines]
+
+
 def describe_plan(session: Session, plan_id: int) -> dict[str, Any]:
     """A plan with its tasks, keyed milestones, warnings and pending names (for plan show)."""
     plan = get_plan(session=session, plan_id=plan_id)
@@ -48,6 +66,7 @@ def describe_plan(session: Session, plan_id: int) -> dict[str, Any]:
         "tasks": tasks,
         "warnings": [w.to_dict() for w in parsed.warnings],
         "pending": pending.to_dict(),
+        "unowned": unowned_items(parsed.unowned()),
     }
 
 

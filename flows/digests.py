@@ -55,10 +55,37 @@ def build_office_digest(ctx: FlowContext, session: Session, now: datetime) -> No
     rows = _open_rows(session, due_to=week_end)  # everything overdue, and what falls due this week
     items = tuple(_item(ctx, r, today, f"digest@{today.isoformat()}") for r in rows)
     return (
-        Notice(unit_id=None, audience=Audience.OFFICE, items=items, kind="digest")
+        Notice(
+            unit_id=None,
+            audience=Audience.OFFICE,
+            items=items,
+            kind="digest",
+            notes=delivery_notes(session),
+        )
         if items
         else None
     )
+
+
+def delivery_notes(session: Session) -> tuple[str, ...]:
+    """The digest's lines on messages that wait for a retry or failed for good, per host."""
+    from models.repo.deliveries import delivery_troubles
+    from models.repo.resend import select_failed
+
+    failed = [r.id or 0 for r in select_failed(session)]
+    lines = []
+    for t in delivery_troubles(session=session, failed_ids=failed)[:10]:
+        where = "邮件服务器" if t.channel_type == "email" else f"{t.channel_type} {t.host}"
+        since = t.since.astimezone(OFFICE_TZ).strftime("%m-%d %H:%M") if t.since else ""
+        lines.append(
+            f"{where}：待重试 {t.waiting} 条、永久失败 {t.failed} 条（自 {since} 起），"
+            f"最近错误：{(t.last_error or '无')[:120]}"
+        )
+    if failed:
+        lines.append(
+            "永久失败的消息不会自动重发：修复渠道后运行 duban notify failed / duban notify resend"
+        )
+    return tuple(lines)
 
 
 def build_leader_summaries(ctx: FlowContext, session: Session, now: datetime) -> list[Notice]:

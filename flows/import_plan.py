@@ -10,6 +10,7 @@ from prefect import flow
 
 from duban import runtime
 from intake import parse_path
+from intake.model import unowned_items
 from models.repo.plans import find_plan_by_sha256, store_draft
 
 
@@ -18,22 +19,24 @@ def import_plan_flow(path: str, dry_run: bool = False, force: bool = False) -> d
     """Parse a plan document and store it as a draft plan (nothing is chased before activation).
 
     Args:
-        path: The plan file (.txt, .md, .docx, .xlsx, .csv).
+        path: The plan file (.txt, .md, .docx, .xlsx, .csv, .pdf, .html).
         dry_run: Only parse; return the parsed plan and touch no database.
         force: Store even when a file with the same SHA-256 was imported before.
 
     Returns:
-        ``{"dry_run": True, "parsed": ParsedPlan.to_dict()}``; ``{"stored": False,
+        ``{"dry_run": True, "parsed": ParsedPlan.to_dict(), "unowned": […]}``; ``{"stored": False,
         "duplicate_of": id}`` for a file imported before; else ``{"stored": True, **StoredPlan.to_dict(),
-        "warning_list": […], "duplicate_of": id | None}``.
+        "warning_list": […], "duplicate_of": id | None, "unowned": […]}``; ``unowned`` lists
+        the tasks that name no unit (``{"ref", "title", "dated"}``).
 
     Raises:
         intake.IntakeError: Unusable file (missing, empty, binary, unknown format, no tasks).
     """
     source = Path(path)
     parsed = parse_path(source)
+    unowned = unowned_items(parsed.unowned())
     if dry_run:
-        return {"dry_run": True, "parsed": parsed.to_dict()}
+        return {"dry_run": True, "parsed": parsed.to_dict(), "unowned": unowned}
     sha256 = hashlib.sha256(source.read_bytes()).hexdigest()
     with runtime.transaction() as session:
         existing = find_plan_by_sha256(session=session, sha256=sha256)
@@ -53,4 +56,5 @@ def import_plan_flow(path: str, dry_run: bool = False, force: bool = False) -> d
             **stored.to_dict(),
             "warning_list": [w.to_dict() for w in parsed.warnings],
             "duplicate_of": existing.id if existing is not None else None,
+            "unowned": unowned,
         }

@@ -220,8 +220,15 @@ def claim_decide_task(now: datetime, batch: int, owner: str) -> tuple[int, list[
 
 
 @task(name="record", retries=0, cache_policy=NO_CACHE, persist_result=False)
-def record_task(planned: list[Planned], outcome: dict[int, str], now: datetime) -> TickSummary:
-    """Advance every obligation whose action was delivered; defer those that only failed transiently."""
+def record_task(
+    planned: list[Planned], outcome: Delivered | dict[int, str], now: datetime
+) -> TickSummary:
+    """Advance every obligation whose action was delivered; defer those with a route pending.
+
+    `outcome` is the deliver task's result itself (so Prefect links the two task runs).
+    """
+    if isinstance(outcome, Delivered):
+        outcome = outcome.outcome
     ctx, summary = flow_context(), TickSummary()
     by_id = {p.obligation_id: p for p in planned}
     with Session(ctx.engine) as session:
@@ -305,7 +312,7 @@ def run_tick(
         notices = build_notices(planned)
         delivered = send(notices) if notices else Delivered({})
         total.add(delivered.counts)
-        part = run_task(record_task, planned, delivered.outcome, now)
+        part = run_task(record_task, planned, delivered, now)
         total.claimed += claimed
         total.notices += len(notices)
         total.rescheduled += claimed - len(planned)

@@ -1,6 +1,8 @@
 """Plan importer: read published plan documents into structured tasks.
 
-``parse_path(path)`` reads .txt/.md/.docx/.xlsx/.csv; ``parse_text(text, name=...)`` reads text.
+``parse_path(path)`` reads text (any encoding), Markdown, .docx, .xlsx, .csv, .pdf and saved HTML
+pages into one :class:`~intake.document.Document` of blocks, then reads the tasks from it;
+``parse_text(text, name=...)`` reads text.
 Both return a :class:`ParsedPlan` whose ``to_dict()`` is what ``duban import --dry-run --json``
 prints; unusable input raises :class:`IntakeError`, whose message names the file and line.
 """

@@ -13,34 +13,31 @@ import docx
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from intake.document import Document, Row, TableBlock, from_parts
 from intake.errors import IntakeError
-from intake.text import Row, SplitDocument, TableBlock, split_document
+from intake.text import split_document
 
 
-def read_docx(path: Path) -> tuple[list[str], SplitDocument]:
-    """Return all lines (for metadata) and the split document (prose + tables)."""
+def read_docx(path: Path) -> Document:
+    """The paragraphs (Heading styles as Markdown headings) and Word tables, in order."""
     try:
         document: Any = docx.Document(str(path))
     except Exception as exc:  # python-docx raises several types for a broken package
         raise IntakeError(f"无法打开 Word 文件（{type(exc).__name__}）", path=path) from exc
-    lines: list[str] = []  # every paragraph and table row, for the metadata
-    texts: list[str] = []  # paragraphs only; table rows are blank here
+    texts: list[str] = []  # one per paragraph and table row (blank for a row): its line number
     tables: list[TableBlock] = []
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
-            lines.append(_paragraph_text(block))
-            texts.append(lines[-1])
+            texts.append(_paragraph_text(block))
         elif isinstance(block, Table):
-            table = TableBlock(caption=_caption(texts))
+            table = TableBlock()
             for cells in _table_rows(block):
-                lines.append("\t".join(cells))
                 texts.append("")
-                table.rows.append(Row(line=len(lines), cells=cells))
+                table.rows.append(Row(line=len(texts), cells=cells))
             tables.append(table)
     # Paragraphs may still hold tab-separated tables (text pasted into Word).
-    doc = split_document(texts)
-    doc.tables = sorted(doc.tables + [t for t in tables if t.rows], key=lambda t: t.line)
-    return lines, doc
+    split = split_document(texts)
+    return from_parts(split.prose, split.tables + tables)
 
 
 def _paragraph_text(paragraph: Paragraph) -> str:
@@ -63,7 +60,3 @@ def _table_rows(table: Table) -> list[list[str]]:
             cells.append(cell.text.replace("\n", "").strip())
         rows.append(cells)
     return rows
-
-
-def _caption(texts: list[str]) -> str:
-    return " ".join([t for t in texts if t.strip()][-4:])

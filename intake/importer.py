@@ -2,61 +2,76 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
+from intake.document import Document, TableBlock
 from intake.docx import read_docx
 from intake.errors import IntakeError, LineError
+from intake.html import read_html
+from intake.loose import requested_duties
 from intake.meta import extract_meta, plan_context
 from intake.model import ParsedPlan, ParsedTask, Warning
-from intake.prose import parse_prose
+from intake.pdf import read_pdf
+from intake.prose import NOT_TASKS, parse_prose
 from intake.sheet import read_csv, read_xlsx
 from intake.source import decode_text, read_bytes
 from intake.table import parse_table
-from intake.text import Row, SplitDocument, TableBlock, split_document, split_lines
+from intake.text import text_document
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
-SUFFIXES = (*TEXT_SUFFIXES, ".docx", ".xlsx", ".xlsm", ".csv", ".tsv")
+HTML_SUFFIXES = (".html", ".htm", ".shtml", ".xhtml")
+SUFFIXES = (*TEXT_SUFFIXES, ".docx", ".xlsx", ".xlsm", ".csv", ".tsv", ".pdf", *HTML_SUFFIXES)
+# Formats a clerk can convert in the program that made them: say how, rather than "unsupported".
+_SAVE_AS = {
+    ".doc": "旧版 Word（.doc）文件无法直接读取：请在 Word 或 WPS 中打开，另存为 .docx 后再导入",
+    ".wps": "WPS 文字（.wps）文件无法直接读取：请在 WPS 中打开，另存为 .docx 后再导入",
+    ".xls": "旧版 Excel（.xls）文件无法直接读取：请在 Excel 或 WPS 中打开，另存为 .xlsx 后再导入",
+    ".et": "WPS 表格（.et）文件无法直接读取：请在 WPS 中打开，另存为 .xlsx 后再导入",
+    ".ofd": "OFD 版式文件无法直接读取：请用阅读器导出为 PDF（带文字）或另存为 .docx 后再导入",
+}
 
 
 def parse_path(path: Path) -> ParsedPlan:
-    """Import a plan file (.txt, .md, .docx, .xlsx, .csv); errors name the file and line."""
+    """Import a plan file (text, Markdown, Word, Excel, CSV, PDF, HTML); errors name the file."""
     path = Path(path)
+    return parse_document(read_document(path), name=str(path))
+
+
+def read_document(path: Path) -> Document:
+    """Read any supported file into the one :class:`Document` model."""
     suffix = path.suffix.lower()
+    if suffix in _SAVE_AS:
+        raise IntakeError(_SAVE_AS[suffix], path=path)
     if suffix not in SUFFIXES:
         shown = suffix or "（无扩展名）"
         raise IntakeError(f"不支持的文件格式 {shown}，支持：{'、'.join(SUFFIXES)}", path=path)
     data = read_bytes(path)
     if suffix in TEXT_SUFFIXES:
-        return parse_text(decode_text(data, path=path), name=str(path))
+        return text_document(decode_text(data, path=path))
     if suffix == ".docx":
-        lines, doc = read_docx(path)
-        return _assemble(lines, doc, name=str(path))
+        return read_docx(path)
+    if suffix == ".pdf":
+        return read_pdf(path)
+    if suffix in HTML_SUFFIXES:
+        return read_html(path, data)
     rows = read_xlsx(path) if suffix in (".xlsx", ".xlsm") else read_csv(data, path=path)
-    return _parse_rows(rows, name=str(path))
+    if not rows:
+        raise IntakeError("表格为空", path=path)
+    return Document(blocks=[TableBlock(rows=rows)], strict_tables=True)
 
 
 def parse_text(text: str, *, name: str) -> ParsedPlan:
     """Import a plan given as text (.txt/.md content); ``name`` is used in errors."""
     if not text.strip():
         raise IntakeError("文件为空", path=name)
-    lines = split_lines(text)
-    return _assemble(lines, split_document(lines), name=name)
+    return parse_document(text_document(text), name=name)
 
 
-def _parse_rows(rows: list[Row], *, name: str) -> ParsedPlan:
-    """A spreadsheet: the rows above the header are the title lines."""
-    if not rows:
-        raise IntakeError("表格为空", path=name)
-    lines = [" ".join(c for c in row.cells if c) for row in rows]
-    doc = SplitDocument(tables=[TableBlock(rows=rows)])
-    return _assemble(lines, doc, name=name, strict_tables=True)
-
-
-def _assemble(
-    lines: list[str], doc: SplitDocument, *, name: str, strict_tables: bool = False
-) -> ParsedPlan:
-    meta = extract_meta(lines, name=Path(name).name)
+def parse_document(doc: Document, *, name: str) -> ParsedPlan:
+    """Find the plan's metadata, tasks and warnings in a document of any format."""
+    meta = extract_meta(doc.lines(), name=Path(name).name)
     if meta.year is None:
         raise IntakeError("无法确定计划年度：标题、文号、落款日期和文件名中都没有年份", path=name)
     ctx = plan_context(meta)
@@ -64,11 +79,11 @@ def _assemble(
         tasks, warnings = parse_prose(doc.prose, ctx)
         headerless: LineError | None = None
         for index, table in enumerate(doc.tables, start=1):
-            prefix = _table_prefix(table, index) if tasks else ""
+            prefix = _table_prefix(doc.caption(table), index) if tasks else ""
             try:
                 more, notes = parse_table(table.rows, ctx, ref_prefix=prefix)
             except LineError as exc:
-                if strict_tables:
+                if doc.strict_tables:
                     raise
                 headerless = headerless or exc
                 more, notes = [], [_headerless(table, exc)]
@@ -76,16 +91,34 @@ def _assemble(
             warnings += notes
         if not tasks and headerless is not None:
             raise headerless  # the table was the plan's content: its missing header is the error
+        if not tasks:
+            tasks = requested_duties(doc.prose, ctx, skip=NOT_TASKS)
     except LineError as exc:
         raise IntakeError(exc.message, path=name, line=exc.line) from exc
     if not tasks:
         raise IntakeError("没有找到任何任务（既没有编号条目，也没有可识别的任务表格）", path=name)
     warnings += _make_refs_unique(tasks)
+    if FIRST_IS_LEAD.search("".join(doc.lines())):
+        for task in tasks:
+            _first_leads(task)
     return ParsedPlan(meta=meta, tasks=tasks, warnings=warnings, source=name)
 
 
-def _table_prefix(table: TableBlock, index: int) -> str:
-    return "附件-" if "附件" in table.caption else f"表{index}-"
+# "列第一位者为工作牵头单位", "排在第一位的为牵头单位": the document says how to read its lists.
+FIRST_IS_LEAD = re.compile(
+    r"(?:列|排)(?:在)?(?:首位|第一位)(?:者|的)?(?:单位)?(?:为|是)(?:工作)?牵头"
+)
+
+
+def _first_leads(task: ParsedTask) -> None:
+    """Apply the document's own rule: in a list with no roles the first unit leads."""
+    for owner in [task, *task.milestones]:
+        if len(owner.lead_units) > 1 and not owner.support_units:
+            owner.lead_units, owner.support_units = owner.lead_units[:1], owner.lead_units[1:]
+
+
+def _table_prefix(caption: str, index: int) -> str:
+    return "附件-" if "附件" in caption else f"表{index}-"
 
 
 def _headerless(table: TableBlock, exc: LineError) -> Warning:

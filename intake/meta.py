@@ -26,6 +26,7 @@ _ORG = re.compile(
 )
 _RANGE = re.compile(r"(\d{4})\s*年?\s*[—\-–~～至到]+\s*(\d{4})")
 _YEAR = re.compile(r"(\d{4})\s*年")
+_FULL_DATE = re.compile(r"((?:19|20)\d{2})(?:年\d{1,2}月\d{1,2}日|-\d{1,2}-\d{1,2})")
 _PLACE = re.compile(r"^(?:上海市)?([\u4e00-\u9fff]{1,6}?(?:新区|区|县|镇|街道|乡))")
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff\d《》（）()])\s+(?=[\u4e00-\u9fff\d《》（）()])")
 _NUMBERED = re.compile(
@@ -44,6 +45,8 @@ def extract_meta(lines: list[str], *, name: str = "") -> PlanMeta:
     meta.issued_on, signature = _find_issue_date(texts)
     meta.issuer = _shorten(signature or _letterhead(texts[:_HEAD_LINES]) or _derived(meta.title))
     meta.year, meta.until_year = _find_years(meta, doc_no, name)
+    if meta.year is None:
+        meta.year = meta.until_year = _body_year(texts)
     return meta
 
 
@@ -124,6 +127,16 @@ def _find_years(
             return int(year[1]), int(year[1])
     fallback = meta.issued_on.year if meta.issued_on else int(doc_no[1]) if doc_no else None
     return fallback, fallback
+
+
+def _body_year(texts: list[str]) -> int | None:
+    """The year of the first full date in the text ("2023年09月15日", "2023-09-15"), else of
+    the first year it names: what a reader takes when the title and signature give none."""
+    for pattern in (_FULL_DATE, _YEAR):
+        found = next((m for m in map(pattern.search, texts) if m), None)
+        if found:
+            return int(found[1])
+    return None
 
 
 def plan_context(meta: PlanMeta) -> PlanContext:

@@ -35,7 +35,11 @@ class PlanMeta:
 
 @dataclass
 class ParsedMilestone:
-    """One deadline (``due``) or one recurrence (``rrule`` from ``dtstart`` to ``until``)."""
+    """One deadline (``due``) or one recurrence (``rrule`` from ``dtstart`` to ``until``).
+
+    ``lead_units``/``support_units`` are the actors of the milestone's own clause, when it names
+    them ("2024年4月中旬，镇安委会有关成员单位…"); empty means the task's units.
+    """
 
     label: str
     source_text: str
@@ -44,6 +48,8 @@ class ParsedMilestone:
     dtstart: date | None = None
     until: date | None = None
     due_is_default: bool = False
+    lead_units: list[str] = field(default_factory=list)
+    support_units: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form: ``due`` or ``rrule``/``dtstart``/``until``."""
@@ -56,6 +62,9 @@ class ParsedMilestone:
             out["due"] = self.due.isoformat() if self.due else None
         if self.due_is_default:
             out["due_is_default"] = True
+        if self.lead_units or self.support_units:
+            out["lead_units"] = list(self.lead_units)
+            out["support_units"] = list(self.support_units)
         out["source_text"] = self.source_text
         return out
 
@@ -73,6 +82,17 @@ class ParsedTask:
     support_units: list[str] = field(default_factory=list)
     leaders: list[str] = field(default_factory=list)
     milestones: list[ParsedMilestone] = field(default_factory=list)
+
+    @property
+    def has_owner(self) -> bool:
+        """True when the task or one of its milestones names a lead or support unit."""
+        stones = any(m.lead_units or m.support_units for m in self.milestones)
+        return bool(self.lead_units or self.support_units or stones)
+
+    @property
+    def is_dated(self) -> bool:
+        """True when a milestone has a time of the plan's own (not the defaulted year end)."""
+        return any(not m.due_is_default for m in self.milestones)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form of the task and its milestones."""
@@ -114,6 +134,10 @@ class ParsedPlan:
     warnings: list[Warning] = field(default_factory=list)
     source: str = ""
 
+    def unowned(self) -> list[ParsedTask]:
+        """The tasks nobody would be chased for: no lead or support unit anywhere."""
+        return [t for t in self.tasks if not t.has_owner]
+
     def to_dict(self) -> dict[str, Any]:
         """Return ``{"plan": …, "tasks": […], "warnings": […]}`` with dates as ISO strings."""
         return {
@@ -121,3 +145,8 @@ class ParsedPlan:
             "tasks": [t.to_dict() for t in self.tasks],
             "warnings": [w.to_dict() for w in self.warnings],
         }
+
+
+def unowned_items(tasks: list[ParsedTask]) -> list[dict[str, Any]]:
+    """``{"ref", "title", "dated"}`` of tasks that name no unit: what the office must fill in."""
+    return [{"ref": t.ref, "title": t.title, "dated": t.is_dated} for t in tasks]

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from intake.units import BREAK_MARK
+from schedules.timeexpr import normalize_numerals
 
 _CN_NUM = "一二三四五六七八九十"
 SECTION_CN = re.compile(rf"^([{_CN_NUM}]{{1,3}})\s*[、.．]\s*(.+)$")
@@ -19,6 +20,8 @@ SECTION_AR = re.compile(r"^(\d{1,2})\s*、\s*(.+)$")
 SUBSECTION = re.compile(rf"^[（(]\s*([{_CN_NUM}]{{1,3}})\s*[）)]\s*(.*)$")
 ITEM = re.compile(r"^(\d{1,3})\s*[.．、](?!\d)\s*(.+)$")
 _TERMINAL = "。！？；：）)!?;:"
+_CIRCLE_ZERO = re.compile(r"[○◯](?=[○◯〇零一二三四五六七八九十]*年)")
+_BULLET = re.compile(r"^[•·●▪◆■]\s*")
 _MARKUP = re.compile(r"\*\*|__|</?b>|</?strong>|<br\s*/?>", re.IGNORECASE)
 _END_MATTER = re.compile(
     r"^(?:附件|抄送|抄报|[（(]?信息公开|[（(]?此页无正文|共印|主题词|印发|联系人|\d{4}年\d{1,2}月\d{1,2}日(?:印发)?$)"
@@ -45,13 +48,15 @@ class Paragraph:
 
 
 def clean_line(raw: str) -> tuple[str, bool]:
-    """Strip Markdown marks; return the text and whether the line was a Markdown heading."""
+    """Strip Markdown marks, list bullets and bare web addresses (page chrome of a copied page);
+    return the text and whether the line was a Markdown heading."""
     text = raw.strip()
     heading = text.startswith("#")
     text = text.lstrip("#").strip()
     bold = text.startswith("**") and text.endswith("**") and len(text) > 4
-    text = _MARKUP.sub("", text).strip()
-    if re.fullmatch(r"-{3,}|\*{3,}|_{3,}", text):
+    text = _BULLET.sub("", _MARKUP.sub("", text)).strip()
+    text = _CIRCLE_ZERO.sub("〇", text)  # "二○○七年": a circle typed for the numeral zero
+    if re.fullmatch(r"-{3,}|\*{3,}|_{3,}|(?:https?://|www\.)\S+", text):
         return "", False
     # A bold line is a heading only when it is numbered like one; bold also marks the unit
     # parentheses that close an item, even when a page break put them on their own line.
@@ -68,7 +73,7 @@ def _is_short(text: str) -> bool:
 
 def is_end_matter(text: str) -> bool:
     """Signature, date, 抄送, 附件 and similar lines that close the body of a plan."""
-    compact = _DATE_GAPS.sub("", text)
+    compact = _DATE_GAPS.sub("", normalize_numerals(text))  # "二〇〇七年四月十三日" too
     return bool(_END_MATTER.match(compact) or _ORG_LINE.match(compact))
 
 

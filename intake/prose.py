@@ -12,23 +12,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from intake.duties import sentence_actors
+from intake.loose import paragraph_duty
 from intake.model import ParsedTask, Warning
+from intake.owners import ends_with_units, take_unit_group, task_units, union_units
 from intake.paragraphs import Paragraph, build_paragraphs, is_heading_like, split_title
 from intake.supervision import supervised_items
 from intake.timing import milestones_from_text
 from intake.units import (
     BREAK_MARK,
     find_labelled_units,
-    find_prose_units,
-    is_unit_group,
-    split_roles,
 )
 from schedules.timeexpr import PlanContext
 
+_ANNEX_LIST = re.compile(r"^附件\s*[:：]?\s*1\s*[.．、]")
 _CN_VALUE = {ch: i for i, ch in enumerate("一二三四五六七八九十", start=1)}
 # Boilerplate sections that describe the plan itself rather than assign work.
-_NOT_TASKS = re.compile(
-    r"(?:指导思想|组织领导|组织机构|基本原则|工作原则|编制依据|成立\S*领导小组)"
+NOT_TASKS = re.compile(
+    r"(?:指导思想|总体要求|主要目标|总体目标|工作目标|组织领导|组织机构|基本原则|工作原则|编制依据|成立\S*领导小组)"
 )
 
 
@@ -54,6 +55,8 @@ class _State:
     items_since_section: bool = False
     subsection: _Open | None = None
     item: _Open | None = None
+    section_actors: tuple[list[str], list[str]] = ([], [])
+    annexes: bool = False
     ended: bool = False
     tasks: list[ParsedTask] = field(default_factory=list)
     qualifiers: list[str] = field(default_factory=list)
@@ -86,6 +89,11 @@ def _qualify_restarted_numbers(state: _State) -> None:
 def _feed(state: _State, p: Paragraph) -> None:
     if p.kind == "section_ar":
         p.kind = "section" if _is_arabic_section(state, p) else "item"
+    listing = state.annexes
+    state.annexes = p.kind == "end" and bool(_ANNEX_LIST.match(_plain(p.text)))
+    if listing and p.kind == "item" and is_heading_like(p):
+        state.annexes = True  # "附件：1.…" then "2.十方面民生实事责任分解": names of attachments
+        return
     if p.kind in ("section", "title", "end"):
         _close_item(state)
         _close_subsection(state)
@@ -109,12 +117,13 @@ def _feed(state: _State, p: Paragraph) -> None:
 
 def _is_arabic_section(state: _State, p: Paragraph) -> bool:
     """Read "2、 标题" as a section when it follows section 1 and no numbered list is running."""
-    if state.items_since_section or not is_heading_like(p) or _ends_with_units(p.text):
+    if state.items_since_section or not is_heading_like(p) or ends_with_units(p.text):
         return False
     return int(p.number) == state.section_value + 1
 
 
 def _open_section(state: _State, p: Paragraph) -> None:
+    state.section_actors = ([], [])
     state.section_no = p.number
     state.section_title = _strip_number(p.rest)
     value = int(p.number) if p.number.isdigit() else _cn_value(p.number)
@@ -152,7 +161,7 @@ def _open_item(state: _State, p: Paragraph) -> None:
     state.item = _Open(ref=p.number, title=title, section=section, paragraphs=[body])
     sub = state.subsection.ref if state.subsection is not None else ""
     state.item.qualifier = sub or (f"{state.section_no}、" if state.section_no else "")
-    state.item.closed = _ends_with_units(p.rest)
+    state.item.closed = ends_with_units(p.rest)
     if state.subsection is not None:
         state.subsection.has_items = True
 
@@ -165,12 +174,37 @@ def _feed_plain(state: _State, p: Paragraph) -> None:
     item = state.item
     if item is not None and not item.closed:
         item.paragraphs.append(p)
-        item.closed = _ends_with_units(p.text)
+        item.closed = ends_with_units(p.text)
+    elif state.subsection is not None and not state.subsection.has_items and item is None:
+        state.subsection.paragraphs.append(p)
+    elif _loose_duty(state, p):
+        return
+    elif item is None and state.subsection is None and state.section_no and not state.ended:
+        _note_section_actors(state, p)
     elif item is not None or state.ended:
         message = "这段文字不属于任何任务，已忽略" if item else "正文结束后的文字，已忽略"
         state.warnings.append(Warning(line=p.line, text=_plain(p.text)[:80], message=message))
-    elif state.subsection is not None and not state.subsection.has_items:
-        state.subsection.paragraphs.append(p)
+
+
+def _note_section_actors(state: _State, p: Paragraph) -> None:
+    """ "各地、各有关部门聚焦3个时间段…" opening a section: the actors of its parts that name none."""
+    lead, support = sentence_actors(_plain(p.text))
+    if lead or support:
+        state.section_actors = (lead, support)
+
+
+def _loose_duty(state: _State, p: Paragraph) -> bool:
+    """A dated paragraph outside the numbered tasks is a duty of its own (intake/loose.py),
+    except in the sections that state aims and principles (指导思想, 工作目标 …)."""
+    if NOT_TASKS.fullmatch(state.section_title or "-"):
+        return False
+    section = [state.section_title] if state.section_title else []
+    task = paragraph_duty(p, state.ctx, section=section, fragments=p.fragments)
+    if task is None:
+        return False
+    state.tasks.append(task)
+    state.qualifiers.append("")
+    return True
 
 
 def _plain(text: str) -> str:
@@ -179,7 +213,7 @@ def _plain(text: str) -> str:
 
 def _close_item(state: _State) -> None:
     if state.item is not None:
-        state.tasks.append(_to_task(state.item, state.ctx))
+        state.tasks.append(_with_section_actors(_to_task(state.item, state.ctx), state))
         state.qualifiers.append(state.item.qualifier)
     state.item = None
 
@@ -189,19 +223,29 @@ def _close_subsection(state: _State) -> None:
     state.subsection = None
     if sub is None or sub.has_items:
         return
-    if any(_NOT_TASKS.fullmatch(t) for t in [sub.title, *sub.section]):
+    if any(NOT_TASKS.fullmatch(t) for t in [sub.title, *sub.section]):
         return
-    state.tasks.append(_to_task(sub, state.ctx))
+    state.tasks.append(_with_section_actors(_to_task(sub, state.ctx), state))
     state.qualifiers.append("")
+
+
+def _with_section_actors(task: ParsedTask, state: _State) -> ParsedTask:
+    if not task.has_owner:
+        task.lead_units, task.support_units = (list(u) for u in state.section_actors)
+    return task
 
 
 def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
     text = "\n".join(p.text for p in open_.paragraphs)
     body, group = take_unit_group(text)
-    lead, support = _units(body, group)
+    lead, support = task_units(body, group)
     lines = fragments_of(open_.paragraphs)
-    milestones = milestones_from_text(_plain(text), title=open_.title, ctx=ctx, lines=lines)
+    explicit = group is not None or find_labelled_units(body) is not None
+    milestones = milestones_from_text(
+        _plain(text), title=open_.title, ctx=ctx, lines=lines, actors=not explicit
+    )
     milestones += supervised_items(_plain(body), milestones)
+    lead, support = union_units(lead, support, milestones)
     return ParsedTask(
         ref=open_.ref,
         title=open_.title,
@@ -214,38 +258,6 @@ def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
     )
 
 
-def _units(body: str, group: str | None) -> tuple[list[str], list[str]]:
-    """Closing parentheses first, then label lines ("责任单位：…"), then duties in the prose."""
-    if group:
-        return split_roles(group)
-    labelled = find_labelled_units(body)
-    if labelled is not None:
-        return labelled
-    return find_prose_units(body), []
-
-
 def fragments_of(task_paragraphs: list[Paragraph]) -> list[tuple[int, str]]:
     """All (line, text) fragments of a task, for reporting a bad date on its own line."""
     return [f for p in task_paragraphs for f in p.fragments]
-
-
-def _ends_with_units(text: str) -> bool:
-    return take_unit_group(text)[1] is not None
-
-
-def take_unit_group(text: str) -> tuple[str, str | None]:
-    """Split "正文。（X、Y）" into the body and the closing unit group, if the group lists units."""
-    stripped = text.rstrip(" \t\n。；;" + BREAK_MARK)
-    if not stripped.endswith(("）", ")")):
-        return text, None
-    depth = 0
-    for i in range(len(stripped) - 1, -1, -1):
-        ch = stripped[i]
-        depth += ch in "）)"
-        depth -= ch in "（("
-        if depth == 0:
-            group = stripped[i + 1 : -1]
-            if is_unit_group(group.replace(BREAK_MARK + BREAK_MARK, BREAK_MARK)):
-                return stripped[:i].rstrip(BREAK_MARK + "\n "), group
-            return text, None
-    return text, None

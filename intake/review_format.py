@@ -3,7 +3,9 @@
 A one-off deadline reads ``2024-04-30（4月）`` (the plan's own words in brackets), a
 defaulted one ``2024-12-31（默认）`` (or ``（默认：…）`` with the words it stands for), a recurrence
 ``每月26日 FREQ=MONTHLY;BYMONTHDAY=26 2024-05-01~2026-12-31（每月26日前）``: the first word is
-for people, the RRULE and the dates are what is read back.
+for people, the RRULE and the dates are what is read back. A milestone whose own clause names its
+units ends with them: ``2024-04-20（4月中旬）【镇安委会有关成员单位】``, with support units after
+``配合：`` (``【区应急局；配合：各街镇】``).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from schedules.timeexpr import PlanContext, TimeExprError, is_open_ended, parse_
 
 DEFAULT_MARK = "默认"
 _DATE = r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
-_SOURCE = r"(?:\s*[（(](?P<src>.*)[）)])?"
+_SOURCE = r"(?:\s*[（(](?P<src>.*)[）)])?(?:\s*【(?P<units>[^【】]*)】)?"
 _ONE_OFF = re.compile(rf"^(?P<due>{_DATE}){_SOURCE}$")
 _RECURRING = re.compile(
     rf"^(?P<desc>.*?)\s*(?P<rule>FREQ=[A-Za-z0-9=;,+-]+)\s+(?P<start>{_DATE})\s*[~～至到]\s*"
     rf"(?P<until>{_DATE}){_SOURCE}$"
 )
+_SUPPORT_MARK = "配合："
 _UNIT_SEPARATORS = re.compile(r"[、，,；;\n]+")
 _WEEKDAYS = {"MO": "一", "TU": "二", "WE": "三", "TH": "四", "FR": "五", "SA": "六", "SU": "日"}
 
@@ -57,12 +60,33 @@ def format_milestone(m: ParsedMilestone) -> str:
     source = m.source_text
     if m.due_is_default:
         source = f"{DEFAULT_MARK}：{source}" if source else DEFAULT_MARK
-    tail = f"（{source}）" if source else ""
+    tail = (f"（{source}）" if source else "") + format_milestone_units(m)
     if m.rrule:
         start = m.dtstart.isoformat() if m.dtstart else ""
         until = m.until.isoformat() if m.until else ""
         return f"{describe_rrule(m.rrule)} {m.rrule} {start}~{until}{tail}"
     return f"{m.due.isoformat() if m.due else ''}{tail}"
+
+
+def format_milestone_units(m: ParsedMilestone) -> str:
+    """``【lead；配合：support】`` when the milestone's own clause names units, else ""."""
+    parts = [join_units(m.lead_units)] if m.lead_units else []
+    if m.support_units:
+        parts.append(_SUPPORT_MARK + join_units(m.support_units))
+    return f"【{'；'.join(parts)}】" if parts else ""
+
+
+def read_milestone_units(text: str | None) -> tuple[list[str], list[str]]:
+    """The (lead, support) of a ``【…】`` tail (without the brackets)."""
+    lead: list[str] = []
+    support: list[str] = []
+    for part in re.split(r"[；;]", text or ""):
+        part = part.strip()
+        if part.startswith((_SUPPORT_MARK, "配合:")):
+            support += split_units(part[3:])
+        elif part:
+            lead += split_units(part)
+    return lead, support
 
 
 def format_milestones(milestones: list[ParsedMilestone]) -> str:
@@ -107,12 +131,15 @@ def parse_milestone_line(line: str, *, ctx: PlanContext, label: str) -> list[Par
         if is_default:
             source = source[len(DEFAULT_MARK) :].lstrip("：: ")
         due = read_date(one_off["due"])
+        lead, support = read_milestone_units(one_off["units"])
         return [
             ParsedMilestone(
                 label=label,
                 source_text=source,
                 due=due,
                 due_is_default=is_default,
+                lead_units=lead,
+                support_units=support,
             )
         ]
     recurring = _RECURRING.match(text)
@@ -129,12 +156,15 @@ def _read_recurring(match: re.Match[str], label: str) -> ParsedMilestone:
         raise CellError(f"无法识别的重复规则 {rule}（{exc}）") from exc
     if until < start:
         raise CellError(f"重复的结束日期 {until} 早于开始日期 {start}")
+    lead, support = read_milestone_units(match["units"])
     return ParsedMilestone(
         label=label,
         source_text=(match["src"] or "").strip(),
         rrule=rule,
         dtstart=start,
         until=until,
+        lead_units=lead,
+        support_units=support,
     )
 
 

@@ -227,6 +227,8 @@ def _milestone_from_dict(d: dict[str, Any]) -> ParsedMilestone:
         dtstart=day("dtstart"),
         until=day("until"),
         due_is_default=bool(d.get("due_is_default")),
+        lead_units=list(d.get("lead_units", [])),
+        support_units=list(d.get("support_units", [])),
     )
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import openpyxl
 
+from intake.document import Row
 from intake.errors import IntakeError
 from intake.source import decode_text
-from intake.text import Row
 
 
 def read_csv(data: bytes, *, path: Path) -> list[Row]:

@@ -34,7 +34,7 @@ _EXACT = {
 _FUZZY = (
     ("ref", re.compile(r"序号|编号")),
     ("leaders", re.compile(r"领导")),
-    ("support", re.compile(r"配合|协办|协助|参与")),
+    ("support", re.compile(r"配合|协办|协助|参与|协同|协作")),
     ("lead", re.compile(r"责任|牵头|主责|主办")),
     ("time", re.compile(r"时间|时限|节点|期限|进度")),
     ("text", re.compile(r"要求|措施|内容|目标$")),
@@ -46,6 +46,7 @@ _HEADING_ROW = re.compile(
 _SUBTOTAL = re.compile(r"[（(]\s*(?:小计|合计|共)\s*\d+\s*项\s*[）)]\s*$")
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff“”])\s+(?=[\u4e00-\u9fff“”])")
 _TAGS = re.compile(r"</?\w+[^>]*>|\*\*")
+_TIME_CELL = re.compile(r"^.{0,12}(?:\d{1,2}\s*月|年底|年内|年末|季度|每[月周年季]|长期|持续|底前)")
 
 
 def header_field(cell: str) -> str | None:
@@ -78,15 +79,18 @@ def parse_table(
         raise LineError(
             "表格没有可识别的表头（需要序号、任务、责任单位、时间节点等列名）", line=line
         )
-    header = [header_field(c) or "" for c in rows[start].cells]
+    header = _led_columns(rows[start].cells, [header_field(c) or "" for c in rows[start].cells])
     width = _row_width(rows[start + 1 :], len(header))
     warnings = [_warn(r, "表头之前的行，已忽略") for r in rows[:start] if _text(r)]
     tasks: list[ParsedTask] = []
     category = ""
+    above: list[str] = []
     for row in rows[start + 1 :]:
         if [header_field(c) or "" for c in row.cells] == header or not _text(row):
             continue
-        values = align(header, row.cells, width)
+        cells = fill_merged(header, row.cells, above)
+        values = align(header, cells, width)
+        above = cells if len(_trimmed(cells)) > 1 else above
         if _is_heading_row(values, row):
             if _looks_like_heading(_text(row)):
                 category = _heading(_text(row))
@@ -101,6 +105,29 @@ def parse_table(
         tasks.append(task)
         warnings.extend(more)
     return tasks, warnings
+
+
+def _led_columns(names: list[str], header: list[str]) -> list[str]:
+    """With a 牵头单位 column, a 责任单位 column holds the units under the lead: support."""
+    if not any(f == "lead" and "牵头" in n for n, f in zip(names, header, strict=True)):
+        return header
+    return [
+        "support" if f == "lead" and "责任" in n and "牵头" not in n else f
+        for n, f in zip(names, header, strict=True)
+    ]
+
+
+def fill_merged(header: list[str], cells: list[str], above: list[str]) -> list[str]:
+    """A row short of its first cells, merged with the row above: its time cell shows where it
+    belongs ("2.制定… | 市级各专委会办公室 | 2月10日前" under "(一)制定工作任务清单 | 1.制定…")."""
+    trimmed = _trimmed(cells)
+    if "time" not in header or not above or len(trimmed) >= len(header):
+        return cells
+    at = max((i for i, c in enumerate(trimmed) if _TIME_CELL.search(c)), default=-1)
+    shift = header.index("time") - at
+    if at < 0 or shift <= 0 or shift > len(above):
+        return cells
+    return above[:shift] + cells
 
 
 def _row_width(rows: list[Row], header_width: int) -> int:

@@ -1,8 +1,11 @@
 """Split a .txt/.md document into prose lines and table blocks.
 
-Three table shapes are recognised: one cell per line ("\\t序号", "\\t工作目标任务", …, a blank
-line between rows, a line without the tab continuing the cell above), one row per line with
-tabs between the cells, and Markdown pipe tables. Everything else is prose.
+The table shapes real copies come in are recognised: one cell per line ("\\t序号",
+"\\t工作目标任务", …, a blank line between rows, a line without the tab continuing the cell
+above); one row per line with tabs between the cells; rows with ``|`` between the cells, with or
+without leading and trailing pipes (Markdown tables among them); and one cell per line ending in
+``|``, as web pages are often copied, where a line of pipes alone ("||||") ends a row and a
+numbered cell after a row's content starts the next. Everything else is prose.
 """
 
 from __future__ import annotations
@@ -10,28 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from intake.document import Document, Row, TableBlock, from_parts
+
+__all__ = ["Row", "SplitDocument", "TableBlock", "split_document", "split_lines", "text_document"]
+
 _PIPE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
-
-
-@dataclass
-class Row:
-    """One table row: the line it starts on and its cells, as written."""
-
-    line: int
-    cells: list[str]
-
-
-@dataclass
-class TableBlock:
-    """Consecutive table rows, and the prose line just before them (e.g. "附件：…")."""
-
-    rows: list[Row] = field(default_factory=list)
-    caption: str = ""
-
-    @property
-    def line(self) -> int:
-        """The line the table starts on."""
-        return self.rows[0].line if self.rows else 0
 
 
 @dataclass
@@ -42,16 +28,35 @@ class SplitDocument:
     tables: list[TableBlock] = field(default_factory=list)
 
 
+def text_document(text: str) -> Document:
+    """A .txt/.md plan as a :class:`Document`: its prose lines and the tables written in it."""
+    split = split_document(split_lines(text))
+    return from_parts(split.prose, split.tables)
+
+
 def split_lines(text: str) -> list[str]:
     """Split on any newline convention; a BOM and form feeds are dropped."""
     text = text.lstrip("\ufeff").replace("\f", "\n")
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
+_DEBRIS = re.compile(r"^\s*\|[\s|]*$")
+_NUMBERED_CELL = re.compile(
+    r"^(?:\d{1,3}\s*[.．、](?!\d)|[（(][一二三四五六七八九十]{1,3}[）)]|[一二三四五六七八九十]{1,3}\s*、)"
+)
+_SECTION_CELL = re.compile(r"^[一二三四五六七八九十]{1,3}\s*、")
+
+
 def _kind(line: str) -> str:
     if line.startswith("\t") and "\t" not in line[1:]:
         return "cell"
-    if line.lstrip().startswith("|") and line.rstrip().endswith("|"):
+    stripped = line.strip()
+    if _DEBRIS.match(line):
+        return "pcell"  # "|" alone is an empty cell, "||||" the end of a row
+    cells = [c for c in stripped.strip("|").split("|") if c.strip()]
+    if stripped.endswith("|") and len(cells) == 1 and stripped.count("|") == 1:
+        return "pcell"
+    if stripped.count("|") >= 2 or (stripped.startswith("|") and stripped.endswith("|")):
         return "pipe"
     if "\t" in line.strip("\t ") or (line.strip() and line.count("\t") >= 2):
         return "tsv"  # cells between tabs, or a heading row whose other cells are empty
@@ -64,9 +69,8 @@ def split_document(lines: list[str]) -> SplitDocument:
     i = 0
     while i < len(lines):
         kind = _kind(lines[i])
-        if kind in ("cell", "tsv", "pipe"):
+        if kind in ("cell", "tsv", "pipe", "pcell"):
             block, i = _read_block(lines, i, kind)
-            block.caption = _caption(doc.prose)
             doc.tables.append(block)
             continue
         doc.prose.append((i + 1, lines[i]))
@@ -74,15 +78,71 @@ def split_document(lines: list[str]) -> SplitDocument:
     return doc
 
 
-def _caption(prose: list[tuple[int, str]]) -> str:
-    texts = [t.strip() for _, t in prose if t.strip()]
-    return " ".join(texts[-4:])
-
-
 def _read_block(lines: list[str], i: int, kind: str) -> tuple[TableBlock, int]:
     if kind == "cell":
         return _read_cell_block(lines, i)
+    if kind == "pcell":
+        return _read_pipe_cells(lines, i)
     return _read_row_block(lines, i, kind)
+
+
+def _read_pipe_cells(lines: list[str], i: int) -> tuple[TableBlock, int]:
+    """One cell per line ending in "|": rows end at a line of pipes, or where a numbered cell
+    follows a row's content ("1.制定…" after "…市安委办 | 1月20日前 |"); a section heading
+    ("一、…") is a row of its own."""
+    block = TableBlock()
+    row: Row | None = None
+    while i < len(lines):
+        line, kind = lines[i], _kind(lines[i])
+        text = line.strip().rstrip("|").strip()
+        if kind == "prose":
+            if row is None or not _cell_goes_on(lines, i):
+                break
+            if _NUMBERED_CELL.match(text) and _starts_row(row, text):
+                _close_row(block, row)
+                row = Row(line=i + 1, cells=[text])
+            elif _NUMBERED_CELL.match(text):
+                row.cells.append(text)
+            else:
+                row.cells[-1] += text  # a cell the page wrapped (or cut off) without its pipe
+            i += 1
+            continue
+        if kind != "pcell":
+            break
+        if kind == "pcell" and _DEBRIS.match(line) and line.count("|") > 1:
+            row = _close_row(block, row)
+        elif row is not None and _starts_row(row, text):
+            _close_row(block, row)
+            row = Row(line=i + 1, cells=[text])
+        else:
+            row = row or Row(line=i + 1, cells=[])
+            row.cells.append(text)
+        if _SECTION_CELL.match(text):
+            row = _close_row(block, row)
+        i += 1
+    _close_row(block, row)
+    return block, i
+
+
+def _cell_goes_on(lines: list[str], i: int) -> bool:
+    """A line without its pipe is a cell's text only between cells, or last in the file."""
+    return _row_goes_on(lines, i, "pcell")
+
+
+def _row_goes_on(lines: list[str], i: int, kind: str) -> bool:
+    """A prose line inside a table continues its last cell only if the table goes on after it."""
+    after = next((line for line in lines[i + 1 :] if line.strip()), None)
+    return after is None or _kind(after) == kind
+
+
+def _starts_row(row: Row, text: str) -> bool:
+    has_content = any(c and not _NUMBERED_CELL.match(c) for c in row.cells)
+    return bool(_NUMBERED_CELL.match(text)) and has_content
+
+
+def _close_row(block: TableBlock, row: Row | None) -> None:
+    if row is not None and any(c.strip() for c in row.cells):
+        block.rows.append(row)
 
 
 def _read_cell_block(lines: list[str], i: int) -> tuple[TableBlock, int]:
@@ -120,7 +180,7 @@ def _read_row_block(lines: list[str], i: int, kind: str) -> tuple[TableBlock, in
         if here == kind:
             if not (kind == "pipe" and _PIPE_RULE.match(line.strip())):
                 block.rows.append(Row(line=i + 1, cells=_cells(line, kind)))
-        elif here == "prose" and previous == kind and block.rows:
+        elif here == "prose" and previous == kind and block.rows and _row_goes_on(lines, i, kind):
             block.rows[-1].cells[-1] += line.strip()
             here = kind
         elif here != "blank" or not _more_rows_follow(lines, i, kind):
@@ -139,6 +199,8 @@ def _more_rows_follow(lines: list[str], i: int, kind: str) -> bool:
 
 def _cells(line: str, kind: str) -> list[str]:
     if kind == "pipe":
-        inner = line.strip()[1:-1]
+        inner = line.strip()
+        inner = inner[1:] if inner.startswith("|") else inner
+        inner = inner[:-1] if inner.endswith("|") else inner
         return [c.strip() for c in inner.split("|")]
     return [c.strip() for c in line.rstrip("\n").split("\t")]

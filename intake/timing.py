@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from intake.duties import clause_units
 from intake.errors import LineError
 from intake.model import ParsedMilestone, Warning
 from schedules.timeexpr import (
@@ -21,12 +22,18 @@ _LABEL_MAX = 60
 
 
 def milestones_from_text(
-    text: str, *, title: str, ctx: PlanContext, lines: list[tuple[int, str]]
+    text: str,
+    *,
+    title: str,
+    ctx: PlanContext,
+    lines: list[tuple[int, str]],
+    actors: bool = False,
 ) -> list[ParsedMilestone]:
     """Every deadline and recurrence in ``text``; the plan year's end when there is none.
 
     ``lines`` are the (line number, text) fragments the task was read from, so that an
-    impossible date is reported on its own line.
+    impossible date is reported on its own line. With ``actors``, each milestone carries the
+    units its own clause names (:func:`intake.duties.clause_units`).
     """
     try:
         specs = find_time_expressions(text, ctx)
@@ -35,7 +42,26 @@ def milestones_from_text(
     if not specs:
         return [_to_milestone(default_milestone(ctx), title)]
     norm = normalize_numerals(text)
-    return [_to_milestone(s, _clause_around(norm, s) or title) for s in specs]
+    # "每季度的形象进度" qualifies a noun, "从第一季度开始" says when something starts: neither asks
+    # for anything by a date.
+    specs = [s for s in specs if not _qualifies_or_starts(s, norm)]
+    if not specs:
+        return [_to_milestone(default_milestone(ctx), title)]
+    out = [_to_milestone(s, _clause_around(norm, s) or title) for s in specs]
+    if actors:
+        for spec, milestone in zip(specs, out, strict=True):
+            if spec.start >= 0:
+                milestone.lead_units, milestone.support_units = clause_units(
+                    norm, spec.start, spec.end
+                )
+    return out
+
+
+def _qualifies_or_starts(spec: MilestoneSpec, norm: str) -> bool:
+    after = norm[spec.end : spec.end + 2]
+    if spec.rrule:
+        return after[:1] == "的"
+    return after.startswith(("开始", "起", "以来"))
 
 
 def milestones_from_cell(

@@ -10,22 +10,20 @@ name beginnings, never a list of the units of one plan.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # A page break that split a paragraph is joined with this mark, so that a character the
 # printer repeated on both sides of the break ("社会保障|障局") can be dropped inside names.
 BREAK_MARK = "\u2063"
 
-_LABEL = re.compile(
-    r"(责任单位|牵头单位|主责单位|主办单位|责任部门|牵头部门|配合单位|协办单位|协助单位|"
-    r"配合部门|参与单位)\s*[:：]"
-)
-_LABELLED_LINE = re.compile(
-    r"(?:责任单位|牵头单位|主责单位|主办单位|责任部门|牵头部门|配合单位|协办单位|协助单位|"
-    rf"配合部门|参与单位)\s*[:：][^\n。；;{BREAK_MARK}]*"
-)
-_SUPPORT_LABELS = frozenset({"配合单位", "协办单位", "协助单位", "配合部门", "参与单位"})
+_LEAD_WORDS = r"(?:主要)?(?:责任|牵头|主责|主办)"
+_SUPPORT_WORDS = r"(?:配合|协办|协助|参与|协同|协作)"
+_LABEL_WORD = rf"(?:{_LEAD_WORDS}|{_SUPPORT_WORDS})(?:单位|部门)(?:及责任人)?"
+_LABEL = re.compile(rf"({_LABEL_WORD})\s*[:：]")
+_LABELLED_LINE = re.compile(rf"{_LABEL_WORD}\s*[:：][^\n。；;{BREAK_MARK}]*")
+_SUPPORT_LABEL = re.compile(_SUPPORT_WORDS)
 _ROLE = re.compile(
-    r"(?:等(?:部门|单位))?(?:分工)?(牵头|负责|主责|配合|协助|参与|协办)(?=[、，,；;。\s]|$)"
+    r"(?:等(?:部门|单位))?(?:分工)?(牵头|负责|主责|配合|协助|参与|协办|协同)(?=[、，,；;。\s]|$)"
 )
 _LEAD_ROLES = frozenset({"牵头", "负责", "主责"})
 
@@ -36,13 +34,19 @@ _NAME_END = (
 _NAME_START = r"(?:市|区|县|镇|乡|各|上海|团区委|团市委|民航|中国|国家)"
 _GLUED = re.compile(rf"{_NAME_END}(?={_NAME_START})")
 _UNIT_SUFFIX = re.compile(
-    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|园区|居|业|校|组|街道)$"
+    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|园区|开发区|新区|示范区|片区|居|业|校|组|街道)$"
 )
+# Each of a kind of place or office: "各地", "各级", "各乡镇" are the units a plan addresses.
+_COLLECTIVE = re.compile(r"^各(?:地|级|区|县|市|乡|镇|乡镇|街镇|村|社区|村居|区县|县区)$")
 _GENERIC = re.compile(r"^(?:各|其他|相关|有关)*(?:成员单位|签约单位|成员)$")
 _ORG_PREFIX = re.compile(r"^(.+?(?:安委会|委员会|管委会|领导小组))")
 _TRAILING_ETC = re.compile(
     r"(?:等(?:部门|单位|机构)?|按(?:照)?职责|根据职责)?(?:分工)?(?:负责|牵头|落实)?$"
 )
+# A closing bracket of three characters or more is a remark or another name for the unit
+# ("市安委办（工作专班办公室）", "X（详见任务分工）"); a short one is part of it ("各乡（镇）").
+_TRAILING_NOTE = re.compile(r"\s*[（(][^（）()]{3,}[）)]$")
+_NOTE = re.compile(r"下同|详见|以下简称|简称|列第一|者为|为准|如下|另行|牵头单位或")
 _TIME_LIKE = re.compile(r"\d+\s*[年月日]|年底|年内|年末|季度|半年|长期|持续|前完成")
 _EMPTY = frozenset({"", "/", "／", "无", "—", "-", "——", "暂无"})
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff（）()])\s+(?=[\u4e00-\u9fff（）()])")
@@ -56,31 +60,52 @@ _NOT_SUBJECT = re.compile(
 
 
 def clean_name(name: str) -> str:
-    """Drop page-break debris and markup from a unit name; keep the name itself unchanged."""
+    """Drop page-break debris, markup and a closing note ("（详见任务分工）") from a unit name."""
     name = _REPEAT_AT_BREAK.sub(r"\1", name).replace(BREAK_MARK, "")
     name = re.sub(r"[*_`]", "", name)
-    return _CJK_GAP.sub("", name).strip(" \t\u3000。.")
+    name = _CJK_GAP.sub("", name).strip(" \t\u3000。.")
+    note = _TRAILING_NOTE.search(name)
+    return name[: note.start()].strip() if note and note.start() >= 2 else name
+
+
+def is_note(text: str) -> bool:
+    """True for a bracketed remark about a list ("列第一位者为牵头单位，下同"), not a unit."""
+    return bool(_NOTE.search(text))
 
 
 def looks_like_unit(name: str) -> bool:
     """True when ``name`` reads like an office, a group of offices or a place's government."""
     if not 2 <= len(name) <= 30 or "的" in name:
         return False
-    return bool(_UNIT_SUFFIX.search(name))
+    inlined = re.sub(r"[（(]([^（）()]{1,2})[）)]$", r"\1", name)  # "各乡（镇）", "各县（区）"
+    return bool(_COLLECTIVE.match(inlined) or _UNIT_SUFFIX.search(inlined))
 
 
 def split_units(text: str, *, spaces_separate: bool = False) -> list[str]:
     """Split a unit list on 、，,；; (and spaces in table cells), fixing debris and gaps."""
+    return list(_split_units(text, spaces_separate))
+
+
+def clear_caches() -> None:
+    """Forget the unit lists read so far (benchmarks time a plan read for the first time)."""
+    _split_units.cache_clear()
+    is_unit_group.cache_clear()
+
+
+@lru_cache(maxsize=4096)  # a plan asks for the same groups several times while it is read
+def _split_units(text: str, spaces_separate: bool) -> tuple[str, ...]:
     if not spaces_separate:
         text = re.sub(r"\s+", "", text.replace(BREAK_MARK + " ", BREAK_MARK))
-    pieces = _split_top_level(text, spaces_separate=spaces_separate)
+    pieces = _split_top_level(re.sub(r"\s+(?=[（(])", "", text), spaces_separate=spaces_separate)
+    if spaces_separate:
+        pieces = _join_spaced(pieces)
     names: list[str] = []
-    for piece in pieces:
+    for piece in (part for p in pieces for part in _split_conjunction(p)):
         for name in _unglue(_TRAILING_ETC.sub("", clean_name(piece))):
-            if name in _EMPTY or _TIME_LIKE.search(name):
-                continue  # a deadline written among the units is read as a time, not a unit
+            if name in _EMPTY or len(name) < 2 or _TIME_LIKE.search(name):
+                continue  # a deadline among the units is a time; one character is debris
             names.append(_inherit_prefix(name, names[-1]) if names else name)
-    return list(dict.fromkeys(names))
+    return tuple(dict.fromkeys(names))
 
 
 def _split_top_level(text: str, *, spaces_separate: bool) -> list[str]:
@@ -98,6 +123,27 @@ def _split_top_level(text: str, *, spaces_separate: bool) -> list[str]:
             current.append(ch)
     pieces.append("".join(current))
     return [p for p in pieces if p.strip()]
+
+
+def _join_spaced(pieces: list[str]) -> list[str]:
+    """Spaces in a table cell separate names, unless a piece is no name on its own
+    ("各县区（开发区） 安委会" is one unit, "安监站 安监所" two)."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and not looks_like_unit(out[-1].strip()):
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return out
+
+
+def _split_conjunction(piece: str) -> list[str]:
+    """ "X和Y" / "X及Y" of two units; "住房和城乡建设局" stays one name (Y starts no name)."""
+    for match in re.finditer(r"(?:以及|和|及|与)", piece):
+        left, right = clean_name(piece[: match.start()]), clean_name(piece[match.end() :])
+        if looks_like_unit(left) and re.match(_NAME_START, right) and looks_like_unit(right):
+            return [left, *_split_conjunction(right)]
+    return [piece]
 
 
 def _unglue(name: str) -> list[str]:
@@ -148,20 +194,26 @@ def _split_labelled(group: str, *, spaces_separate: bool) -> tuple[list[str], li
     support: list[str] = []
     parts = _LABEL.split(group)
     lead.extend(split_units(parts[0], spaces_separate=spaces_separate))
+    # "牵头单位：X 责任单位：Y": the 责任单位 carry the work under the lead, as support.
+    led = any(label.startswith("牵头") for label in parts[1::2])
     for label, body in zip(parts[1::2], parts[2::2], strict=True):
-        target = support if label in _SUPPORT_LABELS else lead
+        below = led and label.startswith(("责任", "主要责任"))
+        target = support if _SUPPORT_LABEL.match(label) or below else lead
         target.extend(split_units(body, spaces_separate=spaces_separate))
-    return _unique(lead), _unique(support)
+    return _unique(lead), [u for u in _unique(support) if u not in lead]
 
 
 def _unique(names: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+@lru_cache(maxsize=4096)
 def is_unit_group(group: str) -> bool:
     """True when a parenthesised group lists units rather than explaining the sentence."""
     if _LABEL.search(group):
         return True
+    if is_note(group):
+        return False
     lead, support = split_roles(group)
     names = lead + support
     if not names or any(len(n) > 30 for n in names):

@@ -72,6 +72,7 @@ class Notice:
     audience: Audience
     items: tuple[Item, ...]
     kind: str | None = None
+    notes: tuple[str, ...] = ()  # lines the office must see first (the digest's delivery problems)
 
     def __post_init__(self) -> None:
         if not self.items and self.kind != "test":

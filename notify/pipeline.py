@@ -362,10 +362,16 @@ class Pipeline:
             return "host" if self.breaker.is_open(host) else None
 
         def sleep(seconds: float) -> None:
-            if stop is not None and self.sleep is time.sleep:
-                stop.wait(seconds)  # a stop cuts the wait short; go_on then says "stop"
-            else:
-                self.sleep(seconds)
+            if self.sleep is not time.sleep:
+                self.sleep(seconds)  # an injected sleep (tests): called once, as asked
+                return
+            # Real waits end early once the host is paused by other messages or a stop comes.
+            end = time.monotonic() + seconds
+            while go_on() is None and (left := end - time.monotonic()) > 0:
+                if stop is not None:
+                    stop.wait(min(0.05, left))
+                else:
+                    time.sleep(min(0.05, left))
 
         return send_with_retry(
             transport,

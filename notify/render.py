@@ -153,6 +153,7 @@ def build_context(
         "count": len(items),
         "overdue_count": sum(1 for it in items if it["overdue"]),
         "units": [{"name": name, "entries": its} for name, its in groups.items()],
+        "notes": list(notice.notes),
         "date_text": format_date(local.date()),
         "time_text": local.strftime("%Y-%m-%d %H:%M"),
     }

@@ -61,8 +61,8 @@ def send_with_retry(
 ) -> Attempt:
     """Try up to `retry.attempts` times; stop at once on success or a permanent failure.
 
-    `observe` hears each attempt's outcome (None: success); `go_on`, asked before each retry,
-    names a reason to stop retrying ("host", "stop") or returns None to go on.
+    `observe` hears each attempt's outcome (None: success); `go_on`, asked while waiting to
+    retry, names a reason to stop retrying ("host", "stop") or returns None to go on.
     """
     started = time.monotonic()
     error: TransportError | None = None
@@ -81,14 +81,27 @@ def send_with_retry(
             observe(error)
         if error.permanent or attempt == retry.attempts:
             break
-        cut = go_on() if go_on is not None else None
+        cut = _wait(retry.delay(attempt, error.retry_after), sleep, go_on)
         if cut is not None:
             return Attempt(False, attempt, _ms_since(started), error=error.message, deferred=cut)
-        sleep(retry.delay(attempt, error.retry_after))
     assert error is not None
     return Attempt(
         False, attempt, _ms_since(started), error=error.message, permanent=error.permanent
     )
+
+
+def _wait(
+    seconds: float, sleep: Callable[[float], None], go_on: Callable[[], str | None] | None
+) -> str | None:
+    """Wait before a retry; with `go_on`, asked before and after the wait, give up the retry as
+    soon as it names a reason (a host paused by other messages' failures meanwhile, a stop)."""
+    if go_on is None:
+        sleep(seconds)
+        return None
+    if (cut := go_on()) is not None:
+        return cut
+    sleep(seconds)  # the caller's sleep may itself end early once go_on would say stop
+    return go_on()
 
 
 def _ms_since(started: float) -> int:

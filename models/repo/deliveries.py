@@ -133,15 +133,19 @@ def _existing(session: Session, keys: list[str]) -> list[Delivery]:
     ]
 
 
+def _still_pending(row: Delivery) -> Any:
+    """UPDATE of `row` only while it is still failed-not-permanent (compare-and-set)."""
+    return update(Delivery).where(
+        col(Delivery.id) == row.id,
+        col(Delivery.status) == "failed",
+        col(Delivery.permanent) == false(),
+    )
+
+
 def _take(session: Session, row: Delivery, batch: str, lease_until: datetime) -> bool:
     # Compare-and-set on the state we read: of two senders retrying the same key, one wins.
     stmt = (
-        update(Delivery)
-        .where(
-            col(Delivery.id) == row.id,
-            col(Delivery.status) == "failed",
-            col(Delivery.permanent) == false(),
-        )
+        _still_pending(row)
         .values(status="sending", batch=batch, lease_until=lease_until)
         .execution_options(synchronize_session=False)
     )
@@ -451,12 +455,7 @@ def _close(
     why: str,
 ) -> None:
     stmt = (
-        update(Delivery)
-        .where(
-            col(Delivery.id) == row.id,
-            col(Delivery.status) == "failed",
-            col(Delivery.permanent) == false(),
-        )
+        _still_pending(row)
         .values(status=status, permanent=permanent, last_error=why[:2000], lease_until=None)
         .execution_options(synchronize_session=False)
     )

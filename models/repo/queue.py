@@ -117,7 +117,7 @@ def queue_unreachable(
             actor=actor,
             entity="queue_item",
             entity_id=item.id,
-            action="unreachable",
+            action="opened_unreachable",
             to_status="open",
             reason=note["text"],
             data={"obligation_id": ob_id},

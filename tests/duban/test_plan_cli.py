@@ -293,7 +293,7 @@ def test_it_refuses_to_apply_to_an_archived_or_other_plan(cli_env: Path) -> None
         ("empty.txt", b"", "文件为空"),
         ("blank.md", b"  \n\n", "文件为空"),
         ("binary.txt", b"\x00\x01\x02PK\x03\x04" * 20, "不是文本文件"),
-        ("plan.pdf", b"%PDF-1.4", "不支持的文件格式 .pdf"),
+        ("plan.pdf", b"%PDF-1.4", "无法打开 PDF 文件"),
         (
             "notasks.txt",
             "示范区2024年安全生产工作要点\n\n今年要继续做好安全生产工作。\n".encode(),
@@ -322,7 +322,7 @@ def test_it_runs_the_import_flow_body(cli_env: Path) -> None:
     from flows.import_plan import import_plan_flow
 
     preview = import_plan_flow.fn(str(POINTS), dry_run=True)
-    assert preview == {"dry_run": True, "parsed": parse_path(POINTS).to_dict()}
+    assert preview == {"dry_run": True, "parsed": parse_path(POINTS).to_dict(), "unowned": []}
     stored = import_plan_flow.fn(str(POINTS))
     again = import_plan_flow.fn(str(POINTS))
     assert stored["stored"] and again == {
@@ -330,3 +330,47 @@ def test_it_runs_the_import_flow_body(cli_env: Path) -> None:
         "duplicate_of": stored["plan_id"],
         "title": "示范区2024年安全生产工作要点",
     }
+
+
+UNOWNED = """示范区2024年安全生产测试计划
+
+1. 开展专项检查。3月底前完成全区检查。（区应急局）
+2. 完善工作机制。6月底前出台隐患排查工作制度。
+3. 加强宣传教育。持续开展安全宣传。
+"""
+
+
+def test_it_tells_the_office_which_tasks_have_no_owner(cli_env: Path) -> None:
+    path = cli_env / "unowned.txt"
+    path.write_text(UNOWNED, encoding="utf-8")
+    code, out, _ = _run("import", str(path), "--dry-run")
+    assert code == 0 and "没有责任单位的任务 2 项" in out and "[2] 完善工作机制" in out
+    assert "[3] 加强宣传教育（无时限）" in out
+    code, out, err = _run("import", str(path))
+    assert code == 0, err
+    assert "没有责任单位的任务 2 项（启用后无人被催办" in out
+    plan_id = out.split("草稿计划 ")[1].split("：")[0]
+    code, out, _ = _run("plan", "pending", plan_id)
+    assert "[2] 完善工作机制" in out
+    code, out, _ = _run("plan", "pending", plan_id, "--json")
+    assert [t["ref"] for t in json.loads(out)["unowned"]] == ["2", "3"]
+    code, out, _ = _run("plan", "show", plan_id)
+    assert "责任单位：（无，启用后无人被催办）" in out
+
+
+def test_it_refuses_to_activate_a_dated_duty_with_no_owner_unless_allowed(cli_env: Path) -> None:
+    path = cli_env / "unowned.txt"
+    path.write_text(UNOWNED, encoding="utf-8")
+    plan_id = str(_import(path)["plan_id"])
+    code, _, err = _run("plan", "activate", plan_id)
+    assert code != 0 and "未启用" in err and "[2] 完善工作机制" in err and "--allow-unowned" in err
+    assert "[3]" not in err  # no time: tracked through the progress report, not a refusal
+    with Session(runtime.engine()) as s:
+        plan = s.get(Plan, int(plan_id))
+        assert plan is not None and plan.status == "draft"
+    code, out, err = _run("plan", "activate", plan_id, "--allow-unowned")
+    assert code == 0, err
+    assert "没有责任单位的任务 2 项" in out
+    with Session(runtime.engine()) as s:
+        actions = s.exec(select(AuditEvent.action).where(AuditEvent.entity == "plan")).all()
+    assert "activated_unowned" in actions

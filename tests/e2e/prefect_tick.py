@@ -221,9 +221,10 @@ def check_flow_runs(now_iso: str) -> dict[str, Any]:
     }
 
 
-# The tick's task runs: claim-decide → deliver → record per round; the example's 58 due items fit
-# one round (batch 2,500), and the idle tick is one claim-decide that finds nothing.
-EXPECTED_TASKS = {"claim-decide": 2, "deliver": 1, "record": 1}
+# The tick's task runs: claim-decide → deliver → record per round, then retry-pending (the pending
+# messages' step) once per tick; the example's 58 due items fit one round (batch 2,500), and the
+# idle tick is one claim-decide that finds nothing, then its retry-pending.
+EXPECTED_TASKS = {"claim-decide": 2, "deliver": 1, "record": 1, "retry-pending": 2}
 
 
 def check_links(runs: list[Any]) -> None:

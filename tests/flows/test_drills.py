@@ -17,6 +17,8 @@ from werkzeug import Request, Response
 
 from duban import runtime
 from duban.cli import app
+from flows.digests import daily_digest_flow
+from flows.runner import run_flow
 from models.tables import Delivery, Obligation, QueueItem
 from schedules.clock import OFFICE_TZ
 from tests.flows.conftest import UNITS, Office, run, tick_at
@@ -175,6 +177,12 @@ def test_drill_dead_hosts_are_shown_retried_and_given_up_after_the_bound(office:
     assert {m["recipient"].split("/")[2] for m in listed} == {dead, closed}
     assert all("超过 24 小时仍未送达" in m["last_error"] for m in listed)
     assert _doctor_exit() == 1
+    # The office's daily digest says so, per host, above its items (Monday: the 9-26 tasks).
+    monday = datetime.combine(date(2024, 9, 23), time(9, 0), tzinfo=OFFICE_TZ)
+    assert run_flow(daily_digest_flow, now=monday.isoformat())["notices"] == 1
+    [digest] = [m for _, to, m in office.smtp.sink.received if "office@example.gov.cn" in to]
+    body = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "消息投递问题" in body and dead in body and closed in body and "永久失败 1 条" in body
     # With every route settled the obligations move on (their e-mail went).
     _tick(time(9, 45), date(2024, 9, 20))
     with Session(runtime.engine()) as s:

@@ -36,6 +36,17 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _serve_env() -> dict[str, str]:
+    """`duban serve` on the pinned clock, running on, with a 3 s lease and a tick a second."""
+    return _env(
+        DUBAN_NOW=T_REMIND.isoformat(),
+        DUBAN_NOW_RUNNING="1",
+        DUBAN_LEASE_TTL="3",
+        DUBAN_LEASE_RENEW="1",
+        DUBAN_TICK_SECONDS="1",
+    )
+
+
 def _wait(what: Callable[[], bool], timeout: float, why: str) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -98,13 +109,7 @@ def test_it_loses_nothing_when_killed_mid_tick_and_repeats_at_most_the_in_flight
 
 
 def test_it_lets_exactly_one_of_two_services_send_and_fails_over(office: Office) -> None:
-    env = _env(
-        DUBAN_NOW=T_REMIND.isoformat(),
-        DUBAN_NOW_RUNNING="1",
-        DUBAN_LEASE_TTL="3",
-        DUBAN_LEASE_RENEW="1",
-        DUBAN_TICK_SECONDS="1",
-    )
+    env = _serve_env()
     a = subprocess.Popen(
         [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -216,13 +221,7 @@ def test_it_resends_what_a_killed_tick_left_even_after_the_webhook_went(office: 
 
 def test_sigterm_stops_a_long_pass_within_the_bound_with_no_second_sender(office: Office) -> None:
     sink = _slow_relay(office, delay=3.0)
-    env = _env(
-        DUBAN_NOW=T_REMIND.isoformat(),
-        DUBAN_NOW_RUNNING="1",
-        DUBAN_LEASE_TTL="3",
-        DUBAN_LEASE_RENEW="1",
-        DUBAN_TICK_SECONDS="1",
-    )
+    env = _serve_env()
     a = subprocess.Popen(
         [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -260,13 +259,7 @@ def test_sigterm_stops_a_long_pass_within_the_bound_with_no_second_sender(office
 
 def test_a_standby_completes_the_dead_leaders_wave_within_the_lease_bound(office: Office) -> None:
     sink = _slow_relay(office, delay=2.0)
-    env = _env(
-        DUBAN_NOW=T_REMIND.isoformat(),
-        DUBAN_NOW_RUNNING="1",
-        DUBAN_LEASE_TTL="3",
-        DUBAN_LEASE_RENEW="1",
-        DUBAN_TICK_SECONDS="1",
-    )
+    env = _serve_env()
     a = subprocess.Popen(
         [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )

@@ -3,8 +3,9 @@
 The expected files have different shapes per seed: a ``tasks`` list (by ref: units, due dates,
 title, section, leaders, time text), ``annex_tasks`` (the annexed table, refs "附件-N"),
 counts (``numbered_tasks``, ``subsection_tasks``, ``sections``), ``must_have_due_dates``,
-``must_have_recurrences``, ``task_milestones`` and ``listed_supervision_items``. Each present
-key gives a score in [0, 1]; the document's score is their mean.
+``must_have_recurrences``, ``task_milestones``, ``listed_supervision_items`` and ``task_units``
+(who must be chased for a dated duty: the units on the milestone of that date, and among the
+task's units). Each present key gives a score in [0, 1]; the document's score is their mean.
 """
 
 from __future__ import annotations
@@ -116,11 +117,42 @@ def _score_milestone_keys(expected: Json, out: Json, tasks: dict[str, Json]) -> 
             for r, d in expected["task_milestones"].items()
         ]
         scores["task_milestones"] = sum(per) / len(per)
+    if "task_units" in expected:
+        per = [score_duty(w, tasks.get(r)) for r, w in expected["task_units"].items()]
+        scores["task_units"] = sum(per) / len(per)
     if "listed_supervision_items" in expected:
         labels = {m["label"] for m in milestones}
         want = expected["listed_supervision_items"]
         scores["listed_supervision_items"] = sum(w in labels for w in want) / len(want)
     return scores
+
+
+def score_duty(want: Json, task: Json | None) -> float:
+    """1 when every milestone of the wanted dates (or recurrence) names exactly the wanted units.
+
+    A milestone without units of its own takes the task's; the wanted units must also be among
+    the task's (lead or support).
+    """
+    if task is None:
+        return 0.0
+    units = set(want["units"])
+    task_units = set(task["lead_units"]) | set(task["support_units"])
+    stones = [m for m in task["milestones"] if _matches(want, m)]
+    if not stones or not units <= task_units:
+        return 0.0
+    hits = [_milestone_units(m, task_units) == units for m in stones]
+    return sum(hits) / len(hits)
+
+
+def _matches(want: Json, milestone: Json) -> bool:
+    if "rrule_contains" in want:
+        return all(p in (milestone.get("rrule") or "") for p in want["rrule_contains"])
+    return milestone.get("due") in want.get("due", [])
+
+
+def _milestone_units(milestone: Json, task_units: set[str]) -> set[str]:
+    own = set(milestone.get("lead_units", [])) | set(milestone.get("support_units", []))
+    return own or task_units
 
 
 def _has_rule(want: Json, rules: list[str]) -> bool:

@@ -1,4 +1,4 @@
-"""Score the five real seeds against ../shared/seeds/expected: every document at least 0.9."""
+"""Score the five real seeds against ../shared/seeds/expected: every key of every file met exactly."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from tests.intake.seed_scoring import score_document
 
 SHARED = Path(__file__).parents[2] / ".." / "shared"
 SEEDS = SHARED / "seeds"
-THRESHOLD = 0.9
 
 
 def _seed_files() -> list[Path]:
@@ -32,13 +31,13 @@ def test_it_finds_all_five_seeds() -> None:
 
 
 @pytest.mark.parametrize("stem", ["000", "001", "002", "003", "004"])
-def test_it_scores_each_seed_at_least_0_9(stem: str) -> None:
+def test_it_meets_each_seed_exactly(stem: str) -> None:
     path = next(f for f in _seed_files() if f.name.startswith(stem))
     expected = json.loads((SEEDS / "expected" / f"{path.stem}.json").read_text(encoding="utf-8"))
     scores = score_document(expected, parse_path(path).to_dict())
     total = sum(scores.values()) / len(scores)
     print(f"{path.name}: {total:.3f} " + " ".join(f"{k}={v:.3f}" for k, v in scores.items()))
-    assert total >= THRESHOLD, scores
+    assert all(v == 1.0 for v in scores.values()), scores
 
 
 def test_it_imports_all_five_seeds_well_under_a_second() -> None:

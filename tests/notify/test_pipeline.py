@@ -385,6 +385,9 @@ def test_it_reports_units_it_cannot_reach(engine: Engine) -> None:
     assert report.by_obligation() == {obs[0]: "failed"}
     [event] = audit(engine, "unreachable")
     assert event.entity_id == uid and "没有可用的渠道或邮箱" in event.reason
+    # The office must phone the unit: an item of its own in the queue.
+    [item] = audit(engine, "opened_unreachable")
+    assert item.entity == "queue_item" and item.data == {"obligation_id": obs[0]}
 
 
 def test_it_writes_every_channel_to_the_outbox(engine: Engine, tmp_path: Path) -> None:

@@ -1,0 +1,115 @@
+"""Duties in running text: a paragraph outside any numbered item that gives someone a time.
+
+Covering notices and unnumbered paragraphs carry real duties ("各县（区）…要…于2024年3月15日前报
+市安办备案。三年行动过程中，每季度报送一次工作进展情况"), and so do section paragraphs written
+in one line ("二、细化工作方案。各主要责任单位…于2021年3月15日前报县政府督查室备案"). Each
+such paragraph becomes a task of its own, its milestones owned by the actors of their clauses.
+A paragraph whose only time is a year ("2024年是…开局之年") or the plan's period is background.
+
+A document with no task at all (a forwarding notice: "请各地、各有关部门…进一步深化安全生产大检查")
+is read once more for paragraphs that ask named units to act, each a duty with no time.
+"""
+
+from __future__ import annotations
+
+import re
+
+from intake.duties import actors_of
+from intake.errors import LineError
+from intake.model import ParsedTask
+from intake.owners import union_units
+from intake.paragraphs import SECTION_CN, Paragraph, build_paragraphs, split_title
+from intake.timing import milestones_from_text
+from intake.units import BREAK_MARK, find_prose_units
+from schedules.timeexpr import PlanContext, TimeExprError, find_time_expressions
+
+_CLAUSES = re.compile(r"[^。；;！？，,]+")
+# A time that asks for something: a month, a day, a quarter, "底前", a recurrence.
+_DEADLINE = re.compile(r"月|日|号|季|周|旬|底|末|内|前|每|半年")
+
+
+def paragraph_duty(
+    p: Paragraph, ctx: PlanContext, *, section: list[str], fragments: list[tuple[int, str]]
+) -> ParsedTask | None:
+    """The paragraph as a task when it names a time that asks for something, else None."""
+    text = p.text.replace(BREAK_MARK, "")
+    try:
+        specs = find_time_expressions(text, ctx)
+    except TimeExprError:
+        return None  # an impossible date in text outside the tasks: left to the warnings
+    if not any(_DEADLINE.search(s.source_text) for s in specs):
+        return None
+    numbered = SECTION_CN.match(text)
+    body = numbered.group(2) if numbered else text
+    title, _ = split_title(body)
+    try:
+        milestones = milestones_from_text(text, title=title, ctx=ctx, lines=fragments, actors=True)
+    except LineError:
+        return None
+    # Not "2024—2026年" (the period), nor a date before the plan's year (what has happened).
+    milestones = [
+        m
+        for m in milestones
+        if _DEADLINE.search(m.source_text) and not (m.due and m.due.year < ctx.year)
+    ]
+    if not milestones:
+        return None
+    lead, support = union_units(find_prose_units(text), [], milestones)
+    return ParsedTask(
+        ref=numbered.group(1) if numbered else f"第{p.line}行",
+        title=title,
+        text=text,
+        line=p.line,
+        section=section,
+        lead_units=lead,
+        support_units=support,
+        milestones=milestones,
+    )
+
+
+def _asked(text: str) -> tuple[list[str], list[str]]:
+    """The units a notice asks to act ("请各地、各有关部门按照…", "要求各单位…");
+    "X要加强…" alone exhorts."""
+    for clause in _CLAUSES.findall(text):
+        clause = clause.strip()
+        if clause.startswith(("请", "要求")):
+            lead, support = actors_of(clause)
+            if lead or support:
+                return lead, support
+    return [], []
+
+
+def requested_duties(
+    prose: list[tuple[int, str]], ctx: PlanContext, *, skip: re.Pattern[str]
+) -> list[ParsedTask]:
+    """Paragraphs that ask named units to act ("请X…"), as undated duties (for a document with no
+    task);
+    sections whose title ``skip`` matches (aims, principles) are passed over."""
+    tasks: list[ParsedTask] = []
+    section = ""
+    for p in build_paragraphs(prose):
+        if p.kind in ("section", "title"):
+            section = p.rest if p.kind == "section" else ""
+            continue
+        text = p.text.replace(BREAK_MARK, "")
+        asks = "请" in text or "要求" in text
+        if p.kind != "plain" or skip.fullmatch(section.strip(" 。") or "-") or not asks:
+            continue
+        lead, support = _asked(text)
+        if not (lead or support):
+            continue
+        title, _ = split_title(text)
+        milestones = milestones_from_text(text, title=title, ctx=ctx, lines=p.fragments)
+        tasks.append(
+            ParsedTask(
+                ref=f"第{p.line}行",
+                title=title,
+                text=text,
+                line=p.line,
+                section=[section] if section else [],
+                lead_units=lead,
+                support_units=support,
+                milestones=milestones,
+            )
+        )
+    return tasks
