@@ -17,6 +17,8 @@ from duban import (
     cli_service,
     cli_simulate,
     cli_units,
+    cli_users,
+    cli_web,
 )
 
 app = typer.Typer(
@@ -30,6 +32,7 @@ app.command("tick")(cli_service.tick_cmd)
 app.command("serve")(cli_service.serve_cmd)
 app.command("status")(cli_service.status_cmd)
 app.command("doctor")(cli_service.doctor_cmd)
+app.command("web")(cli_web.web_cmd)
 app.command("import")(cli_plan.import_cmd)
 app.command("simulate")(cli_simulate.simulate_cmd)
 cli_plan.app.command("activate")(cli_activate.activate_cmd)
@@ -42,6 +45,8 @@ app.add_typer(
     help="义务：列出、报送、验收、退回、延期、免除、记录。",
 )
 app.add_typer(cli_office.queue, name="queue", help="办公室督办队列：列出、认领、备注、办结。")
+app.add_typer(cli_users.users, name="users", help="控制台账号：新建、列出、改密码、解锁、停用。")
+app.add_typer(cli_users.portal, name="portal", help="单位门户链接：生成、停用。")
 cli_notify.notify_app.command("failed")(cli_resend.failed_cmd)
 cli_notify.notify_app.command("resend")(cli_resend.resend_cmd)
 app.add_typer(

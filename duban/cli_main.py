@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 import threading
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -215,9 +215,16 @@ def quickstart(
     demo_clock: bool = typer.Option(
         False, "--demo", help="快速时钟：从计划开始日起每天约 0.3 秒；不加则按真实时间运行服务"
     ),
+    web: bool = typer.Option(
+        False,
+        "--web",
+        help="演示结束后启动网页（单位门户与办公室控制台），并打印登录信息与一个单位的链接",
+    ),
 ) -> None:
     """主流程：新建数据库，载入示例单位目录与示例计划并启用，然后运行服务（--demo 为快速时钟）。"""
     os.environ.setdefault("DUBAN_DELIVERY", "outbox")  # example robots' URLs are not real hosts
+    if web:  # the demo's messages then link to the pages
+        os.environ.setdefault("DUBAN_PORTAL_URL", "http://127.0.0.1:8000")
     runtime.reset()
     if fresh:
         _fresh_database()
@@ -230,6 +237,8 @@ def quickstart(
     if demo_clock:
         if days > 0:
             demo(start, days, seconds_per_day, submit_rate)
+        if web:
+            serve_pages(start + timedelta(days=max(days, 0)))
         return
     from duban.cli_service import serve_cmd
 
@@ -237,3 +246,47 @@ def quickstart(
         "按真实时间运行服务（Ctrl-C 停止）；示例计划的日期已过，节点在“待确认”清单中: duban obligation list --status to_confirm"
     )
     serve_cmd()
+
+
+def serve_pages(day: date) -> None:
+    """After the demo: the pages on its data, their clock running on from its last day; prints the
+    office's login (a fresh password each run) and the portal link of the unit with most to do."""
+    import secrets
+
+    from duban.cli_users import unit_link
+    from duban.cli_web import web_cmd
+    from models.repo.accounts import AccountError, add_user, set_password
+
+    os.environ["DUBAN_NOW"] = datetime.combine(day, time(9, 30), tzinfo=OFFICE_TZ).isoformat()
+    os.environ["DUBAN_NOW_RUNNING"] = "1"
+    runtime.reset()
+    password = secrets.token_urlsafe(9)
+    now = runtime.current_time()
+    with runtime.transaction() as s:
+        try:
+            add_user(
+                session=s,
+                login="office",
+                password=password,
+                role="office",
+                display_name="王科长（演示）",
+                now=now,
+                by="quickstart",
+            )
+        except AccountError:
+            set_password(session=s, login="office", password=password, now=now, by="quickstart")
+        busiest = s.exec(
+            select(Obligation.unit_id, func.count())
+            .where(col(Obligation.status).not_in(["accepted", "waived"]))
+            .group_by(Obligation.unit_id)
+            .order_by(func.count().desc())
+        ).first()
+    st = runtime.settings()
+    typer.echo(f"\n网页（时钟从 {day.isoformat()} 起走）:")
+    typer.echo(
+        f"  办公室控制台: http://{st.web_host}:{st.web_port}/office  登录名 office，密码 {password}"
+    )
+    if busiest:
+        typer.echo(f"  单位门户（待办最多的单位）: {unit_link(busiest[0])}")
+    typer.echo("  Ctrl-C 停止")
+    web_cmd(host=None, port=None, workers=1)  # type: ignore[arg-type]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,11 +12,21 @@ from sqlmodel import Session
 from duban import runtime
 from duban.cli_common import fail, print_json
 from duban.office_views import history, list_obligations, list_queue
-from models.repo.chase import OfficeAction, apply_decision
+from models.repo.actions import (
+    ActionError,
+    answer_extension,
+    decide,
+    get_obligation,
+    request_extension,
+    submit_done,
+)
+from models.repo.chase import OfficeAction
+from models.repo.evidence import EvidenceError
 from models.repo.queue import QueueError, ack_item, note_item, resolve_item
 from models.repo.units import find_unit
-from models.tables import Milestone, Obligation, Plan, QueueItem, Submission, Task
-from schedules.machine import STATUS_LABEL, Event, TransitionError
+from models.tables import Obligation, QueueItem, Task
+from schedules.machine import STATUS_LABEL, Event
+from schedules.rules import Status
 
 obligations = typer.Typer(no_args_is_help=True)
 queue = typer.Typer(no_args_is_help=True)
@@ -67,55 +75,25 @@ def _date(text: str | None, name: str) -> date | None:
         fail(f"{name} 应为日期 YYYY-MM-DD，收到 {text!r}")
 
 
-def _decide(ob_id: int, act: OfficeAction, extra: Any = None) -> None:
+def _act(ob_id: int, do: Any) -> None:
+    """Run `do(session, ctx, ob, now)` in one transaction; print where the obligation went."""
     from flows.context import flow_context
 
     ctx, now = flow_context(), runtime.current_time()
-    with runtime.transaction() as s:
-        ob = s.get(Obligation, ob_id)
-        if ob is None:
-            fail(f"没有编号为 {ob_id} 的义务")
-        ms, tk, plan = (
-            s.get(Milestone, ob.milestone_id),
-            s.get(Task, ob.task_id),
-            s.get(Plan, ob.plan_id),
-        )
-        assert ms is not None and tk is not None and plan is not None
-        try:
-            new = apply_decision(
-                session=s,
-                ob=ob,
-                act=act,
-                policy=ctx.policy_for(plan, tk, ms),
-                cal=ctx.calendar,
-                now=now,
-            )
-        except TransitionError as exc:
-            fail(f"义务 #{ob_id}: {exc}")
-        if extra is not None:
-            extra(s, ob)
-    typer.echo(f"义务 #{ob_id}（{tk.ref} {tk.title} / 截止 {new.due}）→ {STATUS_LABEL[new.status]}")
+    try:
+        with runtime.transaction() as s:
+            ob = get_obligation(s, ob_id)
+            do(s, ctx, ob, now)
+            tk = s.get(Task, ob.task_id)
+            assert tk is not None
+            line = f"义务 #{ob_id}（{tk.ref} {tk.title} / 截止 {ob.due_on}）→ {STATUS_LABEL[Status(ob.status)]}"
+    except (ActionError, EvidenceError) as exc:
+        fail(f"义务 #{ob_id}: {exc}")
+    typer.echo(line)
 
 
-def _evidence(s: Session, ob: Obligation, unit: str, note: str, file: Path | None) -> None:
-    digest = path = None
-    if file is not None:
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        target = runtime.settings().home / "evidence" / f"{digest[:16]}_{file.name}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(file, target)
-        path = str(target)
-    s.add(
-        Submission(
-            obligation_id=ob.id or 0,
-            by=unit,
-            note=note,
-            file_name=file.name if file else None,
-            file_sha256=digest,
-            file_path=path,
-            at=runtime.current_time(),
-        )
-    )
+def _decide(ob_id: int, act: OfficeAction) -> None:
+    _act(ob_id, lambda s, ctx, ob, now: decide(session=s, ctx=ctx, ob=ob, act=act, now=now))
 
 
 @obligations.command("submit")
@@ -123,20 +101,46 @@ def submit_cmd(
     ob_id: int = typer.Argument(..., metavar="ID"),
     unit: str = typer.Option(..., "--unit", help="报送单位"),
     note: str = typer.Option("", "--note"),
-    file: Path = typer.Option(None, "--file", help="佐证材料"),
+    file: list[Path] = typer.Option(None, "--file", help="佐证材料（可多次给出）"),
 ) -> None:
     """单位报送完成情况（可附佐证材料），等待办公室验收。"""
-    if file is not None and not file.is_file():
-        fail(f"佐证材料文件不存在或不可读: {file}")
+    files = list(file or [])
+    for f in files:
+        if not f.is_file():
+            fail(f"佐证材料文件不存在或不可读: {f}")
     with runtime.transaction() as s:
         ob, u = s.get(Obligation, ob_id), find_unit(session=s, name=unit)
         if ob is not None and (u is None or u.id != ob.unit_id):
             fail(f"单位“{unit}”不是义务 #{ob_id} 的责任单位")
-    _decide(
-        ob_id,
-        OfficeAction(Event.SUBMIT, actor=unit, reason=note),
-        extra=lambda s, ob: _evidence(s, ob, unit, note, file),
-    )
+    store = runtime.evidence_store()
+    staged = []
+    try:
+        for f in files:
+            staged.append(store.stage_path(f))
+            store.check(staged[-1])
+    except EvidenceError as exc:
+        for st in staged:
+            st.discard()
+        fail(str(exc))
+
+    def do(s: Session, ctx: Any, ob: Obligation, now: Any) -> None:
+        submit_done(
+            session=s,
+            ctx=ctx,
+            ob=ob,
+            by=unit,
+            note=note,
+            files=staged,
+            store=store,
+            now=now,
+            via="cli",
+        )
+
+    try:
+        _act(ob_id, do)
+    finally:
+        for st in staged:  # refused: nothing left behind (kept files were moved away)
+            st.discard()
 
 
 @obligations.command("accept")
@@ -144,7 +148,7 @@ def accept_cmd(
     ob_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option("", "--reason")
 ) -> None:
     """办公室验收销号。"""
-    _decide(ob_id, OfficeAction(Event.ACCEPT, actor=runtime.actor(), reason=reason))
+    _decide(ob_id, OfficeAction(Event.ACCEPT, actor=runtime.actor(), reason=reason, via="cli"))
 
 
 @obligations.command("reopen")
@@ -152,7 +156,7 @@ def reopen_cmd(
     ob_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option(..., "--reason")
 ) -> None:
     """退回重办：催办从现在起恢复。"""
-    _decide(ob_id, OfficeAction(Event.REOPEN, actor=runtime.actor(), reason=reason))
+    _decide(ob_id, OfficeAction(Event.REOPEN, actor=runtime.actor(), reason=reason, via="cli"))
 
 
 @obligations.command("extend")
@@ -163,19 +167,20 @@ def extend_cmd(
 ) -> None:
     """批准延期到新的截止日（单位未申请时由办公室直接延期），提醒按新日期重新安排。"""
     new_due = _date(to, "--to")
-    with runtime.transaction() as s:
-        ob = s.get(Obligation, ob_id)
-        requested = ob is not None and ob.status == "extension_requested"
-    if not requested:
-        _decide(
-            ob_id,
-            OfficeAction(
-                Event.REQUEST_EXTENSION, actor=runtime.actor(), reason=reason, new_due=new_due
-            ),
-        )
-    _decide(
+    by = runtime.actor()
+    _act(
         ob_id,
-        OfficeAction(Event.GRANT_EXTENSION, actor=runtime.actor(), reason=reason, new_due=new_due),
+        lambda s, ctx, ob, now: answer_extension(
+            session=s,
+            ctx=ctx,
+            ob=ob,
+            by=by,
+            grant=True,
+            reason=reason,
+            now=now,
+            via="cli",
+            new_due=new_due,
+        ),
     )
 
 
@@ -187,9 +192,13 @@ def request_extension_cmd(
     reason: str = typer.Option(..., "--reason"),
 ) -> None:
     """单位申请延期，等待办公室批准或驳回（期间照常提醒）。"""
-    _decide(
+    new_due = _date(to, "--to")
+    assert new_due is not None
+    _act(
         ob_id,
-        OfficeAction(Event.REQUEST_EXTENSION, actor=unit, reason=reason, new_due=_date(to, "--to")),
+        lambda s, ctx, ob, now: request_extension(
+            session=s, ctx=ctx, ob=ob, by=unit, new_due=new_due, reason=reason, now=now, via="cli"
+        ),
     )
 
 
@@ -198,7 +207,13 @@ def refuse_extension_cmd(
     ob_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option(..., "--reason")
 ) -> None:
     """驳回延期申请，按原截止日继续催办。"""
-    _decide(ob_id, OfficeAction(Event.REFUSE_EXTENSION, actor=runtime.actor(), reason=reason))
+    by = runtime.actor()
+    _act(
+        ob_id,
+        lambda s, ctx, ob, now: answer_extension(
+            session=s, ctx=ctx, ob=ob, by=by, grant=False, reason=reason, now=now, via="cli"
+        ),
+    )
 
 
 @obligations.command("waive")
@@ -206,7 +221,7 @@ def waive_cmd(
     ob_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option(..., "--reason")
 ) -> None:
     """免除该义务（不再提醒）。"""
-    _decide(ob_id, OfficeAction(Event.WAIVE, actor=runtime.actor(), reason=reason))
+    _decide(ob_id, OfficeAction(Event.WAIVE, actor=runtime.actor(), reason=reason, via="cli"))
 
 
 @obligations.command("confirm")
@@ -214,7 +229,9 @@ def confirm_cmd(
     ob_id: int = typer.Argument(..., metavar="ID"), reason: str = typer.Option("", "--reason")
 ) -> None:
     """启用时已过期的节点：确认仍需办理，开始催办。（已完成的请用 accept，不再需要的用 waive）"""
-    _decide(ob_id, OfficeAction(Event.CONFIRM_OPEN, actor=runtime.actor(), reason=reason))
+    _decide(
+        ob_id, OfficeAction(Event.CONFIRM_OPEN, actor=runtime.actor(), reason=reason, via="cli")
+    )
 
 
 @obligations.command("chase")
@@ -312,14 +329,14 @@ def queue_chase_cmd(
             fail(f"事项 Q{item_id} 已办结，不能再次催办")
         ob_id = item.obligation_id
 
-    def _note(s: Session, ob: Obligation) -> None:
-        text = "再次催办" + (f"：{reason}" if reason else "")
-        note_item(
-            session=s, item_id=item_id, by=runtime.actor(), text=text, now=runtime.current_time()
-        )
-
     act = OfficeAction(
         Event.REQUEST_CHASE, actor=runtime.actor(), reason=reason or "办公室再次催办"
     )
-    _decide(ob_id, act, _note)
+
+    def _chase_and_note(s: Session, ctx: Any, ob: Obligation, now: Any) -> None:
+        decide(session=s, ctx=ctx, ob=ob, act=act, now=now)
+        text = "再次催办" + (f"：{reason}" if reason else "")
+        note_item(session=s, item_id=item_id, by=runtime.actor(), text=text, now=now)
+
+    _act(ob_id, _chase_and_note)
     typer.echo("已安排再次催办，将在办公时段内的下一次运行时发出")

@@ -76,6 +76,10 @@ def tick_lines(out: dict[str, Any]) -> str:
         lines.append("；".join(said))
     if out.get("failed") or out.get("given_up"):
         lines.append("有消息永久失败：请运行 duban notify failed 查看并在修复渠道后重发")
+    for error in out.get("template_fallbacks") or []:
+        lines.append(
+            f"覆盖模板出错，已改用默认模板发送（请修正后运行 duban templates check）：{error}"
+        )
     if out.get("stopped"):
         lines.append("收到停止信号：本次 tick 已提前结束，未完成的部分下次 tick 继续")
     return "\n".join(lines)

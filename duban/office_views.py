@@ -79,8 +79,32 @@ def list_queue(
     unit: str | None = None,
     plan: int | None = None,
     status: str | None = "open",
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The escalation queue, most severe and oldest first."""
+    """The escalation queue, most severe and oldest first (the first `limit` items).
+
+    The items are picked first (ordered and limited on their own, joined to the obligation only
+    to filter by plan or unit), then joined to what the rows show: a page of 50 out of thousands
+    does not join them all.
+    """
+    order = (col(QueueItem.level).desc(), col(QueueItem.created_at), col(QueueItem.id))
+    pick = select(QueueItem.id)
+    if plan is not None or unit:
+        pick = pick.join(Obligation, col(Obligation.id) == col(QueueItem.obligation_id))
+    if level is not None:
+        pick = pick.where(QueueItem.level == level)
+    if status and status != "all":
+        pick = pick.where(
+            col(QueueItem.status).in_(["open", "acked"] if status == "open" else [status])
+        )
+    if plan is not None:
+        pick = pick.where(Obligation.plan_id == plan)
+    if unit:
+        u = find_unit(session=session, name=unit)
+        pick = pick.where(Obligation.unit_id == (u.id if u else -1))
+    pick = pick.order_by(*order)
+    if limit is not None:
+        pick = pick.limit(limit)
     stmt = (
         select(QueueItem, Obligation, Milestone, Task, Plan, Unit)
         .join(Obligation, col(Obligation.id) == col(QueueItem.obligation_id))
@@ -88,19 +112,9 @@ def list_queue(
         .join(Task, col(Task.id) == col(Obligation.task_id))
         .join(Plan, col(Plan.id) == col(Obligation.plan_id))
         .join(Unit, col(Unit.id) == col(Obligation.unit_id))
+        .where(col(QueueItem.id).in_(pick.scalar_subquery()))
+        .order_by(*order)
     )
-    if level is not None:
-        stmt = stmt.where(QueueItem.level == level)
-    if status and status != "all":
-        stmt = stmt.where(
-            col(QueueItem.status).in_(["open", "acked"] if status == "open" else [status])
-        )
-    if plan is not None:
-        stmt = stmt.where(Obligation.plan_id == plan)
-    if unit:
-        u = find_unit(session=session, name=unit)
-        stmt = stmt.where(Obligation.unit_id == (u.id if u else -1))
-    stmt = stmt.order_by(col(QueueItem.level).desc(), col(QueueItem.created_at))
     out = []
     for item, *rest in session.exec(stmt).all():
         row = obligation_row(*rest)

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from duban.settings import Settings, load_settings
 from models.db import make_engine, session_scope
 from models.migrate import current_revision, head_revision, upgrade
+from models.repo.evidence import EvidenceStore
 
 
 @lru_cache(maxsize=1)
@@ -68,3 +69,13 @@ def current_time() -> datetime:
 def actor() -> str:
     """Who is acting, for the audit log ($DUBAN_ACTOR, else the login name)."""
     return os.environ.get("DUBAN_ACTOR") or f"cli:{getpass.getuser()}"
+
+
+def evidence_store() -> EvidenceStore:
+    """The installation's 佐证 folder and its limits (the CLI and the pages share them)."""
+    st = settings()
+    return EvidenceStore(
+        st.resolved_evidence_dir,
+        max_bytes=int(st.evidence_max_mb * 1024 * 1024),
+        quota_bytes=int(st.evidence_quota_mb * 1024 * 1024),
+    )

@@ -42,20 +42,35 @@ class Settings:
     templates_dir: Path | None = None
     policy_file: Path | None = None
     calendar_file: Path | None = None
-    portal_url: str = ""
+    portal_url: str = ""  # the pages' public address: messages link each unit to its portal
+    secret_key: str = ""  # signs portal links (else <home>/secret.key, created once)
+    portal_link_days: int = 45  # how long a link in a message opens the unit's portal
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    evidence_dir: Path | None = None  # 佐证 files (default <home>/evidence; never served as-is)
+    evidence_max_mb: float = 20.0  # one file
+    evidence_quota_mb: float = 500.0  # all of one unit's files
+    login_max_failures: int = 5  # consecutive wrong passwords before the account is locked
+    login_lock_minutes: int = 15
+    session_hours: float = 12.0
     delivery: str = "auto"
     lease_ttl: float = 90.0  # seconds a service's sender lease lasts without renewal
     lease_renew: float = 20.0  # seconds between renewals (a standby takes over within ttl + renew)
     tick_seconds: float = 60.0
     # A message still undelivered this long after it was first tried becomes a permanent failure.
     pending_give_up_hours: float = 24.0
-    # On SIGTERM: seconds the service waits for the in-flight tick before exiting (keep < ttl - renew).
+    # On SIGTERM: seconds the service waits for the in-flight tick (renewing its lease) before exiting.
     stop_grace: float = 45.0
 
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file under `home`."""
         return self.database_url or f"sqlite:///{self.home / 'duban.db'}"
+
+    @property
+    def resolved_evidence_dir(self) -> Path:
+        """Where 佐证 files are kept."""
+        return self.evidence_dir or self.home / "evidence"
 
     @property
     def resolved_outbox_dir(self) -> Path:
@@ -65,8 +80,9 @@ class Settings:
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict, with secrets masked (for `duban doctor`)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        if out["smtp_password"]:
-            out["smtp_password"] = "***"
+        for secret in ("smtp_password", "secret_key"):
+            if out[secret]:
+                out[secret] = "***"
         out["database_url"] = _mask_url_password(self.resolved_database_url)
         return {k: str(v) if isinstance(v, Path) else v for k, v in out.items()}
 

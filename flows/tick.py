@@ -75,6 +75,7 @@ class TickSummary:
     superseded: int = 0  # pending rows closed as needless
     given_up: int = 0  # pending rows past the bound: now permanent failures
     stopped: bool = False  # a stop (SIGTERM) cut the tick short; the next tick goes on
+    template_fallbacks: list[str] = field(default_factory=list)  # override errors (shipped used)
 
     def add(self, counts: dict[str, Any]) -> None:
         """Add one delivery pass's message counts (DeliveryReport.counts)."""
@@ -82,6 +83,9 @@ class TickSummary:
             setattr(self, name, getattr(self, name) + int(counts.get(name, 0)))
         for host, n in dict(counts.get("deferred_by_host", {})).items():
             self.deferred_by_host[host] = self.deferred_by_host.get(host, 0) + n
+        for error in counts.get("template_fallbacks", ()):
+            if error not in self.template_fallbacks:
+                self.template_fallbacks.append(error)
 
 
 @dataclass(frozen=True)
@@ -227,8 +231,9 @@ def record_task(
 
     `outcome` is the deliver task's result itself (so Prefect links the two task runs).
     """
-    if isinstance(outcome, Delivered):
-        outcome = outcome.outcome
+    # Duck-typed: a deployed run loads this module from its entrypoint path, so the Delivered
+    # that flows/delivery built may be another class object than this module's.
+    by_ob: dict[int, str] = outcome if isinstance(outcome, dict) else outcome.outcome
     ctx, summary = flow_context(), TickSummary()
     by_id = {p.obligation_id: p for p in planned}
     with Session(ctx.engine) as session:
@@ -236,7 +241,7 @@ def record_task(
         later: list[tuple[int, datetime | None]] = []
         for ob in load_states(session, list(by_id)):
             p = by_id[ob.id]
-            if outcome.get(p.obligation_id) == "retry":
+            if by_ob.get(p.obligation_id) == "retry":
                 later.append((ob.id, now + RETRY_LATER))
                 continue
             done.append(Done(ob, p.action, p.policy, p.next_at))
@@ -301,7 +306,7 @@ def run_tick(
     def send(notices: list[Notice]) -> Delivered:
         if deliver is not None:
             got = deliver(notices, now)
-            return got if isinstance(got, Delivered) else Delivered(got)
+            return Delivered(got) if isinstance(got, dict) else got
         return deliver_notices(notices, now, stop)
 
     total = TickSummary()

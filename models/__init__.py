@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from models.directory import Channel, Contact, GroupMember, Unit, UnitAlias, UnitGroup
+from models.people import (
+    EvidenceFile,
+    PortalRevocation,
+    ProgressReport,
+    Receipt,
+    UserAccount,
+    WebSession,
+)
 from models.tables import (
     AuditEvent,
     Delivery,
@@ -23,12 +31,16 @@ __all__ = [
     "Channel",
     "Contact",
     "Delivery",
+    "EvidenceFile",
     "ExtensionRequest",
     "GroupMember",
     "Milestone",
     "Obligation",
     "Plan",
+    "PortalRevocation",
+    "ProgressReport",
     "QueueItem",
+    "Receipt",
     "ServiceLease",
     "Submission",
     "Task",
@@ -37,4 +49,6 @@ __all__ = [
     "Unit",
     "UnitAlias",
     "UnitGroup",
+    "UserAccount",
+    "WebSession",
 ]

@@ -87,6 +87,8 @@ class Obligation(SQLModel, table=True):
         UniqueConstraint("milestone_id", "unit_id", "occurrence", name="uq_obligation_occurrence"),
         Index("ix_obligation_next_action_at", "next_action_at"),
         Index("ix_obligation_unit_status", "unit_id", "status"),
+        # The office's queue page lists what waits on a person (submitted, extension asked).
+        Index("ix_obligation_status", "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id", index=True, ondelete="CASCADE")
@@ -151,6 +153,7 @@ class ExtensionRequest(SQLModel, table=True):
     requested_at: datetime = Field(sa_type=UTCDateTime)
     decided_by: str | None = Field(default=None, max_length=200)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_reason: str | None = None
 
 
 class Delivery(SQLModel, table=True):

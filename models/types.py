@@ -43,3 +43,12 @@ class JSONValue(TypeDecorator[Any]):
 
     impl = JSON
     cache_ok = True
+
+
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13)) | {0x7F: None}
+
+
+def clean_text(value: str) -> str:
+    """Text as a column may hold it: no NUL (PostgreSQL refuses it) nor other control characters
+    but tab and line breaks. Applied to whatever people type, at the pages' and the API's edge."""
+    return value.translate(_CONTROL)

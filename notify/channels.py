@@ -10,6 +10,7 @@ from datetime import datetime
 
 from duban.settings import Settings
 from models.directory import CHANNEL_TYPES
+from models.tokens import load_secret
 from notify.dingtalk import DingTalk
 from notify.email import Email, SmtpConfig
 from notify.feishu import Feishu
@@ -48,6 +49,10 @@ def office_info(settings: Settings) -> OfficeInfo:
         contact=settings.office_contact,
         email=settings.office_email,
         portal_url=settings.portal_url,
+        portal_secret=load_secret(settings.home, settings.secret_key)
+        if settings.portal_url
+        else b"",
+        portal_link_days=settings.portal_link_days,
     )
 
 

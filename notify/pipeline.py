@@ -244,7 +244,24 @@ class Pipeline:
             report.results += crew.close()
         if report.unreached:
             self._audit_unreached(report.unreached, now)
+        report.template_fallbacks = self.renderer.take_fallbacks()
+        if report.template_fallbacks:
+            self._audit_fallbacks(report.template_fallbacks, now)
         return report
+
+    def _audit_fallbacks(self, errors: list[str], now: datetime) -> None:
+        with session_scope(self.engine) as session:
+            for error in errors:
+                record_event(
+                    session=session,
+                    at=now,
+                    actor=self.options.actor,
+                    entity="template",
+                    entity_id=None,
+                    action="template_fallback",
+                    reason=f"办公室的覆盖模板出错，本轮已改用默认模板发送：{error}",
+                    data={"error": error},
+                )
 
     def _plan(
         self,
@@ -270,7 +287,9 @@ class Pipeline:
                 continue
             formats = formats_for({r.target.kind for r in routes})
             try:
-                content = self.renderer.render(notice, recipient_name=name, at=now, formats=formats)
+                content = self.renderer.render_or_fallback(
+                    notice, recipient_name=name, at=now, formats=formats
+                )
             except RenderError as exc:
                 reason = f"模板错误（永久性）: {exc}"
                 report.unreached.append(Unreached(notice.unit_id, name, reason, obligations))
@@ -335,7 +354,7 @@ class Pipeline:
             subset = replace(job.notice, items=items, kind=job.notice.template)
             formats = formats_for({job.route.target.kind})
             try:
-                content = self.renderer.render(
+                content = self.renderer.render_or_fallback(
                     subset, recipient_name=job.recipient_name, at=now, formats=formats
                 )
             except RenderError as exc:

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
+import time
 import traceback
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 import jinja2
+import jinja2.sandbox
 from jinja2.sandbox import SandboxedEnvironment
 
+from models.tokens import mint_unit_token
 from notify.notice import ROLE_NAMES, STAGE_NAMES, Audience, Item, Notice
 from notify.transport import Rendered
 from schedules.clock import OFFICE_TZ
@@ -52,6 +56,39 @@ class OfficeInfo:
     contact: str = ""
     email: str = ""
     portal_url: str = ""
+    portal_secret: bytes = b""  # signs each message's link to the unit's portal
+    portal_link_days: int = 45
+
+
+# Who gets a link to the unit's own portal; the office and leaders get the console's page.
+PORTAL_AUDIENCES = frozenset({Audience.UNIT_CONTACTS, Audience.UNIT_HEAD})
+
+
+def unit_link(notice: Notice, office: OfficeInfo, at: datetime) -> str:
+    """The link to the notice's unit's portal, signed for this message ("" when there is none)."""
+    base = office.portal_url.rstrip("/")
+    if not (base and office.portal_secret and notice.unit_id is not None):
+        return ""
+    if notice.audience not in PORTAL_AUDIENCES:
+        return ""
+    token = mint_unit_token(
+        office.portal_secret,
+        notice.unit_id,
+        issued=at,
+        expires=at + timedelta(days=office.portal_link_days),
+    )
+    return f"{base}/u/{token}"
+
+
+def item_link(obligation_id: int, portal: str, notice: Notice, office: OfficeInfo) -> str:
+    """Where a message sends its reader for one item: the unit's portal, the console for the
+    office and leaders, nothing when there are no pages (the text says whom to report to)."""
+    if portal:
+        return f"{portal}/o/{obligation_id}"
+    base = office.portal_url.rstrip("/")
+    if not base or notice.audience in PORTAL_AUDIENCES:
+        return ""
+    return f"{base}/office/obligations/{obligation_id}"
 
 
 class RenderError(Exception):
@@ -130,12 +167,14 @@ def build_context(
         "contact": office.contact,
         "email": office.email,
         "portal_url": office.portal_url.rstrip("/"),
+        "unit_link": unit_link(notice, office, at),
     }
     office_vars["contact_line"] = str(shared.contact(office_vars))
     items = []
     groups: dict[str, list[dict[str, Any]]] = {}
     for i in notice.items:
         it = describe_item(i)
+        it["link"] = item_link(i.obligation_id, office_vars["unit_link"], notice, office)
         it["report_how"] = str(shared.report_how(it, office_vars))
         items.append(it)
         groups.setdefault(it["unit"], []).append(it)
@@ -180,6 +219,72 @@ def locate_error(exc: BaseException) -> tuple[str, int | None]:
     return "?", None
 
 
+# Budgets for the office's templates (they are not our code): what one render may produce and
+# spend. A template over a budget fails like any template error, and the shipped one is used.
+MAX_OUTPUT = 1_000_000  # characters per template
+MAX_LOOP = 200_000  # range() items per render, all loops together
+MAX_SECONDS = 2.0  # per render
+_budget = threading.local()
+
+
+class _Budgeted(SandboxedEnvironment):
+    """The sandbox, with `range` counted, repetition capped and a deadline (per thread)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.globals["range"] = _budget_range
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > 100:
+            raise jinja2.sandbox.SecurityError("模板中的乘方过大")
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                sized = isinstance(seq, str | list | tuple) and isinstance(n, int)
+                if sized and len(seq) * n > MAX_OUTPUT:
+                    raise jinja2.sandbox.SecurityError("模板中的重复结果过大")
+        return super().call_binop(context, operator, left, right)
+
+
+def _spend(n: int) -> None:
+    left = getattr(_budget, "loop", MAX_LOOP) - n
+    _budget.loop = left
+    if left < 0:
+        raise jinja2.sandbox.SecurityError(f"模板循环次数超过上限 {MAX_LOOP}")
+    if time.monotonic() > getattr(_budget, "deadline", float("inf")):
+        raise jinja2.sandbox.SecurityError(f"模板渲染超过 {MAX_SECONDS:g} 秒")
+
+
+def _budget_range(*args: int) -> Iterator[int]:
+    items = range(*args)
+    _spend(0)
+    for i in items:
+        _spend(1)
+        yield i
+
+
+class _OverrideLoader(jinja2.FileSystemLoader):
+    """Loads the office's folder first, then the shipped templates; an override file must be a
+    regular file inside the folder (a symlink out of it, to /etc/shadow say, is refused)."""
+
+    def __init__(self, override: Path | None) -> None:
+        self.override = override.resolve() if override else None
+        search = [str(override)] if override else []
+        super().__init__([*search, str(DEFAULT_DIR)], encoding="utf-8")
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> Any:
+        source = super().get_source(environment, template)
+        path = Path(source[1])
+        if self.override is not None and not path.resolve().is_relative_to(DEFAULT_DIR.resolve()):
+            real = path.resolve()
+            if not real.is_relative_to(self.override) or not real.is_file():
+                raise jinja2.TemplateError(
+                    f"覆盖模板 {template} 必须是模板目录内的普通文件（不允许链接到目录外）"
+                )
+        return source
+
+
 class Renderer:
     """Renders notices; one instance per installation (templates are compiled once).
 
@@ -197,12 +302,13 @@ class Renderer:
         self._seen = self._override_state()
         self.env = self._environment()
         self._templates: dict[str, jinja2.Template] = {}  # compiled, by name, for this `env`
+        self._shipped: Renderer | None = None  # the fallback when an override fails
+        self.fallbacks: list[str] = []  # override failures since last taken (the office is told)
 
     def _environment(self) -> jinja2.Environment:
-        search = [str(self.override_dir)] if self.override_dir else []
-        kind = SandboxedEnvironment if self.sandboxed else jinja2.Environment
+        kind = _Budgeted if self.sandboxed else jinja2.Environment
         return kind(
-            loader=jinja2.FileSystemLoader([*search, str(DEFAULT_DIR)], encoding="utf-8"),
+            loader=_OverrideLoader(self.override_dir),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -241,6 +347,46 @@ class Renderer:
         formats: Collection[str] = FORMATS,
     ) -> Rendered:
         """The `formats` of one notice (others are left empty); `RenderError` names file and line."""
+        return self._render(notice, recipient_name=recipient_name, at=at, formats=formats)
+
+    def render_or_fallback(
+        self,
+        notice: Notice,
+        *,
+        recipient_name: str,
+        at: datetime,
+        formats: Collection[str] = FORMATS,
+    ) -> Rendered:
+        """As `render`, for delivery. When the office's override templates fail (an error, a refused file, over a budget), the
+        shipped templates render the notice instead and the failure is kept in `fallbacks`, so
+        the message still goes out and the office hears of it (the pass audits and reports it).
+        """
+        try:
+            return self._render(notice, recipient_name=recipient_name, at=at, formats=formats)
+        except RenderError as exc:
+            if not self._seen:
+                raise  # the shipped templates themselves: nothing to fall back on
+            self.fallbacks.append(str(exc))
+            if self._shipped is None:
+                self._shipped = Renderer(self.office)
+            return self._shipped._render(
+                notice, recipient_name=recipient_name, at=at, formats=formats
+            )
+
+    def take_fallbacks(self) -> list[str]:
+        """The override failures since the last call (distinct, in order)."""
+        taken, self.fallbacks = self.fallbacks, []
+        return list(dict.fromkeys(taken))
+
+    def _render(
+        self,
+        notice: Notice,
+        *,
+        recipient_name: str,
+        at: datetime,
+        formats: Collection[str],
+    ) -> Rendered:
+        _budget.loop, _budget.deadline = MAX_LOOP, time.monotonic() + MAX_SECONDS
         ctx = self.context(notice, recipient_name=recipient_name, at=at)
         parts = {
             fmt: self.render_one(template_name(notice.template, fmt), ctx) if fmt in formats else ""
@@ -288,7 +434,14 @@ class Renderer:
     def render_one(self, name: str, ctx: Mapping[str, Any]) -> str:
         """One template against `ctx`."""
         with _located(name):
-            text = self._template(name).render(ctx)
+            chunks, size = [], 0
+            for chunk in self._template(name).generate(ctx):
+                size += len(chunk)
+                if size > MAX_OUTPUT:
+                    file = self._template(name).filename or name
+                    raise RenderError(file, None, f"模板输出超过 {MAX_OUTPUT} 字符")
+                chunks.append(chunk)
+            text = "".join(chunks)
         return text
 
     def _template(self, name: str) -> jinja2.Template:

@@ -56,6 +56,7 @@ class DeliveryReport:
     unreached: list[Unreached] = field(default_factory=list)
     reclaimed: int = 0
     abandoned: list[int] = field(default_factory=list)  # obligations not tried (stopping)
+    template_fallbacks: list[str] = field(default_factory=list)  # override errors: shipped used
 
     def count(self, status: str) -> int:
         """Messages with `status`."""
@@ -141,6 +142,7 @@ class DeliveryReport:
             "repeats": self.repeats,
             "reclaimed": self.reclaimed,
             "unreached": len(self.unreached),
+            "template_fallbacks": list(self.template_fallbacks),
         }
 
     def summary(self) -> str:
@@ -160,6 +162,8 @@ class DeliveryReport:
             text += f"，收回中断的发送 {self.reclaimed} 条"
         if self.repeats:
             text += f"，崩溃后重发（可能重复）{self.repeats} 条"
+        if self.template_fallbacks:
+            text += f"，覆盖模板出错改用默认模板 {len(self.template_fallbacks)} 处"
         return text
 
 

@@ -111,4 +111,6 @@ def _check_override_files(renderer: Renderer, folder: Path) -> list[TemplateProb
             renderer.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
             problems.append(TemplateProblem(str(path), exc.lineno, f"语法错误: {exc.message}"))
+        except jinja2.TemplateError as exc:  # a file refused by the loader (a link out, …)
+            problems.append(TemplateProblem(str(path), None, str(exc.message or exc)))
     return problems

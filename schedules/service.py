@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -55,7 +56,7 @@ class Service:
     lease: LeaseOps
     clock: Callable[[], datetime]
     tick_every: timedelta = timedelta(minutes=1)
-    stop_grace: float = 45.0  # > one send's timeout (SMTP 20 s, HTTP 5 + 20 s), < lease ttl - renew
+    stop_grace: float = 45.0  # > one send's timeout (SMTP 20 s, HTTP 5 + 20 s)
     stop_event: threading.Event = field(default_factory=threading.Event)
     is_leader: bool = False
     scheduler: BackgroundScheduler | None = None
@@ -150,7 +151,7 @@ class Service:
         self.stop_event.set()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
-        clean = self._lock.acquire(timeout=self.stop_grace)
+        clean = self._wait_for_work()
         if not clean:
             log.error(
                 "进行中的工作在 %.0f 秒内未结束：不释放租约，由其到期后备用实例接管",
@@ -164,6 +165,23 @@ class Service:
         finally:
             self._lock.release()
         return True
+
+    def _wait_for_work(self) -> bool:
+        """Wait up to `stop_grace` for the running job, renewing the lease meanwhile: while our
+        sends are in flight we are still the sender, so no standby may take over."""
+        end = time.monotonic() + self.stop_grace
+        step = max(0.05, self.lease.renew_every.total_seconds())
+        while True:
+            left = end - time.monotonic()
+            if self._lock.acquire(timeout=max(0.0, min(step, left))):
+                return True
+            if left <= step:
+                return False
+            if self.is_leader:
+                try:
+                    self.is_leader = bool(self.lease.acquire(self.clock()))
+                except Exception:  # the database is gone: the lease will run out by its TTL
+                    log.exception("停止期间续租失败")
 
     def serve_forever(self) -> int:
         """Run until SIGTERM or SIGINT; exit code 0 after a clean stop."""

@@ -342,6 +342,7 @@ class OfficeAction:
     actor: str
     reason: str = ""
     new_due: date | None = None
+    via: str = ""  # cli | portal | office (the pages), kept in the audit record
 
 
 def apply_decision(
@@ -364,7 +365,7 @@ def apply_decision(
         ob.accepted_at = now
     if act.event in (Event.ACCEPT, Event.WAIVE):
         _resolve_queue(session, ob, act.actor, now)
-    _audit(session, ob, rec)
+    _audit(session, ob, rec, {"via": act.via} if act.via else None)
     return new
 
 

@@ -414,7 +414,9 @@ def test_it_writes_every_channel_to_the_outbox(engine: Engine, tmp_path: Path) -
     assert {r.ref for r in rows(engine)} == {str(eml), str(robot)}
 
 
-def test_it_keeps_the_template_error_from_claiming_anything(engine: Engine, tmp_path: Path) -> None:
+def test_a_broken_override_falls_back_to_the_shipped_template_and_tells_the_office(
+    engine: Engine, tmp_path: Path
+) -> None:
     (tmp_path / "remind.subject.j2").write_text("{{ unit.nme }}", encoding="utf-8")
     uid, _ = add_unit(engine, "区应急局", contacts=(LIAISON,), channels=(("email", "", None),))
     obs = add_obligations(engine, uid, 1)
@@ -424,9 +426,15 @@ def test_it_keeps_the_template_error_from_claiming_anything(engine: Engine, tmp_
         renderer=Renderer(OFFICE, tmp_path),
     )
     report = p.deliver([make_notice(uid, obs)], now=T0)
-    [unreached] = report.unreached
-    assert "remind.subject.j2:1" in unreached.reason
-    assert rows(engine) == []  # after the office fixes the template, the next pass sends it
+    # The reminder still goes out (with the shipped wording), never marked sent without a row.
+    assert report.sent == 1 and not report.unreached
+    [row] = rows(engine)
+    assert row.status == "sent"
+    [error] = report.template_fallbacks
+    assert "remind.subject.j2:1" in error
+    [event] = audit(engine, "template_fallback")
+    assert "remind.subject.j2:1" in event.reason and "默认模板" in event.reason
+    assert "覆盖模板出错" in report.summary()
 
 
 def test_it_rejects_a_wrong_signature_in_the_fake_receiver() -> None:

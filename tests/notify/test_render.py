@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from models.tokens import read_unit_token
 from notify.notice import TEMPLATE_KINDS, Audience, Item, Notice
 from notify.render import OfficeInfo, Renderer, RenderError, describe_days, format_date
 from notify.template_check import check_templates
@@ -83,13 +85,31 @@ def test_it_says_everything_a_unit_needs_in_every_format(
     assert out.data["items"][0]["obligation_id"] == 41
 
 
-def test_it_links_to_the_portal_once_there_is_one() -> None:
+def test_it_links_each_unit_to_its_own_portal_with_a_signed_link() -> None:
+    office = OfficeInfo(
+        name="区安委办", portal_url="https://duban.example.gov.cn/", portal_secret=b"k" * 32
+    )
+    r = Renderer(office)
+    out = r.render(Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT)
+    link = re.search(r"https://duban\.example\.gov\.cn/u/([\w.-]+)/o/41", out.text)
+    assert link is not None and link.group(0) in out.text
+    assert f'<a href="{link.group(0)}">打开任务页面</a>' in out.html
+    assert f"[打开任务页面]({link.group(0)})" in out.markdown
+    assert f"[打开本单位全部任务]({link.group(0).rsplit('/o/', 1)[0]})" in out.markdown
+    assert "duban obligation submit" not in out.text
+    token = read_unit_token(b"k" * 32, link.group(1), now=AT)
+    assert token.unit_id == 7 and token.expires_at == AT + timedelta(days=45)
+    leader = r.render(Notice(9, Audience.LEADER, (item(),)), recipient_name="张区长", at=AT)
+    assert "https://duban.example.gov.cn/office/obligations/41" in leader.markdown
+    assert "/u/" not in leader.markdown
+
+
+def test_it_gives_units_no_link_without_a_secret() -> None:
     office = OfficeInfo(name="区安委办", portal_url="https://duban.example.gov.cn/")
     out = Renderer(office).render(
         Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT
     )
-    assert "https://duban.example.gov.cn/obligations/41" in out.markdown
-    assert "duban obligation submit" not in out.text
+    assert "duban.example.gov.cn" not in out.text and "报区安委办" in out.text
 
 
 def test_it_picks_the_monthly_report_template_and_the_most_severe_stage() -> None:
@@ -274,3 +294,53 @@ def test_macros_without_one_of_the_shared_lines_are_named(tmp_path: Path) -> Non
             Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT
         )
     assert err.value.file == str(path) and "缺少宏 contact" in err.value.message
+
+
+AT_RENDER = datetime(2024, 3, 4, 1, 0, tzinfo=UTC)
+
+
+def _one(renderer: Renderer) -> str:
+    notice = Notice(unit_id=1, audience=Audience.UNIT_CONTACTS, items=(item(),))
+    return renderer.render_or_fallback(notice, recipient_name="区应急局", at=AT_RENDER).text
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "循环次数超过上限",
+        ),
+        ("{{ 'x' * 100000000 }}", "重复结果过大"),
+        ("{% for i in range(150000) %}{{ '督办' * 5 }}{% endfor %}", "输出超过"),
+    ],
+)
+def test_an_override_over_its_budget_fails_fast_and_the_shipped_template_is_used(
+    tmp_path: Path, body: str, why: str
+) -> None:
+    (tmp_path / "chase.text.j2").write_text(body, encoding="utf-8")
+    renderer = Renderer(OFFICE, tmp_path)
+    with pytest.raises(RenderError, match=why):
+        renderer.render(
+            Notice(unit_id=1, audience=Audience.UNIT_CONTACTS, items=(item(),)),
+            recipient_name="区应急局",
+            at=AT_RENDER,
+        )
+    text = _one(renderer)
+    assert "开展危化品专项检查" in text  # the shipped chase wording, not nothing
+    [error] = renderer.take_fallbacks()
+    assert "chase.text.j2" in error and why in error
+
+
+def test_an_override_linked_out_of_its_folder_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:$6$hash:19000:0:99999:7:::", encoding="utf-8")
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "chase.text.j2").symlink_to(secret)
+    renderer = Renderer(OFFICE, folder)
+    text = _one(renderer)
+    assert "root:$6$hash" not in text and "开展危化品专项检查" in text
+    [error] = renderer.take_fallbacks()
+    assert "必须是模板目录内的普通文件" in error
+    assert check_templates(folder, OFFICE)  # `duban templates check` names it too

@@ -1,4 +1,4 @@
-"""Migration 0003 on SQLite and PostgreSQL: active plans keep their history and get the new columns."""
+"""Migration 0004 on SQLite and PostgreSQL: active plans keep their history and get the new columns."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ T0 = datetime(2024, 4, 15, 2, 0, tzinfo=UTC)
 MONTHS = (date(2024, 9, 26), date(2024, 10, 26), date(2024, 11, 26))
 
 
-def _seed_at_0002(conn: object) -> None:
+def _seed_at_0003(conn: object) -> None:
     run = conn.execute  # type: ignore[attr-defined]
     now = {"t": T0}
     run(
@@ -68,9 +68,9 @@ def _seed_at_0002(conn: object) -> None:
 
 def test_it_keeps_history_and_links_recurring_occurrences(db_url: str) -> None:
     eng = make_engine(db_url)
-    upgrade(eng, "0002")
+    upgrade(eng, "0003")
     with eng.begin() as conn:
-        _seed_at_0002(conn)
+        _seed_at_0003(conn)
     upgrade(eng)
     with Session(eng) as s:
         obs = {ob.id: ob for ob in s.exec(select(Obligation)).all()}
@@ -87,6 +87,6 @@ def test_it_keeps_history_and_links_recurring_occurrences(db_url: str) -> None:
         at = datetime(2024, 10, 26, 9, tzinfo=OFFICE_TZ)
         decision = decide(september, Policy(), load_calendar(), at)
         assert decision.action is not None and decision.action.stage is Stage.LAPSE
-    downgrade(eng, "0002")
+    downgrade(eng, "0003")
     upgrade(eng)
     eng.dispose()

@@ -6,8 +6,8 @@ Existing obligations keep their history: no 交办 is sent for them (assign_at s
 occurrence of a recurring duty gets its neighbours' due dates, so the new policy's roll-over and
 lead-time rules apply from the next decision; the first occurrence's lead time runs from `since`.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import models.types
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

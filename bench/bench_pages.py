@@ -1,0 +1,222 @@
+"""The pages under load: the portal page and the queue page over 1M open obligations in PostgreSQL.
+
+    eval "$(bash .ci/postgres)"; .venv/bin/python bench/bench_pages.py [--total 1000000] [--units 2000]
+
+A fresh database `duban_bench` gets `--total` open obligations (bench_tick's loader: one active
+plan, 100 tasks, `--units` units, 1 % due soon, the rest over the year), of which one in 5,000 is
+submitted (waiting to be accepted), one in 10,000 has an extension asked, and one in 500 has an
+open 督办 item. `duban web` (one uvicorn worker) serves it on 127.0.0.1; `--clients` (20) clients
+each send their share of `--requests` (400) requests per page, all at once: a unit's portal page
+(a random unit's signed link), the office's queue page (logged in), and, as the baseline in the
+same run, the stylesheet served by the same server. Reported: median and p95 latency, requests per
+second, the median's ratio to the stylesheet's, and the median of 50 requests from one client
+alone (the service time, without queueing). Target: under 100 ms at the median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, timedelta
+from pathlib import Path
+
+import requests
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).parent))
+import bench_tick
+
+from models.db import (
+    make_engine,
+    session_scope,
+)
+from models.repo.accounts import add_user
+from models.tokens import load_secret, mint_unit_token
+
+PASSWORD = "bench-password-123"
+
+
+def load(total: int, units: int, home: Path) -> str:
+    """The bench database, loaded and analysed; returns its URL."""
+    bench_tick.UNITS = units
+    url = bench_tick.fresh_database("postgres", home, "pages")
+    engine = make_engine(url)
+    bench_tick.seed_parents(engine)
+    t = time.perf_counter()
+    bench_tick.load_obligations(engine, total, sparse=True)
+    now = bench_tick.NOW.astimezone(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE obligation SET status='submitted', submitted_at=:t WHERE id % 5000 = 0"),
+            {"t": now},
+        )
+        conn.execute(
+            text(
+                "UPDATE obligation SET status='extension_requested', requested_due=due_on + 30 "
+                "WHERE id % 10000 = 7"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO queue_item (obligation_id, level, status, notes, created_at) "
+                "SELECT id, 2, 'open', '[]', :t FROM obligation WHERE id % 500 = 1"
+            ),
+            {"t": now},
+        )
+    with session_scope(engine) as s:
+        add_user(
+            session=s,
+            login="bench",
+            password=PASSWORD,
+            role="office",
+            display_name="基准",
+            now=now,
+            by="bench",
+        )
+    bench_tick.analyse(engine)
+    engine.dispose()
+    print(f"loaded {total} obligations over {units} units in {time.perf_counter() - t:.1f} s")
+    return url
+
+
+def reused(home: Path) -> str:
+    """The last run's database (same data: the load is deterministic)."""
+    base = os.environ["DUBAN_TEST_PG_URL"]
+    return make_url(base).set(database="duban_bench").render_as_string(hide_password=False)
+
+
+def serve(url: str, home: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """`duban web` on the bench database."""
+    env = dict(
+        os.environ,
+        DUBAN_DATABASE_URL=url,
+        DUBAN_HOME=str(home),
+        DUBAN_NOW=bench_tick.NOW.isoformat(),
+    )
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("duban")),
+            "web",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+    )
+    for _ in range(300):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                return proc
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise SystemExit("duban web did not start")
+
+
+def office_cookie(base: str) -> dict[str, str]:
+    """Log in as the bench account; the session cookie."""
+    s = requests.Session()
+    page = s.get(f"{base}/office/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    r = s.post(
+        f"{base}/office/login",
+        data={"csrf": csrf.group(1), "login": "bench", "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return dict(s.cookies)
+
+
+def hammer(paths: list[str], clients: int, cookies: dict[str, str]) -> tuple[list[float], float]:
+    """All `paths` through `clients` concurrent sessions; per-request seconds and wall time."""
+    share = [paths[i::clients] for i in range(clients)]
+
+    def one(mine: list[str]) -> list[float]:
+        s = requests.Session()
+        s.cookies.update(cookies)
+        out = []
+        for p in mine:
+            t = time.perf_counter()
+            r = s.get(p)
+            out.append(time.perf_counter() - t)
+            assert r.status_code == 200, (p, r.status_code)
+        return out
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        times = [x for part in pool.map(one, share) for x in part]
+    return times, time.perf_counter() - t0
+
+
+def main() -> None:
+    """Load, serve, measure the three pages, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--total", type=int, default=1_000_000)
+    parser.add_argument("--units", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--reuse", action="store_true", help="keep the last run's duban_bench")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        url = reused(home) if args.reuse else load(args.total, args.units, home)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        base = f"http://127.0.0.1:{port}"
+        proc = serve(url, home, port, args.workers)
+        try:
+            secret = load_secret(home)
+            now = bench_tick.NOW
+            rng = random.Random(1)
+            exp = now + timedelta(days=30)
+            units = [rng.randint(1, args.units) for _ in range(args.requests)]
+            links = ["/u/" + mint_unit_token(secret, u, issued=now, expires=exp) for u in units]
+            cookies = office_cookie(base)
+            kinds = {
+                "stylesheet (baseline)": [f"{base}/static/duban.css"] * args.requests,
+                "portal page": [base + p for p in links],
+                "queue page": [f"{base}/office/queue"] * args.requests,
+            }
+            hammer([base + links[0], f"{base}/office/queue"] * 10, 2, cookies)  # warm up
+            results, alone = {}, {}
+            for name, paths in kinds.items():
+                alone[name] = statistics.median(hammer(paths[:50], 1, cookies)[0])
+                results[name] = hammer(paths, args.clients, cookies)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    base_median = statistics.median(results["stylesheet (baseline)"][0])
+    print(
+        f"\n{args.total} open obligations, {args.units} units, {args.clients} clients, "
+        f"{args.workers} worker(s)"
+    )
+    print(
+        f"{'page':<24}{'1 client ms':>12}{'requests':>9}{'median ms':>11}{'p95 ms':>9}{'req/s':>8}"
+        f"{'× static':>10}"
+    )
+    for name, (times, wall) in results.items():
+        med = statistics.median(times)
+        p95 = statistics.quantiles(times, n=20)[-1]
+        print(
+            f"{name:<24}{alone[name] * 1000:>12.1f}{len(times):>9}{med * 1000:>11.1f}"
+            f"{p95 * 1000:>9.1f}"
+            f"{len(times) / wall:>8.0f}{med / base_median:>10.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

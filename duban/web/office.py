@@ -1,0 +1,298 @@
+"""The office console: `/office…`, desk-sized, behind a login.
+
+Accounts come from `duban users add` (argon2); a session cookie (HttpOnly, SameSite=Strict) names
+a stored session with its CSRF token, which every form carries; `leader` accounts read and
+never act. Every action goes through the same repo functions as the CLI, audited with the
+person's name.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from duban import runtime
+from duban.office_views import history, list_queue
+from duban.web.app import DbId, PageError, db, page, small_id, web_state
+from duban.web.forms import Form
+from duban.web.office_auth import Clerk, check_csrf, clerk, must_act, read_body, safe_next
+from flows.context import flow_context
+from models.db import session_scope
+from models.directory import Unit
+from models.people import EvidenceFile
+from models.repo.actions import ActionError, answer_extension, decide, get_obligation
+from models.repo.boards import duty_record, waiting_on_office
+from models.repo.chase import OfficeAction
+from models.repo.overview import (
+    board,
+    deliveries_of,
+    directory_rows,
+    failed_deliveries,
+    open_queue_count,
+)
+from models.repo.queue import QueueError, ack_item, note_item
+from models.tables import Plan, QueueItem
+from models.tokens import plan_calendar_key
+from schedules.clock import OFFICE_TZ
+from schedules.machine import Event
+
+router = APIRouter(include_in_schema=False)
+VIA = "office"
+QUEUE_PAGE = 50  # rows per table on the queue page (the most severe and oldest first); ?n= more
+
+
+def _today() -> date:
+    return runtime.current_time().astimezone(OFFICE_TZ).date()
+
+
+def _ctx(who: Clerk, **extra: Any) -> dict[str, Any]:
+    return {
+        "me": who.name,
+        "role": who.user.role,
+        "can_act": who.can_act,
+        "csrf": who.session.csrf,
+        "office": runtime.settings().office_name,
+        **extra,
+    }
+
+
+@router.get("/office")
+def dashboard(
+    request: Request, who: Clerk = Depends(clerk), session: Session = Depends(db)
+) -> Response:
+    """By plan and by unit: due, overdue, escalated, red/yellow/green; what waits on a person."""
+    today = _today()
+    plans = board(session, today, by="plan")
+    secret = web_state(request).secret
+    for p in plans:
+        p["calendar"] = f"/cal/p/{p['id']}.{plan_calendar_key(secret, p['id'])}.ics"
+    units = [u for u in board(session, today, by="unit") if u["red"] or u["yellow"]][:30]
+    waiting = {
+        "submitted": sum(p["submitted"] for p in plans),
+        "extension": sum(p["extension"] for p in plans),
+        "queue": open_queue_count(session),
+    }
+    return page(
+        "office/dashboard.html.j2",
+        _ctx(who, plans=plans, units=units, waiting=waiting, today=today),
+    )
+
+
+@router.get("/office/queue")
+def queue_page(
+    who: Clerk = Depends(clerk),
+    session: Session = Depends(db),
+    plan: str = "",
+    unit: str = "",
+    level: str = "",
+    done: str = "",
+    n: int = QUEUE_PAGE,
+) -> Response:
+    """What needs a person: reports to accept or send back, extensions to answer, 督办/通报 items."""
+    today = _today()
+    n = max(QUEUE_PAGE, min(n, 2000))
+    plan_id = small_id(plan)
+    unit_id_given = small_id(unit)
+    unit_row = session.get(Unit, unit_id_given) if unit_id_given else None
+    unit_id = unit_row.id if unit_row else None
+    submitted = waiting_on_office(
+        session, today, status="submitted", plan=plan_id, unit=unit_id, limit=n
+    )
+    extensions = waiting_on_office(
+        session, today, status="extension_requested", plan=plan_id, unit=unit_id, limit=n
+    )
+    items = list_queue(
+        session,
+        level=int(level) if level in ("2", "3") else None,
+        plan=plan_id,
+        unit=unit_row.name if unit_row else None,
+        status="open",
+        limit=n,
+    )
+    plans = session.exec(select(Plan).where(Plan.status == "active").order_by(col(Plan.id))).all()
+    return page(
+        "office/queue.html.j2",
+        _ctx(
+            who,
+            submitted=submitted,
+            extensions=extensions,
+            items=items,
+            plans=plans,
+            f={"plan": plan, "unit": unit, "level": level},
+            n=n,
+            more=f"/office/queue?plan={plan}&unit={unit}&level={level}&n={n * 4}",
+            unit_name=unit_row.name if unit_row else "",
+            message=DONE.get(done, ""),
+        ),
+    )
+
+
+DONE = {
+    "accept": "已验收销号。",
+    "reject": "已退回重办，单位将收到催办。",
+    "grant": "已批准延期，提醒按新日期重新安排。",
+    "refuse": "已驳回延期申请。",
+    "extend": "已延期。",
+    "waive": "已免除。",
+    "reopen": "已重新打开。",
+    "confirm": "已确认仍需办理。",
+    "ack": "已认领。",
+    "note": "已添加备注。",
+}
+
+
+@router.get("/office/obligations/{ob_id}")
+def obligation_page(
+    ob_id: DbId, who: Clerk = Depends(clerk), session: Session = Depends(db), done: str = ""
+) -> Response:
+    """One duty's whole record: reminders and deliveries, 签收, reports, files, answers, history."""
+    try:
+        ob = get_obligation(session, ob_id)
+    except ActionError as exc:
+        raise PageError(str(exc), 404, "找不到") from exc
+    unit = session.get(Unit, ob.unit_id)
+    duty = duty_record(session, ob_id, _today())
+    queue = session.exec(
+        select(QueueItem).where(QueueItem.obligation_id == ob_id).order_by(col(QueueItem.level))
+    ).all()
+    return page(
+        "office/obligation.html.j2",
+        _ctx(
+            who,
+            d=duty,
+            unit=unit.name if unit else "",
+            history=history(session, ob_id),
+            deliveries=deliveries_of(session, ob_id),
+            queue=queue,
+            message=DONE.get(done, ""),
+        ),
+    )
+
+
+@router.get("/obligations/{ob_id}")
+def old_link(ob_id: DbId) -> Response:
+    """Links of messages rendered before the portal existed."""
+    return RedirectResponse(f"/office/obligations/{ob_id}", status_code=303)
+
+
+def _date_field(form: Form, name: str) -> date:
+    try:
+        return date.fromisoformat(form.get(name))
+    except ValueError:
+        raise PageError("请填写有效的日期。", 400, "未能提交") from None
+
+
+def _apply(s: Session, who: Clerk, ob_id: int, action: str, form: Form) -> None:
+    ob = get_obligation(s, ob_id)
+    ctx, now = flow_context(), runtime.current_time()
+    reason = form.get("reason").strip()
+    if action in ("grant", "refuse", "extend"):
+        new_due = (
+            _date_field(form, "new_due") if action == "extend" or form.get("new_due") else None
+        )
+        answer_extension(
+            session=s,
+            ctx=ctx,
+            ob=ob,
+            by=who.name,
+            grant=action != "refuse",
+            reason=reason,
+            now=now,
+            via=VIA,
+            new_due=new_due,
+        )
+        return
+    event = {
+        "accept": Event.ACCEPT,
+        "reject": Event.REOPEN,
+        "reopen": Event.REOPEN,
+        "waive": Event.WAIVE,
+        "confirm": Event.CONFIRM_OPEN,
+    }[action]
+    if action in ("reject", "reopen", "waive") and not reason:
+        raise ActionError("请填写理由（单位会看到）。")
+    decide(session=s, ctx=ctx, ob=ob, act=OfficeAction(event, who.name, reason, via=VIA), now=now)
+
+
+ACTIONS = ("accept", "reject", "grant", "refuse", "extend", "waive", "reopen", "confirm")
+
+
+@router.post("/office/obligations/{ob_id}/{action}")
+async def act(ob_id: DbId, action: str, request: Request, who: Clerk = Depends(clerk)) -> Response:
+    """One of the office's decisions on a duty."""
+    if action not in ACTIONS:
+        raise PageError("没有这种操作。", 404)
+    form = await read_body(request)
+    check_csrf(form, who)
+    must_act(who)
+    try:
+        with session_scope(runtime.engine()) as s:
+            _apply(s, who, ob_id, action, form)
+    except ActionError as exc:
+        raise PageError(str(exc), 409, "未能办理") from exc
+    back = safe_next(form.get("back")) if form.get("back") else f"/office/obligations/{ob_id}"
+    sep = "&" if "?" in back else "?"
+    return RedirectResponse(f"{back}{sep}done={action}", status_code=303)
+
+
+@router.post("/office/queue/{item_id}/{action}")
+async def queue_act(
+    item_id: DbId, action: str, request: Request, who: Clerk = Depends(clerk)
+) -> Response:
+    """认领 or annotate a 督办/通报 item."""
+    if action not in ("ack", "note"):
+        raise PageError("没有这种操作。", 404)
+    form = await read_body(request)
+    check_csrf(form, who)
+    must_act(who)
+    now = runtime.current_time()
+    try:
+        with session_scope(runtime.engine()) as s:
+            if action == "ack":
+                ack_item(session=s, item_id=item_id, by=who.name, now=now)
+            else:
+                note_item(session=s, item_id=item_id, by=who.name, text=form.get("text"), now=now)
+    except QueueError as exc:
+        raise PageError(str(exc), 409, "未能办理") from exc
+    back = safe_next(form.get("back") or "/office/queue")
+    sep = "&" if "?" in back else "?"
+    return RedirectResponse(f"{back}{sep}done={action}", status_code=303)
+
+
+@router.get("/office/files/{file_id}")
+def office_file(
+    file_id: DbId, who: Clerk = Depends(clerk), session: Session = Depends(db)
+) -> Response:
+    """A 佐证 file, as a download (never rendered inline)."""
+    f = session.get(EvidenceFile, file_id)
+    if f is None:
+        raise PageError("没有这个文件。", 404, "找不到文件")
+    return FileResponse(f.path, filename=f.name, content_disposition_type="attachment")
+
+
+@router.get("/office/directory")
+def directory_page(
+    who: Clerk = Depends(clerk), session: Session = Depends(db), missing: int = 0
+) -> Response:
+    """The directory: units, contacts, channels; the units nobody can reach marked (and filtered)."""
+    rows = directory_rows(session, missing_only=bool(missing))
+    unreachable = sum(1 for r in rows if not r["reachable"])
+    return page(
+        "office/directory.html.j2",
+        _ctx(who, rows=rows, missing=bool(missing), unreachable=unreachable),
+    )
+
+
+@router.get("/office/deliveries")
+def deliveries_page(who: Clerk = Depends(clerk), session: Session = Depends(db)) -> Response:
+    """Messages that failed and channels that are failing (fix, then `duban notify resend`)."""
+    rows = directory_rows(session)
+    failing = [{"unit": r["name"], **ch} for r in rows for ch in r["channels"] if ch["failing"]]
+    return page(
+        "office/deliveries.html.j2",
+        _ctx(who, failed=failed_deliveries(session), failing=failing),
+    )
