@@ -16,7 +16,14 @@ from duban.cli_common import fail
 from schedules.clock import OFFICE_TZ
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-STAGE_CN = {"remind": "提醒", "chase": "催办", "office": "督办", "leader": "通报"}
+STAGE_CN = {
+    "assign": "交办",
+    "remind": "提醒",
+    "chase": "催办",
+    "office": "督办",
+    "leader": "通报",
+    "lapse": "逾期未报",
+}
 
 
 def _fresh_database() -> None:
@@ -186,10 +193,13 @@ def demo(
 def _summary() -> None:
     from sqlmodel import Session, func, select
 
+    from duban.volume_report import measure_sent
     from models.tables import Delivery, QueueItem
+    from schedules.volume import render_volume
 
     settings = runtime.settings()
     with Session(runtime.engine()) as s:
+        volume = measure_sent(s)
         sent = s.exec(
             select(func.count()).select_from(Delivery).where(Delivery.status == "sent")
         ).one()
@@ -200,6 +210,8 @@ def _summary() -> None:
         f"\n已发送 {sent} 条（写入发件箱 {settings.resolved_outbox_dir}/，可直接打开 .eml 与 .json）；"
         f"督办队列未办结 {queue} 项。"
     )
+    for line in render_volume(volume, top=5):
+        typer.echo(line)
     typer.echo(
         "接着可以试试: .venv/bin/duban queue list | .venv/bin/duban obligation list --status escalated | "
         ".venv/bin/duban status | .venv/bin/duban serve（真实时间运行服务）"

@@ -311,6 +311,16 @@ def confirm_cmd(
     _decide(ob_id, _office("confirm_open", reason))
 
 
+@obligations.command("chase")
+def chase_cmd(
+    ob_id: int = id_argument("义务编号"),
+    reason: str = typer.Option("", "--reason", metavar="说明", help="再次催办的说明"),
+) -> None:
+    """再次催办：自动催办次数已用完时，由办公室决定再发一次催办（下一次运行时发出，记录审计）。"""
+    _decide(ob_id, _office("request_chase", reason))
+    typer.echo("已安排再次催办，将在办公时段内的下一次运行时发出")
+
+
 @obligations.command("history")
 def history_cmd(ob_id: int = id_argument("义务编号"), as_json: bool = json_option()) -> None:
     """义务的全部记录：谁、何时、做了什么、为什么。"""
@@ -415,3 +425,36 @@ def queue_resolve_cmd(
 ) -> None:
     """办结督办事项。"""
     _queue_op("resolve_item", item_id=item_id, by=runtime.actor(), reason=reason)
+
+
+@queue.command("chase")
+def queue_chase_cmd(
+    item_id: int = id_argument("督办事项编号"),
+    reason: str = typer.Option("", "--reason", metavar="说明", help="再次催办的说明"),
+) -> None:
+    """对督办事项再次催办：给责任单位再发一次催办（记录审计，并在事项备注中留痕）。"""
+    from models.repo.actions import decide
+    from models.repo.chase import OfficeAction
+    from models.repo.queue import note_item
+    from models.tables import QueueItem
+    from schedules.machine import Event
+
+    with runtime.transaction() as s:
+        item = s.get(QueueItem, item_id)
+        if item is None:
+            fail(f"督办队列中没有编号为 {item_id} 的事项")
+        if item.status == "resolved":
+            fail(f"事项 Q{item_id} 已办结，不能再次催办")
+        ob_id = item.obligation_id
+
+    act = OfficeAction(
+        Event.REQUEST_CHASE, actor=runtime.actor(), reason=reason or "办公室再次催办"
+    )
+
+    def _chase_and_note(s: Session, ctx: Any, ob: Obligation, now: Any) -> None:
+        decide(session=s, ctx=ctx, ob=ob, act=act, now=now)
+        text = "再次催办" + (f"：{reason}" if reason else "")
+        note_item(session=s, item_id=item_id, by=runtime.actor(), text=text, now=now)
+
+    _act(ob_id, _chase_and_note)
+    typer.echo("已安排再次催办，将在办公时段内的下一次运行时发出")

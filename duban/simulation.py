@@ -32,6 +32,7 @@ from schedules.policy import Policy
 from schedules.recurrence import MilestoneSpec, RecurrenceError, expand_occurrences
 from schedules.rules import Stage
 from schedules.simulate import STAGE_LABEL, SimObligation, SimResult, render_timeline, simulate
+from schedules.volume import measure_volume, render_volume
 
 if TYPE_CHECKING:
     from flows.context import FlowContext
@@ -128,17 +129,32 @@ def _spec(
     return MilestoneSpec(due=None if rrule else due, rrule=rrule, dtstart=dtstart, until=until)
 
 
-def build_obligations(plan: SimPlan, directory: Directory) -> list[SimObligation]:
-    """Every milestone occurrence in the plan's period × every responsible unit (lead wins)."""
+def build_obligations(
+    plan: SimPlan, directory: Directory, start: date | None = None
+) -> list[SimObligation]:
+    """Every milestone occurrence in the plan's period × every responsible unit (lead wins).
+
+    As activation on `start` would: the first occurrence not yet past is the one the 交办 lists,
+    each occurrence's lead time runs from the previous one (the first's from `start`), and a
+    recurring duty's occurrence rolls over when the next one falls due.
+    """
+    begin = start or plan.period[0]
     out: list[SimObligation] = []
     for task in plan.tasks:
         roles = _assign_roles(task, directory)
         for spec, policy in task.milestones:
-            for due in _occurrences(task, spec, plan.period):
+            dues = _occurrences(task, spec, plan.period)
+            first = next((d for d in dues if d >= begin), None)
+            for k, due in enumerate(dues):
+                prev = dues[k - 1] if k else None
+                nxt = dues[k + 1] if spec.rrule and k + 1 < len(dues) else None
                 out.extend(
-                    SimObligation(unit, task.ref, due, is_lead, task.leaders, policy)
+                    SimObligation(
+                        unit, task.ref, due, is_lead, task.leaders, policy,
+                        assign=due == first, starts_on=prev, lapses_on=nxt,
+                    )
                     for unit, is_lead in roles.items()
-                )
+                )  # fmt: skip
     return out
 
 
@@ -222,9 +238,9 @@ def run_simulation(
     with runtime.transaction() as session:
         sim_plan = _load_plan(plan, ctx, session)
         directory = Directory(session)
-        obligations = build_obligations(sim_plan, directory)
+        start, end = _pick_days(sim_plan, date_from, date_to)
+        obligations = build_obligations(sim_plan, directory, start)
         session.rollback()  # read-only: nothing of this command is ever stored
-    start, end = _pick_days(sim_plan, date_from, date_to)
     result = simulate(
         obligations,
         ctx.policies.default,
@@ -243,9 +259,11 @@ def _print_result(
     result: SimResult, run: dict[str, Any], unexpanded: list[str], *, as_json: bool
 ) -> None:
     per_unit = count_per_unit(result)
+    volume = measure_volume(result.actions)
     if as_json:
         data = result.to_json()
         data["totals"]["per_unit"] = per_unit
+        data["volume"] = volume.to_json()
         print_json({**data, "simulation": run, "unexpanded": unexpanded})
         return
     for warning in result.warnings:
@@ -267,6 +285,8 @@ def _print_result(
     typer.echo(render_timeline(replace(result, warnings=())))
     typer.echo("按单位：")
     for line in _describe_units(per_unit.items()):
+        typer.echo(line)
+    for line in render_volume(volume):
         typer.echo(line)
 
 

@@ -101,7 +101,11 @@ def delivery_notes(session: Session) -> tuple[str, ...]:
 
 
 def build_leader_summaries(ctx: FlowContext, session: Session, now: datetime) -> list[Notice]:
-    """For each leader named on a task: that task's overdue items (催办 and above)."""
+    """For each leader named on a task: that task's escalated items (督办 and above), grouped.
+
+    This is how leaders hear of what is late (at most weekly): the default policy sends no 通报
+    per item (`leader_at: 0`), and items only 1–2 working days overdue (催办) are the unit's.
+    """
     today = now.astimezone(OFFICE_TZ).date()
     week = f"week@{today.isocalendar().year}-W{today.isocalendar().week:02d}"
     by_leader: dict[int, list[int]] = {}
@@ -111,7 +115,7 @@ def build_leader_summaries(ctx: FlowContext, session: Session, now: datetime) ->
             by_leader.setdefault(unit.id, []).append(tu.task_id)
     notices = []
     for leader_id, task_ids in sorted(by_leader.items()):
-        rows = _open_rows(session, due_to=today, min_level=1, task_ids=task_ids)
+        rows = _open_rows(session, due_to=today, min_level=2, task_ids=task_ids)
         items = tuple(_item(ctx, r, today, week) for r in rows)
         if items:
             notices.append(

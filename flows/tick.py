@@ -123,6 +123,7 @@ def make_item(
         days_left=ctx.calendar.workdays_between(today, ob.due_on),
         unit_name=unit.name,
         is_report=ms.is_report,
+        role=ob.role,
     )
 
 

@@ -109,6 +109,14 @@ class Obligation(SQLModel, table=True):
     # Actions scheduled before `since` are never sent (activation, reopen or extension time).
     since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     requested_due: date | None = None
+    # The 交办 is due at this instant (None: not listed in a 交办, e.g. rows from before it existed).
+    assign_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The office asked for one more 催办 then ("催办 again"; sent once, when later than last_action_at).
+    chase_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Where the lead time starts (交办 day or the previous occurrence's due date).
+    starts_on: date | None = None
+    # A recurring duty's next occurrence: when it falls due, this one closes as 逾期未报 (lapsed).
+    lapses_on: date | None = None
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -12,8 +12,9 @@ from datetime import date
 from enum import StrEnum
 from functools import cached_property
 
-STAGE_LEVEL = {"remind": 0, "chase": 1, "office": 2, "leader": 3}
+STAGE_LEVEL = {"assign": 0, "remind": 0, "chase": 1, "office": 2, "leader": 3}
 STAGE_NAMES = {
+    "assign": "交办",
     "remind": "提醒",
     "chase": "催办",
     "office": "督办",
@@ -22,7 +23,8 @@ STAGE_NAMES = {
     "digest": "每日汇总",
     "test": "测试",
 }
-TEMPLATE_KINDS = ("remind", "chase", "office", "leader", "monthly", "digest", "test")
+TEMPLATE_KINDS = ("assign", "remind", "chase", "office", "leader", "monthly", "digest", "test")
+ROLE_NAMES = {"lead": "牵头", "support": "配合"}
 
 
 class Audience(StrEnum):
@@ -54,14 +56,16 @@ class Item:
     days_left: int
     unit_name: str
     is_report: bool = False
+    role: str = "lead"  # the unit's part in the duty: lead (牵头) or support (配合)
 
 
 @dataclass(frozen=True)
 class Notice:
     """One message's worth: a unit (None = the office's own address), an audience, its items.
 
-    `kind` picks the templates; by default the most severe item's stage, or "monthly" when every
-    item is a report reminder. Pass "digest" for the office's daily digest.
+    `kind` picks the templates; by default the most severe item's stage, "assign" when a 交办
+    comes with nothing more severe, or "monthly" when every item is a report reminder. Pass
+    "digest" for the office's daily digest.
     """
 
     unit_id: int | None
@@ -84,6 +88,8 @@ class Notice:
         if self.kind:
             return self.kind
         top = self.top_stage
+        if STAGE_LEVEL.get(top, 0) == 0 and any(i.stage == "assign" for i in self.items):
+            return "assign"
         if top == "remind" and self.items and all(i.is_report for i in self.items):
             return "monthly"
         return top

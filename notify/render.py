@@ -23,7 +23,7 @@ import jinja2.sandbox
 from jinja2.sandbox import SandboxedEnvironment
 
 from models.tokens import mint_unit_token
-from notify.notice import STAGE_NAMES, Audience, Item, Notice
+from notify.notice import ROLE_NAMES, STAGE_NAMES, Audience, Item, Notice
 from notify.transport import Rendered
 from schedules.clock import OFFICE_TZ
 
@@ -135,6 +135,8 @@ def describe_item(item: Item) -> dict[str, Any]:
         "overdue": item.days_left < 0,
         "is_report": item.is_report,
         "unit": item.unit_name,
+        "role": item.role,
+        "role_name": ROLE_NAMES.get(item.role, item.role),
     }
 
 

@@ -29,6 +29,7 @@ STATUS_NAMES = {
     "accepted": "已销号",
     "waived": "已免除",
     "to_confirm": "待确认",
+    "lapsed": "逾期未报",
 }
 RESENDABLE = frozenset(str(s) for s in CHASED_STATUSES)
 

@@ -42,6 +42,8 @@ _SAMPLES = {
                   "3月底前完成排查", date(2024, 3, 29), -2, "区应急局"),
     "remind": Item(2, "remind", "remind-3@2024-04-26", 0, _PLAN, "附件-3", "消防安全宣传月活动",
                    "4月中旬前制定方案", date(2024, 4, 26), 3, "区消防救援支队"),
+    "assign": Item(4, "assign", "assign@2024-12-31", 0, _PLAN, "9", "完善安全生产责任体系",
+                   "2024年底前完成", date(2024, 12, 31), 180, "区应急局", role="support"),
     "report": Item(3, "remind", "remind-2@2024-04-26", 0, "三年行动方案", "12", "月度进展报送",
                    "每月26日前报送", date(2024, 4, 26), 2, "徐泾镇", is_report=True),
 }  # fmt: skip
@@ -55,6 +57,8 @@ def sample_notices() -> list[Notice]:
             items: tuple[Item, ...] = ()
         elif kind == "monthly":
             items = (_SAMPLES["report"],)
+        elif kind == "assign":
+            items = (_SAMPLES["assign"], _SAMPLES["remind"])
         else:
             items = (_SAMPLES["chase"], _SAMPLES["remind"])
         for audience in (Audience.UNIT_CONTACTS, Audience.LEADER):

@@ -1,6 +1,9 @@
 """The obligation state machine: every transition yields an audit record (pure).
 
-open → reminded → overdue → escalated (level 1..3) → submitted → accepted (销号);
+交办 (assign_sent) leaves an obligation open; open → reminded → overdue → escalated (level 1..3)
+→ submitted → accepted (销号); a missed occurrence of a recurring duty closes as lapsed (逾期未报)
+when the next one falls due, and may still be reported late, accepted or waived; the office may
+ask for one more 催办 (request_chase) while it is chased;
 submitted/accepted/waived → reopened (chase resumes); extension requested → granted (new due
 date, reminders re-planned from it) or refused (back where it was); waived; past milestones
 at activation start in ``to_confirm`` until the office confirms them open (or accepts/waives).
@@ -14,12 +17,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from schedules.clock import OFFICE_TZ
 from schedules.obligation import CHASED_STATUSES, Action, ObligationState, Stage, Status
 
 
 class Event(StrEnum):
     """Something that happened to an obligation."""
 
+    ASSIGN_SENT = "assign_sent"
     REMIND_SENT = "remind_sent"
     CHASE_SENT = "chase_sent"
     ESCALATED = "escalated"
@@ -31,6 +36,8 @@ class Event(StrEnum):
     REFUSE_EXTENSION = "refuse_extension"
     WAIVE = "waive"
     CONFIRM_OPEN = "confirm_open"
+    REQUEST_CHASE = "request_chase"
+    LAPSE = "lapse"
 
 
 STATUS_LABEL: dict[Status, str] = {
@@ -44,8 +51,10 @@ STATUS_LABEL: dict[Status, str] = {
     Status.EXTENSION_REQUESTED: "申请延期中",
     Status.WAIVED: "已免除",
     Status.TO_CONFIRM: "待办公室确认",
+    Status.LAPSED: "逾期未报",
 }
 EVENT_LABEL: dict[Event, str] = {
+    Event.ASSIGN_SENT: "发送交办",
     Event.REMIND_SENT: "发送提醒",
     Event.CHASE_SENT: "发送催办",
     Event.ESCALATED: "升级督办/通报",
@@ -57,23 +66,30 @@ EVENT_LABEL: dict[Event, str] = {
     Event.REFUSE_EXTENSION: "驳回延期",
     Event.WAIVE: "免除",
     Event.CONFIRM_OPEN: "确认仍需办理",
+    Event.REQUEST_CHASE: "再次催办",
+    Event.LAPSE: "逾期未报（下期已到期）",
 }
 
 _OPEN_ENDED = frozenset({Status.SUBMITTED, Status.ACCEPTED, Status.WAIVED})
 SOURCES: dict[Event, frozenset[Status]] = {
+    Event.ASSIGN_SENT: CHASED_STATUSES,
     Event.REMIND_SENT: CHASED_STATUSES,
     Event.CHASE_SENT: CHASED_STATUSES,
     Event.ESCALATED: CHASED_STATUSES,
-    Event.SUBMIT: CHASED_STATUSES | {Status.TO_CONFIRM},
+    Event.SUBMIT: CHASED_STATUSES | {Status.TO_CONFIRM, Status.LAPSED},
     Event.ACCEPT: frozenset({Status.SUBMITTED, Status.TO_CONFIRM}),
     Event.REOPEN: _OPEN_ENDED,
     Event.REQUEST_EXTENSION: CHASED_STATUSES - {Status.EXTENSION_REQUESTED},
     Event.GRANT_EXTENSION: frozenset({Status.EXTENSION_REQUESTED}),
     Event.REFUSE_EXTENSION: frozenset({Status.EXTENSION_REQUESTED}),
-    Event.WAIVE: CHASED_STATUSES | {Status.SUBMITTED, Status.TO_CONFIRM},
+    Event.WAIVE: CHASED_STATUSES | {Status.SUBMITTED, Status.TO_CONFIRM, Status.LAPSED},
     Event.CONFIRM_OPEN: frozenset({Status.TO_CONFIRM}),
+    Event.REQUEST_CHASE: CHASED_STATUSES,
+    Event.LAPSE: CHASED_STATUSES,
 }
 _SEND_STAGES: dict[Event, frozenset[Stage]] = {
+    Event.ASSIGN_SENT: frozenset({Stage.ASSIGN}),
+    Event.LAPSE: frozenset({Stage.LAPSE}),
     Event.REMIND_SENT: frozenset({Stage.REMIND}),
     Event.CHASE_SENT: frozenset({Stage.CHASE}),
     Event.ESCALATED: frozenset({Stage.OFFICE, Stage.LEADER}),
@@ -144,7 +160,20 @@ def _apply_grant(state: ObligationState, ctx: _Ctx) -> ObligationState:
     )
 
 
+def _apply_lapse(state: ObligationState, ctx: _Ctx) -> ObligationState:
+    assert ctx.action is not None
+    return replace(
+        state,
+        status=Status.LAPSED,
+        last_seq=ctx.action.seq,
+        last_sent_at=ctx.at,
+        requested_due=None,
+    )
+
+
 _HANDLERS: dict[Event, Callable[[ObligationState, _Ctx], ObligationState]] = {
+    Event.ASSIGN_SENT: _apply_sent,
+    Event.LAPSE: _apply_lapse,
     Event.REMIND_SENT: _apply_sent,
     Event.CHASE_SENT: _apply_sent,
     Event.ESCALATED: _apply_sent,
@@ -160,6 +189,7 @@ _HANDLERS: dict[Event, Callable[[ObligationState, _Ctx], ObligationState]] = {
     ),
     Event.WAIVE: lambda s, c: replace(s, status=Status.WAIVED),
     Event.CONFIRM_OPEN: lambda s, c: replace(s, status=Status.OPEN, since=c.at),
+    Event.REQUEST_CHASE: lambda s, c: replace(s, chase_requested_at=c.at),
 }
 
 
@@ -175,6 +205,8 @@ def _check(
         raise TransitionError(f"事件时间必须带时区（收到 {at.isoformat()}）")
     if not actor.strip():
         raise TransitionError(f"事件「{EVENT_LABEL[event]}」缺少操作人 actor")
+    if event is Event.REQUEST_CHASE and at.astimezone(OFFICE_TZ).date() <= state.due:
+        raise TransitionError(f"截止日 {state.due} 尚未过，不能再次催办（催办针对逾期事项）")
     stages = _SEND_STAGES.get(event)
     if stages is not None:
         if action is None or action.stage not in stages:

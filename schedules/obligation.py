@@ -13,13 +13,22 @@ from enum import StrEnum
 class Stage(StrEnum):
     """What kind of send an action is."""
 
+    ASSIGN = "assign"  # 交办: the unit's duties, once, when the plan (or the unit) starts
     REMIND = "remind"  # 提醒, level 0
     CHASE = "chase"  # 催办, level 1
     OFFICE = "office"  # 督办, level 2
     LEADER = "leader"  # 通报, level 3
+    LAPSE = "lapse"  # 逾期未报: the next occurrence fell due; closes this one (no message)
 
 
-STAGE_LEVEL: dict[Stage, int] = {Stage.REMIND: 0, Stage.CHASE: 1, Stage.OFFICE: 2, Stage.LEADER: 3}
+STAGE_LEVEL: dict[Stage, int] = {
+    Stage.ASSIGN: 0,
+    Stage.REMIND: 0,
+    Stage.CHASE: 1,
+    Stage.OFFICE: 2,
+    Stage.LEADER: 3,
+    Stage.LAPSE: 0,
+}
 
 
 class Recipient(StrEnum):
@@ -33,6 +42,7 @@ class Recipient(StrEnum):
 
 
 STAGE_RECIPIENTS: dict[Stage, tuple[Recipient, ...]] = {
+    Stage.ASSIGN: (Recipient.UNIT_CONTACTS,),
     Stage.REMIND: (Recipient.UNIT_CONTACTS,),
     Stage.CHASE: (Recipient.UNIT_CONTACTS,),
     # An escalation replaces that day's chase, so the unit's contacts hear about it too.
@@ -43,6 +53,7 @@ STAGE_RECIPIENTS: dict[Stage, tuple[Recipient, ...]] = {
         Recipient.LEADER,
         Recipient.OFFICE_DIGEST,
     ),
+    Stage.LAPSE: (),
 }
 
 
@@ -50,18 +61,22 @@ class Reason(StrEnum):
     """Why an action is sent, or why nothing is; stored with each notification."""
 
     NONE = "none"  # nothing scheduled at all
+    ASSIGNED = "assigned"  # 交办 at activation, or when the unit joins the plan
+    EARLY_REMINDER = "early_reminder"  # a long lead time's early reminder (30 days before)
     FIRST_REMINDER = "first_reminder"
     REPEAT_DUE = "repeat_due"  # a later reminder before the deadline
     DUE_TODAY = "due_today"  # the due-day reminder (moved to the previous working day if needed)
     FIRST_CHASE = "first_chase"
     REPEAT_CHASE = "repeat_chase"
+    MANUAL_CHASE = "manual_chase"  # the office asked for one more 催办 (催办 again from the queue)
     ESCALATE_OFFICE = "escalate_office"
     ESCALATE_LEADER = "escalate_leader"
+    ROLLED_OVER = "rolled_over"  # the next occurrence fell due: this one closes as 逾期未报
     WAITING = "waiting"  # nothing due now; see next_at
     OUTSIDE_WINDOW = "outside_window"  # something is due but now is outside the office window
     AWAITING_ACCEPTANCE = "awaiting_acceptance"  # submitted; the office has to accept or reopen
     AWAITING_CONFIRMATION = "awaiting_confirmation"  # past at activation; the office confirms
-    RESOLVED = "resolved"  # accepted (销号) or waived
+    RESOLVED = "resolved"  # accepted (销号), waived, or closed as 逾期未报
 
 
 class Status(StrEnum):
@@ -77,6 +92,7 @@ class Status(StrEnum):
     EXTENSION_REQUESTED = "extension_requested"
     WAIVED = "waived"
     TO_CONFIRM = "to_confirm"
+    LAPSED = "lapsed"  # 逾期未报: missed, and the next occurrence is due; no longer chased
 
 
 # Statuses in which the engine keeps reminding and chasing.
@@ -90,7 +106,8 @@ CHASED_STATUSES = frozenset(
         Status.EXTENSION_REQUESTED,
     }
 )
-TERMINAL_STATUSES = frozenset({Status.ACCEPTED, Status.WAIVED})
+# Not chased any more. A lapsed occurrence may still be reported late, accepted or waived.
+TERMINAL_STATUSES = frozenset({Status.ACCEPTED, Status.WAIVED, Status.LAPSED})
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,10 @@ class ObligationState:
 
     ``since``: actions scheduled before this instant are never sent (activation, reopen or
     extension time). ``last_sent_at``: actions scheduled at or before it are done or skipped.
+    ``assign_at``: the 交办 is due at this instant (None: no 交办 for this obligation).
+    ``chase_requested_at``: the office asked for one more 催办 then (pending while later than
+    ``last_sent_at``). ``starts_on``: where the lead time starts (交办 day or the previous
+    occurrence's due date). ``lapses_on``: the next occurrence's due date of a recurring duty.
     """
 
     due: date
@@ -110,6 +131,10 @@ class ObligationState:
     last_seq: str | None = None
     last_sent_at: datetime | None = None
     requested_due: date | None = None  # while an extension is requested
+    assign_at: datetime | None = None
+    chase_requested_at: datetime | None = None
+    starts_on: date | None = None
+    lapses_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 
 SCOPES = ("plans", "tasks", "milestones")
+DAY_UNITS = ("workdays", "days")  # offsets count working days, or calendar days
 
 
 class PolicyError(ValueError):
@@ -25,14 +26,21 @@ class PolicyError(ValueError):
 class Policy:
     """When to remind, chase and escalate one obligation (times are Asia/Shanghai wall time)."""
 
-    remind_offsets: tuple[int, ...] = (5, 2, 0)  # working days before due; 0 = the due day
+    remind_offsets: tuple[int, ...] = (5, 2, 0)  # before due, in remind_unit; 0 = the due day
+    remind_unit: str = "workdays"
+    early_lead: int = 60  # lead time (calendar days) above which the early reminders are added
+    early_offsets: tuple[int, ...] = (30,)  # before due, in early_unit; () = no early reminder
+    early_unit: str = "days"
     send_time: time = time(9, 0)
     window_start: time = time(9, 0)
     window_end: time = time(17, 30)
+    assign: bool = True  # 交办: one message per unit listing its duties when the plan starts
     chase_after: int = 1  # level 1 催办 on the Nth working day after the deadline
-    chase_every: int = 1  # repeat every N working days while overdue; 0 = chase once
+    chase_every: int = 1  # then every N working days while overdue; 0 = chase once
+    chase_max: int | None = 2  # at most N automatic 催办 per obligation; None = no limit
     office_at: int = 3  # level 2 督办 at N working days overdue
-    leader_at: int = 10  # level 3 通报 at N working days overdue
+    leader_at: int = 0  # level 3 通报 per obligation at N working days overdue; 0 = never
+    roll_over: bool = True  # a missed occurrence closes as 逾期未报 when the next falls due
     support_reminders: bool = True  # supporting (配合) units get the 提醒 too
     support_escalations: bool = (
         False  # ... and the 催办/督办/通报 (else escalation follows the lead)
@@ -46,9 +54,25 @@ def _fail(field_name: str, message: str) -> PolicyError:
     return PolicyError(f"策略字段 {field_name} 无效：{message}")
 
 
+def _check_offsets(name: str, offsets: tuple[int, ...]) -> None:
+    if any(o < 0 for o in offsets) or len(set(offsets)) != len(offsets):
+        raise _fail(name, f"应为互不相同的非负整数，收到 {list(offsets)}")
+
+
+def _check_reminders(p: Policy) -> None:
+    _check_offsets("remind_offsets", p.remind_offsets)
+    _check_offsets("early_offsets", p.early_offsets)
+    for name in ("remind_unit", "early_unit"):
+        if getattr(p, name) not in DAY_UNITS:
+            raise _fail(
+                name, f"应为 workdays（工作日）或 days（自然日），收到 {getattr(p, name)!r}"
+            )
+    if p.early_lead < 0:
+        raise _fail("early_lead", "应为非负整数（自然日）")
+
+
 def _check_policy(p: Policy) -> None:
-    if any(o < 0 for o in p.remind_offsets) or len(set(p.remind_offsets)) != len(p.remind_offsets):
-        raise _fail("remind_offsets", f"应为互不相同的非负整数，收到 {list(p.remind_offsets)}")
+    _check_reminders(p)
     if not p.window_start < p.window_end:
         raise _fail("window_start", "办公时段开始时间必须早于结束时间 window_end")
     if not p.window_start <= p.send_time <= p.window_end:
@@ -60,14 +84,37 @@ def _check_policy(p: Policy) -> None:
         raise _fail("chase_after", "催办最早在截止日后第 1 个工作日开始")
     if p.chase_every < 0:
         raise _fail("chase_every", "应为非负整数（0 表示只催办一次）")
-    if not p.chase_after <= p.office_at < p.leader_at:
-        raise _fail("office_at", "应满足 chase_after ≤ office_at < leader_at")
+    if p.chase_max is not None and p.chase_max < 0:
+        raise _fail("chase_max", "应为非负整数（null 表示不限次数）")
+    if p.office_at < p.chase_after:
+        raise _fail("office_at", "应满足 chase_after ≤ office_at")
+    if p.leader_at < 0 or 0 < p.leader_at <= p.office_at:
+        raise _fail("leader_at", "应为 0（不逐项通报）或大于 office_at 的整数")
+
+
+# The policy before bounded chasing (issue 14): no 交办, no early reminder, 催办 every working day
+# without end, 通报 per obligation at 10 working days, missed occurrences chased alongside the next
+# ones. For before/after comparisons.
+LEGACY_POLICY = Policy(
+    early_offsets=(), assign=False, chase_max=None, leader_at=10, roll_over=False
+)
 
 
 def _coerce_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(name, f"应为整数，收到 {value!r}")
     return value
+
+
+def _coerce_limit(name: str, value: object) -> int | None:
+    return None if value is None else _coerce_int(name, value)
+
+
+def _coerce_unit(name: str, value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in DAY_UNITS:
+        raise _fail(name, f"应为 workdays（工作日）或 days（自然日），收到 {value!r}")
+    return text
 
 
 def _coerce_bool(name: str, value: object) -> bool:
@@ -96,13 +143,20 @@ def _coerce_offsets(name: str, value: object) -> tuple[int, ...]:
 
 _COERCE: dict[str, Callable[[str, object], Any]] = {
     "remind_offsets": _coerce_offsets,
+    "remind_unit": _coerce_unit,
+    "early_lead": _coerce_int,
+    "early_offsets": _coerce_offsets,
+    "early_unit": _coerce_unit,
     "send_time": _coerce_time,
     "window_start": _coerce_time,
     "window_end": _coerce_time,
+    "assign": _coerce_bool,
     "chase_after": _coerce_int,
     "chase_every": _coerce_int,
+    "chase_max": _coerce_limit,
     "office_at": _coerce_int,
     "leader_at": _coerce_int,
+    "roll_over": _coerce_bool,
     "support_reminders": _coerce_bool,
     "support_escalations": _coerce_bool,
 }

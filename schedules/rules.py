@@ -5,11 +5,17 @@ Catch-up: when ``now`` is past several scheduled sends (the service was down), o
 severe one is returned (highest level, then latest), once; the older ones are skipped, because
 ``last_sent_at`` moves past them when it is recorded. An escalation missed outside the office
 window waits for the next window opening instead of being replaced by a later chase.
+
+A pending 交办 (``assign_at``) goes before anything else. An office's "催办 again"
+(``chase_requested_at``) is one more 催办, outside the automatic limit. When the next occurrence
+of a recurring duty falls due (``lapses_on``, at 00:00), a missed one closes as 逾期未报: a
+state change with no message, at any hour.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 
 from schedules.calendar import WorkCalendar
 from schedules.clock import OFFICE_TZ
@@ -37,6 +43,7 @@ from schedules.slots import (
     is_in_window,
     list_fixed_slots,
     make_chase_slot,
+    make_instant,
 )
 
 __all__ = [
@@ -70,10 +77,47 @@ def _is_live(state: ObligationState, at: datetime) -> bool:
     return state.last_sent_at is None or at > state.last_sent_at
 
 
+def _is_long_lead(state: ObligationState, policy: Policy) -> bool:
+    return state.starts_on is not None and (state.due - state.starts_on).days > policy.early_lead
+
+
 def _list_allowed_fixed(
     state: ObligationState, policy: Policy, cal: WorkCalendar
 ) -> tuple[Slot, ...]:
-    return list_fixed_slots(state.due, state.is_lead, policy, cal, state.level)
+    long_lead = _is_long_lead(state, policy)
+    return list_fixed_slots(state.due, state.is_lead, policy, cal, state.level, long_lead)
+
+
+def _is_pending(at: datetime | None, state: ObligationState) -> bool:
+    return at is not None and (state.last_sent_at is None or at > state.last_sent_at)
+
+
+def _find_assign(state: ObligationState, policy: Policy) -> Slot | None:
+    if not policy.assign or state.assign_at is None or not _is_pending(state.assign_at, state):
+        return None
+    return Slot(state.assign_at.astimezone(UTC), Stage.ASSIGN, "", Reason.ASSIGNED)
+
+
+def _find_manual_chase(state: ObligationState) -> Slot | None:
+    if state.chase_requested_at is None or not _is_pending(state.chase_requested_at, state):
+        return None
+    at = state.chase_requested_at.astimezone(UTC)
+    label = f"m{at.astimezone(OFFICE_TZ):%Y%m%dT%H%M%S}"
+    return Slot(at, Stage.CHASE, label, Reason.MANUAL_CHASE)
+
+
+def _find_lapse(state: ObligationState, policy: Policy) -> Slot | None:
+    if not policy.roll_over or state.lapses_on is None or state.lapses_on <= state.due:
+        return None  # one-off, or extended past the next occurrence: never rolls over
+    return Slot(make_instant(state.lapses_on, time(0)), Stage.LAPSE, "", Reason.ROLLED_OVER)
+
+
+def _find_chase_base(state: ObligationState) -> date:
+    # 催办 count from the due date, or from the day the chase (re)started after it: a reopened
+    # (驳回重办) or confirmed obligation gets its bounded 催办 again, counted from then.
+    if state.since is None:
+        return state.due
+    return max(state.due, state.since.astimezone(OFFICE_TZ).date())
 
 
 def _rank_severity(slot: Slot) -> tuple[int, datetime]:
@@ -83,13 +127,20 @@ def _rank_severity(slot: Slot) -> tuple[int, datetime]:
 def _find_latest_missed(
     state: ObligationState, policy: Policy, cal: WorkCalendar, now: datetime
 ) -> Slot | None:
+    assign = _find_assign(state, policy)
+    if assign is not None and assign.at <= now:
+        return assign  # the 交办 first: the unit learns of the duty before anything else
     found = [
         s for s in _list_allowed_fixed(state, policy, cal) if s.at <= now and _is_live(state, s.at)
     ]
+    manual = _find_manual_chase(state)
+    if manual is not None and manual.at <= now:
+        found.append(manual)
     if is_chased(state.is_lead, policy):
-        j = find_latest_chase(count_overdue_days(state.due, now, policy, cal), policy)
+        base = _find_chase_base(state)
+        j = find_latest_chase(count_overdue_days(base, now, policy, cal), policy)
         if j is not None:
-            slot = make_chase_slot(state.due, j, policy, cal)
+            slot = make_chase_slot(base, j, policy, cal)
             if _is_live(state, slot.at):
                 found.append(slot)
     return max(found, key=_rank_severity, default=None)
@@ -102,10 +153,20 @@ def _find_next_slot(
     if state.since is not None and state.since > floor:
         floor = state.since - _EPSILON
     found = [s for s in _list_allowed_fixed(state, policy, cal) if s.at > floor]
+    found += [
+        s
+        for s in (
+            _find_assign(state, policy),
+            _find_manual_chase(state),
+            _find_lapse(state, policy),
+        )
+        if s is not None and s.at > floor
+    ]
     if is_chased(state.is_lead, policy):
-        j = find_next_chase(count_overdue_days(state.due, floor, policy, cal), policy)
+        base = _find_chase_base(state)
+        j = find_next_chase(count_overdue_days(base, floor, policy, cal), policy)
         if j is not None:
-            found.append(make_chase_slot(state.due, j, policy, cal))
+            found.append(make_chase_slot(base, j, policy, cal))
     # On an escalation day the escalation replaces the chase (same instant, higher level).
     return min(found, key=lambda s: (s.at, -STAGE_LEVEL[s.stage]), default=None)
 
@@ -140,6 +201,9 @@ def decide(state: ObligationState, policy: Policy, cal: WorkCalendar, now: datet
         return Decision(None, None, Reason.RESOLVED)
     if state.status not in CHASED_STATUSES:
         return Decision(None, None, _PAUSED.get(state.status, Reason.NONE))
+    lapse = _find_lapse(state, policy)
+    if lapse is not None and lapse.at <= now:
+        return Decision(_make_action(lapse, state.due, now), None, Reason.ROLLED_OVER)
     best = _find_latest_missed(state, policy, cal, now)
     upcoming = _find_next_slot(state, policy, cal, now)
     next_at = upcoming.at if upcoming is not None else None
@@ -158,7 +222,7 @@ def plan_actions(
     Ignores status, ``since`` and ``last_sent_at``. Chases repeat forever, so they are listed
     up to ``until`` (default: the leader-escalation day, or the first chase day).
     """
-    fixed = list(list_fixed_slots(state.due, state.is_lead, policy, cal))
+    fixed = list(_list_allowed_fixed(replace(state, level=0), policy, cal))
     horizon = until or _pick_horizon(state, policy, cal, fixed)
     taken = {s.at for s in fixed if s.stage in (Stage.OFFICE, Stage.LEADER)}
     chases = [s for s in _list_chase_slots(state, policy, cal, horizon) if s.at not in taken]

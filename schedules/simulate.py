@@ -29,12 +29,16 @@ SUBMIT_TIME = time(14, 0)
 # Working days relative to the due date on which a submitting unit reports (0 = due day).
 SUBMIT_OFFSETS = (-3, -2, -1, 0, 0, 0, 1, 2, 3)
 STAGE_LABEL = {
+    Stage.ASSIGN: "交办",
     Stage.REMIND: "提醒",
     Stage.CHASE: "催办",
     Stage.OFFICE: "督办",
     Stage.LEADER: "通报",
+    Stage.LAPSE: "逾期未报",
 }
 _SEND_EVENT = {
+    Stage.ASSIGN: Event.ASSIGN_SENT,
+    Stage.LAPSE: Event.LAPSE,
     Stage.REMIND: Event.REMIND_SENT,
     Stage.CHASE: Event.CHASE_SENT,
     Stage.OFFICE: Event.ESCALATED,
@@ -44,7 +48,12 @@ _SEND_EVENT = {
 
 @dataclass(frozen=True)
 class SimObligation:
-    """One simulated obligation: a unit owes ``task_ref`` by ``due``."""
+    """One simulated obligation: a unit owes ``task_ref`` by ``due``.
+
+    ``assign``: this obligation is listed in the unit's 交办 at the start (one per duty and
+    unit); ``starts_on``: where its lead time starts (None: the simulation's start);
+    ``lapses_on``: the next occurrence's due date of a recurring duty.
+    """
 
     unit: str
     task_ref: str
@@ -52,6 +61,9 @@ class SimObligation:
     is_lead: bool = True
     leaders: tuple[str, ...] = ()
     policy: Policy | None = None  # None: the simulation's policy
+    assign: bool = False
+    starts_on: date | None = None
+    lapses_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -98,18 +110,17 @@ def _draw_submit_instant(ob: SimObligation, rng: random.Random, cal: WorkCalenda
     return make_instant(day, SUBMIT_TIME)
 
 
-def _make_initial_states(
-    obligations: Sequence[SimObligation], start: datetime
-) -> list[ObligationState]:
-    return [
-        ObligationState(
-            due=ob.due,
-            is_lead=ob.is_lead,
-            since=start,
-            status=Status.TO_CONFIRM if needs_confirmation(ob.due, start) else Status.OPEN,
-        )
-        for ob in obligations
-    ]
+def _make_initial_state(ob: SimObligation, start: datetime) -> ObligationState:
+    past = needs_confirmation(ob.due, start)
+    return ObligationState(
+        due=ob.due,
+        is_lead=ob.is_lead,
+        since=start,
+        status=Status.TO_CONFIRM if past else Status.OPEN,
+        assign_at=start if ob.assign and not past else None,
+        starts_on=ob.starts_on or start.astimezone(OFFICE_TZ).date(),
+        lapses_on=ob.lapses_on,
+    )
 
 
 def _seed_queue(
@@ -140,7 +151,7 @@ def simulate(
     """Run the engine from ``start`` to ``end`` (aware instants) and collect what it would send."""
     # UTC throughout: comparing instants with different tzinfo costs a zone lookup each time.
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    states = _make_initial_states(obligations, start)
+    states = [_make_initial_state(ob, start) for ob in obligations]
     queue = _seed_queue(obligations, cal, start, submit_rate, seed)
     actions = _run(queue, states, obligations, policy, cal, end)
     return _summarise(actions, states, cal, start, end)
@@ -206,6 +217,7 @@ def _summarise(
         **{stage.value: by_stage.get(stage.value, 0) for stage in Stage},
         "units": len({a.obligation.unit for a in actions}),
         "submitted": by_status.get(Status.SUBMITTED.value, 0),
+        "lapsed": by_status.get(Status.LAPSED.value, 0),
         "to_confirm": by_status.get(Status.TO_CONFIRM.value, 0),
         "max_level": max((s.level for s in states), default=0),
     }
@@ -224,8 +236,10 @@ def render_timeline(result: SimResult) -> str:
             current = local.date()
             lines.append(f"{current.isoformat()}（周{'一二三四五六日'[current.weekday()]}）")
         label = STAGE_LABEL[item.action.stage]
+        if item.action.stage is not Stage.LAPSE:  # a state change, not a send at a level
+            label += f"(L{item.action.level})"
         lines.append(
-            f"  {local:%H:%M} {label}(L{item.action.level}) {item.obligation.unit}"
+            f"  {local:%H:%M} {label} {item.obligation.unit}"
             f" 任务 {item.obligation.task_ref} 截止 {item.obligation.due.isoformat()}"
         )
     totals = "，".join(f"{k}={v}" for k, v in result.totals.items())

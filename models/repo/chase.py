@@ -25,6 +25,8 @@ from schedules.policy import Policy
 from schedules.rules import Action, ObligationState, Stage, Status, decide
 
 SEND_EVENTS = {
+    Stage.ASSIGN: Event.ASSIGN_SENT,
+    Stage.LAPSE: Event.LAPSE,
     Stage.REMIND: Event.REMIND_SENT,
     Stage.CHASE: Event.CHASE_SENT,
     Stage.OFFICE: Event.ESCALATED,
@@ -45,6 +47,11 @@ def state_of(ob: Obligation) -> ObligationState:
         last_seq=ob.last_seq,
         last_sent_at=ob.last_action_at,
         requested_due=ob.requested_due,
+        assign_at=ob.assign_at,
+        chase_requested_at=ob.chase_requested_at,
+        # Rows from before lead times were stored: the lead time runs from activation (since).
+        starts_on=ob.starts_on or (ob.since.astimezone(OFFICE_TZ).date() if ob.since else None),
+        lapses_on=ob.lapses_on,
     )
 
 
@@ -65,6 +72,7 @@ def state_columns(
         "last_action_at": state.last_sent_at,
         "since": state.since,
         "requested_due": state.requested_due,
+        "chase_requested_at": state.chase_requested_at,
         "next_action_at": next_at,
         "lease_owner": None,
         "lease_until": None,
@@ -229,7 +237,7 @@ def record_actions(
     instead of one ORM flush per obligation. An obligation whose state moved on meanwhile (the
     unit submitted while the message was going out) is left as it is. Returns the stages recorded.
     """
-    updates, audits, stages, queued = [], [], [], []
+    updates, audits, stages, queued, lapsed = [], [], [], [], []
     for d in done:
         try:
             new, rec = apply_event(
@@ -247,10 +255,14 @@ def record_actions(
         stages.append(d.action.stage.value)
         if d.action.stage in QUEUE_LEVEL:
             queued.append((d.ob, QUEUE_LEVEL[d.action.stage]))
+        if d.action.stage is Stage.LAPSE:
+            lapsed.append(d.ob)
     update_rows(session, _OBLIGATIONS, updates, constants=_RELEASE)
     insert_rows(session, AuditEvent.__table__, audits)  # type: ignore[arg-type]
     for ob, level in queued:
         _enqueue(session, ob, level, now)
+    for ob in lapsed:
+        _resolve_queue(session, ob, "duban", now, reason=LAPSED_REASON)
     return stages
 
 
@@ -278,6 +290,10 @@ OBLIGATION_STATE_COLUMNS = (
     "last_action_at",
     "requested_due",
     "version",
+    "assign_at",
+    "chase_requested_at",
+    "starts_on",
+    "lapses_on",
 )
 
 
@@ -389,7 +405,12 @@ def apply_decision(
     return new
 
 
-def _resolve_queue(session: Session, ob: Obligation, actor: str, now: datetime) -> None:
+LAPSED_REASON = "逾期未报：下一期已到期，本期不再催办"
+
+
+def _resolve_queue(
+    session: Session, ob: Any, actor: str, now: datetime, *, reason: str = "义务已销号或免除"
+) -> None:
     items = session.exec(
         select(QueueItem).where(QueueItem.obligation_id == ob.id, QueueItem.status != "resolved")
     ).all()
@@ -402,5 +423,5 @@ def _resolve_queue(session: Session, ob: Obligation, actor: str, now: datetime) 
             entity="queue_item",
             entity_id=item.id,
             action="resolved",
-            reason="义务已销号或免除",
+            reason=reason,
         )

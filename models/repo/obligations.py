@@ -3,6 +3,11 @@
 Groups named by a task (各街镇 …) expand through the directory; a name the directory does not know
 is a pending unit and still owes its obligations (the office is told to complete its contacts).
 Occurrences already past at activation go to the office's "confirm status" list (`to_confirm`).
+
+Each new row carries what the policy's ladder needs: `assign_at` on the first open occurrence of
+each duty for a unit that had none of it before (the 交办 lists it: at activation, or when the
+unit joins later), `starts_on` (the previous occurrence, else today: where the lead time starts)
+and, for a recurring duty, `lapses_on` (the next occurrence: when a missed one closes as 逾期未报).
 """
 
 from __future__ import annotations
@@ -10,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
 from models.directory import Unit
 from models.repo.audit import record_event
+from models.repo.bulk import update_rows
 from models.repo.chase import due_instant, next_action_time, state_of
 from models.repo.units import ensure_pending_unit, find_group, find_unit, group_members
 from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
@@ -80,6 +86,26 @@ def _responsible(session: Session, task: Task, now: datetime) -> tuple[dict[int,
     return roles, empty
 
 
+@dataclass(frozen=True)
+class _Occurrence:
+    """One occurrence of a milestone and its neighbours (None at either end)."""
+
+    due: date
+    previous: date | None
+    following: date | None
+
+
+def _link(dues: tuple[date, ...], recurring: bool) -> list[_Occurrence]:
+    return [
+        _Occurrence(
+            d,
+            dues[k - 1] if k else None,
+            dues[k + 1] if recurring and k + 1 < len(dues) else None,
+        )
+        for k, d in enumerate(dues)
+    ]
+
+
 def _new_obligation(
     ctx: FlowContext,
     plan: Plan,
@@ -87,29 +113,86 @@ def _new_obligation(
     ms: Milestone,
     unit_id: int,
     role: str,
-    occ: date,
+    occ: _Occurrence,
     now: datetime,
     activation: bool,
+    assign: bool = False,
 ) -> Obligation:
     policy = ctx.policy_for(plan, task, ms)
+    today = now.astimezone(OFFICE_TZ).date()
     ob = Obligation(
         plan_id=plan.id or 0,
         task_id=task.id or 0,
         milestone_id=ms.id or 0,
         unit_id=unit_id,
-        occurrence=occ,
+        occurrence=occ.due,
         role=role,
-        due_on=occ,
-        due_at=due_instant(occ, policy),
+        due_on=occ.due,
+        due_at=due_instant(occ.due, policy),
         since=now,
+        starts_on=occ.previous or today,
+        lapses_on=occ.following,
         created_at=now,
         updated_at=now,
     )
-    if activation and needs_confirmation(occ, now):
+    if activation and needs_confirmation(occ.due, now):
         ob.status, ob.needs_confirmation = "to_confirm", True
     else:
+        ob.assign_at = now if assign else None
         ob.next_action_at = next_action_time(state_of(ob), policy, ctx.calendar, now)
     return ob
+
+
+def _relink(session: Session, stored: Iterable[Any], linked: list[_Occurrence]) -> None:
+    # A plan edit that changed a recurrence: rows of occurrences the rule still has follow their
+    # new neighbours (roll-over date, lead-time start); the first one's start is kept.
+    by_due = {o.due: o for o in linked}
+    rows = []
+    for r in stored:
+        occ = by_due.get(r.occurrence)
+        if occ is None:
+            continue
+        starts_on = occ.previous or r.starts_on
+        if (r.lapses_on, r.starts_on) != (occ.following, starts_on):
+            rows.append({"id": r.id, "lapses_on": occ.following, "starts_on": starts_on})
+    update_rows(session, Obligation.__table__, rows)  # type: ignore[attr-defined]
+
+
+def _materialise_milestone(
+    session: Session,
+    ctx: FlowContext,
+    rows: tuple[Plan, Task, Milestone],
+    roles: dict[int, str],
+    now: datetime,
+    activation: bool,
+    report: MaterialiseReport,
+) -> None:
+    plan, task, ms = rows
+    spec = MilestoneSpec(due=ms.due, rrule=ms.rrule, dtstart=ms.dtstart, until=ms.until)
+    today = now.astimezone(OFFICE_TZ).date()
+    linked = _link(expand_occurrences(spec, *plan_period(plan)), ms.rrule is not None)
+    stored = session.exec(
+        select(
+            Obligation.id, Obligation.unit_id, Obligation.occurrence, Obligation.starts_on,
+            Obligation.lapses_on,
+        ).where(Obligation.milestone_id == ms.id)
+    ).all()  # fmt: skip
+    have = {(r.unit_id, r.occurrence) for r in stored}
+    _relink(session, stored, linked)
+    # A unit with nothing of this duty yet gets it listed in its 交办 (its first open occurrence).
+    to_assign = set(roles) - {unit_id for unit_id, _ in have}
+    for occ in (o for o in linked if activation or o.due >= today):
+        for unit_id, role in roles.items():
+            if (unit_id, occ.due) in have:
+                report.existing += 1
+                continue
+            assign = unit_id in to_assign
+            ob = _new_obligation(ctx, plan, task, ms, unit_id, role, occ, now, activation, assign)
+            if ob.assign_at is not None:
+                to_assign.discard(unit_id)
+            session.add(ob)
+            report.created += 1
+            report.to_confirm += ob.status == "to_confirm"
 
 
 def materialise_plan(
@@ -121,34 +204,13 @@ def materialise_plan(
     owes what is still ahead, not what fell due before it joined).
     """
     report = MaterialiseReport()
-    start, end = plan_period(plan)
-    today = now.astimezone(OFFICE_TZ).date()
     for task in session.exec(
         select(Task).where(Task.plan_id == plan.id).order_by(col(Task.position))
     ).all():
         roles, empty = _responsible(session, task, now)
         report.unexpanded |= empty
         for ms in session.exec(select(Milestone).where(Milestone.task_id == task.id)).all():
-            spec = MilestoneSpec(due=ms.due, rrule=ms.rrule, dtstart=ms.dtstart, until=ms.until)
-            occurrences = [
-                o for o in expand_occurrences(spec, start, end) if activation or o >= today
-            ]
-            have = set(
-                session.exec(
-                    select(Obligation.unit_id, Obligation.occurrence).where(
-                        Obligation.milestone_id == ms.id
-                    )
-                ).all()
-            )
-            for occ in occurrences:
-                for unit_id, role in roles.items():
-                    if (unit_id, occ) in have:
-                        report.existing += 1
-                        continue
-                    ob = _new_obligation(ctx, plan, task, ms, unit_id, role, occ, now, activation)
-                    session.add(ob)
-                    report.created += 1
-                    report.to_confirm += ob.status == "to_confirm"
+            _materialise_milestone(session, ctx, (plan, task, ms), roles, now, activation, report)
     session.flush()
     return report
 

@@ -30,6 +30,11 @@ def test_it_replays_the_example_plans_on_a_fast_clock(
     )
     assert result.exit_code == 0, result.output + str(result.exception)
     assert "演示时钟" in result.stdout and "督办" in result.stdout
+    # The first day: one 交办 per unit; the run ends with the volume of what it sent.
+    first_day = next(line for line in result.stdout.splitlines() if line.startswith("2024-02-26"))
+    assert "交办" in first_day
+    overall = next(line for line in result.stdout.splitlines() if line.startswith("总体：消息"))
+    assert "单项催办最多 2 次" in overall or "单项催办最多 1 次" in overall
     with Session(runtime.engine()) as s:
         assert (
             s.exec(select(func.count()).select_from(Plan).where(Plan.status == "active")).one() == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +83,19 @@ def _stages(data: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
 
 
 def _assert_on_policy(data: dict[str, Any], policy: Policy = POLICY) -> None:
-    """Every action on a working day, at the send time, inside the office window."""
+    """Every send on a working day, at the send time, inside the office window."""
     assert data["actions"], "no actions at all"
     for a in data["actions"]:
+        if a["stage"] == "lapse":  # 逾期未报: a state change at 00:00, no message
+            assert _local(a).time() == time(0, 0) and a["level"] == 0
+            continue
         at = _local(a)
         assert CAL.is_workday(at.date()), a
-        assert at.time() == policy.send_time, a
+        if a["stage"] != "assign":  # the 交办 goes at activation, or at the window's opening
+            assert at.time() == policy.send_time, a
         assert policy.window_start <= at.time() <= policy.window_end, a
-        assert a["level"] == {"remind": 0, "chase": 1, "office": 2, "leader": 3}[a["stage"]]
+        levels = {"assign": 0, "remind": 0, "chase": 1, "office": 2, "leader": 3}
+        assert a["level"] == levels[a["stage"]]
 
 
 def test_it_simulates_a_file_plan_without_storing_anything(sim_env: Path) -> None:
@@ -122,23 +127,41 @@ def test_it_escalates_lead_units_and_never_supporting_ones_when_nobody_reports(
 ) -> None:
     data = _simulate(str(_small(sim_env)), "--submit-rate", "0")
     stages = _stages(data)
-    assert stages[("区应急局", "1")] == {"remind", "chase", "office", "leader"}
-    assert stages[("区消防救援支队", "1")] == {"remind"}  # 配合单位: reminders only
-    assert {"office", "leader"} <= stages[("长征镇", "2")]
-    assert data["totals"]["submitted"] == 0 and data["totals"]["max_level"] == 3
+    assert stages[("区应急局", "1")] == {"assign", "remind", "chase", "office"}
+    assert stages[("区消防救援支队", "1")] == {"assign", "remind"}  # 配合单位: no escalation
+    # The monthly report: each missed month closes as 逾期未报 when the next falls due.
+    assert {"assign", "office", "lapse"} <= stages[("长征镇", "2")]
+    assert data["totals"]["submitted"] == 0 and data["totals"]["max_level"] == 2
+    assert data["totals"]["leader"] == 0 and data["totals"]["lapsed"] > 0
+    volume = data["volume"]
+    assert volume["chase_max"] == 2 and volume["assigned_units"] == len(data["totals"]["per_unit"])
+    for a in data["actions"]:  # nothing for a missed month once the next one is due
+        if a["task_ref"] == "2" and a["stage"] != "lapse":
+            assert _local(a).date() <= date.fromisoformat(a["due"]) + timedelta(days=31)
     _assert_on_policy(data)
 
 
 def test_it_sends_exactly_the_planned_days_for_one_obligation(sim_env: Path) -> None:
     data = _simulate(str(_small(sim_env)), "--submit-rate", "0", "--to", "2024-11-15")
     mine = [a for a in data["actions"] if a["unit"] == "区应急局" and a["task_ref"] == "1"]
-    state = ObligationState(due=date(2024, 9, 26), is_lead=True)
+    # 交办 on the first working day of the period (01-01 is a holiday), then the planned ladder.
+    assert (mine[0]["stage"], _local(mine[0])) == (
+        "assign",
+        datetime(2024, 1, 2, 9, 0, tzinfo=OFFICE_TZ),
+    )
+    state = ObligationState(due=date(2024, 9, 26), is_lead=True, starts_on=date(2024, 1, 1))
     planned = plan_actions(state, POLICY, CAL, until=date(2024, 11, 15))
-    assert [_local(a) for a in mine] == [p.at.astimezone(OFFICE_TZ) for p in planned]
-    assert [a["stage"] for a in mine] == [p.stage.value for p in planned]
+    assert [_local(a) for a in mine[1:]] == [p.at.astimezone(OFFICE_TZ) for p in planned]
+    assert [a["stage"] for a in mine[1:]] == [p.stage.value for p in planned]
     # 2024-10-01..07 is the National Day holiday: no action inside it.
     assert not [a for a in mine if date(2024, 10, 1) <= _local(a).date() <= date(2024, 10, 7)]
-    assert _local(mine[0]) == datetime(2024, 9, 19, 9, 0, tzinfo=OFFICE_TZ)
+    # 269 days of lead time: the early reminder 30 days before, then 5 and 2 working days before.
+    assert [_local(a).date().isoformat() for a in mine if a["stage"] == "remind"] == [
+        "2024-08-27", "2024-09-19", "2024-09-24", "2024-09-26",
+    ]  # fmt: skip
+    assert [_local(a).date().isoformat() for a in mine if a["stage"] != "remind"][1:] == [
+        "2024-09-27", "2024-09-29", "2024-09-30",
+    ]  # fmt: skip
 
 
 def test_it_simulates_a_stored_draft_with_its_policy_overrides(sim_env: Path) -> None:
@@ -211,7 +234,8 @@ def test_it_simulates_each_seed_over_its_period(cli_env: Path, seeds_dir: Path, 
         for unit in task.get("lead_units", []):
             assert "remind" in stages[(unit, task["ref"])], (task["ref"], unit)
         for unit in set(task.get("support_units", [])) - set(task.get("lead_units", [])):
-            assert stages[(unit, task["ref"])] == {"remind"}, (task["ref"], unit)
+            assert stages[(unit, task["ref"])] == {"assign", "remind"}, (task["ref"], unit)
+    assert data["volume"]["chase_max"] <= 2
     dues: dict[str, set[str]] = defaultdict(set)
     for a in data["actions"]:
         dues[a["task_ref"]].add(a["due"])

@@ -64,3 +64,14 @@ def test_it_closes_the_report_month_once_with_who_reported(office: Office) -> No
     with Session(runtime.engine()) as s:
         events = s.exec(select(AuditEvent).where(AuditEvent.action == "month_closed")).all()
     assert len(events) == 1 and events[0].data["reported"] == []
+
+
+def test_it_lists_only_escalated_items_in_the_leaders_summary(office: Office) -> None:
+    for day in days(date(2024, 9, 2), date(2024, 9, 29)):
+        tick_at(day)
+    # Monday 09-30 before the tick: task 1 has had its two 催办 but no 督办 yet.
+    assert run_flow(weekly_summary_flow, now=_at(date(2024, 9, 30), 8, 50))["notices"] == 0
+    tick_at(date(2024, 9, 30))  # 督办 at 09:00
+    assert run_flow(weekly_summary_flow, now=_at(date(2024, 9, 30), 9, 10))["notices"] == 1
+    (summary,) = _to(office, "leader@example.gov.cn")
+    assert "开展安全生产大检查" in summary.get_body(("plain",)).get_content()

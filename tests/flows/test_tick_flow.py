@@ -15,7 +15,7 @@ from flows.runner import run_flow
 from flows.tick import tick_flow
 from models.tables import Delivery, Obligation
 from schedules.clock import OFFICE_TZ
-from tests.flows.conftest import Office
+from tests.flows.conftest import ACTIVATED, Office
 
 REMINDER_DAY = datetime(2024, 9, 19, 9, 5, tzinfo=OFFICE_TZ)  # task 1's first reminder
 
@@ -35,6 +35,10 @@ def test_the_embedded_tick_flow_runs_every_round_in_process_without_a_prefect_se
     office: Office, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    # The service's first tick after activation sends the 交办, one message per unit.
+    assigned = run_flow(tick_flow, now=ACTIVATED.isoformat(), owner="test")
+    assert assigned["actions"] > 0 and assigned["by_stage"] == {"assign": assigned["actions"]}
+    assert assigned["notices"] == 5  # 区应急局, 区建管委, 区房管局 and the two streets of 各街镇
     due = _due(REMINDER_DAY)
     assert due > 2  # so that batch=2 takes several claim-decide → deliver → record rounds
 

@@ -11,6 +11,8 @@ from schedules.policy import Policy
 from schedules.rules import Action, ObligationState, Stage, decide
 
 SEND_EVENT = {
+    Stage.ASSIGN: Event.ASSIGN_SENT,
+    Stage.LAPSE: Event.LAPSE,
     Stage.REMIND: Event.REMIND_SENT,
     Stage.CHASE: Event.CHASE_SENT,
     Stage.OFFICE: Event.ESCALATED,

@@ -7,14 +7,14 @@ import pytest
 
 from schedules.calendar_data import load_calendar
 from schedules.machine import SOURCES, AuditRecord, Event, TransitionError, apply_event
-from schedules.policy import Policy
+from schedules.policy import LEGACY_POLICY
 from schedules.rules import ObligationState, Stage, Status, plan_actions
 from tests.schedules.engine_driver import local_at
 
 DUE = date(2024, 9, 26)
 T = local_at(date(2024, 9, 27), 10)
 OPEN = ObligationState(due=DUE)
-TIMELINE = plan_actions(OPEN, Policy(), load_calendar())
+TIMELINE = plan_actions(OPEN, LEGACY_POLICY, load_calendar())
 REMIND, CHASE, OFFICE, LEADER = (
     next(a for a in TIMELINE if a.stage is s)
     for s in (Stage.REMIND, Stage.CHASE, Stage.OFFICE, Stage.LEADER)

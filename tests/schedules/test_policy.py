@@ -14,7 +14,10 @@ def test_it_ships_a_default_file_equal_to_the_dataclass_defaults() -> None:
     shipped = read_default_policy()
     assert shipped.default == Policy()
     assert Policy().remind_offsets == (5, 2, 0)
-    assert (Policy().office_at, Policy().leader_at) == (3, 10)
+    assert (Policy().office_at, Policy().leader_at) == (3, 0)
+    assert (Policy().chase_after, Policy().chase_every, Policy().chase_max) == (1, 1, 2)
+    assert (Policy().early_lead, Policy().early_offsets, Policy().early_unit) == (60, (30,), "days")
+    assert Policy().assign
     assert {f.name for f in fields(Policy)} == set(_COERCE)
 
 
@@ -23,7 +26,7 @@ def test_it_merges_an_override_and_keeps_the_rest() -> None:
     assert got.remind_offsets == (7, 3, 0)
     assert got.send_time == time(10, 30)
     assert got.chase_every == 2
-    assert got.leader_at == 10
+    assert (got.leader_at, got.chase_max) == (0, 2)
 
 
 @pytest.mark.parametrize(
@@ -37,7 +40,14 @@ def test_it_merges_an_override_and_keeps_the_rest() -> None:
         ({"window_start": "18:00"}, "window_start"),
         ({"chase_after": 0}, "chase_after"),
         ({"chase_every": -1}, "chase_every"),
-        ({"office_at": 12}, "office_at"),
+        ({"office_at": 12, "leader_at": 10}, "office_at"),
+        ({"office_at": 0}, "office_at"),
+        ({"chase_max": -1}, "chase_max"),
+        ({"chase_max": "two"}, "chase_max"),
+        ({"remind_unit": "weeks"}, "remind_unit"),
+        ({"early_offsets": [30, 30]}, "early_offsets"),
+        ({"early_lead": -5}, "early_lead"),
+        ({"assign": "yes"}, "assign"),
         ({"leader_at": "ten"}, "leader_at"),
         ({"support_reminders": "yes"}, "support_reminders"),
         ({"remind_ofsets": [1]}, "remind_ofsets"),
@@ -95,7 +105,7 @@ def test_it_reads_toml_too(tmp_path: Path) -> None:
     ("text", "fragment"),
     [
         ("defaults: {}", "未知顶层字段 'defaults'"),
-        ("tasks:\n  '5':\n    office_at: 99", "tasks.5"),
+        ("tasks:\n  '5':\n    leader_at: 2", "tasks.5"),
         ("tasks: [1, 2]", "tasks"),
         ("default: {send_time: [", "YAML 格式错误"),
     ],
@@ -116,3 +126,26 @@ def test_it_refuses_unknown_file_types(tmp_path: Path) -> None:
 
 def test_it_keeps_an_empty_policy_set_at_defaults() -> None:
     assert PolicySet().resolve(plan="x", task="y", milestone="z") == Policy()
+
+
+def test_it_reads_the_new_fields_and_a_null_limit() -> None:
+    text = """
+default:
+  chase_max: null
+  early_unit: workdays
+  early_offsets: [20, 10]
+  leader_at: 10
+milestones:
+  "1/5/m1":
+    remind_unit: days
+    remind_offsets: [7, 0]
+"""
+    policies = parse_policy(text)
+    assert policies.default.chase_max is None
+    assert (policies.default.early_unit, policies.default.early_offsets) == ("workdays", (20, 10))
+    override = policies.resolve(milestone="1/5/m1")
+    assert (override.remind_unit, override.remind_offsets, override.leader_at) == (
+        "days",
+        (7, 0),
+        10,
+    )

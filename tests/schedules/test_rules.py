@@ -8,7 +8,7 @@ import pytest
 from schedules.calendar_data import load_calendar
 from schedules.clock import OFFICE_TZ
 from schedules.machine import Event, apply_event
-from schedules.policy import Policy
+from schedules.policy import LEGACY_POLICY, Policy
 from schedules.rules import (
     ObligationState,
     Reason,
@@ -22,7 +22,9 @@ from schedules.rules import (
 from tests.schedules.engine_driver import drive, list_days, local_at, record
 
 CAL = load_calendar()
-POLICY = Policy()
+# These tables were written for the policy before bounded chasing (催办 every working day, 通报
+# at 10); tests/schedules/test_ladder.py covers the shipped default on the same examples.
+POLICY = LEGACY_POLICY
 
 # The issue's worked examples (send days). Office/leader days the issue leaves blank were
 # counted by hand on the 2024 State Council schedule (Qingming, Labour Day, National Day).
@@ -149,7 +151,7 @@ def test_it_does_nothing_while_paused_or_resolved(status: Status, reason: Reason
     ("policy", "stages"),
     [
         (POLICY, {Stage.REMIND}),
-        (replace(POLICY, support_escalations=True), set(Stage)),
+        (replace(POLICY, support_escalations=True), set(Stage) - {Stage.ASSIGN, Stage.LAPSE}),
         (replace(POLICY, support_reminders=False), set()),
     ],
 )

@@ -8,7 +8,7 @@ import pytest
 
 from schedules.calendar_data import load_calendar
 from schedules.clock import OFFICE_TZ
-from schedules.policy import Policy
+from schedules.policy import LEGACY_POLICY, Policy
 from schedules.simulate import SimObligation, render_timeline, simulate
 
 CAL = load_calendar()
@@ -23,8 +23,8 @@ PLAN = [
 ]  # fmt: skip
 
 
-def test_it_shows_every_escalation_when_nobody_reports() -> None:
-    result = simulate(PLAN, Policy(), CAL, start=START, end=END, submit_rate=0, seed=1)
+def test_it_shows_every_escalation_when_nobody_reports_under_the_legacy_policy() -> None:
+    result = simulate(PLAN, LEGACY_POLICY, CAL, start=START, end=END, submit_rate=0, seed=1)
     leads = [ob for ob in PLAN if ob.is_lead]
     per_obligation = Counter((a.obligation, a.action.stage.value) for a in result.actions)
     for ob in leads:
@@ -58,7 +58,7 @@ def test_it_is_deterministic_for_a_seed() -> None:
 
 
 def test_it_prints_the_json_shape_of_the_cli() -> None:
-    result = simulate(PLAN[:1], Policy(), CAL, start=START, end=END, submit_rate=0, seed=1)
+    result = simulate(PLAN[:1], LEGACY_POLICY, CAL, start=START, end=END, submit_rate=0, seed=1)
     data = json.loads(json.dumps(result.to_json(), ensure_ascii=False))
     first = data["actions"][0]
     assert first == {
@@ -96,3 +96,54 @@ def test_it_puts_milestones_past_at_start_on_the_confirm_list() -> None:
 def test_it_rejects_a_submit_rate_outside_zero_to_one() -> None:
     with pytest.raises(ValueError, match="submit_rate"):
         simulate(PLAN, Policy(), CAL, start=START, end=END, submit_rate=1.5)
+
+
+MONTHLY = [
+    SimObligation(u, "月报", date(2024, m, 26), lapses_on=date(2024, m + 1, 26), assign=m == 9)
+    for u in UNITS
+    for m in (9, 10, 11)
+] + [SimObligation("区应急局", "5", date(2024, 12, 20), assign=True)]
+
+
+def test_it_bounds_the_chase_and_rolls_missed_reports_over_under_the_default() -> None:
+    result = simulate(MONTHLY, Policy(), CAL, start=START, end=END, submit_rate=0, seed=1)
+    chases = Counter(id(a.obligation) for a in result.actions if a.action.stage.value == "chase")
+    assert max(chases.values()) == 2
+    assert result.totals["leader"] == 0 and result.totals["max_level"] == 2
+    assert result.totals["lapsed"] == len(UNITS) * 3  # every month closes when the next is due
+    for a in result.actions:
+        if a.obligation.lapses_on is not None and a.action.stage.value != "lapse":
+            assert a.action.at.astimezone(OFFICE_TZ).date() < a.obligation.lapses_on
+    first_day = [a for a in result.actions if a.action.at.date() == date(2024, 9, 2)]
+    assert {a.obligation.unit for a in first_day if a.action.stage.value == "assign"} == set(UNITS)
+    long_lead = [a for a in result.actions if a.obligation.task_ref == "5"]
+    assert [a.action.reason.value for a in long_lead][:2] == ["assigned", "early_reminder"]
+
+
+def test_it_measures_messages_per_unit_week_chases_and_queue_items() -> None:
+    from schedules.volume import measure_volume, render_volume
+
+    result = simulate(MONTHLY, Policy(), CAL, start=START, end=END, submit_rate=0, seed=1)
+    volume = measure_volume(result.actions)
+    assert volume.chase_max == 2 and volume.assigned_units == len(UNITS)
+    # 督办 of the three units' reports fall on the same day: three queue items that day.
+    assert volume.queue_day_max == 3 and volume.queue_items == len(UNITS) * 3 + 1
+    assert volume.queue_day_units == 3
+    unit = volume.units["区应急局"]
+    # One message per unit, instant and audience: the 督办 goes to contacts and the head.
+    sent = {
+        (a.action.at, r.value)
+        for a in result.actions
+        if a.obligation.unit == "区应急局"
+        for r in a.action.recipients
+        if r.value in ("unit_contacts", "unit_head")
+    }
+    assert unit.messages == len(sent) and unit.chase_max == 2
+    assert unit.week_max >= unit.week_median >= 1
+    assert volume.messages == sum(v.messages for v in volume.units.values())
+    text = "\n".join(render_volume(volume))
+    assert "单项催办最多 2 次" in text and "督办队列单日新增最多 3 项" in text
+    legacy = measure_volume(
+        simulate(MONTHLY, LEGACY_POLICY, CAL, start=START, end=END, submit_rate=0, seed=1).actions
+    )
+    assert legacy.chase_max > 10 and legacy.messages > volume.messages

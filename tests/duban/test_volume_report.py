@@ -1,0 +1,53 @@
+"""The demo's closing figures: the volume of what was recorded as sent, from the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from duban.volume_report import measure_sent
+from models.directory import Unit
+from models.repo.audit import record_event
+from models.tables import Milestone, Obligation, Plan, Task
+
+
+def test_it_measures_what_was_sent_from_the_audit_log(engine: Engine) -> None:
+    t0 = datetime(2024, 9, 27, 1, 0, tzinfo=UTC)  # 09:00 Shanghai
+    with Session(engine) as s:
+        plan = Plan(title="计划", created_at=t0)
+        unit = Unit(name="区应急局", created_at=t0, updated_at=t0)
+        s.add_all([plan, unit])
+        s.flush()
+        task = Task(plan_id=plan.id or 0, ref="1")
+        s.add(task)
+        s.flush()
+        ms = Milestone(task_id=task.id or 0, key="m1", due=date(2024, 9, 26))
+        s.add(ms)
+        s.flush()
+        obs = []
+        for _ in range(2):
+            ob = Obligation(
+                plan_id=plan.id or 0, task_id=task.id or 0, milestone_id=ms.id or 0,
+                unit_id=unit.id or 0, occurrence=date(2024, 9, 26), due_on=date(2024, 9, 26),
+                due_at=t0, created_at=t0, updated_at=t0,
+            )  # fmt: skip
+            ob.occurrence = date(2024, 9, 26 - len(obs))
+            s.add(ob)
+            s.flush()
+            obs.append(ob)
+        for ob in obs:  # the same pass: one message for both obligations
+            for stage in ("chase", "office"):
+                at = t0 if stage == "chase" else datetime(2024, 10, 2, 1, 0, tzinfo=UTC)
+                action = "chase_sent" if stage == "chase" else "escalated"
+                record_event(
+                    session=s, at=at, actor="duban", entity="obligation", entity_id=ob.id,
+                    action=action, data={"stage": stage, "seq": f"{stage}@x"},
+                )  # fmt: skip
+        s.commit()
+        volume = measure_sent(s)
+    unit_volume = volume.units["区应急局"]
+    # 09-27: one chase message; 10-02: the 督办 to the contacts and to the head.
+    assert (unit_volume.messages, unit_volume.chase_max) == (3, 1)
+    assert (volume.queue_day_max, volume.queue_day_units, volume.queue_items) == (2, 1, 2)

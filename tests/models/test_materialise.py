@@ -1,0 +1,132 @@
+"""Materialisation on SQLite and PostgreSQL: what each row carries for 交办, lead time and roll-over."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, datetime
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from duban.settings import load_settings
+from flows.context import FlowContext
+from intake import parse_path
+from models.directory import GroupMember, Unit, UnitGroup
+from models.repo.obligations import activate_plan, materialise_active_plans
+from models.repo.plans import store_draft
+from models.repo.units import find_group
+from models.tables import Milestone, Obligation, Task
+from schedules.calendar_data import load_calendar
+from schedules.clock import OFFICE_TZ
+from schedules.policy import PolicySet
+
+CAL = load_calendar()
+ACTIVATED = datetime(2024, 4, 15, 10, 0, tzinfo=OFFICE_TZ)
+JOINED = datetime(2024, 7, 1, 10, 0, tzinfo=OFFICE_TZ)
+PLAN = """序号,任务,时间节点,责任单位,配合单位,区领导
+1,开展安全生产大检查,2024年9月26日前,区应急局,区建管委,
+2,报送月度安全生产工作情况,每月26日前,各街镇,,
+"""
+
+
+@pytest.fixture
+def ctx(engine: Engine) -> FlowContext:
+    return FlowContext(
+        engine=engine, settings=load_settings({}), calendar=CAL, policies=PolicySet()
+    )
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+def _rows(session: Session) -> list[tuple[Obligation, str, str]]:
+    stmt = (
+        select(Obligation, Task.ref, Unit.name)
+        .join(Task, col(Task.id) == col(Obligation.task_id))
+        .join(Unit, col(Unit.id) == col(Obligation.unit_id))
+        .order_by(col(Obligation.occurrence))
+    )
+    return [(ob, ref, name) for ob, ref, name in session.exec(stmt).all()]
+
+
+def _add_street(session: Session, name: str) -> None:
+    unit = Unit(name=name, kind="street_town", created_at=JOINED, updated_at=JOINED)
+    session.add(unit)
+    session.flush()
+    group = find_group(session=session, name="各街镇")
+    assert group is not None
+    session.add(GroupMember(group_id=group.id or 0, unit_id=unit.id or 0))
+    session.flush()
+
+
+def test_it_marks_the_first_open_occurrence_for_the_assignment_and_links_occurrences(
+    session: Session, ctx: FlowContext, tmp_path: Path
+) -> None:
+    path = tmp_path / "示例区2024年安全生产重点任务清单.csv"
+    path.write_text(PLAN, encoding="utf-8")
+    session.add(Unit(name="甲街道", kind="street_town", created_at=ACTIVATED, updated_at=ACTIVATED))
+    session.flush()
+    group = UnitGroup(name="各街镇", created_at=ACTIVATED, updated_at=ACTIVATED)
+    session.add(group)
+    session.flush()
+    street = session.exec(select(Unit).where(Unit.name == "甲街道")).one()
+    session.add(GroupMember(group_id=group.id or 0, unit_id=street.id or 0))
+    parsed = parse_path(path)
+    stored = store_draft(
+        session=session, parsed=parsed, source_name="计划.csv", sha256="x", now=ACTIVATED, actor="t"
+    )
+    activate_plan(session=session, ctx=ctx, plan_id=stored.plan_id, now=ACTIVATED, actor="t")
+    session.commit()
+    rows = _rows(session)
+    assigned = Counter((ref, unit) for ob, ref, unit in rows if ob.assign_at is not None)
+    # One occurrence per duty and unit is listed in the 交办: lead and support alike.
+    assert assigned == {("1", "区应急局"): 1, ("1", "区建管委"): 1, ("2", "甲街道"): 1}
+    monthly = [ob for ob, ref, _ in rows if ref == "2"]
+    open_months = [ob for ob in monthly if ob.status == "open"]
+    first = open_months[0]
+    assert first.occurrence == date(2024, 4, 26) and first.assign_at == ACTIVATED
+    assert first.next_action_at == ACTIVATED  # the 交办 goes with the next tick
+    # March (past at activation) waits on the confirm list, with no 交办.
+    assert all(ob.assign_at is None for ob in monthly if ob.status == "to_confirm")
+    for earlier, later in pairwise(monthly):
+        assert earlier.lapses_on == later.occurrence and later.starts_on == earlier.occurrence
+    assert monthly[-1].lapses_on is None
+    one_off = next(ob for ob, ref, unit in rows if ref == "1" and unit == "区应急局")
+    assert one_off.lapses_on is None and one_off.starts_on == date(2024, 4, 15)
+
+    _add_street(session, "乙街道")
+    created = materialise_active_plans(session=session, ctx=ctx, now=JOINED)
+    session.commit()
+    rows = _rows(session)
+    joined = [ob for ob, ref, unit in rows if unit == "乙街道"]
+    assert created == len(joined) and min(ob.occurrence for ob in joined) == date(2024, 7, 26)
+    # The unit that joined later gets its own 交办; nobody else gets a second one.
+    assert [ob.occurrence for ob in joined if ob.assign_at is not None] == [date(2024, 7, 26)]
+    assert joined[0].starts_on == date(2024, 6, 26)
+    again = Counter((ref, unit) for ob, ref, unit in rows if ob.assign_at is not None)
+    assert again == assigned + Counter({("2", "乙街道"): 1})
+    assert materialise_active_plans(session=session, ctx=ctx, now=JOINED) == 0
+
+    # A plan edit ends the monthly report in October: October's occurrence no longer rolls over.
+    monthly_ms = session.get(Milestone, monthly[0].milestone_id)
+    assert monthly_ms is not None
+    monthly_ms.until = date(2024, 10, 31)
+    session.add(monthly_ms)
+    materialise_active_plans(session=session, ctx=ctx, now=JOINED)
+    session.commit()
+    session.expire_all()
+    october = [
+        ob for ob, ref, _ in _rows(session) if ref == "2" and ob.occurrence == date(2024, 10, 26)
+    ]
+    assert october and all(ob.lapses_on is None for ob in october)
+    september = [
+        ob for ob, ref, _ in _rows(session) if ref == "2" and ob.occurrence == date(2024, 9, 26)
+    ]
+    assert all(ob.lapses_on == date(2024, 10, 26) for ob in september)
