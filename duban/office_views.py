@@ -64,6 +64,8 @@ AUDIT_ACTIONS = {
 }
 # The engine's reasons (schedules/obligation.py Reason), stored as the audit row's reason.
 REASON_LABEL = {
+    "assigned": "交办",
+    "early_reminder": "提前一个月提醒",
     "first_reminder": "首次提醒",
     "repeat_due": "到期前再次提醒",
     "due_today": "到期当日提醒",
@@ -71,6 +73,8 @@ REASON_LABEL = {
     "repeat_chase": "逾期再次催办",
     "escalate_office": "逾期升级督办",
     "escalate_leader": "逾期升级通报",
+    "manual_chase": "办公室要求再次催办",
+    "rolled_over": "下一期已到期，本期记为逾期未报",
     "outside_window": "不在办公时间",
     "awaiting_acceptance": "等待办公室验收",
     "awaiting_confirmation": "等待办公室确认",
