@@ -84,7 +84,7 @@ def test_it_sends_one_more_chase_when_the_office_chases_again_from_the_queue(
     for day in days(date(2024, 9, 2), date(2024, 10, 14)):
         tick_at(day)
     ob = office.ob_id("1", "区应急局")
-    queue = json.loads(run("queue", "list", "--json"))
+    queue = json.loads(run("queue", "list", "--json", "--all"))["items"]
     item = next(q for q in queue if q["id"] == ob and q["queue_level"] == 2)
     out = run("queue", "chase", str(item["queue_id"]), "--reason", "电话无人接听")
     assert "再次催办" in out

@@ -99,12 +99,22 @@ def _message_link(office: Office, email: str) -> tuple[str, int]:
 
 def _click(d: Any, by: str, what: str) -> None:
     """Click a submit button and wait for the next page to replace this one."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = d.find_element(By.TAG_NAME, "html")
     d.find_element(by, what).click()
-    WebDriverWait(d, 15).until(expected_conditions.staleness_of(old))
+
+    def replaced(driver: Any) -> bool:
+        try:
+            return bool(expected_conditions.staleness_of(old)(driver))
+        except WebDriverException:
+            # chromedriver answers "Node with given id does not belong to the document" for an
+            # element of a page already replaced, instead of a stale-element error: replaced too.
+            return True
+
+    WebDriverWait(d, 15).until(replaced)
 
 
 def _login(d: Any, server: str, who: str) -> None:
