@@ -23,6 +23,7 @@ import yaml
 
 from duban.labels import CHANNEL_LABEL, UNIT_KIND_LABEL, channel_type, describe_choices, unit_kind
 from models.directory import CHANNEL_TYPES, CONTACT_ROLES, UNIT_KINDS
+from notify.mask import mask_url
 
 
 class DirectoryError(ValueError):
@@ -392,16 +393,6 @@ def _validate_contact(path: str, where: str, unit: str, c: ContactSpec) -> None:
         raise DirectoryError(path, where, f"联系人“{c.name}”的手机号无效: {c.mobile!r}")
 
 
-def mask_url_safe(url: str) -> str:
-    """The URL with its query values hidden, even when it does not parse (it may carry a token)."""
-    from duban.cli_common import mask_url
-
-    try:
-        return mask_url(url)
-    except ValueError:
-        return url.split("?", 1)[0] + ("?…" if "?" in url else "")
-
-
 def _validate_channel(path: str, where: str, unit: str, ch: ChannelSpec) -> None:
     if ch.type not in CHANNEL_TYPES:
         raise DirectoryError(
@@ -420,6 +411,6 @@ def _validate_channel(path: str, where: str, unit: str, ch: ChannelSpec) -> None
         raise DirectoryError(
             path,
             where,
-            f"单位“{unit}”的{CHANNEL_LABEL.get(ch.type, ch.type)}渠道地址无效: {mask_url_safe(ch.url)!r}"
+            f"单位“{unit}”的{CHANNEL_LABEL.get(ch.type, ch.type)}渠道地址无效: {mask_url(ch.url)!r}"
             "（应为 http(s):// 开头、主机与端口正确的完整地址）",
         )

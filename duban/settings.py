@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from notify.mask import mask_password, remember, remember_url
+
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
 # auto: e-mail by SMTP when DUBAN_SMTP_HOST is set (else the outbox), robots to their URLs;
 # outbox: every channel writes to the outbox (demos, drills, a directory with example URLs).
@@ -83,17 +85,8 @@ class Settings:
         for secret in ("smtp_password", "secret_key"):
             if out[secret]:
                 out[secret] = "***"
-        out["database_url"] = _mask_url_password(self.resolved_database_url)
+        out["database_url"] = mask_password(self.resolved_database_url)
         return {k: str(v) if isinstance(v, Path) else v for k, v in out.items()}
-
-
-def _mask_url_password(url: str) -> str:
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
 
 
 def _coerce(name: str, raw: Any, kind: type | str) -> Any:
@@ -141,4 +134,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise SettingsError(
             f"DUBAN_DELIVERY 应为 {' | '.join(DELIVERY_MODES)}，实际为 {settings.delivery!r}"
         )
+    remember(settings.smtp_password, settings.secret_key)  # never printed, logged or stored in full
+    remember_url(settings.resolved_database_url.split("?", 1)[0])  # its password
     return settings
