@@ -82,7 +82,11 @@ class DirectorySpec:
     groups: list[GroupSpec] = field(default_factory=list)
 
 
-EMAIL_RE = re.compile(r"^[^@\s<>]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+# The local part is RFC 5322's dot-atom (no quotes, commas or brackets: `x,attacker"@…` would
+# reach a second mailbox through a header), letters of any script allowed.
+EMAIL_RE = re.compile(
+    r"^[\w.!#$%&'*+/=?^`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+)
 MOBILE_RE = re.compile(r"^\+?[0-9][0-9 -]{4,19}$")
 LIST_SPLIT = re.compile(r"[、;；,，]\s*")
 COLUMNS = {

@@ -28,6 +28,7 @@ _RECURRING = re.compile(
     rf"^(?P<desc>.*?)\s*(?P<rule>FREQ=[A-Za-z0-9=;,+-]+)\s+(?P<start>{_DATE})\s*[~～至到]\s*"
     rf"(?P<until>{_DATE}){_SOURCE}$"
 )
+_PLAIN_DATE = re.compile(r"^\d{4}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,2}$")
 _SUPPORT_MARK = "配合："
 _UNIT_SEPARATORS = re.compile(r"[、，,；;\n]+")
 _WEEKDAYS = {"MO": "一", "TU": "二", "WE": "三", "TH": "四", "FR": "五", "SA": "六", "SU": "日"}
@@ -177,6 +178,8 @@ def parse_time_cell(
 ) -> list[ParsedMilestone]:
     """Read a time phrase ("3月底前；每月26日前") as the importer would; raises :class:`CellError`."""
     text = text.strip()
+    if _PLAIN_DATE.match(text):  # "2024-05-31" typed into 时间节点: that date, as the office meant
+        return [ParsedMilestone(label=label, source_text=text, due=read_date(text))]
     try:
         specs = parse_time_phrase(text, ctx) if text else []
     except TimeExprError as exc:

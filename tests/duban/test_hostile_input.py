@@ -251,3 +251,22 @@ def test_a_review_sheet_past_the_row_limit_is_refused_before_it_is_loaded(
     wb.save(sheet)
     monkeypatch.setenv("DUBAN_MAX_ROWS", "200")
     _refused("plan", "apply", plan_id, str(sheet), "--dry-run", says="超过 200 行")
+
+
+def test_a_plain_date_typed_into_the_time_column_is_that_date(cli_env: Path) -> None:
+    plan_id, sheet = _review_sheet(cli_env)
+    _set_cell(sheet, "1", "时间节点", "2024-05-31")
+    _set_cell(sheet, "1", "里程碑", "")
+    code, out, err = _run("plan", "apply", plan_id, str(sheet), "--dry-run")
+    assert code == 0, err
+    assert "2024-05-31" in out
+
+
+def test_an_address_that_would_reach_a_second_mailbox_is_refused(cli_env: Path) -> None:
+    path = cli_env / "units.yaml"
+    path.write_text(
+        "units:\n  - name: 区应急局\n    contacts:\n"
+        '      - {name: 张三, email: "x,attacker\\"@example.gov.cn"}\n',
+        encoding="utf-8",
+    )
+    _refused("units", "import", str(path), says="邮箱地址无效")
