@@ -1,0 +1,283 @@
+"""The 通报's and the 任务清单's counts, set-based (one GROUP BY per figure, never row by row).
+
+Read-only. The meaning of every count is defined in `schedules/report.py`; this module states it in
+SQL. Each figure is computed "as of" an instant from the rows' own timestamps (submitted_at,
+lapses_on, the queue item's created_at, the extension's decided_at), so a month's 通报 reads the same
+when it is drafted again later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, not_, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from models.directory import Unit
+from models.tables import ExtensionRequest, Milestone, Obligation, Plan, QueueItem, Task
+from schedules.clock import OFFICE_TZ
+from schedules.report import (
+    Escalation,
+    LateItem,
+    MonthReport,
+    UnitCounts,
+    month_as_of,
+    next_month,
+    previous_month,
+)
+
+ob = Obligation.__table__  # type: ignore[attr-defined]
+qi = QueueItem.__table__  # type: ignore[attr-defined]
+ext = ExtensionRequest.__table__  # type: ignore[attr-defined]
+unit_t = Unit.__table__  # type: ignore[attr-defined]
+task_t = Task.__table__  # type: ignore[attr-defined]
+ms_t = Milestone.__table__  # type: ignore[attr-defined]
+plan_t = Plan.__table__  # type: ignore[attr-defined]
+
+DONE = ("submitted", "accepted")
+ESCALATED_LEVEL = 2  # 督办 and above
+
+
+class Cases:
+    """The classification of one obligation row as of `as_of`, as SQL boolean expressions."""
+
+    def __init__(self, as_of: datetime) -> None:
+        day = as_of.astimezone(OFFICE_TZ).date()
+        self.done = and_(ob.c.status.in_(DONE), ob.c.submitted_at < as_of)
+        self.on_time = and_(self.done, ob.c.submitted_at <= ob.c.due_at)
+        self.late = and_(self.done, ob.c.submitted_at > ob.c.due_at)
+        # A lapse happens on lapses_on (when the next occurrence falls due), never before it.
+        # At a midnight instant the lapses of that very day have not happened yet.
+        midnight = as_of.astimezone(OFFICE_TZ).time() == time(0, 0)
+        lapsed_by = ob.c.lapses_on < day if midnight else ob.c.lapses_on <= day
+        self.lapsed = and_(ob.c.status == "lapsed", lapsed_by)
+        self.waived = ob.c.status == "waived"
+        self.to_confirm = ob.c.status == "to_confirm"
+        self.overdue = and_(
+            not_(self.done),
+            not_(self.lapsed),
+            not_(self.waived),
+            not_(self.to_confirm),
+            ob.c.due_at < as_of,
+        )
+        self.pending = and_(
+            not_(self.done),
+            not_(self.lapsed),
+            not_(self.waived),
+            not_(self.to_confirm),
+            ob.c.due_at >= as_of,
+        )
+        self.extended = exists().where(
+            ext.c.obligation_id == ob.c.id,
+            ext.c.status == "granted",
+            ext.c.decided_at < as_of,
+        )
+        self.escalated = exists().where(
+            qi.c.obligation_id == ob.c.id,
+            qi.c.level >= ESCALATED_LEVEL,
+            qi.c.created_at < as_of,
+        )
+
+
+def _n(cond: ColumnElement[bool]) -> Any:
+    return func.sum(case((cond, 1), else_=0))
+
+
+def _scope(plan_ids: Sequence[int] | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [ob.c.role == "lead"]
+    if plan_ids is not None:
+        where.append(ob.c.plan_id.in_(list(plan_ids)))
+    return where
+
+
+def active_plan_ids(conn: Connection) -> list[int]:
+    """Every active plan's id (the office's cross-plan 通报)."""
+    rows = conn.execute(
+        select(plan_t.c.id).where(plan_t.c.status == "active").order_by(plan_t.c.id)
+    )
+    return [r[0] for r in rows]
+
+
+def unit_counts(
+    conn: Connection,
+    *,
+    plan_ids: Sequence[int] | None,
+    start: date,
+    end: date,
+    as_of: datetime,
+    unit_ids: Sequence[int] | None = None,
+) -> tuple[UnitCounts, ...]:
+    """Per unit: the obligations due in [start, end) classified as of `as_of`, plus everything due
+    before `end` still overdue then (open_overdue). Two GROUP BY queries."""
+    c = Cases(as_of)
+    where = _scope(plan_ids)
+    if unit_ids is not None:
+        where.append(ob.c.unit_id.in_(list(unit_ids)))
+    in_period = and_(ob.c.due_on >= start, ob.c.due_on < end)
+    month = (
+        select(
+            ob.c.unit_id,
+            func.count().label("due"),
+            _n(c.on_time).label("on_time"),
+            _n(c.late).label("late"),
+            _n(c.overdue).label("overdue"),
+            _n(c.lapsed).label("lapsed"),
+            _n(c.pending).label("pending"),
+            _n(c.waived).label("waived"),
+            _n(c.to_confirm).label("to_confirm"),
+            _n(c.extended).label("extended"),
+            _n(c.escalated).label("escalated"),
+        )
+        .where(*where, in_period)
+        .group_by(ob.c.unit_id)
+    )
+    backlog = (
+        select(ob.c.unit_id, func.count().label("open_overdue"))
+        .where(*where, ob.c.due_on < end, c.overdue)
+        .group_by(ob.c.unit_id)
+    )
+    counts = {r.unit_id: r._asdict() for r in conn.execute(month)}
+    open_overdue = {r.unit_id: r.open_overdue for r in conn.execute(backlog)}
+    ids = set(counts) | set(open_overdue)
+    if not ids:
+        return ()
+    names = dict(
+        conn.execute(select(unit_t.c.id, unit_t.c.name).where(unit_t.c.id.in_(list(ids)))).all()
+    )
+    out = []
+    for uid in ids:
+        row = counts.get(uid, {})
+        out.append(
+            UnitCounts(
+                unit_id=uid,
+                unit=names.get(uid, f"单位{uid}"),
+                **{k: int(v or 0) for k, v in row.items() if k != "unit_id"},
+                open_overdue=int(open_overdue.get(uid, 0)),
+            )
+        )
+    return tuple(sorted(out, key=lambda r: r.unit))
+
+
+def late_items(
+    conn: Connection,
+    *,
+    plan_ids: Sequence[int] | None,
+    before: date,
+    as_of: datetime,
+    limit: int = 200,
+) -> tuple[tuple[LateItem, ...], int]:
+    """What is overdue as of `as_of` (due before `before`), oldest first: up to `limit`, and the count."""
+    c = Cases(as_of)
+    where = [*_scope(plan_ids), ob.c.due_on < before, c.overdue]
+    total = conn.execute(select(func.count()).select_from(ob).where(*where)).scalar_one()
+    level = (
+        select(func.coalesce(func.max(qi.c.level), 0))
+        .where(qi.c.obligation_id == ob.c.id, qi.c.created_at < as_of, qi.c.level >= 1)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            ob.c.id,
+            unit_t.c.name,
+            task_t.c.ref,
+            task_t.c.title,
+            ms_t.c.label,
+            ob.c.due_on,
+            level.label("level"),
+            c.extended.label("extended"),
+        )
+        .join(unit_t, unit_t.c.id == ob.c.unit_id)
+        .join(task_t, task_t.c.id == ob.c.task_id)
+        .join(ms_t, ms_t.c.id == ob.c.milestone_id)
+        .where(*where)
+        .order_by(ob.c.due_on, unit_t.c.name, ob.c.id)
+        .limit(limit)
+    )
+    day = as_of.astimezone(OFFICE_TZ).date()
+    items = tuple(
+        LateItem(
+            obligation_id=r[0],
+            unit=r[1],
+            task_ref=r[2],
+            task_title=r[3],
+            milestone=r[4],
+            due_on=r[5],
+            days_late=max((day - r[5]).days, 0),
+            level=int(r[6] or 0),
+            extended=bool(r[7]),
+        )
+        for r in conn.execute(stmt)
+    )
+    return items, int(total)
+
+
+def escalations(
+    conn: Connection, *, plan_ids: Sequence[int] | None, start: datetime, end: datetime
+) -> tuple[Escalation, ...]:
+    """The 督办 (and higher) queue items opened in [start, end)."""
+    stmt = (
+        select(
+            ob.c.id,
+            unit_t.c.name,
+            task_t.c.ref,
+            task_t.c.title,
+            ob.c.due_on,
+            qi.c.level,
+            qi.c.created_at,
+            qi.c.status,
+        )
+        .select_from(qi.join(ob, ob.c.id == qi.c.obligation_id))
+        .join(unit_t, unit_t.c.id == ob.c.unit_id)
+        .join(task_t, task_t.c.id == ob.c.task_id)
+        .where(*_scope(plan_ids), qi.c.level >= ESCALATED_LEVEL)
+        .where(qi.c.created_at >= start, qi.c.created_at < end)
+        .order_by(qi.c.created_at, unit_t.c.name)
+    )
+    out = []
+    for r in conn.execute(stmt):
+        out.append(
+            Escalation(
+                obligation_id=r[0],
+                unit=r[1],
+                task_ref=r[2],
+                task_title=r[3],
+                due_on=r[4],
+                level=int(r[5]),
+                opened_on=r[6].astimezone(OFFICE_TZ).date(),
+                status=r[7],
+            )
+        )
+    return tuple(out)
+
+
+def month_report(
+    conn: Connection, *, plan_ids: Sequence[int] | None, month: date, scope: str, limit: int = 200
+) -> MonthReport:
+    """The month's 通报 figures for `plan_ids` (None: every plan), with last month's for comparison."""
+    as_of = month_as_of(month)
+    end = next_month(month)
+    start_at = datetime.combine(month, time(0, 0), tzinfo=OFFICE_TZ)
+    prev = previous_month(month)
+    items, late_total = late_items(conn, plan_ids=plan_ids, before=end, as_of=as_of, limit=limit)
+    return MonthReport(
+        scope=scope,
+        plan_ids=tuple(plan_ids or ()),
+        month=month,
+        as_of=as_of,
+        units=unit_counts(conn, plan_ids=plan_ids, start=month, end=end, as_of=as_of),
+        late_items=items,
+        late_total=late_total,
+        escalations=escalations(conn, plan_ids=plan_ids, start=start_at, end=as_of),
+        previous_units=unit_counts(
+            conn, plan_ids=plan_ids, start=prev, end=month, as_of=month_as_of(prev)
+        ),
+    )
+
+
+def any_rows(conn: Connection, plan_ids: Sequence[int] | None) -> bool:
+    """Whether the scope holds any lead obligation at all."""
+    stmt = select(ob.c.id).where(*_scope(plan_ids)).limit(1)
+    return conn.execute(stmt).first() is not None

@@ -1,0 +1,255 @@
+"""Seed 001 run through 2024 on the real engine: each month's 通报 figures, the 任务清单 export and the
+考核 ranking agree with counts computed here, independently, from the obligation rows.
+
+The year is lived day by day: `duban tick` every morning (outbox delivery), units reporting at 14:00
+on the day a seeded RNG drew for them (rate 0.7, -3..+3 days around the due date), the office
+granting a few extensions, and the monthly cycle on the first day of each month. Nothing is
+written to the obligation table except through the CLI and the flows.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from duban import runtime
+from duban.cli import app
+from flows.context import reset_context
+from flows.delivery import reset_pipeline
+from models.directory import Unit
+from models.tables import ExtensionRequest, Obligation, QueueItem
+from schedules.clock import OFFICE_TZ
+from schedules.report import month_as_of, next_month, previous_month
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+ACTIVATED = date(2024, 4, 15)
+YEAR_END = date(2024, 12, 31)
+MONTHS = [date(2024, m, 1) for m in range(4, 13)]
+OPEN = {"open", "reminded", "overdue", "escalated", "reopened"}
+
+
+def run(*args: str, ok: bool = True) -> Any:
+    result = runner.invoke(app, list(args))
+    if ok:
+        assert result.exit_code == 0, f"duban {' '.join(args)}\n{result.output}{result.stderr}"
+    return result
+
+
+def at(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(day, time(hh, mm), tzinfo=OFFICE_TZ)
+
+
+def set_now(moment: datetime) -> None:
+    os.environ["DUBAN_NOW"] = moment.isoformat()
+
+
+@dataclass
+class Year:
+    """The database after 2024, and the plan's id."""
+
+    plan_id: int
+    home: Path
+
+
+def _rows(plan_id: int) -> list[Obligation]:
+    with Session(runtime.engine()) as s:
+        return list(s.exec(select(Obligation).where(Obligation.plan_id == plan_id)).all())
+
+
+def _live_year(tmp: Path, seeds: Path) -> int:
+    run("units", "import", str(EXAMPLES / "units.yaml"))
+    plan_file = next(seeds.glob("001_*.txt"))
+    out = run("import", str(plan_file)).stdout
+    plan_id = int(out.split("草稿计划 ")[1].split("：")[0].split(":")[0].strip())
+    set_now(at(ACTIVATED, 9, 0))
+    run("plan", "activate", str(plan_id), "--allow-unowned")
+    rng = random.Random(20240415)
+    submit_on: dict[date, list[tuple[int, str]]] = defaultdict(list)
+    extend_on: dict[date, list[int]] = defaultdict(list)
+    with Session(runtime.engine()) as s:
+        names = {u.id: u.name for u in s.exec(select(Unit)).all()}
+    for ob in sorted(_rows(plan_id), key=lambda o: o.id or 0):
+        if ob.due_on > YEAR_END:
+            continue
+        if rng.random() < 0.7:
+            day = max(
+                ob.due_on + timedelta(days=rng.choice((-3, -2, -1, 0, 0, 0, 1, 2, 3, 9))), ACTIVATED
+            )
+            submit_on[day].append((ob.id or 0, names[ob.unit_id]))
+        elif rng.random() < 0.08 and ob.due_on > ACTIVATED + timedelta(days=7):
+            extend_on[ob.due_on - timedelta(days=3)].append(ob.id or 0)
+    day = ACTIVATED
+    while day <= YEAR_END + timedelta(days=2):
+        if day.day == 1:
+            set_now(at(day, 8, 30))
+            from flows.monthly import monthly_cycle_flow
+            from flows.runner import run_flow
+
+            run_flow(monthly_cycle_flow, now=at(day, 8, 30).isoformat())
+        set_now(at(day, 9, 5))
+        run("tick")
+        set_now(at(day, 11, 0))
+        for ob_id in extend_on.get(day, []):
+            new_due = day + timedelta(days=20)
+            run(
+                "obligation",
+                "extend",
+                str(ob_id),
+                "--to",
+                new_due.isoformat(),
+                "--reason",
+                "汛期顺延",
+                ok=False,
+            )
+        set_now(at(day, 14, 0))
+        status = {o.id: o.status for o in _rows(plan_id)} if submit_on.get(day) else {}
+        for ob_id, unit in submit_on.get(day, []):
+            if status.get(ob_id) in OPEN | {"extension_requested"}:
+                run("obligation", "submit", str(ob_id), "--unit", unit, "--note", "已完成")
+        day += timedelta(days=1)
+    return plan_id
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def year(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Year]:
+    """One lived year per database kind, shared by this module's tests (about 15 s on SQLite)."""
+    from tests.conftest import SEEDS
+
+    if not SEEDS.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have {SEEDS}")
+        pytest.skip("../shared/seeds is not beside this clone")
+    yield from _year_for(request.param, tmp_path_factory, SEEDS)
+
+
+def _year_for(kind: str, factory: pytest.TempPathFactory, seeds: Path) -> Iterator[Year]:
+    mp = pytest.MonkeyPatch()
+    tmp = factory.mktemp(f"year-{kind}")
+    from tests.conftest import _fresh_postgres, _pg_url
+
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp / 'duban.db'}"
+    else:
+        pg = _pg_url()
+        if not pg:
+            pytest.skip("PostgreSQL not available (set DUBAN_TEST_PG_URL)")
+        _fresh_postgres(pg).dispose()
+        url = pg
+    for key, value in {
+        "DUBAN_DATABASE_URL": url,
+        "DUBAN_HOME": str(tmp / "home"),
+        "DUBAN_DELIVERY": "outbox",
+        "DUBAN_ACTOR": "办公室",
+        "DUBAN_NOW": at(ACTIVATED, 9, 0).isoformat(),
+    }.items():
+        mp.setenv(key, value)
+    mp.delenv("DUBAN_CONFIG", raising=False)
+    mp.delenv("DUBAN_SMTP_HOST", raising=False)
+    runtime.reset()
+    reset_context()
+    reset_pipeline()
+    try:
+        yield Year(_live_year(tmp, seeds), tmp)
+    finally:
+        reset_pipeline()
+        reset_context()
+        runtime.reset()
+        mp.undo()
+
+
+# -- the independent count: plain Python over the rows ------------------------------------------
+
+
+def classify(ob: Obligation, as_of: datetime) -> str:
+    """The row's class as of `as_of`, written from the definition, not from the SQL."""
+    as_of_day = as_of.astimezone(OFFICE_TZ).date()
+    done = (
+        ob.status in ("submitted", "accepted")
+        and ob.submitted_at is not None
+        and ob.submitted_at < as_of
+    )
+    if done:
+        assert ob.submitted_at is not None
+        return "on_time" if ob.submitted_at <= ob.due_at else "late"
+    if ob.status == "lapsed" and ob.lapses_on is not None and ob.lapses_on < as_of_day:
+        return "lapsed"
+    if ob.status in ("waived", "to_confirm"):
+        return ob.status
+    return "overdue" if ob.due_at < as_of else "pending"
+
+
+def expected_month(plan_id: int, month: date) -> dict[str, dict[str, int]]:
+    as_of = month_as_of(month)
+    end = next_month(month)
+    with Session(runtime.engine()) as s:
+        names = {u.id: u.name for u in s.exec(select(Unit)).all()}
+        granted = {
+            e.obligation_id
+            for e in s.exec(select(ExtensionRequest)).all()
+            if e.status == "granted" and e.decided_at is not None and e.decided_at < as_of
+        }
+        escalated = {
+            q.obligation_id
+            for q in s.exec(select(QueueItem)).all()
+            if q.level >= 2 and q.created_at < as_of
+        }
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for ob in _rows(plan_id):
+        if ob.role != "lead":
+            continue
+        cls = classify(ob, as_of)
+        unit = out[names[ob.unit_id]]
+        if month <= ob.due_on < end:
+            unit["due"] += 1
+            unit[cls] += 1
+            unit["extended"] += ob.id in granted
+            unit["escalated"] += ob.id in escalated
+        if ob.due_on < end and cls == "overdue":
+            unit["open_overdue"] += 1
+    return {k: dict(v) for k, v in out.items()}
+
+
+def _as_counts(row: dict[str, Any]) -> dict[str, int]:
+    keys = ("due", "on_time", "late", "overdue", "lapsed", "pending", "waived", "to_confirm", "extended", "escalated", "open_overdue")  # fmt: skip
+    return {k: row[k] for k in keys if row[k]}
+
+
+def test_each_months_figures_agree_with_the_rows(year: Year) -> None:
+    from models.repo.reports import month_report
+
+    seen: dict[str, int] = defaultdict(int)
+    for month in MONTHS:
+        with runtime.engine().connect() as conn:
+            rep = month_report(conn, plan_ids=[year.plan_id], month=month, scope="plan")
+        got = {r.unit: _as_counts(r.as_dict()) for r in rep.units}
+        want = {
+            u: {k: v for k, v in c.items() if v}
+            for u, c in expected_month(year.plan_id, month).items()
+        }
+        want = {u: c for u, c in want.items() if c}
+        got = {u: c for u, c in got.items() if c}
+        assert got == want, month
+        assert rep.late_total == sum(c.get("open_overdue", 0) for c in want.values())
+        prev = expected_month(year.plan_id, previous_month(month))
+        assert rep.previous_totals.due == sum(c.get("due", 0) for c in prev.values())
+        for c in want.values():
+            for k, v in c.items():
+                seen[k] += v
+    # The year is not trivial: every kind of outcome happened.
+    for kind in ("on_time", "late", "overdue", "lapsed", "escalated", "extended"):
+        assert seen[kind] > 0, (kind, dict(seen))
