@@ -18,6 +18,7 @@ counted over the same rows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
 
@@ -47,15 +48,10 @@ class PeriodError(ValueError):
 
 def parse_month(text: str) -> date:
     """'2024-03' or '2024年3月' → the month's first day; a Chinese error otherwise."""
-    raw = text.strip().replace("年", "-").replace("月", "").replace("/", "-")
-    parts = raw.split("-")
-    try:
-        year, month = int(parts[0]), int(parts[1])
-        if len(parts) != 2:
-            raise ValueError
-        return date(year, month, 1)
-    except (ValueError, IndexError):
-        raise PeriodError(f"月份 {text!r} 无法识别（应为 2024-03 或 2024年3月）") from None
+    found = re.fullmatch(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*", text)
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        raise PeriodError(f"月份应为 2024-03 或 2024年3月，收到 {text!r}")
+    return date(int(found.group(1)), int(found.group(2)), 1)
 
 
 def next_month(month: date) -> date:
@@ -229,6 +225,7 @@ class MonthReport:
     late_items: tuple[LateItem, ...]
     late_total: int
     escalations: tuple[Escalation, ...]
+    escalation_total: int = 0
     previous_units: tuple[UnitCounts, ...] = field(default=())
 
     @property
@@ -269,6 +266,7 @@ class MonthReport:
             "totals": self.totals.as_dict(),
             "previous_totals": self.previous_totals.as_dict(),
             "late_total": self.late_total,
+            "escalation_total": self.escalation_total,
             "late_items": [
                 {
                     "obligation_id": i.obligation_id,

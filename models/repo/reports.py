@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, not_, select
+from sqlalchemy import and_, case, func, not_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -70,15 +70,27 @@ class Cases:
             not_(self.to_confirm),
             ob.c.due_at >= as_of,
         )
-        self.extended = exists().where(
-            ext.c.obligation_id == ob.c.id,
-            ext.c.status == "granted",
-            ext.c.decided_at < as_of,
+        # The two flags come from pre-aggregated subqueries joined once (a hash join), not a
+        # correlated EXISTS per row.
+        self.granted = (
+            select(ext.c.obligation_id)
+            .where(ext.c.status == "granted", ext.c.decided_at < as_of)
+            .group_by(ext.c.obligation_id)
+            .subquery("granted")
         )
-        self.escalated = exists().where(
-            qi.c.obligation_id == ob.c.id,
-            qi.c.level >= ESCALATED_LEVEL,
-            qi.c.created_at < as_of,
+        self.queued = (
+            select(qi.c.obligation_id, func.max(qi.c.level).label("level"))
+            .where(qi.c.level >= 1, qi.c.created_at < as_of)
+            .group_by(qi.c.obligation_id)
+            .subquery("queued")
+        )
+        self.extended = self.granted.c.obligation_id.is_not(None)
+        self.escalated = func.coalesce(self.queued.c.level, 0) >= ESCALATED_LEVEL
+
+    def joined(self, base: Any) -> Any:
+        """`base` (a FROM over obligation) with the two flag subqueries left-joined."""
+        return base.outerjoin(self.granted, self.granted.c.obligation_id == ob.c.id).outerjoin(
+            self.queued, self.queued.c.obligation_id == ob.c.id
         )
 
 
@@ -131,6 +143,7 @@ def unit_counts(
             _n(c.extended).label("extended"),
             _n(c.escalated).label("escalated"),
         )
+        .select_from(c.joined(ob))
         .where(*where, in_period)
         .group_by(ob.c.unit_id)
     )
@@ -168,16 +181,15 @@ def late_items(
     before: date,
     as_of: datetime,
     limit: int = 200,
+    count: bool = True,
 ) -> tuple[tuple[LateItem, ...], int]:
-    """What is overdue as of `as_of` (due before `before`), oldest first: up to `limit`, and the count."""
+    """What is overdue as of `as_of` (due before `before`), oldest first: up to `limit`, and the
+    count (-1 when `count` is False: the caller has it from `unit_counts`' open_overdue)."""
     c = Cases(as_of)
     where = [*_scope(plan_ids), ob.c.due_on < before, c.overdue]
-    total = conn.execute(select(func.count()).select_from(ob).where(*where)).scalar_one()
-    level = (
-        select(func.coalesce(func.max(qi.c.level), 0))
-        .where(qi.c.obligation_id == ob.c.id, qi.c.created_at < as_of, qi.c.level >= 1)
-        .scalar_subquery()
-    )
+    total = -1
+    if count:
+        total = conn.execute(select(func.count()).select_from(ob).where(*where)).scalar_one()
     stmt = (
         select(
             ob.c.id,
@@ -186,9 +198,10 @@ def late_items(
             task_t.c.title,
             ms_t.c.label,
             ob.c.due_on,
-            level.label("level"),
+            func.coalesce(c.queued.c.level, 0).label("level"),
             c.extended.label("extended"),
         )
+        .select_from(c.joined(ob))
         .join(unit_t, unit_t.c.id == ob.c.unit_id)
         .join(task_t, task_t.c.id == ob.c.task_id)
         .join(ms_t, ms_t.c.id == ob.c.milestone_id)
@@ -215,9 +228,19 @@ def late_items(
 
 
 def escalations(
-    conn: Connection, *, plan_ids: Sequence[int] | None, start: datetime, end: datetime
-) -> tuple[Escalation, ...]:
-    """The 督办 (and higher) queue items opened in [start, end)."""
+    conn: Connection,
+    *,
+    plan_ids: Sequence[int] | None,
+    start: datetime,
+    end: datetime,
+    limit: int = 200,
+) -> tuple[tuple[Escalation, ...], int]:
+    """The 督办 (and higher) queue items opened in [start, end): the first `limit`, and the count."""
+    opened = [*_scope(plan_ids), qi.c.level >= ESCALATED_LEVEL]
+    opened += [qi.c.created_at >= start, qi.c.created_at < end]
+    total = conn.execute(
+        select(func.count()).select_from(qi.join(ob, ob.c.id == qi.c.obligation_id)).where(*opened)
+    ).scalar_one()
     stmt = (
         select(
             ob.c.id,
@@ -232,9 +255,9 @@ def escalations(
         .select_from(qi.join(ob, ob.c.id == qi.c.obligation_id))
         .join(unit_t, unit_t.c.id == ob.c.unit_id)
         .join(task_t, task_t.c.id == ob.c.task_id)
-        .where(*_scope(plan_ids), qi.c.level >= ESCALATED_LEVEL)
-        .where(qi.c.created_at >= start, qi.c.created_at < end)
-        .order_by(qi.c.created_at, unit_t.c.name)
+        .where(*opened)
+        .order_by(qi.c.created_at, unit_t.c.name, ob.c.id)
+        .limit(limit)
     )
     out = []
     for r in conn.execute(stmt):
@@ -250,7 +273,7 @@ def escalations(
                 status=r[7],
             )
         )
-    return tuple(out)
+    return tuple(out), int(total)
 
 
 def month_report(
@@ -261,16 +284,23 @@ def month_report(
     end = next_month(month)
     start_at = datetime.combine(month, time(0, 0), tzinfo=OFFICE_TZ)
     prev = previous_month(month)
-    items, late_total = late_items(conn, plan_ids=plan_ids, before=end, as_of=as_of, limit=limit)
+    units = unit_counts(conn, plan_ids=plan_ids, start=month, end=end, as_of=as_of)
+    items, _ = late_items(
+        conn, plan_ids=plan_ids, before=end, as_of=as_of, limit=limit, count=False
+    )
+    raised, raised_total = escalations(
+        conn, plan_ids=plan_ids, start=start_at, end=as_of, limit=limit
+    )
     return MonthReport(
         scope=scope,
         plan_ids=tuple(plan_ids or ()),
         month=month,
         as_of=as_of,
-        units=unit_counts(conn, plan_ids=plan_ids, start=month, end=end, as_of=as_of),
+        units=units,
         late_items=items,
-        late_total=late_total,
-        escalations=escalations(conn, plan_ids=plan_ids, start=start_at, end=as_of),
+        late_total=sum(u.open_overdue for u in units),
+        escalations=raised,
+        escalation_total=raised_total,
         previous_units=unit_counts(
             conn, plan_ids=plan_ids, start=prev, end=month, as_of=month_as_of(prev)
         ),

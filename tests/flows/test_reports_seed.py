@@ -26,6 +26,8 @@ from duban import runtime
 from duban.cli import app
 from flows.context import reset_context
 from flows.delivery import reset_pipeline
+from flows.monthly import monthly_cycle_flow
+from flows.runner import run_flow
 from models.directory import Unit
 from models.tables import ExtensionRequest, Obligation, QueueItem
 from schedules.clock import OFFICE_TZ
@@ -91,12 +93,8 @@ def _live_year(tmp: Path, seeds: Path) -> int:
             extend_on[ob.due_on - timedelta(days=3)].append(ob.id or 0)
     day = ACTIVATED
     while day <= YEAR_END + timedelta(days=2):
-        if day.day == 1:
-            set_now(at(day, 8, 30))
-            from flows.monthly import monthly_cycle_flow
-            from flows.runner import run_flow
-
-            run_flow(monthly_cycle_flow, now=at(day, 8, 30).isoformat())
+        set_now(at(day, 8, 30))  # the service runs the monthly cycle daily
+        run_flow(monthly_cycle_flow, now=at(day, 8, 30).isoformat())
         set_now(at(day, 9, 5))
         run("tick")
         set_now(at(day, 11, 0))
@@ -253,3 +251,100 @@ def test_each_months_figures_agree_with_the_rows(year: Year) -> None:
     # The year is not trivial: every kind of outcome happened.
     for kind in ("on_time", "late", "overdue", "lapsed", "escalated", "extended"):
         assert seen[kind] > 0, (kind, dict(seen))
+
+
+def test_the_monthly_cycle_drafted_each_months_bulletin_once(year: Year) -> None:
+    from models.documents import ReportDocument
+    from models.repo.reports import month_report
+
+    with Session(runtime.engine()) as s:
+        docs = s.exec(
+            select(ReportDocument).where(ReportDocument.scope == f"plan:{year.plan_id}")
+        ).all()
+    periods = [d.period for d in docs]
+    assert len(periods) == len(set(periods))  # once per month, though the cycle ran daily
+    assert {m.strftime("%Y-%m") for m in MONTHS} <= set(periods)
+    for d in docs:
+        assert d.status == "draft" and d.number is None and "（未编号草稿）" in d.body
+        month = date.fromisoformat(d.period + "-01")
+        if month not in MONTHS:
+            continue
+        # Drafted on the first working day after the month, the figures are the month's as of its
+        # close: the same as counted from the rows now, and as the report computes them now.
+        want = expected_month(year.plan_id, month)
+        got = {u["unit"]: _as_counts(u) for u in d.data["units"]}
+        assert {k: v for k, v in got.items() if v} == {
+            k: {a: b for a, b in v.items() if b} for k, v in want.items() if any(v.values())
+        }, d.period
+        with runtime.engine().connect() as conn:
+            now = month_report(conn, plan_ids=[year.plan_id], month=month, scope=d.scope)
+        assert d.data["totals"] == now.as_dict()["totals"]
+        drafted = d.created_at.astimezone(OFFICE_TZ).date()
+        assert drafted.month == next_month(month).month and drafted.day <= 8
+
+
+def test_the_office_edits_and_approves_in_order_and_the_cli_shows_it(
+    year: Year, tmp_path: Path
+) -> None:
+    from models.documents import ReportDocument
+    from models.tables import AuditEvent
+
+    with Session(runtime.engine()) as s:
+        docs = {
+            d.period: d.id
+            for d in s.exec(
+                select(ReportDocument).where(ReportDocument.scope == f"plan:{year.plan_id}")
+            )
+        }
+    june, july = docs["2024-06"], docs["2024-07"]
+    out = run("report", "show", str(june)).stdout
+    assert "工作任务落实情况通报" in out and "一、各单位完成情况" in out
+    edited = tmp_path / "通报.txt"
+    edited.write_text(
+        out.replace("一、各单位完成情况", "一、各单位完成情况（经办公室核对）"), encoding="utf-8"
+    )
+    set_now(at(date(2025, 1, 6), 10, 0))
+    assert (
+        "已修改（共修改 1 次）"
+        in run("report", "edit", str(june), "--file", str(edited), "--reason", "核对").stdout
+    )
+    assert "已审定：〔2024〕第1期" in run("report", "approve", str(july)).stdout
+    assert "已审定：〔2024〕第2期" in run("report", "approve", str(june)).stdout
+    again = run("report", "approve", str(june), ok=False)
+    assert again.exit_code != 0 and "已审定" in again.output
+    refused = run("report", "edit", str(june), "--file", str(edited), ok=False)
+    assert refused.exit_code != 0 and "不能再修改" in refused.output
+    body = run("report", "show", str(june)).stdout
+    assert "〔2024〕第2期" in body and "经办公室核对" in body
+    with Session(runtime.engine()) as s:
+        events = s.exec(
+            select(AuditEvent).where(
+                AuditEvent.entity == "report_document", AuditEvent.entity_id == june
+            )
+        ).all()
+    actions = [e.action for e in events]
+    assert actions == ["drafted", "edited", "approved"]
+    assert (
+        "经办公室核对" not in events[1].data["before"] and "经办公室核对" in events[1].data["after"]
+    )
+    listed = run("report", "list", "--year", "2024").stdout
+    assert "〔2024〕第1期" in listed and "〔2024〕第2期" in listed
+
+
+def test_the_cli_month_report_is_the_same_figures(year: Year) -> None:
+    import json
+
+    from models.repo.reports import month_report
+
+    data = json.loads(
+        run("report", "month", str(year.plan_id), "--month", "2024年9月", "--json").stdout
+    )
+    with runtime.engine().connect() as conn:
+        rep = month_report(
+            conn, plan_ids=[year.plan_id], month=date(2024, 9, 1), scope=str(year.plan_id)
+        )
+    assert data == json.loads(json.dumps(rep.as_dict(), ensure_ascii=False))
+    text = run("report", "month", str(year.plan_id), "--month", "2024-09").stdout
+    assert f"2024年9月到期任务共 {rep.totals.due} 项次" in text
+    bad = run("report", "month", str(year.plan_id), "--month", "2024-13", ok=False)
+    assert bad.exit_code != 0 and "月份应为" in bad.output

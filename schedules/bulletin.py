@@ -70,7 +70,7 @@ def render_bulletin(report: MonthReport, *, title: str, number: str | None) -> s
         lines.append(
             f"（另有 {report.late_total - len(report.late_items)} 项次未列出，见任务清单）"
         )
-    lines += ["", "四、本月督办事项"]
+    lines += ["", f"四、本月督办事项（{report.escalation_total} 项次）"]
     if not report.escalations:
         lines.append("无。")
     for e in report.escalations:
@@ -78,4 +78,6 @@ def render_bulletin(report: MonthReport, *, title: str, number: str | None) -> s
             f"{e.opened_on.isoformat()} {LEVEL_NAMES.get(e.level, '督办')}：{e.unit} "
             f"任务{e.task_ref}「{e.task_title}」（{e.due_on.isoformat()} 到期）"
         )
+    if report.escalation_total > len(report.escalations):
+        lines.append(f"（另有 {report.escalation_total - len(report.escalations)} 项次未列出）")
     return "\n".join(lines) + "\n"
