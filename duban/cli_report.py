@@ -208,3 +208,37 @@ def approve_cmd(doc_id: int = id_argument("通报编号")) -> None:
     except DocumentError as exc:
         fail(str(exc))
     typer.echo(f"通报 {doc_id} 已审定：{label}")
+
+
+@report.command("ledger")
+def ledger_cmd(
+    plan: int = id_argument("计划编号"),
+    out: Path = typer.Option(..., "--out", metavar="文件", help="导出的 Excel 文件（.xlsx）"),
+    unit: str | None = typer.Option(None, "--unit", metavar="单位", help="只导出该单位承担的任务"),
+) -> None:
+    """导出任务清单（Excel）：序号/任务/时间节点/责任单位/配合单位/完成情况/进展/佐证链接/状态。"""
+    from duban.ledger import ledger_rows, write_xlsx
+    from models.repo.units import find_unit
+    from models.tables import Plan
+
+    if out.suffix.lower() != ".xlsx":
+        fail(f"--out 应为 .xlsx 文件，收到 {out}")
+    if not out.parent.is_dir():
+        fail(f"--out 所在文件夹不存在：{out.parent}")
+    now = runtime.current_time()
+    with runtime.transaction() as s:
+        row = s.get(Plan, plan)
+        if row is None:
+            fail(f"没有编号为 {plan} 的计划")
+        unit_ids = None
+        if unit is not None:
+            found = find_unit(session=s, name=unit)
+            if found is None:
+                fail(f"--unit：单位目录中没有「{unit}」")
+            unit_ids, unit = [found.id or 0], found.name
+        rows = ledger_rows(
+            s, plan_id=plan, as_of=now, unit_ids=unit_ids, base_url=runtime.settings().portal_url
+        )
+        title = row.title or f"计划 {plan}"
+    write_xlsx(rows, out, title=title, as_of=now, unit=unit)
+    typer.echo(f"任务清单已导出：{out}（{len(rows)} 项任务）")

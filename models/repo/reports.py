@@ -311,3 +311,88 @@ def any_rows(conn: Connection, plan_ids: Sequence[int] | None) -> bool:
     """Whether the scope holds any lead obligation at all."""
     stmt = select(ob.c.id).where(*_scope(plan_ids)).limit(1)
     return conn.execute(stmt).first() is not None
+
+
+def task_counts(
+    conn: Connection,
+    *,
+    plan_id: int,
+    as_of: datetime,
+    unit_ids: Sequence[int] | None = None,
+) -> dict[int, UnitCounts]:
+    """Per task of the plan: every lead obligation (any date) classified as of `as_of`; the
+    任务清单's 完成情况. One GROUP BY; `unit` holds the task's ref."""
+    c = Cases(as_of)
+    where = _scope([plan_id])
+    if unit_ids is not None:
+        where.append(ob.c.unit_id.in_(list(unit_ids)))
+    stmt = (
+        select(
+            ob.c.task_id,
+            func.count().label("due"),
+            _n(c.on_time).label("on_time"),
+            _n(c.late).label("late"),
+            _n(c.overdue).label("overdue"),
+            _n(c.lapsed).label("lapsed"),
+            _n(c.pending).label("pending"),
+            _n(c.waived).label("waived"),
+            _n(c.to_confirm).label("to_confirm"),
+            _n(c.extended).label("extended"),
+            _n(c.escalated).label("escalated"),
+        )
+        .select_from(c.joined(ob))
+        .where(*where)
+        .group_by(ob.c.task_id)
+    )
+    out = {}
+    for r in conn.execute(stmt):
+        row = {k: int(v or 0) for k, v in r._asdict().items() if k != "task_id"}
+        out[r.task_id] = UnitCounts(
+            unit_id=None, unit=str(r.task_id), **row, open_overdue=row["overdue"]
+        )
+    return out
+
+
+def task_notes(
+    conn: Connection, *, plan_id: int, unit_ids: Sequence[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Per task: the latest 进展 (progress note, else the latest submission's note, with the unit)
+    and the obligations with 佐证 files (ids, up to 5) with the file count. Three GROUP BYs."""
+    from models.people import EvidenceFile, ProgressReport
+    from models.tables import Submission
+
+    pr = ProgressReport.__table__  # type: ignore[attr-defined]
+    sub = Submission.__table__  # type: ignore[attr-defined]
+    ev = EvidenceFile.__table__  # type: ignore[attr-defined]
+    where = _scope([plan_id])
+    if unit_ids is not None:
+        where.append(ob.c.unit_id.in_(list(unit_ids)))
+    out: dict[int, dict[str, Any]] = {}
+    for table, key in ((sub, "submitted"), (pr, "progress")):  # progress wins: read second
+        latest = (
+            select(ob.c.task_id, func.max(table.c.id).label("last"))
+            .select_from(table.join(ob, ob.c.id == table.c.obligation_id))
+            .where(*where)
+            .group_by(ob.c.task_id)
+            .subquery()
+        )
+        text_col = table.c.note if key == "submitted" else table.c.text
+        rows = conn.execute(
+            select(latest.c.task_id, text_col, table.c.by, table.c.at).join(
+                table, table.c.id == latest.c.last
+            )
+        )
+        for task_id, text, by, at in rows:
+            if (text or "").strip():
+                out.setdefault(task_id, {})["progress"] = f"{by}：{text.strip()}"
+                out[task_id]["progress_at"] = at
+    files = conn.execute(
+        select(ob.c.task_id, func.count(ev.c.id), func.min(ev.c.obligation_id))
+        .select_from(ev.join(ob, ob.c.id == ev.c.obligation_id))
+        .where(*where)
+        .group_by(ob.c.task_id)
+    )
+    for task_id, n, first in files:
+        out.setdefault(task_id, {})
+        out[task_id]["files"], out[task_id]["first_evidence"] = int(n), int(first)
+    return out

@@ -348,3 +348,96 @@ def test_the_cli_month_report_is_the_same_figures(year: Year) -> None:
     assert f"2024年9月到期任务共 {rep.totals.due} 项次" in text
     bad = run("report", "month", str(year.plan_id), "--month", "2024-13", ok=False)
     assert bad.exit_code != 0 and "月份应为" in bad.output
+
+
+def expected_tasks(
+    plan_id: int, as_of: datetime, unit: str | None = None
+) -> dict[int, dict[str, int]]:
+    with Session(runtime.engine()) as s:
+        names = {u.id: u.name for u in s.exec(select(Unit)).all()}
+        escalated = {
+            q.obligation_id
+            for q in s.exec(select(QueueItem)).all()
+            if q.level >= 2 and q.created_at < as_of
+        }
+        granted = {
+            e.obligation_id
+            for e in s.exec(select(ExtensionRequest)).all()
+            if e.status == "granted" and e.decided_at is not None and e.decided_at < as_of
+        }
+    out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for ob in _rows(plan_id):
+        if ob.role != "lead" or (unit is not None and names[ob.unit_id] != unit):
+            continue
+        task = out[ob.task_id]
+        task["due"] += 1
+        task[classify(ob, as_of)] += 1
+        task["escalated"] += ob.id in escalated
+        task["extended"] += ob.id in granted
+    return {k: dict(v) for k, v in out.items()}
+
+
+def _colour(c: dict[str, int]) -> str:
+    if c.get("overdue") or c.get("lapsed") or c.get("escalated"):
+        return "红"
+    return "黄" if c.get("late") or c.get("extended") else "绿"
+
+
+@pytest.mark.parametrize("unit", [None, "镇应急办"])
+def test_the_ledger_export_has_the_plans_columns_fills_and_the_same_counts(
+    year: Year, tmp_path: Path, unit: str | None
+) -> None:
+    from openpyxl import load_workbook
+
+    from models.tables import Task
+
+    as_of = at(date(2025, 1, 3), 0, 0)
+    set_now(as_of)
+    out = tmp_path / "任务清单.xlsx"
+    args = ["report", "ledger", str(year.plan_id), "--out", str(out)]
+    with Session(runtime.engine()) as s:
+        units = {u.name for u in s.exec(select(Unit)).all()}
+        refs = {t.id: t.ref for t in s.exec(select(Task).where(Task.plan_id == year.plan_id))}
+    if unit is not None:
+        if unit not in units:  # the example directory's name for the town's emergency office
+            unit = sorted(n for n in units if "应急" in n)[0]
+        args += ["--unit", unit]
+    assert "任务清单已导出" in run(*args).stdout
+    want = expected_tasks(year.plan_id, as_of, unit)
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["任务清单", "说明"]
+    ws = wb["任务清单"]
+    assert [c.value for c in ws[2]] == [
+        "序号",
+        "任务",
+        "时间节点",
+        "责任单位",
+        "配合单位",
+        "完成情况",
+        "进展",
+        "佐证链接",
+        "状态",
+    ]
+    assert ws.freeze_panes == "C3" and ws.print_title_rows == "$1:$2"
+    assert ws.page_setup.orientation == "landscape"
+    fills = {"红": "F4B6B6", "黄": "FCE8A6", "绿": "C6E7C1"}
+    by_ref = {row[0].value: row for row in ws.iter_rows(min_row=3)}
+    with_rows = {refs[t] for t in want}
+    if unit is not None:
+        assert set(by_ref) == with_rows  # only the unit's tasks
+    seen = set()
+    for task_id, c in want.items():
+        row = by_ref[refs[task_id]]
+        done = c.get("on_time", 0) + c.get("late", 0)
+        past = c["due"] - c.get("pending", 0) - c.get("waived", 0) - c.get("to_confirm", 0)
+        assert (
+            f"已完成 {done}/{past} 项次（按时 {c.get('on_time', 0)}，逾期完成 {c.get('late', 0)}）"
+            in row[5].value
+        )
+        if c.get("lapsed"):
+            assert f"逾期未报 {c['lapsed']}" in row[5].value
+        assert row[8].value == _colour(c)
+        assert row[8].fill.fgColor.rgb.endswith(fills[_colour(c)])
+        seen.add(row[8].value)
+    if unit is None:
+        assert {"红", "绿"} <= seen or {"红", "黄"} <= seen
