@@ -242,3 +242,59 @@ def ledger_cmd(
         title = row.title or f"计划 {plan}"
     write_xlsx(rows, out, title=title, as_of=now, unit=unit)
     typer.echo(f"任务清单已导出：{out}（{len(rows)} 项任务）")
+
+
+@report.command("assess")
+def assess_cmd(
+    plan: str = _plan_arg(),
+    year: int | None = typer.Option(None, "--year", metavar="年份", help="考核年度（如 2024）"),
+    date_from: str | None = typer.Option(None, "--from", metavar="日期", help="考核期起始日（含）"),
+    date_to: str | None = typer.Option(None, "--to", metavar="日期", help="考核期结束日（含）"),
+    out: Path | None = typer.Option(
+        None, "--out", metavar="文件", help="另导出 Excel 排名（.xlsx）"
+    ),
+    as_json: bool = json_option(),
+) -> None:
+    """考核：各单位在考核期内的得分（按策略文件 assessment 的权重扣分）、扣分明细与排名。"""
+    from datetime import date, timedelta
+
+    from duban.cli_common import parse_date
+    from duban.ledger import write_assessment_xlsx
+    from flows.context import flow_context
+    from models.repo.reports import active_plan_ids, assessment
+    from models.tables import Plan
+
+    if year is not None and (date_from or date_to):
+        fail("--year 与 --from/--to 只能选一种")
+    if year is not None:
+        start, end = date(year, 1, 1), date(year + 1, 1, 1)
+    elif date_from and date_to:
+        start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to") + timedelta(1)
+        if end <= start:
+            fail("--to 应不早于 --from")
+    else:
+        fail("请给出 --year，或同时给出 --from 与 --to")
+    if out is not None and out.suffix.lower() != ".xlsx":
+        fail(f"--out 应为 .xlsx 文件，收到 {out}")
+    plan_id = _plan_id(plan)
+    weights = flow_context().policies.assessment
+    with runtime.transaction() as s:
+        if plan_id is not None:
+            row = s.get(Plan, plan_id)
+            if row is None:
+                fail(f"没有编号为 {plan_id} 的计划")
+            title, ids = row.title or f"计划 {plan_id}", [plan_id]
+        else:
+            title, ids = "安委会各项计划", active_plan_ids(s.connection())
+        scores = assessment(s.connection(), plan_ids=ids, start=start, end=end, weights=weights)
+    period = f"{start.isoformat()} 至 {(end - timedelta(1)).isoformat()}"
+    if out is not None:
+        write_assessment_xlsx(scores, out, title=title, period=period)
+    if as_json:
+        print_json({"period": period, "scores": [x.as_dict() for x in scores]})
+        return
+    typer.echo(f"{title} 考核（{period}），基础分 {weights.base:g}")
+    for x in scores:
+        typer.echo(f"{x.rank:>3}. {x.unit}  {x.score:g} 分  （{x.explanation}）")
+    if out is not None:
+        typer.echo(f"考核排名已导出：{out}")

@@ -199,3 +199,43 @@ def _legend(rows: list[LedgerRow]) -> list[list[Any]]:
         ["红 / 黄 / 绿", f"{n['red']} / {n['yellow']} / {n['green']}"],
         ["完成情况", "按责任单位的每项义务（含每期月报）计「项次」，与月度通报口径相同"],
     ]
+
+
+def write_assessment_xlsx(scores: list[Any], path: Path, *, title: str, period: str) -> None:
+    """The 考核 ranking as a workbook: rank, unit, score, the counts and the breakdown."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "考核排名"
+    ws.append([f"{title} 考核（{period}）"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(["排名", "单位", "得分", "应完成", "按时完成", "按时率", "扣分明细"])
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="D9D9D9")
+    for s in scores:
+        ws.append(
+            [
+                s.rank,
+                s.unit,
+                s.score,
+                s.counts.due,
+                s.counts.on_time,
+                percent(s.counts.on_time_rate),
+                s.explanation,
+            ]
+        )
+        ws.cell(row=ws.max_row, column=7).alignment = Alignment(wrap_text=True)
+    for col, width in zip("ABCDEFG", (6, 24, 8, 8, 9, 9, 70), strict=True):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A3"
+    ws.print_title_rows = "1:2"
+    ws.page_setup.orientation = "landscape"
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        wb.save(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

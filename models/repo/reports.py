@@ -396,3 +396,69 @@ def task_notes(
         out.setdefault(task_id, {})
         out[task_id]["files"], out[task_id]["first_evidence"] = int(n), int(first)
     return out
+
+
+def receipt_counts(
+    conn: Connection,
+    *,
+    plan_ids: Sequence[int] | None,
+    start: date,
+    end: date,
+    as_of: datetime,
+    grace_days: int,
+) -> dict[int, tuple[int, int]]:
+    """Per unit: (未签收, 签收超时) over the lead obligations whose 交办 was due in [start, end)
+    and before `as_of`: no receipt before `as_of`, or one more than `grace_days` after the 交办.
+    One GROUP BY (the day arithmetic in the database's own dialect)."""
+    from models.people import Receipt
+
+    rc = Receipt.__table__  # type: ignore[attr-defined]
+    start_at = datetime.combine(start, time(0, 0), tzinfo=OFFICE_TZ)
+    end_at = datetime.combine(end, time(0, 0), tzinfo=OFFICE_TZ)
+    if conn.dialect.name == "postgresql":
+        seconds = func.extract("epoch", rc.c.at - ob.c.assign_at)
+    else:
+        seconds = (func.julianday(rc.c.at) - func.julianday(ob.c.assign_at)) * 86400
+    confirmed = and_(rc.c.id.is_not(None), rc.c.at < as_of)
+    stmt = (
+        select(
+            ob.c.unit_id,
+            _n(not_(confirmed)).label("unconfirmed"),
+            _n(and_(confirmed, seconds > grace_days * 86400)).label("late"),
+        )
+        .select_from(ob.outerjoin(rc, rc.c.obligation_id == ob.c.id))
+        .where(*_scope(plan_ids), ob.c.assign_at >= start_at, ob.c.assign_at < end_at)
+        .where(ob.c.assign_at < as_of)
+        .group_by(ob.c.unit_id)
+    )
+    return {r.unit_id: (int(r.unconfirmed or 0), int(r.late or 0)) for r in conn.execute(stmt)}
+
+
+def assessment(
+    conn: Connection,
+    *,
+    plan_ids: Sequence[int] | None,
+    start: date,
+    end: date,
+    weights: Any,
+) -> list[Any]:
+    """考核 over [start, end) (as of `end`'s first instant): every unit's score, ranked."""
+    from schedules.assessment import rank, score_unit
+
+    as_of = datetime.combine(end, time(0, 0), tzinfo=OFFICE_TZ)
+    units = unit_counts(conn, plan_ids=plan_ids, start=start, end=end, as_of=as_of)
+    receipts = receipt_counts(
+        conn,
+        plan_ids=plan_ids,
+        start=start,
+        end=end,
+        as_of=as_of,
+        grace_days=weights.receipt_days,
+    )
+    scores = []
+    for u in units:
+        if not u.due:
+            continue
+        unconfirmed, late = receipts.get(u.unit_id or 0, (0, 0))
+        scores.append(score_unit(u, weights, unconfirmed=unconfirmed, receipt_late=late))
+    return rank(scores)

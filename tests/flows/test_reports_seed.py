@@ -91,12 +91,31 @@ def _live_year(tmp: Path, seeds: Path) -> int:
             submit_on[day].append((ob.id or 0, names[ob.unit_id]))
         elif rng.random() < 0.08 and ob.due_on > ACTIVATED + timedelta(days=7):
             extend_on[ob.due_on - timedelta(days=3)].append(ob.id or 0)
+    ack_on: dict[date, list[int]] = defaultdict(list)
+    acks = random.Random(17)
+    for ob in sorted(_rows(plan_id), key=lambda o: o.id or 0):
+        if ob.assign_at is not None and ob.role == "lead" and acks.random() < 0.6:
+            when = ob.assign_at.astimezone(OFFICE_TZ).date() + timedelta(
+                days=acks.choice((0, 1, 3, 5))
+            )
+            ack_on[when].append(ob.id or 0)
     day = ACTIVATED
     while day <= YEAR_END + timedelta(days=2):
         set_now(at(day, 8, 30))  # the service runs the monthly cycle daily
         run_flow(monthly_cycle_flow, now=at(day, 8, 30).isoformat())
         set_now(at(day, 9, 5))
         run("tick")
+        if ack_on.get(day):  # 签收, as the portal's button does (the same repo action)
+            from models.repo.actions import acknowledge
+
+            with runtime.transaction() as s:
+                for ob_id in ack_on[day]:
+                    ob = s.get(Obligation, ob_id)
+                    assert ob is not None
+                    if ob.status not in ("accepted", "waived"):
+                        acknowledge(
+                            session=s, ob=ob, by=names[ob.unit_id], now=at(day, 10, 0), via="portal"
+                        )
         set_now(at(day, 11, 0))
         for ob_id in extend_on.get(day, []):
             new_due = day + timedelta(days=20)
@@ -441,3 +460,90 @@ def test_the_ledger_export_has_the_plans_columns_fills_and_the_same_counts(
         seen.add(row[8].value)
     if unit is None:
         assert {"红", "绿"} <= seen or {"红", "黄"} <= seen
+
+
+def test_the_assessment_ranks_units_from_the_policy_weights(year: Year, tmp_path: Path) -> None:
+    import json
+
+    from openpyxl import load_workbook
+
+    from models.people import Receipt
+    from schedules.policy_io import read_default_policy
+
+    w = read_default_policy().assessment
+    as_of = at(date(2025, 1, 1), 0, 0)
+    with Session(runtime.engine()) as s:
+        names = {u.id: u.name for u in s.exec(select(Unit)).all()}
+        receipts = {r.obligation_id: r.at for r in s.exec(select(Receipt)).all()}
+    # The year's counts, summed over the months (each month's figures as of that month's close
+    # differ from the year's as of its close only for rows done after their month: recount).
+    want: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    escalated = set()
+    granted = set()
+    with Session(runtime.engine()) as s:
+        escalated = {
+            q.obligation_id
+            for q in s.exec(select(QueueItem)).all()
+            if q.level >= 2 and q.created_at < as_of
+        }
+        granted = {
+            e.obligation_id for e in s.exec(select(ExtensionRequest)).all() if e.status == "granted"
+        }
+    for ob in _rows(year.plan_id):
+        if ob.role != "lead":
+            continue
+        u = want[names[ob.unit_id]]
+        if date(2024, 1, 1) <= ob.due_on < date(2025, 1, 1):
+            u["due"] += 1
+            cls = classify(ob, as_of)
+            u[cls] += 1
+            u["escalated"] += ob.id in escalated
+            u["extended"] += ob.id in granted
+        if ob.assign_at is not None and ob.assign_at < as_of and ob.assign_at.year == 2024:
+            got = receipts.get(ob.id or 0)
+            if got is None:
+                u["unconfirmed"] += 1
+            elif (got - ob.assign_at).total_seconds() > w.receipt_days * 86400:
+                u["receipt_late"] += 1
+    expected = {}
+    for unit, c in want.items():
+        if not c.get("due"):
+            continue
+        points = sum(
+            c.get(k, 0) * getattr(w, k)
+            for k in (
+                "late",
+                "overdue",
+                "lapsed",
+                "extended",
+                "escalated",
+                "unconfirmed",
+                "receipt_late",
+            )
+        )
+        expected[unit] = max(0.0, round(w.base - points, 2))
+    out = tmp_path / "考核.xlsx"
+    data = json.loads(
+        run(
+            "report", "assess", str(year.plan_id), "--year", "2024", "--out", str(out), "--json"
+        ).stdout
+    )
+    got = {x["unit"]: x["score"] for x in data["scores"]}
+    assert got == pytest.approx(expected)
+    assert sum(1 for c in want.values() if c.get("unconfirmed")) and sum(
+        1 for c in want.values() if c.get("receipt_late")
+    )
+    ranks = [x["rank"] for x in data["scores"]]
+    scores = [x["score"] for x in data["scores"]]
+    assert scores == sorted(scores, reverse=True) and ranks[0] == 1
+    assert len(set(scores)) > 3  # the year separates the units
+    ws = load_workbook(out)["考核排名"]
+    assert [c.value for c in ws[2]][:3] == ["排名", "单位", "得分"]
+    assert [(r[1].value, r[2].value) for r in ws.iter_rows(min_row=3)] == [
+        (x["unit"], x["score"]) for x in data["scores"]
+    ]
+    text = run("report", "assess", str(year.plan_id), "--year", "2024").stdout
+    top = data["scores"][0]
+    assert f"1. {top['unit']}  {top['score']:g} 分" in text
+    bad = run("report", "assess", str(year.plan_id), ok=False)
+    assert bad.exit_code != 0 and "--year" in bad.output
