@@ -5,7 +5,6 @@ Imports only the standard library and Typer: every CLI module imports this at st
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import sys
@@ -13,6 +12,8 @@ from datetime import date
 from typing import Any, NoReturn
 
 import typer
+
+from notify.mask import mask_secret, mask_url  # noqa: F401  (the CLI modules import them from here)
 
 MAX_ID = 2**63 - 1  # the databases' BIGINT; a larger id would overflow in the driver
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
@@ -148,27 +149,3 @@ def format_duration(seconds: float) -> str:
     if hours:
         return f"{hours} 小时 {minutes} 分钟" if minutes else f"{hours} 小时"
     return f"{minutes} 分钟"
-
-
-def mask_secret(value: str | None) -> str:
-    """Show enough of a secret to recognise it, never the whole of it."""
-    if not value:
-        return ""
-    if len(value) <= 8:
-        return "***"
-    return f"{value[:3]}…{value[-3:]}"
-
-
-@functools.lru_cache(maxsize=4096)  # the pipeline labels every robot message with it
-def mask_url(url: str) -> str:
-    """Hide access tokens and keys carried in a robot's URL query or path."""
-    from urllib.parse import parse_qsl, urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    query = "&".join(f"{k}={mask_secret(v)}" for k, v in pairs)
-    path = parts.path
-    if "/hook/" in path:  # Feishu puts the token in the path
-        head, token = path.rsplit("/hook/", 1)
-        path = f"{head}/hook/{mask_secret(token)}"
-    return urlunsplit((parts.scheme, parts.netloc, path, query, ""))

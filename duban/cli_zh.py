@@ -9,13 +9,14 @@ error a command raises into one line naming what was wrong, with exit code 2 for
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import sys
 import traceback
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import typer
@@ -213,15 +214,32 @@ class RootGroup(ChineseGroup):
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv or os.environ.get("DUBAN_DEBUG") == "1"
         argv = [a for a in argv if a != "--debug"]
-        code = run_guarded(
-            lambda: super(RootGroup, self).main(
-                argv, prog_name="duban", standalone_mode=False, **extra
-            ),
-            debug=debug,
-        )
+        with masked_output():
+            code = run_guarded(
+                lambda: super(RootGroup, self).main(
+                    argv, prog_name="duban", standalone_mode=False, **extra
+                ),
+                debug=debug,
+            )
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+@contextlib.contextmanager
+def masked_output() -> Iterator[None]:
+    """Everything the command prints or logs goes through the one masking rule (notify/mask.py)."""
+    from notify.mask import MaskingStream, install_log_masking
+
+    install_log_masking()
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = MaskingStream(saved[0]), MaskingStream(saved[1])  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = saved
 
 
 def run_guarded(call: Callable[[], Any], *, debug: bool) -> int:

@@ -22,7 +22,12 @@ from urllib.parse import urlparse
 import yaml
 
 from duban.labels import CHANNEL_LABEL, UNIT_KIND_LABEL, channel_type, describe_choices, unit_kind
+from intake import limits
+from intake.errors import IntakeError
+from intake.limits import check_formulas, check_package, read_limited
 from models.directory import CHANNEL_TYPES, CONTACT_ROLES, UNIT_KINDS
+from notify.mask import mask_url
+from schedules.yaml_safe import compose_bounded, load_bounded
 
 
 class DirectoryError(ValueError):
@@ -116,9 +121,12 @@ def load_directory(path: Path) -> DirectorySpec:
             path, None, f"不支持的文件格式 {suffix or '(无扩展名)'}（支持 .yaml .csv .xlsx）"
         )
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DirectoryError(path, None, f"无法读取文件: {exc.strerror or exc}") from exc
+        data = read_limited(path, what="目录文件")
+        if suffix == ".xlsx":
+            check_package(path)
+            check_formulas(path)
+    except IntakeError as exc:
+        raise DirectoryError(path, None, exc.message) from exc
     if not data.strip():
         raise DirectoryError(path, None, "文件为空")
     if suffix in (".yaml", ".yml"):
@@ -142,8 +150,9 @@ def _text(path: Path, data: bytes) -> str:
 
 def _from_yaml(path: Path, data: bytes) -> DirectorySpec:
     try:
-        root = yaml.compose(_text(path, data))
-        doc = yaml.safe_load(_text(path, data))
+        budget = limits.current().yaml_nodes
+        root = compose_bounded(_text(path, data), budget)
+        doc = load_bounded(_text(path, data), budget)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark else None
@@ -241,7 +250,10 @@ def _contact(name: Any, role: Any, email: Any, mobile: Any) -> ContactSpec:
 
 def _csv_rows(path: Path, data: bytes) -> list[tuple[int, dict[str, str]]]:
     reader = csv.reader(io.StringIO(_text(path, data)))
-    rows = [r for r in reader]
+    rows = []
+    for r in reader:
+        rows.append(r)
+        _check_rows(path, len(rows))
     return _map_header(path, rows, first_line=1)
 
 
@@ -252,11 +264,18 @@ def _xlsx_rows(path: Path, data: bytes) -> list[tuple[int, dict[str, str]]]:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise DirectoryError(path, None, f"无法读取 XLSX: {exc}") from exc
-    rows = [
-        ["" if v is None else str(v) for v in r]
-        for r in wb.worksheets[0].iter_rows(values_only=True)
-    ]
+    rows = []
+    for r in wb.worksheets[0].iter_rows(values_only=True):
+        rows.append(["" if v is None else str(v) for v in r])
+        _check_rows(path, len(rows))
     return _map_header(path, rows, first_line=1)
+
+
+def _check_rows(path: Path, count: int) -> None:
+    try:
+        limits.check_rows(path, count)
+    except IntakeError as exc:
+        raise DirectoryError(path, f"第 {count} 行", exc.message) from exc
 
 
 def _map_header(
@@ -392,16 +411,6 @@ def _validate_contact(path: str, where: str, unit: str, c: ContactSpec) -> None:
         raise DirectoryError(path, where, f"联系人“{c.name}”的手机号无效: {c.mobile!r}")
 
 
-def mask_url_safe(url: str) -> str:
-    """The URL with its query values hidden, even when it does not parse (it may carry a token)."""
-    from duban.cli_common import mask_url
-
-    try:
-        return mask_url(url)
-    except ValueError:
-        return url.split("?", 1)[0] + ("?…" if "?" in url else "")
-
-
 def _validate_channel(path: str, where: str, unit: str, ch: ChannelSpec) -> None:
     if ch.type not in CHANNEL_TYPES:
         raise DirectoryError(
@@ -420,6 +429,6 @@ def _validate_channel(path: str, where: str, unit: str, ch: ChannelSpec) -> None
         raise DirectoryError(
             path,
             where,
-            f"单位“{unit}”的{CHANNEL_LABEL.get(ch.type, ch.type)}渠道地址无效: {mask_url_safe(ch.url)!r}"
+            f"单位“{unit}”的{CHANNEL_LABEL.get(ch.type, ch.type)}渠道地址无效: {mask_url(ch.url)!r}"
             "（应为 http(s):// 开头、主机与端口正确的完整地址）",
         )

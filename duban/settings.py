@@ -11,6 +11,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from intake import limits
+from notify.mask import mask_password, remember, remember_url
+
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
 # auto: e-mail by SMTP when DUBAN_SMTP_HOST is set (else the outbox), robots to their URLs;
 # outbox: every channel writes to the outbox (demos, drills, a directory with example URLs).
@@ -61,6 +64,15 @@ class Settings:
     pending_give_up_hours: float = 24.0
     # On SIGTERM: seconds the service waits for the in-flight tick (renewing its lease) before exiting.
     stop_grace: float = 45.0
+    # Input limits (intake/limits.py): checked before the work, named in the error.
+    max_text_mb: float = 10.0  # .txt/.md/.csv/.html plans, YAML/CSV directories
+    max_office_mb: float = 50.0  # .docx/.xlsx/.pdf files as stored
+    max_unzipped_mb: float = 300.0  # one .docx/.xlsx, all parts uncompressed (zip bombs)
+    max_zip_entries: int = 5000
+    max_zip_ratio: int = 200  # uncompressed ÷ compressed, one part
+    max_rows: int = 20000  # one sheet or table
+    max_tasks: int = 5000  # one plan
+    max_yaml_nodes: int = 200_000  # one YAML file, aliases expanded
 
     @property
     def resolved_database_url(self) -> str:
@@ -83,17 +95,8 @@ class Settings:
         for secret in ("smtp_password", "secret_key"):
             if out[secret]:
                 out[secret] = "***"
-        out["database_url"] = _mask_url_password(self.resolved_database_url)
+        out["database_url"] = mask_password(self.resolved_database_url)
         return {k: str(v) if isinstance(v, Path) else v for k, v in out.items()}
-
-
-def _mask_url_password(url: str) -> str:
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
 
 
 def _coerce(name: str, raw: Any, kind: type | str) -> Any:
@@ -141,4 +144,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise SettingsError(
             f"DUBAN_DELIVERY 应为 {' | '.join(DELIVERY_MODES)}，实际为 {settings.delivery!r}"
         )
+    limits.configure(
+        limits.Limits(
+            text_mb=settings.max_text_mb,
+            office_mb=settings.max_office_mb,
+            unzipped_mb=settings.max_unzipped_mb,
+            zip_entries=settings.max_zip_entries,
+            zip_ratio=settings.max_zip_ratio,
+            rows=settings.max_rows,
+            tasks=settings.max_tasks,
+            yaml_nodes=settings.max_yaml_nodes,
+        )
+    )
+    remember(settings.smtp_password, settings.secret_key)  # never printed, logged or stored in full
+    remember_url(settings.resolved_database_url.split("?", 1)[0])  # its password
     return settings

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from duban import runtime
 from duban.settings import Settings
 from models.tables import Milestone, Plan, Task
+from notify.mask import install_log_masking
 from schedules.calendar import WorkCalendar
 from schedules.calendar_data import load_calendar
 from schedules.policy import Policy, PolicySet, merge
@@ -45,6 +46,7 @@ class FlowContext:
 @lru_cache(maxsize=1)
 def flow_context() -> FlowContext:
     """Build (once) the context from the settings; `reset_context()` forgets it."""
+    install_log_masking()  # a deployed flow's logs go to the Prefect server: masked like the CLI's
     settings = runtime.settings()
     policies = (
         read_policy_file(settings.policy_file) if settings.policy_file else read_default_policy()

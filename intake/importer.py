@@ -10,6 +10,7 @@ from intake.document import Document, TableBlock
 from intake.docx import read_docx
 from intake.errors import IntakeError, LineError
 from intake.html import read_html
+from intake.limits import check_formulas, check_package, check_tasks
 from intake.loose import requested_duties
 from intake.meta import extract_meta, plan_context
 from intake.model import ParsedPlan, ParsedTask, Warning
@@ -48,6 +49,10 @@ def read_document(path: Path) -> Document:
         shown = suffix or "（无扩展名）"
         raise IntakeError(f"不支持的文件格式 {shown}，支持：{'、'.join(SUFFIXES)}", path=path)
     data = read_bytes(path)
+    if suffix in (".docx", ".xlsx", ".xlsm"):
+        check_package(path)
+    if suffix in (".xlsx", ".xlsm"):
+        check_formulas(path)
     if suffix in TEXT_SUFFIXES:
         return text_document(decode_text(data, path=path))
     if suffix == ".docx":
@@ -97,6 +102,7 @@ def parse_document(doc: Document, *, name: str) -> ParsedPlan:
         raise IntakeError(exc.message, path=name, line=exc.line) from exc
     if not tasks:
         raise IntakeError("没有找到任何任务（既没有编号条目，也没有可识别的任务表格）", path=name)
+    check_tasks(name, len(tasks))
     warnings += _make_refs_unique(tasks)
     if FIRST_IS_LEAD.search("".join(doc.lines())):
         for task in tasks:

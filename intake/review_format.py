@@ -17,6 +17,7 @@ from typing import Any
 from dateutil.rrule import rrulestr
 
 from intake.model import ParsedMilestone
+from schedules.recurrence import normalise_rule
 from schedules.timeexpr import PlanContext, TimeExprError, is_open_ended, parse_time_phrase
 
 DEFAULT_MARK = "默认"
@@ -151,8 +152,11 @@ def parse_milestone_line(line: str, *, ctx: PlanContext, label: str) -> list[Par
 def _read_recurring(match: re.Match[str], label: str) -> ParsedMilestone:
     rule, start, until = match["rule"], read_date(match["start"]), read_date(match["until"])
     try:
-        rrulestr(rule, dtstart=datetime(start.year, start.month, start.day))  # noqa: DTZ001
-    except ValueError as exc:
+        # The check activation makes (FREQ among YEARLY…DAILY, no DTSTART, valid days): a rule
+        # it would refuse (FREQ=SECONDLY) is refused here, naming the cell, not weeks later.
+        normalised, _ = normalise_rule(rule, start)
+        rrulestr(normalised, dtstart=datetime(start.year, start.month, start.day))  # noqa: DTZ001
+    except ValueError as exc:  # RecurrenceError is one
         raise CellError(f"无法识别的重复规则 {rule}（{exc}）") from exc
     if until < start:
         raise CellError(f"重复的结束日期 {until} 早于开始日期 {start}")

@@ -23,6 +23,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
 from intake.errors import IntakeError
+from intake.limits import check_file, check_formulas, check_package, check_rows
 from intake.meta import plan_context
 from intake.model import ParsedMilestone, ParsedPlan, ParsedTask, PlanMeta
 from intake.review_format import (
@@ -153,9 +154,14 @@ def read_review_plan_id(path: Path | str) -> int | None:
 
 def _open(path: Path | str) -> Any:
     p = Path(path)
-    if not p.is_file():
-        raise IntakeError("文件不存在", path=p)
+    check_file(p, what="审核表")
+    check_package(p)
     try:
+        wb = openpyxl.load_workbook(p, read_only=True)
+        rows = wb[TASK_SHEET].max_row if TASK_SHEET in wb.sheetnames else 0
+        wb.close()
+        check_rows(p, rows or 0, where=f"工作表“{TASK_SHEET}”")  # before the full (slow) load
+        check_formulas(p, [META_SHEET, TASK_SHEET])
         return openpyxl.load_workbook(p, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise IntakeError(f"不是可读取的 .xlsx 审核表（{type(exc).__name__}）", path=p) from exc

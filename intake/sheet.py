@@ -11,6 +11,7 @@ import openpyxl
 
 from intake.document import Row
 from intake.errors import IntakeError
+from intake.limits import check_rows
 from intake.source import decode_text
 
 
@@ -27,6 +28,7 @@ def read_csv(data: bytes, *, path: Path) -> list[Row]:
         for cells in reader:
             if any(c.strip() for c in cells):
                 rows.append(Row(line=reader.line_num, cells=[c.strip() for c in cells]))
+                check_rows(path, len(rows))
     except csv.Error as exc:
         raise IntakeError(f"CSV 格式错误（{exc}）", path=path, line=reader.line_num) from exc
     return rows
@@ -40,8 +42,10 @@ def read_xlsx(path: Path) -> list[Row]:
         raise IntakeError(f"无法打开 Excel 文件（{type(exc).__name__}）", path=path) from exc
     try:
         sheet = book.worksheets[0]
+        check_rows(path, sheet.max_row or 0, where="工作表")  # the sheet's own dimension
         rows: list[Row] = []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            check_rows(path, number, where="工作表")  # a sheet without a dimension
             cells = ["" if v is None else str(v).strip() for v in values]
             if any(cells):
                 rows.append(Row(line=number, cells=cells))

@@ -18,6 +18,7 @@ from typing import Any
 from charset_normalizer import from_bytes
 
 from intake.errors import IntakeError
+from intake.limits import read_limited
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -38,15 +39,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes; a missing, unreadable or empty file is an :class:`IntakeError`."""
-    if not path.exists():
-        raise IntakeError("文件不存在", path=path)
-    if path.is_dir():
-        raise IntakeError("这是一个目录，不是计划文件", path=path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IntakeError(f"无法读取文件（{exc.strerror or exc}）", path=path) from exc
+    """The file's bytes; a missing, unreadable, special, too large or empty file is an :class:`IntakeError`."""
+    data = read_limited(path, what="计划文件")
     if not data.strip():
         raise IntakeError("文件为空", path=path)
     return data

@@ -15,11 +15,11 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import urllib3
 
-from duban.cli_common import mask_secret
+from notify.mask import mask_text, url_secrets
 from notify.transport import TransportError
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
@@ -54,8 +54,13 @@ def with_params(url: str, params: Mapping[str, str] | None) -> str:
 
 def check_url(url: str) -> None:
     """Refuse what is not an http(s) URL with a host: a configuration error, never retried."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port out of range or not a number)
+        bad = parts.scheme not in ("http", "https") or not parts.hostname
+    except ValueError:
+        bad = True
+    if bad:
         raise TransportError(
             f"地址无效（请检查渠道配置，应为 http:// 或 https:// 开头）: {scrub(url, url)}",
             permanent=True,
@@ -70,14 +75,21 @@ class JsonPoster:
         self.pool = urllib3.PoolManager(num_pools=50, maxsize=maxsize, block=False)
         # Channel URL → (its host's pool, path and query): parsing the URL and looking the pool
         # up cost a third of a send. Robot signatures vary per message, so they stay out of the key.
-        self._routes: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
+        self._routes: dict[str, tuple[urllib3.HTTPConnectionPool, str, str | None]] = {}
         self._lock = threading.Lock()
 
-    def _route(self, url: str) -> tuple[urllib3.HTTPConnectionPool, str]:
+    def _route(self, url: str) -> tuple[urllib3.HTTPConnectionPool, str, str | None]:
         found = self._routes.get(url)
         if found is None or found[0].pool is None:  # new, or closed when the manager evicted it
             check_url(url)
-            found = (self.pool.connection_from_url(url), urllib3.util.parse_url(url).request_uri)
+            parsed = urllib3.util.parse_url(url)
+            # `http://user:password@host/…`: HTTP Basic, as curl and requests send it.
+            auth = urllib3.util.make_headers(basic_auth=unquote(parsed.auth)) if parsed.auth else {}
+            found = (
+                self.pool.connection_from_url(url),
+                parsed.request_uri,
+                auth.get("authorization"),
+            )
             with self._lock:
                 if len(self._routes) > 1000:
                     self._routes.clear()
@@ -93,8 +105,10 @@ class JsonPoster:
         params: Mapping[str, str] | None = None,
     ) -> Reply:
         """POST `body`; return a 2xx reply or raise a classified `TransportError`."""
-        pool, path = self._route(url)
+        pool, path, auth = self._route(url)
         all_headers = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        if auth:
+            all_headers.setdefault("Authorization", auth)
         try:
             resp = pool.urlopen(
                 "POST",
@@ -106,6 +120,8 @@ class JsonPoster:
                 redirect=False,
                 assert_same_host=False,
             )
+        except urllib3.exceptions.NewConnectionError as exc:  # a ConnectTimeoutError in urllib3 2
+            raise TransportError(scrub(f"无法连接: {root_cause(exc)}", url, params)) from exc
         except urllib3.exceptions.TimeoutError as exc:
             raise TransportError(scrub(f"请求超时: {root_cause(exc)}", url, params)) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -163,13 +179,5 @@ def root_cause(exc: BaseException) -> str:
 
 
 def scrub(text: str, url: str, params: Mapping[str, str] | None = None) -> str:
-    """`text` with the URL's tokens (query values, a Feishu hook id) and signatures masked."""
-    parts = urlsplit(url)
-    secrets = [v for _, v in parse_qsl(parts.query)] + list((params or {}).values())
-    if "/hook/" in parts.path:
-        secrets.append(parts.path.rsplit("/hook/", 1)[1])
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 6:
-            masked = mask_secret(secret)
-            text = text.replace(secret, masked).replace(quote(secret, safe=""), masked)
-    return text
+    """`text` with the URL's tokens and password, the signature parameters and remembered secrets masked."""
+    return mask_text(text, extra=[*url_secrets(url), *(params or {}).values()])

@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
-from duban.cli_common import mask_url
 from notify import dingtalk, feishu, webhook, wecom
 from notify.email import build_mime, parse_mailbox
+from notify.mask import mask_url
 from notify.transport import Message, SendResult, TransportError
 
 _BODY_BUILDERS = {

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from notify.mask import mask_text, url_secrets
 from notify.transport import Message, SendResult, Transport, TransportError
 
 
@@ -83,10 +84,12 @@ def send_with_retry(
             break
         cut = _wait(retry.delay(attempt, error.retry_after), sleep, go_on)
         if cut is not None:
-            return Attempt(False, attempt, _ms_since(started), error=error.message, deferred=cut)
+            return Attempt(
+                False, attempt, _ms_since(started), error=_told(error, msg), deferred=cut
+            )
     assert error is not None
     return Attempt(
-        False, attempt, _ms_since(started), error=error.message, permanent=error.permanent
+        False, attempt, _ms_since(started), error=_told(error, msg), permanent=error.permanent
     )
 
 
@@ -106,3 +109,9 @@ def _wait(
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+def _told(error: TransportError, msg: Message) -> str:
+    """The error as it is stored and shown: this target's token and secret masked too."""
+    target = msg.target
+    return mask_text(error.message, extra=[*url_secrets(target.url or ""), target.secret or ""])

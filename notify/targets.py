@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from duban.cli_common import mask_url
 from models.directory import Channel, Contact, Unit
 from models.repo.bulk import one_of
 from notify.keys import channel_id, recipient_id
+from notify.mask import mask_url, remember, remember_url
 from notify.notice import Audience, Notice
 from notify.transport import Mailbox, Target
 
@@ -70,6 +70,10 @@ class ChannelRef:
     url: str
     secret: str | None
     failing: bool
+
+    def __post_init__(self) -> None:
+        remember_url(self.url)  # its token and the signing secret never leave the process in full
+        remember(self.secret)
 
 
 @dataclass(frozen=True)

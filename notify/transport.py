@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from notify.mask import mask_text
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -62,6 +64,7 @@ class TransportError(Exception):
     """A failed attempt. `permanent` failures are not retried; `retry_after` is a hint (seconds)."""
 
     def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
+        message = mask_text(message)  # a stored or printed error never carries a secret in full
         super().__init__(message)
         self.message = message
         self.permanent = permanent

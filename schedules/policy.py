@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 
 from schedules.assessment import AssessmentError, Weights, parse_weights
+from schedules.yaml_safe import load_bounded
 
 SCOPES = ("plans", "tasks", "milestones")
 DAY_UNITS = ("workdays", "days")  # offsets count working days, or calendar days
@@ -249,7 +250,7 @@ def parse_policy(
 
 def _load_raw(text: str, fmt: str, source: str) -> Mapping[str, object]:
     try:
-        raw: object = tomllib.loads(text) if fmt == "toml" else yaml.safe_load(text)
+        raw: object = tomllib.loads(text) if fmt == "toml" else load_bounded(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
         raise PolicyError(f"{source}：{fmt.upper()} 格式错误：{exc}") from exc
     return _require_mapping(raw, source)

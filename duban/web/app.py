@@ -118,6 +118,9 @@ def create_app() -> FastAPI:
     """The ASGI app (`duban web` serves it; tests start it the same way)."""
     from duban.web import api, calendar, office, office_auth, portal
     from models.tokens import load_secret
+    from notify.mask import install_log_masking
+
+    install_log_masking()  # the server's logs (request lines carry portal paths, errors URLs)
 
     st = runtime.settings()
     runtime.migrated_engine()  # once, at start: requests then use the plain engine

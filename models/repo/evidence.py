@@ -9,10 +9,12 @@ the database; the stored path never comes from it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import secrets
+import stat
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -85,10 +87,15 @@ class Staged:
     digest: hashlib._Hash = field(default_factory=hashlib.sha256)
     _out: BinaryIO | None = None
 
+    def _open(self) -> BinaryIO:
+        # Owner-only from the first byte (not only once kept): evidence is the unit's business.
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        return os.fdopen(fd, "wb")
+
     def write(self, chunk: bytes) -> None:
         """Append a chunk; `EvidenceError(413)` once the file passes its cap (file removed)."""
         if self._out is None:
-            self._out = self.path.open("wb")
+            self._out = self._open()
         self.size += len(chunk)
         if self.size > self.limit:
             self.discard()
@@ -103,7 +110,7 @@ class Staged:
     def close(self) -> None:
         """Finish writing (the file stays staged)."""
         if self._out is None:
-            self._out = self.path.open("wb")
+            self._out = self._open()
         self._out.close()
 
     def discard(self) -> None:
@@ -131,12 +138,28 @@ class EvidenceStore:
         return Staged(shown, staging / secrets.token_hex(16), self.max_bytes)
 
     def stage_path(self, src: Path) -> Staged:
-        """Stage a file from disk (the CLI's `--file`), streamed under the same cap."""
+        """Stage a file from disk (the CLI's `--file`), streamed under the same cap.
+
+        Only a regular file is taken, never through a symlink (a link to /dev/zero or a FIFO
+        named .txt would hang or fill the disk), and one larger than the cap is refused before
+        a byte is copied.
+        """
         staged = self.stage(src.name)
-        with src.open("rb") as f:
-            while chunk := f.read(_CHUNK):
-                staged.write(chunk)
-        staged.close()
+        with os.fdopen(_open_regular(src), "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > self.max_bytes:
+                raise EvidenceError(
+                    f"文件“{staged.name}”有 {size / (1024 * 1024):.0f} MB，"
+                    f"超过 {self.max_bytes // (1024 * 1024)} MB 的大小限制，未保存。",
+                    413,
+                )
+            try:
+                while chunk := f.read(_CHUNK):
+                    staged.write(chunk)
+                staged.close()
+            except BaseException:
+                staged.discard()
+                raise
         return staged
 
     def check(self, staged: Staged) -> str:
@@ -173,6 +196,20 @@ class EvidenceStore:
         os.chmod(staged.path, 0o600)  # evidence is the unit's business: owner-only
         os.replace(staged.path, target)
         return target
+
+
+def _open_regular(file: Path) -> int:
+    """Open without following a symlink or blocking on a FIFO; only a regular file is accepted."""
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW on a symlink
+            raise EvidenceError(f"佐证材料 {file}: 是符号链接，请给出文件本身") from None
+        raise EvidenceError(f"佐证材料 {file}: 无法读取（{exc.strerror or exc}）") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise EvidenceError(f"佐证材料 {file}: 只接受普通文件（不接受目录、管道或设备文件）")
+    return fd
 
 
 def _content_ok(kind: str, staged: Staged) -> bool:

@@ -217,7 +217,7 @@ BAD = [
     ("empty.yaml", "", "文件为空"),
     ("broken.yaml", "units: [ {name: x", "YAML 格式错误"),
     ("no_header.csv", "甲,乙\n1,2\n", "表头缺少"),
-    ("binary.xlsx", "\x00\x01not a zip", "无法读取 XLSX"),
+    ("binary.xlsx", "\x00\x01not a zip", "无法打开 Excel 文件"),
     ("units.txt", "x", "不支持的文件格式"),
 ]
 
@@ -239,7 +239,7 @@ def test_it_rejects_bad_input_naming_file_and_row_and_writes_nothing(
 
 def test_it_rejects_a_missing_file(cli_env: Path) -> None:
     code, _, err = _run("units", "import", str(cli_env / "nope.yaml"))
-    assert code != 0 and "nope.yaml" in err and "无法读取" in err
+    assert code != 0 and "nope.yaml" in err and "目录文件不存在" in err
 
 
 def test_it_ships_a_directory_naming_every_unit_and_group_of_the_seeds(seeds_dir: Path) -> None:

@@ -206,7 +206,7 @@ def test_it_refuses_bad_metadata_and_missing_parts(tmp_path: Path) -> None:
 def test_it_refuses_a_file_that_is_not_a_workbook(tmp_path: Path) -> None:
     path = tmp_path / "review.xlsx"
     path.write_bytes(b"\x00\x01 not a zip")
-    with pytest.raises(IntakeError, match=r"review\.xlsx：不是可读取的 \.xlsx 审核表"):
+    with pytest.raises(IntakeError, match=r"review\.xlsx：无法打开 Excel 文件"):
         read_review(path)
 
 
