@@ -462,3 +462,15 @@ def assessment(
         unconfirmed, late = receipts.get(u.unit_id or 0, (0, 0))
         scores.append(score_unit(u, weights, unconfirmed=unconfirmed, receipt_late=late))
     return rank(scores)
+
+
+def overdue_ages(
+    conn: Connection, *, plan_ids: Sequence[int] | None, as_of: datetime
+) -> list[tuple[int, int]]:
+    """(days late, how many) of what is overdue as of `as_of`: one GROUP BY on the due date."""
+    c = Cases(as_of)
+    day = as_of.astimezone(OFFICE_TZ).date()
+    stmt = (
+        select(ob.c.due_on, func.count()).where(*_scope(plan_ids), c.overdue).group_by(ob.c.due_on)
+    )
+    return [(max((day - d).days, 0), int(n)) for d, n in conn.execute(stmt)]
