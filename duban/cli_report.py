@@ -213,16 +213,18 @@ def approve_cmd(doc_id: int = id_argument("通报编号")) -> None:
 @report.command("ledger")
 def ledger_cmd(
     plan: int = id_argument("计划编号"),
-    out: Path = typer.Option(..., "--out", metavar="文件", help="导出的 Excel 文件（.xlsx）"),
+    out: Path = typer.Option(
+        ..., "--out", metavar="文件", help="导出的文件：.xlsx（Excel）或 .pdf"
+    ),
     unit: str | None = typer.Option(None, "--unit", metavar="单位", help="只导出该单位承担的任务"),
 ) -> None:
-    """导出任务清单（Excel）：序号/任务/时间节点/责任单位/配合单位/完成情况/进展/佐证链接/状态。"""
+    """导出任务清单（Excel 或 PDF）：序号/任务/时间节点/责任单位/配合单位/完成情况/进展/佐证链接/状态。"""
     from duban.ledger import ledger_rows, write_xlsx
     from models.repo.units import find_unit
     from models.tables import Plan
 
-    if out.suffix.lower() != ".xlsx":
-        fail(f"--out 应为 .xlsx 文件，收到 {out}")
+    if out.suffix.lower() not in (".xlsx", ".pdf"):
+        fail(f"--out 应为 .xlsx 或 .pdf 文件，收到 {out}")
     if not out.parent.is_dir():
         fail(f"--out 所在文件夹不存在：{out.parent}")
     now = runtime.current_time()
@@ -240,7 +242,16 @@ def ledger_cmd(
             s, plan_id=plan, as_of=now, unit_ids=unit_ids, base_url=runtime.settings().portal_url
         )
         title = row.title or f"计划 {plan}"
-    write_xlsx(rows, out, title=title, as_of=now, unit=unit)
+    if out.suffix.lower() == ".pdf":
+        from duban.pdf import PdfError, ledger_pdf
+
+        try:
+            data = ledger_pdf(rows, title=title, as_of=now, unit=unit)
+        except PdfError as exc:
+            fail(str(exc))
+        _write_atomic(out, data)
+    else:
+        write_xlsx(rows, out, title=title, as_of=now, unit=unit)
     typer.echo(f"任务清单已导出：{out}（{len(rows)} 项任务）")
 
 
@@ -298,3 +309,46 @@ def assess_cmd(
         typer.echo(f"{x.rank:>3}. {x.unit}  {x.score:g} 分  （{x.explanation}）")
     if out is not None:
         typer.echo(f"考核排名已导出：{out}")
+
+
+@report.command("pdf")
+def pdf_cmd(
+    doc_id: int = id_argument("通报编号"),
+    out: Path = typer.Option(..., "--out", metavar="文件", help="导出的 PDF 文件"),
+) -> None:
+    """把通报导出为 PDF（正文、各单位完成情况表与三张图表；需要服务器上的中文字体）。"""
+    from datetime import date
+
+    from duban.charts import series
+    from duban.pdf import PdfError, bulletin_pdf
+    from models.repo.documents import DocumentError, get_document
+    from models.repo.reports import active_plan_ids
+
+    if out.suffix.lower() != ".pdf":
+        fail(f"--out 应为 .pdf 文件，收到 {out}")
+    try:
+        with runtime.transaction() as s:
+            d = get_document(s, doc_id)
+            month = date.fromisoformat(d.period + "-01")
+            ids = [d.plan_id] if d.plan_id is not None else active_plan_ids(s.connection())
+            charts = series(s.connection(), plan_ids=ids, first=date(month.year, 1, 1), last=month)
+            title, body = d.title, d.body
+    except DocumentError as exc:
+        fail(str(exc))
+    try:
+        data = bulletin_pdf(title=title, body=body, charts=charts)
+    except PdfError as exc:
+        fail(str(exc))
+    _write_atomic(out, data)
+    typer.echo(f"通报 PDF 已导出：{out}")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    if not path.parent.is_dir():
+        fail(f"所在文件夹不存在：{path.parent}")
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

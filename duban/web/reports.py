@@ -197,3 +197,33 @@ def _quote(name: str) -> str:
     from urllib.parse import quote
 
     return quote(name)
+
+
+@router.get("/office/reports/{doc_id}/pdf")
+def report_pdf(
+    doc_id: DbId, who: Clerk = Depends(clerk), session: Session = Depends(db)
+) -> Response:
+    """The 通报 as PDF (its text, the table by unit, the charts), for reading and printing."""
+    from duban.pdf import PdfError, bulletin_pdf
+
+    try:
+        d = get_document(session, doc_id)
+    except DocumentError as exc:
+        raise PageError(str(exc), 404, "找不到通报") from exc
+    month = date.fromisoformat(d.period + "-01")
+    charts = series(
+        session.connection(),
+        plan_ids=_doc_plan_ids(session, d.plan_id),
+        first=date(month.year, 1, 1),
+        last=month,
+    )
+    try:
+        data = bulletin_pdf(title=d.title, body=d.body, charts=charts)
+    except PdfError as exc:
+        raise PageError(str(exc), 503, "无法生成 PDF") from exc
+    name = f"通报-{d.period}-{doc_id}.pdf"
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f"inline; filename*=UTF-8''{_quote(name)}"},
+    )

@@ -547,3 +547,40 @@ def test_the_assessment_ranks_units_from_the_policy_weights(year: Year, tmp_path
     assert f"1. {top['unit']}  {top['score']:g} 分" in text
     bad = run("report", "assess", str(year.plan_id), ok=False)
     assert bad.exit_code != 0 and "--year" in bad.output
+
+
+def test_the_pdfs_carry_the_chinese_text_and_the_charts(year: Year, tmp_path: Path) -> None:
+    import pdfplumber
+
+    from models.documents import ReportDocument
+
+    with Session(runtime.engine()) as s:
+        doc = s.exec(
+            select(ReportDocument).where(
+                ReportDocument.scope == f"plan:{year.plan_id}", ReportDocument.period == "2024-10"
+            )
+        ).one()
+        doc_id, body = doc.id, doc.body
+    out = tmp_path / "通报.pdf"
+    assert "通报 PDF 已导出" in run("report", "pdf", str(doc_id), "--out", str(out)).stdout
+    with pdfplumber.open(out) as pdf:
+        text = (
+            "".join((p.extract_text() or "") for p in pdf.pages).replace(" ", "").replace("\n", "")
+        )
+        shapes = sum(len(p.rects) for p in pdf.pages)
+    assert "工作任务落实情况通报" in text and "各单位完成情况" in text and "逾期未完成事项" in text
+    for line in body.splitlines()[3:30]:  # the body's units and numbers come back out
+        if " | " in line:
+            assert line.split(" | ")[0].replace(" ", "") in text
+    assert "附图一各单位逐月按时完成率" in text and "10月" in text
+    assert shapes > 20  # the heatmap's cells and the bars are drawn
+    ledger = tmp_path / "任务清单.pdf"
+    set_now(at(date(2025, 1, 3), 0, 0))
+    run("report", "ledger", str(year.plan_id), "--out", str(ledger))
+    with pdfplumber.open(ledger) as pdf:
+        text = (
+            "".join((p.extract_text() or "") for p in pdf.pages).replace(" ", "").replace("\n", "")
+        )
+    for header in ("序号", "责任单位", "完成情况", "佐证链接", "状态"):
+        assert header in text
+    assert "已完成" in text and "按时率" in text
