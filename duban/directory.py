@@ -249,11 +249,14 @@ def _contact(name: Any, role: Any, email: Any, mobile: Any) -> ContactSpec:
 
 
 def _csv_rows(path: Path, data: bytes) -> list[tuple[int, dict[str, str]]]:
-    reader = csv.reader(io.StringIO(_text(path, data)))
+    reader = csv.reader(io.StringIO(_text(path, data), newline=""))
     rows = []
-    for r in reader:
-        rows.append(r)
-        _check_rows(path, len(rows))
+    try:
+        for r in reader:
+            rows.append(r)
+            _check_rows(path, len(rows))
+    except csv.Error as exc:
+        raise DirectoryError(path, f"第 {reader.line_num} 行", f"CSV 格式错误（{exc}）") from exc
     return _map_header(path, rows, first_line=1)
 
 

@@ -144,15 +144,15 @@ class EvidenceStore:
         named .txt would hang or fill the disk), and one larger than the cap is refused before
         a byte is copied.
         """
-        staged = self.stage(src.name)
         with os.fdopen(_open_regular(src), "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size > self.max_bytes:
                 raise EvidenceError(
-                    f"文件“{staged.name}”有 {size / (1024 * 1024):.0f} MB，"
+                    f"文件“{clean_name(src.name)}”有 {size / (1024 * 1024):.0f} MB，"
                     f"超过 {self.max_bytes // (1024 * 1024)} MB 的大小限制，未保存。",
                     413,
                 )
+            staged = self.stage(src.name)
             try:
                 while chunk := f.read(_CHUNK):
                     staged.write(chunk)

@@ -52,7 +52,15 @@ def _refusals(office: Office, tmp: Path) -> list[tuple[list[str], str]]:
     os.mkfifo(fifo)
     link = tmp / "link.pdf"
     link.symlink_to("/etc/hostname")
+    huge = tmp / "汇报材料.pdf"  # 2 GB, sparse: refused by its size before a byte is copied
+    with huge.open("wb") as f:
+        f.write(b"%PDF-1.4\n")
+        f.truncate(2 * 1024**3)
     return [
+        (
+            ["obligation", "submit", ob, "--unit", "区应急局", "--file", str(huge)],
+            "有 2048 MB，超过 20 MB 的大小限制",
+        ),
         (["obligation", "extend", ob, "--to", "2023-01-01", "--reason", "x"], "必须晚于原截止日"),
         (["obligation", "extend", ob, "--to", "2024-09-03", "--reason", "x"], "必须晚于原截止日"),
         (["obligation", "extend", ob, "--to", "2024-13-01", "--reason", "x"], "--to 的值无效"),
