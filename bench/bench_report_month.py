@@ -109,10 +109,10 @@ BASELINE = (
 )
 
 
-def fresh_database(backend: str, tmp: Path) -> str:
+def fresh_database(backend: str, tmp: Path, n: int) -> str:
     """An empty, migrated database; returns its URL."""
     if backend == "sqlite":
-        url = f"sqlite:///{tmp / 'report.db'}"
+        url = f"sqlite:///{tmp / f'report-{n}.db'}"
     else:
         base = os.environ.get("DUBAN_TEST_PG_URL")
         if not base:
@@ -165,7 +165,7 @@ def timed(fn: object, repeat: int = 3) -> float:
 
 def measure(backend: str, n: int, tmp: Path) -> dict[str, object]:
     """One size on one backend."""
-    engine = make_engine(fresh_database(backend, tmp))
+    engine = make_engine(fresh_database(backend, tmp, n))
     load_s = load(engine, backend, n)
     with engine.connect() as conn:
         rep = month_report(conn, plan_ids=[1], month=MONTH, scope="plan")
