@@ -68,6 +68,8 @@ def load_bounded(text: str, budget: int = DEFAULT_BUDGET) -> Any:
         return loader.get_single_data()
     except RecursionError:
         raise YamlTooLarge(problem="嵌套层数过深", problem_mark=None) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # "2024-13-45" read as a date, …
+        raise yaml.MarkedYAMLError(problem=f"无法识别的值（{exc}）", problem_mark=None) from exc
     finally:
         loader.dispose()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import docx
 import openpyxl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from duban.directory import DirectoryError, load_directory
@@ -190,6 +190,8 @@ def _load_or_refuse(path: Path) -> None:
     text=st.one_of(directory_text, any_bytes.map(lambda b: b.decode("latin-1"))),
     suffix=st.sampled_from([".yaml", ".csv"]),
 )
+@example(text="x\n  - name: 2024-13-45", suffix=".yaml")  # found by this fuzz: a bad date
+@example(text="x\r", suffix=".csv")  # found by this fuzz: a lone CR (csv.Error)
 def test_any_directory_file_reads_or_gives_one_error(text: str, suffix: str) -> None:
     head = "units:\n  - name: " if suffix == ".yaml" else "单位,别名,联系人,邮箱,渠道,渠道地址\n"
     _load_or_refuse(_write((head + text).encode("utf-8", "replace"), suffix))
