@@ -17,6 +17,7 @@ from duban import (
     cli_notify,
     cli_office,
     cli_plan,
+    cli_report,
     cli_resend,
     cli_service,
     cli_simulate,
@@ -67,6 +68,9 @@ app.add_typer(
     cli_notify.notify_app,
     name="notify",
     help="消息发送：测试渠道、列出发送失败的消息、修复后重发。",
+)
+app.add_typer(
+    cli_report.report, name="report", help="通报与任务清单：月度通报数据、草稿、修改、审定。"
 )
 app.add_typer(cli_notify.templates_app, name="templates", help="消息模板：检查办公室自定义的模板。")
 

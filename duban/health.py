@@ -67,6 +67,16 @@ def _check(name: str, ok: bool, detail: str) -> dict[str, Any]:
     return {"name": name, "ok": ok, "detail": detail}
 
 
+def _pdf_font() -> dict[str, Any]:
+    """The CJK font the PDF 通报 and 任务清单 need (duban/pdf.py)."""
+    from duban.pdf import PdfError, cjk_font_path
+
+    try:
+        return _check("PDF 中文字体", True, str(cjk_font_path()))
+    except PdfError as exc:
+        return _check("PDF 中文字体", False, str(exc))
+
+
 def _database() -> dict[str, Any]:
     try:
         eng = runtime.engine()
@@ -161,6 +171,7 @@ def collect_doctor() -> list[dict[str, Any]]:
     if not checks[0]["ok"] and "无法连接" in checks[0]["detail"]:
         return checks
     checks.append(_templates())
+    checks.append(_pdf_font())
     mail_ca = _mail_ca()
     if mail_ca is not None:
         checks.append(mail_ca)

@@ -3,6 +3,8 @@
 Each month each unit owes its report by the 26th (a recurring milestone marked `is_report`). The
 chase of those who did not report is the ordinary engine's work; this flow keeps the horizon
 materialised and writes the month's roll-call (who reported, who did not) to the audit log, once.
+From the first working day of a month it drafts last month's 通报 (models/repo/documents.py), once
+per active plan and once for the office across plans, for the office to edit and approve.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from models.directory import Unit
 from models.repo.audit import record_event
 from models.tables import AuditEvent, Milestone, Obligation, Plan
 from schedules.clock import OFFICE_TZ, parse_aware
+from schedules.report import previous_month
 
 REPORTED = ("submitted", "accepted")
 
@@ -91,7 +94,30 @@ def monthly_cycle(at: datetime) -> dict[str, Any]:
     if today.day > 26:  # reports were due by the 26th: this month's roll-call, once
         with Session(ctx.engine) as session:
             out["closed"] = close_report_month(session, _month_start(today), at)
+    if today >= ctx.calendar.workday_on_or_after(_month_start(today)):
+        out["bulletins"] = draft_bulletins(previous_month(_month_start(today)), at)
     return out
+
+
+def draft_bulletins(month: date, at: datetime) -> list[dict[str, Any]]:
+    """Last month's 通报 drafts, from the first working day of this month: one per active plan
+    that had obligations, and the office's across plans (each once; a later run finds them)."""
+    from models.repo.documents import draft_bulletin
+    from models.repo.reports import active_plan_ids, any_rows
+
+    ctx = flow_context()
+    made: list[dict[str, Any]] = []
+    with Session(ctx.engine) as session:
+        plan_ids = active_plan_ids(session.connection())
+        scopes: list[int | None] = [p for p in plan_ids if any_rows(session.connection(), [p])]
+        if len(scopes) > 1:
+            scopes.append(None)
+        for plan_id in scopes:
+            doc, created = draft_bulletin(session=session, plan_id=plan_id, month=month, now=at)
+            if created:
+                made.append({"id": doc.id, "scope": doc.scope, "period": doc.period})
+        session.commit()
+    return made
 
 
 def _materialise_active(now: datetime) -> int:

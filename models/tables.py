@@ -89,6 +89,8 @@ class Obligation(SQLModel, table=True):
         Index("ix_obligation_unit_status", "unit_id", "status"),
         # The office's queue page lists what waits on a person (submitted, extension asked).
         Index("ix_obligation_status", "status"),
+        # The 通报 and the 任务清单 read one plan's rows by due date (issue 17).
+        Index("ix_obligation_plan_due", "plan_id", "due_on"),
     )
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id", index=True, ondelete="CASCADE")

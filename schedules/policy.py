@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
+from schedules.assessment import AssessmentError, Weights, parse_weights
 from schedules.yaml_safe import load_bounded
 
 SCOPES = ("plans", "tasks", "milestones")
@@ -187,6 +188,8 @@ class PolicySet:
     plans: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     tasks: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     milestones: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    # 考核 weights (schedules/assessment.py): the file's `assessment:` section, validated.
+    assessment: Weights = field(default_factory=Weights)
 
     def resolve(
         self, *, plan: str | None = None, task: str | None = None, milestone: str | None = None
@@ -220,11 +223,19 @@ def parse_policy(
 ) -> PolicySet:
     """Parse a policy file's text; every override is validated now so errors surface at load."""
     raw = _load_raw(text, fmt, source)
-    unknown = sorted(set(raw) - {"default", *SCOPES})
+    unknown = sorted(set(raw) - {"default", "assessment", *SCOPES})
     if unknown:
         raise PolicyError(
-            f"{source}：未知顶层字段 {unknown[0]!r}（只允许 default、plans、tasks、milestones）"
+            f"{source}：未知顶层字段 {unknown[0]!r}"
+            "（只允许 default、plans、tasks、milestones、assessment）"
         )
+    try:
+        weights = parse_weights(
+            _require_mapping(raw.get("assessment"), f"{source} assessment"),
+            where=f"{source} assessment",
+        )
+    except AssessmentError as exc:
+        raise PolicyError(str(exc)) from exc
     default = merge(
         Policy(),
         _require_mapping(raw.get("default"), f"{source} default"),
@@ -234,7 +245,7 @@ def parse_policy(
     for scope, table in scopes.items():
         for key, override in table.items():
             merge(default, override, where=f"{source} {scope}.{key}")
-    return PolicySet(default, scopes["plans"], scopes["tasks"], scopes["milestones"])
+    return PolicySet(default, scopes["plans"], scopes["tasks"], scopes["milestones"], weights)
 
 
 def _load_raw(text: str, fmt: str, source: str) -> Mapping[str, object]:

@@ -116,7 +116,7 @@ def web_state(request: Request) -> Web:
 
 def create_app() -> FastAPI:
     """The ASGI app (`duban web` serves it; tests start it the same way)."""
-    from duban.web import api, calendar, office, office_auth, portal
+    from duban.web import api, calendar, office, office_auth, portal, reports
     from models.tokens import load_secret
     from notify.mask import install_log_masking
 
@@ -147,6 +147,7 @@ def create_app() -> FastAPI:
     app.include_router(portal.router)
     app.include_router(office_auth.router)
     app.include_router(office.router)
+    app.include_router(reports.router)
     app.include_router(calendar.router)
     app.include_router(api.router)
 

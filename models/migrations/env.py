@@ -6,6 +6,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import models.directory
+import models.documents
+import models.people
 import models.tables  # noqa: F401
 from models.db import make_engine
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 SCHEDULES = Path(__file__).resolve().parents[2] / "schedules"
-PURE = ["calendar", "rules", "policy", "machine", "recurrence", "simulate", "timeexpr", "obligation", "slots", "volume"]  # fmt: skip
+PURE = ["calendar", "rules", "policy", "machine", "recurrence", "simulate", "timeexpr", "obligation", "slots", "volume", "report", "bulletin", "assessment"]  # fmt: skip
 BANNED_IMPORTS = {
     "sqlmodel", "sqlalchemy", "requests", "smtplib", "socket", "models", "notify", "flows",
     "httpx", "urllib", "psycopg", "prefect", "apscheduler", "aiosmtpd",

@@ -1,0 +1,46 @@
+"""Issued documents: the monthly 通报 (drafted, edited, approved, sent), numbered per year."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import JSONValue, UTCDateTime
+
+DOCUMENT_KINDS = ("bulletin",)
+DOCUMENT_STATUSES = ("draft", "approved", "sent")
+
+
+class ReportDocument(SQLModel, table=True):
+    """One document: its scope (`plan:3` or `office` for every active plan), period and text.
+
+    `number` (期号) is given on approval, in order within (kind, year): a discarded draft never
+    takes a number. `data` keeps the figures the draft was generated from; `body` is the text as
+    the office last edited it (every edit is in the audit log with the text it replaced).
+    """
+
+    __tablename__ = "report_document"
+    __table_args__ = (
+        UniqueConstraint("kind", "scope", "period", name="uq_report_document_period"),
+        UniqueConstraint("kind", "year", "number", name="uq_report_document_number"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="bulletin", max_length=16)
+    scope: str = Field(max_length=32)
+    plan_id: int | None = Field(default=None, foreign_key="plan.id", ondelete="SET NULL")
+    period: str = Field(max_length=16)
+    year: int
+    number: int | None = None
+    title: str = Field(default="", max_length=500)
+    status: str = Field(default="draft", max_length=16, index=True)
+    body: str = ""
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
+    edits: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    approved_by: str | None = Field(default=None, max_length=200)
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
