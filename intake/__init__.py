@@ -9,9 +9,40 @@ prints; unusable input raises :class:`IntakeError`, whose message names the file
 
 from __future__ import annotations
 
-from intake.errors import IntakeError
-from intake.importer import parse_path, parse_text
-from intake.model import ParsedMilestone, ParsedPlan, ParsedTask, ParseWarning, PlanMeta, Warning
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from intake.errors import IntakeError
+    from intake.importer import parse_path, parse_text
+    from intake.model import (
+        ParsedMilestone,
+        ParsedPlan,
+        ParsedTask,
+        ParseWarning,
+        PlanMeta,
+        Warning,
+    )
+
+# The readers (python-docx, openpyxl, lxml, pdfplumber) load only when a plan is read: every
+# command's settings import `intake.limits`, and `duban status` must not pay for them.
+_WHERE = {
+    "IntakeError": "intake.errors",
+    "parse_path": "intake.importer",
+    "parse_text": "intake.importer",
+    **dict.fromkeys(
+        ("ParsedMilestone", "ParsedPlan", "ParsedTask", "ParseWarning", "PlanMeta", "Warning"),
+        "intake.model",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'intake' has no attribute {name!r}")
+
 
 __all__ = [
     "IntakeError",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from intake.errors import IntakeError
@@ -49,11 +49,6 @@ def current() -> Limits:
     return _current
 
 
-def with_changes(**changes: float) -> Limits:
-    """The limits in force with some changed (tests, benchmarks)."""
-    return replace(_current, **changes)  # type: ignore[arg-type]
-
-
 _OFFICE = (".docx", ".xlsx", ".xlsm", ".pdf")
 
 
@@ -79,12 +74,7 @@ def read_limited(path: Path, *, what: str = "文件") -> bytes:
     except OSError as exc:
         raise IntakeError(f"无法读取{what}（{exc.strerror or exc}）", path=path) from None
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if stat.S_ISDIR(info.st_mode):
-            raise IntakeError(f"这是一个目录，不是{what}", path=path)
-        if not stat.S_ISREG(info.st_mode):
-            raise IntakeError(f"不是普通文件（管道、设备或套接字），无法作为{what}读取", path=path)
-        check_size(path, info.st_size)
+        _check_kind(path, os.fstat(f.fileno()), what)
         cap = max_bytes(path)
         data = f.read(cap + 1)  # a file that grew after fstat is still cut off
     if len(data) > cap:
@@ -200,6 +190,11 @@ def check_file(path: Path, *, what: str = "文件") -> None:
         raise IntakeError(f"{what}不存在", path=path) from None
     except OSError as exc:
         raise IntakeError(f"无法读取{what}（{exc.strerror or exc}）", path=path) from None
+    _check_kind(path, info, what)
+
+
+def _check_kind(path: Path, info: os.stat_result, what: str) -> None:
+    """A regular file within its kind's size cap, else the error that says which it is not."""
     if stat.S_ISDIR(info.st_mode):
         raise IntakeError(f"这是一个目录，不是{what}", path=path)
     if not stat.S_ISREG(info.st_mode):

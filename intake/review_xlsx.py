@@ -148,15 +148,21 @@ def read_review(path: Path | str) -> ParsedPlan:
 
 def read_review_plan_id(path: Path | str) -> int | None:
     """The plan id the workbook was exported from (None when the sheet does not say)."""
-    wb = _open(path)
-    return read_plan_id(_sheet(wb, META_SHEET, path), path=path)
+    wb = _open(path, whole=False)  # `plan apply` has just read and checked the whole sheet
+    try:
+        return read_plan_id(_sheet(wb, META_SHEET, path), path=path)
+    finally:
+        wb.close()
 
 
-def _open(path: Path | str) -> Any:
+def _open(path: Path | str, *, whole: bool = True) -> Any:
+    """The workbook after the input limits; `whole=False`: read-only, for the 计划 sheet alone."""
     p = Path(path)
     check_file(p, what="审核表")
     check_package(p)
     try:
+        if not whole:
+            return openpyxl.load_workbook(p, read_only=True, data_only=True)
         wb = openpyxl.load_workbook(p, read_only=True)
         rows = wb[TASK_SHEET].max_row if TASK_SHEET in wb.sheetnames else 0
         wb.close()

@@ -69,7 +69,10 @@ def load_bounded(text: str, budget: int = DEFAULT_BUDGET) -> Any:
     except RecursionError:
         raise YamlTooLarge(problem="嵌套层数过深", problem_mark=None) from None
     except (ValueError, TypeError, OverflowError) as exc:  # "2024-13-45" read as a date, …
-        raise yaml.MarkedYAMLError(problem=f"无法识别的值（{exc}）", problem_mark=None) from exc
+        raise yaml.MarkedYAMLError(
+            problem=f"有无法识别的值，常见原因是写错的日期（如 2024-13-45；作为文字请加引号）：{exc}",
+            problem_mark=None,
+        ) from exc
     finally:
         loader.dispose()
 

@@ -94,6 +94,16 @@ class Cases:
         )
 
 
+_CASES = (
+    "on_time", "late", "overdue", "lapsed", "pending", "waived", "to_confirm", "extended", "escalated",
+)  # fmt: skip
+
+
+def _classified(c: Any) -> list[Any]:
+    """The row count and one count per case, labelled as `UnitCounts`' fields."""
+    return [func.count().label("due"), *(_n(getattr(c, k)).label(k) for k in _CASES)]
+
+
 def _n(cond: ColumnElement[bool]) -> Any:
     return func.sum(case((cond, 1), else_=0))
 
@@ -132,16 +142,7 @@ def unit_counts(
     month = (
         select(
             ob.c.unit_id,
-            func.count().label("due"),
-            _n(c.on_time).label("on_time"),
-            _n(c.late).label("late"),
-            _n(c.overdue).label("overdue"),
-            _n(c.lapsed).label("lapsed"),
-            _n(c.pending).label("pending"),
-            _n(c.waived).label("waived"),
-            _n(c.to_confirm).label("to_confirm"),
-            _n(c.extended).label("extended"),
-            _n(c.escalated).label("escalated"),
+            *_classified(c),
         )
         .select_from(c.joined(ob))
         .where(*where, in_period)
@@ -329,16 +330,7 @@ def task_counts(
     stmt = (
         select(
             ob.c.task_id,
-            func.count().label("due"),
-            _n(c.on_time).label("on_time"),
-            _n(c.late).label("late"),
-            _n(c.overdue).label("overdue"),
-            _n(c.lapsed).label("lapsed"),
-            _n(c.pending).label("pending"),
-            _n(c.waived).label("waived"),
-            _n(c.to_confirm).label("to_confirm"),
-            _n(c.extended).label("extended"),
-            _n(c.escalated).label("escalated"),
+            *_classified(c),
         )
         .select_from(c.joined(ob))
         .where(*where)
