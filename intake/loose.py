@@ -67,6 +67,58 @@ def paragraph_duty(
     )
 
 
+# A deliverable the sentence asks of its subject ("制定…方案", "向市政府报告", "开展安全检查",
+# "纳入绩效管理考核范围"): what a clerk writes into the 任务清单. Exhortation ("提高站位",
+# "加强沟通联系", "建立…工作机制") is not one, nor the supervising office's own 督查.
+_DELIVERABLE = re.compile(
+    r"(?:制定|制订|编制)[^。；;]{0,16}(?:方案|计划|预案|清单)|报送|上报|(?:向|报)[^。；;，,]{0,10}"
+    r"(?:报告|备案)|验收|(?:排查|检查)[^。；;，,]{0,6}(?:隐患|风险)|开展[^。；;，,]{0,12}"
+    r"(?:检查|排查|演练|培训)|召开[^。；;，,]{0,12}会议|纳入[^。；;，,]{0,16}(?:考核|计划|规划)"
+)
+_SENTENCES = re.compile(r"[^。！？!?]+")
+# "X要…", "X应…", "请X…": the sentence opens with its subject and a modal (or a request).
+_MODAL_SUBJECT = re.compile(r"^(?:请|要求)?(.{2,60}?)(?:分别)?(?:要|应当|应|须|必须)(?!求)")
+
+
+def undated_duties(
+    p: Paragraph, ctx: PlanContext, *, section: list[str], fragments: list[tuple[int, str]]
+) -> list[ParsedTask]:
+    """Sentences of a loose paragraph that ask a named unit for a deliverable ("各牵头单位要及时
+    向市政府报告…", "区绩效考评机构要将…纳入绩效管理考核范围") or that request ("请各牵头单位…"),
+    each a duty of its own; the rest of the paragraph (exhortation, background) is no task."""
+    text = p.text.replace(BREAK_MARK, "")
+    numbered = SECTION_CN.match(text)
+    body = numbered.group(2) if numbered else text
+    tasks: list[ParsedTask] = []
+    for sentence in _SENTENCES.findall(body):
+        sentence = sentence.strip()
+        request = sentence.startswith(("请", "要求"))
+        subject = _MODAL_SUBJECT.match(sentence)
+        if subject is None or not (request or _DELIVERABLE.search(sentence)):
+            continue
+        lead, support = actors_of(sentence)
+        if not (lead or support) or not all(n in subject.group(1) for n in lead + support):
+            continue
+        title, _ = split_title(sentence)
+        try:
+            milestones = milestones_from_text(sentence, title=title, ctx=ctx, lines=fragments)
+        except LineError:
+            milestones = []
+        tasks.append(
+            ParsedTask(
+                ref=f"第{p.line}行" + (f"-{len(tasks) + 1}" if tasks else ""),
+                title=title,
+                text=sentence,
+                line=p.line,
+                section=section,
+                lead_units=lead,
+                support_units=support,
+                milestones=milestones,
+            )
+        )
+    return tasks
+
+
 def _asked(text: str) -> tuple[list[str], list[str]]:
     """The units a notice asks to act ("请各地、各有关部门按照…", "要求各单位…");
     "X要加强…" alone exhorts."""

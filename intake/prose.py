@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from intake.duties import sentence_actors
-from intake.loose import paragraph_duty
+from intake.loose import paragraph_duty, undated_duties
 from intake.model import ParsedTask, Warning
 from intake.owners import ends_with_units, take_unit_group, task_units, union_units
 from intake.paragraphs import Paragraph, build_paragraphs, is_heading_like, split_title
@@ -200,11 +200,12 @@ def _loose_duty(state: _State, p: Paragraph) -> bool:
         return False
     section = [state.section_title] if state.section_title else []
     task = paragraph_duty(p, state.ctx, section=section, fragments=p.fragments)
-    if task is None:
-        return False
-    state.tasks.append(task)
-    state.qualifiers.append("")
-    return True
+    found = [task] if task is not None else []
+    if not found and state.item is None:
+        found = undated_duties(p, state.ctx, section=section, fragments=p.fragments)
+    state.tasks += found
+    state.qualifiers += [""] * len(found)
+    return bool(found)
 
 
 def _plain(text: str) -> str:

@@ -34,7 +34,7 @@ _NAME_END = (
 _NAME_START = r"(?:市|区|县|镇|乡|各|上海|团区委|团市委|民航|中国|国家)"
 _GLUED = re.compile(rf"{_NAME_END}(?={_NAME_START})")
 _UNIT_SUFFIX = re.compile(
-    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|园区|开发区|新区|示范区|片区|居|业|校|组|街道)$"
+    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|机构|园区|开发区|新区|示范区|片区|居|业|校|组|街道)$"
 )
 # Each of a kind of place or office: "各地", "各级", "各乡镇" are the units a plan addresses.
 _COLLECTIVE = re.compile(r"^各(?:地|级|区|县|市|乡|镇|乡镇|街镇|村|社区|村居|区县|县区)$")
@@ -141,7 +141,13 @@ def _split_conjunction(piece: str) -> list[str]:
     """ "X和Y" / "X及Y" of two units; "住房和城乡建设局" stays one name (Y starts no name)."""
     for match in re.finditer(r"(?:以及|和|及|与)", piece):
         left, right = clean_name(piece[: match.start()]), clean_name(piece[match.end() :])
-        if looks_like_unit(left) and re.match(_NAME_START, right) and looks_like_unit(right):
+        # "各牵头单位和汇总单位": two kinds of unit named by their role
+        kinds = left.endswith("单位") and right.endswith("单位") and len(right) <= 6
+        if (
+            looks_like_unit(left)
+            and (re.match(_NAME_START, right) or kinds)
+            and looks_like_unit(right)
+        ):
             return [left, *_split_conjunction(right)]
     return [piece]
 
