@@ -107,12 +107,23 @@ def _feed(state: _State, p: Paragraph) -> None:
         _close_subsection(state)
         state.ended = False
         _open_subsection(state, p)
+    elif p.kind == "item" and _is_field_item(state, p):
+        p.kind = "plain"  # "1.活动时间：…" "2.活动内容：…" "3.组织单位：…": fields of one task
+        _feed_plain(state, p)
     elif p.kind == "item":
         _close_item(state)
         state.ended = False
         _open_item(state, p)
     else:
         _feed_plain(state, p)
+
+
+_FIELD = re.compile(r"^[\u4e00-\u9fff]{2,6}[：:]")
+
+
+def _is_field_item(state: _State, p: Paragraph) -> bool:
+    """A numbered line that is a labelled field ("2.活动内容：…") of the subsection it is in."""
+    return state.subsection is not None and state.item is None and bool(_FIELD.match(p.rest))
 
 
 def _is_arabic_section(state: _State, p: Paragraph) -> bool:

@@ -57,10 +57,16 @@ def milestones_from_text(
     return out
 
 
+# "6月1日至6月7日", "4月15日—5月15日": a period, due at its end; its first day asks nothing.
+_RANGE_TO = re.compile(r"^\s*(?:至|到|—+|－|-|~|～)\s*(?:\d|[上中下]旬|月底|底)")
+
+
 def _qualifies_or_starts(spec: MilestoneSpec, norm: str) -> bool:
     after = norm[spec.end : spec.end + 2]
     if spec.rrule:
         return after[:1] == "的"
+    if spec.start >= 0 and _RANGE_TO.match(norm[spec.end : spec.end + 8]):
+        return True
     return after.startswith(("开始", "起", "以来"))
 
 

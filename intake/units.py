@@ -16,8 +16,8 @@ from functools import lru_cache
 # printer repeated on both sides of the break ("社会保障|障局") can be dropped inside names.
 BREAK_MARK = "\u2063"
 
-_LEAD_WORDS = r"(?:主要)?(?:责任|牵头|主责|主办)"
-_SUPPORT_WORDS = r"(?:配合|协办|协助|参与|协同|协作)"
+_LEAD_WORDS = r"(?:主要)?(?:责任|牵头|主责|主办|组织|承办)"
+_SUPPORT_WORDS = r"(?:配合|协办|协助|参与|参加|协同|协作)"
 _LABEL_WORD = rf"(?:{_LEAD_WORDS}|{_SUPPORT_WORDS})(?:单位|部门)(?:及责任人)?"
 _LABEL = re.compile(rf"({_LABEL_WORD})\s*[:：]")
 _LABELLED_LINE = re.compile(rf"{_LABEL_WORD}\s*[:：][^\n。；;{BREAK_MARK}]*")
