@@ -1,0 +1,71 @@
+"""Rules found on held-out round 5 (tests/intake/corpus/heldout s05–s12), each held by a case
+written here from the rule, not copied from one plan."""
+
+from __future__ import annotations
+
+from intake import parse_text
+
+
+def _tasks(text: str) -> list[dict]:
+    return parse_text(text, name="通知.txt").to_dict()["tasks"]
+
+
+NOTICE = """关于做好2022年重点工作的通知
+
+各镇街，区各部门：
+
+一、今年是关键一年。各单位要高度重视，强化责任，不折不扣落实重点工作任务；加强统筹，第一时间制定有针对性的工作方案。
+
+二、各牵头单位和汇总单位要及时向区政府报告工作完成情况。区考核机构要将重点工作纳入年度考核范围。
+
+三、各部门要加强沟通联系，形成合力，确保各项工作任务落到实处，推动全区整体工作上水平。
+"""
+
+
+def test_undated_duties_of_a_notice_are_read_per_sentence() -> None:
+    tasks = _tasks(NOTICE)
+    owners = [t["lead_units"] for t in tasks]
+    assert owners == [["各单位"], ["各牵头单位", "汇总单位"], ["区考核机构"]]
+    dated = [m for t in tasks for m in t["milestones"] if not m.get("due_is_default")]
+    assert dated == []  # no invented deadline
+
+
+def test_exhortation_alone_is_no_duty() -> None:
+    text = "关于2022年工作的通知\n\n一、今年是关键一年。各部门要加强沟通联系，形成合力，确保各项工作任务落到实处。\n"
+    assert "没有找到任何任务" in _error(text)
+
+
+def _error(text: str) -> str:
+    try:
+        parse_text(text, name="通知.txt")
+    except Exception as exc:  # noqa: BLE001 - the message is what is checked
+        return str(exc)
+    return ""
+
+
+ACTIVITIES = """2022年安全生产月活动方案
+
+一、活动安排
+（一）开展警示教育周活动
+1.活动时间：6月1日至6月7日。
+2.活动内容：各镇组织企业开展警示教育。
+3.组织单位：各镇人民政府、区总工会。
+（二）开展宣传咨询日活动
+1.活动时间：6月16日。
+2.组织单位：区安办。参加单位：区消防救援大队、区交警大队。
+"""
+
+
+def test_numbered_fields_belong_to_their_subsection() -> None:
+    tasks = _tasks(ACTIVITIES)
+    assert [t["ref"] for t in tasks] == ["一、(一)", "一、(二)"]
+    assert tasks[0]["lead_units"] == ["各镇人民政府", "区总工会"]
+    assert tasks[1]["lead_units"] == ["区安办"]
+    assert tasks[1]["support_units"] == ["区消防救援大队", "区交警大队"]
+
+
+def test_a_date_range_is_due_at_its_end() -> None:
+    tasks = _tasks(ACTIVITIES)
+    assert [m["due"] for m in tasks[0]["milestones"]] == ["2022-06-07"]
+    text = "2022年工作安排\n\n一、排查\n1. 4月15日—5月15日，各镇开展隐患排查。\n"
+    assert [m["due"] for m in _tasks(text)[0]["milestones"]] == ["2022-05-15"]
