@@ -12,11 +12,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from intake.duties import sentence_actors
+from intake.duties import actors_of, sentence_actors
 from intake.loose import paragraph_duty, undated_duties
 from intake.model import ParsedTask, Warning
 from intake.owners import ends_with_units, take_unit_group, task_units, union_units
-from intake.paragraphs import Paragraph, build_paragraphs, is_heading_like, split_title
+from intake.paragraphs import (
+    Paragraph,
+    build_paragraphs,
+    classify,
+    is_heading_like,
+    split_title,
+)
 from intake.supervision import supervised_items
 from intake.timing import milestones_from_text
 from intake.units import (
@@ -106,6 +112,14 @@ def _feed(state: _State, p: Paragraph) -> None:
         _close_item(state)
         _close_subsection(state)
         state.ended = False
+        inline = _INLINE_ITEM.match(p.rest)
+        if inline:  # "(一)宣传报道 1、6月1日上午，…": the first item runs on after the heading
+            p.rest = inline.group(1)
+            _open_subsection(state, p)
+            item = Paragraph(line=p.line, text=inline.group(2), fragments=p.fragments)
+            classify(item)
+            _feed(state, item)
+            return
         _open_subsection(state, p)
     elif p.kind == "item" and _is_field_item(state, p):
         p.kind = "plain"  # "1.活动时间：…" "2.活动内容：…" "3.组织单位：…": fields of one task
@@ -118,6 +132,9 @@ def _feed(state: _State, p: Paragraph) -> None:
         _feed_plain(state, p)
 
 
+_INLINE_ITEM = re.compile(
+    r"^([^\s。，,；;：:]{2,16})\s+(\d{1,2}\s*(?:、|[.．](?!\d))\s*\S.*)$", re.S
+)
 _FIELD = re.compile(r"^[\u4e00-\u9fff]{2,6}[：:]")
 
 
@@ -257,6 +274,8 @@ def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
         _plain(text), title=open_.title, ctx=ctx, lines=lines, actors=not explicit
     )
     milestones += supervised_items(_plain(body), milestones)
+    if not (lead or support):
+        lead, support = _assigned_by(_plain(body))
     lead, support = union_units(lead, support, milestones)
     return ParsedTask(
         ref=open_.ref,
@@ -268,6 +287,22 @@ def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
         support_units=support,
         milestones=milestones,
     )
+
+
+_BY_SENTENCE = re.compile(
+    r"(?:^|[。；;])\s*((?:(?:此|该|这)项(?:工作|任务|活动))?由[^。；;]{2,60})"
+)
+
+
+def _assigned_by(text: str) -> tuple[list[str], list[str]]:
+    """ "此项工作由X、Y负责组织协调": the units a sentence of the item hands the work to."""
+    lead: list[str] = []
+    support: list[str] = []
+    for match in _BY_SENTENCE.finditer(text):
+        found = actors_of(match.group(1))
+        lead += [n for n in found[0] if n not in lead]
+        support += [n for n in found[1] if n not in support and n not in lead]
+    return lead, support
 
 
 def fragments_of(task_paragraphs: list[Paragraph]) -> list[tuple[int, str]]:

@@ -3,7 +3,7 @@ written here from the rule, not copied from one plan."""
 
 from __future__ import annotations
 
-from intake import parse_text
+from intake import IntakeError, parse_text
 
 
 def _tasks(text: str) -> list[dict]:
@@ -38,7 +38,7 @@ def test_exhortation_alone_is_no_duty() -> None:
 def _error(text: str) -> str:
     try:
         parse_text(text, name="通知.txt")
-    except Exception as exc:  # noqa: BLE001 - the message is what is checked
+    except IntakeError as exc:
         return str(exc)
     return ""
 
@@ -69,3 +69,21 @@ def test_a_date_range_is_due_at_its_end() -> None:
     assert [m["due"] for m in tasks[0]["milestones"]] == ["2022-06-07"]
     text = "2022年工作安排\n\n一、排查\n1. 4月15日—5月15日，各镇开展隐患排查。\n"
     assert [m["due"] for m in _tasks(text)[0]["milestones"]] == ["2022-05-15"]
+
+
+PUBLICITY = """2022年安全生产月活动方案
+
+三、活动内容
+
+（一）宣传报道 1、6月1日上午，召开新闻发布会。此项工作由区委宣传部、区应急管理局负责组织协调。
+
+2、6月2日至6月30日，开设专栏。此项工作由区融媒体中心负责。
+"""
+
+
+def test_an_item_runs_on_after_its_heading_and_a_sentence_hands_it_over() -> None:
+    tasks = _tasks(PUBLICITY)
+    assert [t["ref"] for t in tasks] == ["1", "2"]
+    assert tasks[0]["lead_units"] == ["区委宣传部", "区应急管理局"]
+    assert tasks[1]["lead_units"] == ["区融媒体中心"]
+    assert [m["due"] for m in tasks[1]["milestones"]] == ["2022-06-30"]
