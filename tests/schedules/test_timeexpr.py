@@ -47,6 +47,10 @@ DUE_CASES = [
     ("３月底前", ["2024-03-31"]),
     ("3-6月", ["2024-06-30"]),
     ("3月至5月", ["2024-05-31"]),
+    # a period of days is due at its end
+    ("6月1日至6月7日", ["2024-06-07"]),
+    ("6月2日至30日", ["2024-06-30"]),
+    ("4月15日—5月15日", ["2024-05-15"]),
 ]
 
 
@@ -171,3 +175,19 @@ def test_it_finds_every_expression_in_prose_in_order_without_duplicates() -> Non
         (None, "FREQ=MONTHLY;BYMONTHDAY=26"),
     ]
     assert [s.source_text for s in specs] == ["2024年5月底前", "2024年底前", "每月26日前"]
+
+
+def test_a_daily_zero_report_over_a_period_is_a_daily_recurrence() -> None:
+    text = "从9月10日至10月15日实行安全生产工作“零报告”制度"
+    (spec,) = find_time_expressions(text, ONE_YEAR)
+    assert (spec.rrule, spec.dtstart, spec.until) == (
+        "FREQ=DAILY",
+        date(2024, 9, 10),
+        date(2024, 10, 15),
+    )
+
+
+def test_a_day_of_the_last_month_of_each_quarter() -> None:
+    (spec,) = find_time_expressions("每季度最后一个月的30日前报送进展", ONE_YEAR)
+    assert spec.rrule == "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=30"
+    assert spec.dtstart == date(2024, 3, 30)

@@ -26,14 +26,13 @@ _COLUMNS = ("lead_units", "support_units")
 
 
 def upgrade() -> None:
+    # ADD COLUMN in place (no table copy on SQLite: a copy would drop the old table, and with it,
+    # through ON DELETE CASCADE, every obligation). The '[]' default fills the existing rows.
     with op.batch_alter_table("milestone") as batch:
         for name in _COLUMNS:
             batch.add_column(
                 sa.Column(name, models.types.JSONValue(), nullable=False, server_default="[]")
             )
-    with op.batch_alter_table("milestone") as batch:
-        for name in _COLUMNS:
-            batch.alter_column(name, server_default=None)
 
 
 def downgrade() -> None:
