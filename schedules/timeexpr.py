@@ -116,6 +116,20 @@ def _numeral_in_range(numeral: str, highest: int) -> str:
     return str(value) if 1 <= value <= highest else numeral
 
 
+# Times relative to an event whose date the plan does not give: the office fixes the date.
+_EVENT_RELATIVE = re.compile(
+    r"(?:春季|秋季)?开学(?:初|前|后第[一1][天周]|第[一1][天周]|之际)|(?:入|主)?汛(?:期)?(?:前|之前|到来前|来临前)"
+    r"|(?:春节|元旦|国庆|中秋|端午|清明|五一|节日?)(?:前|之前|前后|期间|假期)"
+    r"|(?:两会|会议|考试|假期|寒假|暑假|放假)(?:前|之前|期间)"
+)
+
+
+def find_event_phrase(text: str) -> str:
+    """The first time in ``text`` that hangs on an event ("开学初", "汛期前", "节前"), or ""."""
+    match = _EVENT_RELATIVE.search(normalize_numerals(text))
+    return match.group(0) if match else ""
+
+
 def is_open_ended(phrase: str) -> bool:
     """True for phrases that deliberately name no date ("长期坚持", "持续推进")."""
     return bool(_OPEN_ENDED.search(phrase))

@@ -87,3 +87,16 @@ def test_an_item_runs_on_after_its_heading_and_a_sentence_hands_it_over() -> Non
     assert tasks[0]["lead_units"] == ["区委宣传部", "区应急管理局"]
     assert tasks[1]["lead_units"] == ["区融媒体中心"]
     assert [m["due"] for m in tasks[1]["milestones"]] == ["2022-06-30"]
+
+
+def test_a_time_that_hangs_on_an_event_is_kept_for_the_office_to_date() -> None:
+    text = (
+        "关于做好2024年春季开学安全工作的通知\n\n"
+        "一、排查隐患\n"
+        "1. 开学初，各学校要召开安全工作会议，制订安全工作计划。\n"
+        "2. 汛期前，各学校完成校舍安全排查。\n"
+        "3. 各学校要加强安全教育。\n"
+    )
+    stones = [t["milestones"] for t in _tasks(text)]
+    assert [[m["source_text"] for m in ms] for ms in stones] == [["开学初"], ["汛期前"], [""]]
+    assert all(m.get("due_is_default") for ms in stones for m in ms)  # no invented date

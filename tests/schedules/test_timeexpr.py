@@ -13,6 +13,7 @@ from schedules.timeexpr import (
     TimeExprError,
     convert_cn_number,
     default_milestone,
+    find_event_phrase,
     find_time_expressions,
     is_open_ended,
     normalize_numerals,
@@ -191,3 +192,19 @@ def test_a_day_of_the_last_month_of_each_quarter() -> None:
     (spec,) = find_time_expressions("每季度最后一个月的30日前报送进展", ONE_YEAR)
     assert spec.rrule == "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=30"
     assert spec.dtstart == date(2024, 3, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("开学初，各学校要召开会议", "开学初"),
+        ("入汛前完成排查", "入汛前"),
+        ("汛期前，各镇完成隐患整治", "汛期前"),
+        ("节前开展一次安全检查", "节前"),
+        ("春节期间加强值班", "春节期间"),
+        ("各学校要加强安全教育", ""),
+    ],
+)
+def test_it_finds_times_that_hang_on_an_event(text: str, phrase: str) -> None:
+    assert find_event_phrase(text) == phrase
+    assert find_time_expressions(text, ONE_YEAR) == []  # no date is invented for them
