@@ -41,6 +41,9 @@ _PATTERN = re.compile(
             r"(?P<half>每半年)",
             rf"(?P<qday>每个?季度?(?:最后一个月|末月)的?(?P<qd_d>\d{{1,2}})[日号]{_END})",
             r"(?P<quarter>每个?季度?)",
+            # "季度进展通报", "月度调度会商": a recurring report named by its period
+            r"(?P<qnoun>(?<![第一二三四\d每本上下])季度(?=(?:进展|进度|工作|形象进度)?(?:通报|报告|调度|总结|汇报|分析|会商)))",
+            r"(?P<mnoun>(?<![每本上下])月度(?=(?:进展|进度|工作)?(?:通报|报告|调度|总结|汇报|分析|会商)))",
             r"(?P<year>每一?年度?)",
             r"(?P<week>每一?(?:周|星期))",
             r"(?P<day>每一?[日天])",
@@ -324,6 +327,8 @@ _RECURRENCES: dict[str, _RuleReader] = {
     "half": lambda m: ("FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=-1", "BYMONTH=6,12"),
     "qday": lambda m: (f"FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY={_quarter_day(m)}", "BYMONTH=3,6,9,12"),
     "quarter": lambda m: ("FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1", "BYMONTH=3,6,9,12"),
+    "qnoun": lambda m: ("FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1", "BYMONTH=3,6,9,12"),
+    "mnoun": lambda m: ("FREQ=MONTHLY;BYMONTHDAY=-1", ""),
     "year": lambda m: ("FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=31", ""),
     "week": lambda m: ("FREQ=WEEKLY;BYDAY=FR", ""),
     "day": lambda m: ("FREQ=DAILY", ""),

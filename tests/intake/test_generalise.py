@@ -100,3 +100,12 @@ def test_a_time_that_hangs_on_an_event_is_kept_for_the_office_to_date() -> None:
     stones = [t["milestones"] for t in _tasks(text)]
     assert [[m["source_text"] for m in ms] for ms in stones] == [["开学初"], ["汛期前"], [""]]
     assert all(m.get("due_is_default") for ms in stones for m in ms)  # no invented date
+
+
+def test_the_assessment_a_duty_is_counted_in_is_no_deadline() -> None:
+    text = (
+        "2024年小区创建工作通知\n\n一、检查安排\n"
+        "1. 8月下旬区综治办组织检查验收。创建情况列入年底综治责任制考核内容。\n"
+    )
+    (task,) = _tasks(text)
+    assert [m["due"] for m in task["milestones"]] == ["2024-08-31"]

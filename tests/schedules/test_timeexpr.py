@@ -208,3 +208,11 @@ def test_a_day_of_the_last_month_of_each_quarter() -> None:
 def test_it_finds_times_that_hang_on_an_event(text: str, phrase: str) -> None:
     assert find_event_phrase(text) == phrase
     assert find_time_expressions(text, ONE_YEAR) == []  # no date is invented for them
+
+
+def test_a_report_named_by_its_period_recurs() -> None:
+    (spec,) = find_time_expressions("认真落实专项跟踪督查、季度进展通报等各项工作", ONE_YEAR)
+    assert spec.rrule == "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1"
+    (spec,) = find_time_expressions("建立月度调度会商机制", ONE_YEAR)
+    assert spec.rrule == "FREQ=MONTHLY;BYMONTHDAY=-1"
+    assert find_time_expressions("第一季度工作总结", ONE_YEAR)[0].due == date(2024, 3, 31)
