@@ -70,7 +70,7 @@ def paragraph_duty(
 # A deliverable the sentence asks of its subject ("制定…方案", "向市政府报告", "开展安全检查",
 # "纳入绩效管理考核范围"): what a clerk writes into the 任务清单. Exhortation ("提高站位",
 # "加强沟通联系", "建立…工作机制") is not one, nor the supervising office's own 督查.
-_DELIVERABLE = re.compile(
+DELIVERABLE = re.compile(
     r"(?:制定|制订|编制)[^。；;]{0,16}(?:方案|计划|预案|清单)|报送|上报|(?:向|报)[^。；;，,]{0,10}"
     r"(?:报告|备案)|验收|(?:排查|检查)[^。；;，,]{0,6}(?:隐患|风险)|开展[^。；;，,]{0,12}"
     r"(?:检查|排查|演练|培训)|召开[^。；;，,]{0,12}会议|纳入[^。；;，,]{0,16}(?:考核|计划|规划)"
@@ -94,7 +94,7 @@ def undated_duties(
         sentence = sentence.strip()
         request = sentence.startswith(("请", "要求"))
         subject = _MODAL_SUBJECT.match(sentence)
-        if subject is None or not (request or _DELIVERABLE.search(sentence)):
+        if subject is None or not (request or DELIVERABLE.search(sentence)):
             continue
         lead, support = actors_of(sentence)
         if not (lead or support) or not all(n in subject.group(1) for n in lead + support):

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from intake.duties import actors_of, sentence_actors
-from intake.loose import paragraph_duty, undated_duties
+from intake.loose import DELIVERABLE, paragraph_duty, undated_duties
 from intake.model import ParsedTask, Warning
 from intake.owners import ends_with_units, take_unit_group, task_units, union_units
 from intake.paragraphs import (
@@ -254,8 +254,29 @@ def _close_subsection(state: _State) -> None:
         return
     if any(NOT_TASKS.fullmatch(t) for t in [sub.title, *sub.section]):
         return
-    state.tasks.append(_with_section_actors(_to_task(sub, state.ctx), state))
+    task = _to_task(sub, state.ctx)
+    if _says_how_roles_work(task):
+        return
+    state.tasks.append(_with_section_actors(task, state))
     state.qualifiers.append("")
+
+
+# Roles a plan gives, not units: "牵头部门要…", "配合单位要…", "分管副市长要亲自抓…".
+_ROLE_SUBJECT = re.compile(
+    r"^(?:各)?(?:牵头|配合|责任|协办|主办|主责)(?:部门|单位)|^分管\S{0,4}(?:领导|长)|^主要领导"
+)
+_MODAL = re.compile(r"(?<![主重需只纲])要(?!求|点)|(?<!响|适|对|供|效|反)应(?!急|用|对)|(?<!必)须|必须")
+
+
+def _says_how_roles_work(task: ParsedTask) -> bool:
+    """An undated subsection whose every sentence tells a role how to work ("牵头部门要树立主责
+    主抓意识…；配合单位要靠前一步…") and asks nothing to be delivered: how the plan is run, no duty."""
+    if any(not m.due_is_default or m.source_text for m in task.milestones):
+        return False
+    if DELIVERABLE.search(task.text):
+        return False
+    clauses = [c.strip() for c in re.split(r"[。；;，,]", task.text) if _MODAL.search(c)]
+    return len(clauses) >= 2 and all(_ROLE_SUBJECT.match(c) for c in clauses)
 
 
 def _with_section_actors(task: ParsedTask, state: _State) -> ParsedTask:

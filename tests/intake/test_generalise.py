@@ -109,3 +109,13 @@ def test_the_assessment_a_duty_is_counted_in_is_no_deadline() -> None:
     )
     (task,) = _tasks(text)
     assert [m["due"] for m in task["milestones"]] == ["2024-08-31"]
+
+
+def test_a_subsection_telling_roles_how_to_work_is_no_duty() -> None:
+    text = (
+        "2024年民生实事项目推进通知\n\n二、工作要求\n"
+        "（一）抓好任务分解。各单位要在2月29日前完成任务分解。\n"
+        "（二）明确工作责任。分管副区长要亲自抓部署、亲自抓协调；牵头部门要树立主责主抓意识，"
+        "严格落实主要领导责任制；配合单位要靠前一步、主动对接。\n"
+    )
+    assert [t["ref"] for t in _tasks(text)] == ["二、(一)"]
