@@ -20,7 +20,7 @@ from intake.model import ParsedTask
 from intake.owners import union_units
 from intake.paragraphs import SECTION_CN, Paragraph, build_paragraphs, split_title
 from intake.timing import milestones_from_text
-from intake.units import BREAK_MARK, find_prose_units
+from intake.units import BREAK_MARK, find_prose_units, looks_like_unit, split_units
 from schedules.timeexpr import PlanContext, TimeExprError, find_time_expressions
 
 _CLAUSES = re.compile(r"[^。；;！？，,]+")
@@ -119,8 +119,9 @@ def undated_duties(
     return tasks
 
 
-def _asked(text: str) -> tuple[list[str], list[str]]:
-    """The units a notice asks to act ("请各地、各有关部门按照…", "要求各单位…");
+def _asked(text: str, addressees: list[str]) -> tuple[list[str], list[str]]:
+    """The units a notice asks to act ("请各地、各有关部门按照…", "要求各单位…"); a request that
+    names no one ("…转发给你们，请深刻汲取事故教训") asks the units the notice is addressed to.
     "X要加强…" alone exhorts."""
     for clause in _CLAUSES.findall(text):
         clause = clause.strip()
@@ -128,7 +129,32 @@ def _asked(text: str) -> tuple[list[str], list[str]]:
             lead, support = actors_of(clause)
             if lead or support:
                 return lead, support
+            if clause.startswith("请") and addressees and not _IMPLEMENT_ONLY.fullmatch(clause):
+                return list(addressees), []
     return [], []
+
+
+# "请认真贯彻执行", "请按照要求，结合实际认真抓好落实": implement the document itself, no duty of its own.
+_IMPLEMENT_ONLY = re.compile(
+    r"请(?:按照要求|结合实际|认真|遵照|贯彻|执行|抓好|落实|一并|研究|组织|实施|参照|及时|切实)+"
+)
+
+
+# "各县(市)、区人民政府，…，市政府安委会各成员单位：" opening a notice: whom it addresses.
+_ADDRESS = re.compile(r"^([^。：:]{2,160})[：:]")
+
+
+def addressees(paragraphs: list[Paragraph]) -> list[str]:
+    """The units a notice is addressed to: the first line (of the first few) that is a list of
+    units followed by a colon, whether or not the body goes on on the same line."""
+    for _, line in [f for p in paragraphs[:8] for f in p.fragments]:
+        match = _ADDRESS.match(line.strip())
+        if not match:
+            continue
+        names = split_units(match.group(1))
+        if names and all(looks_like_unit(n) for n in names):
+            return names
+    return []
 
 
 def requested_duties(
@@ -139,7 +165,9 @@ def requested_duties(
     sections whose title ``skip`` matches (aims, principles) are passed over."""
     tasks: list[ParsedTask] = []
     section = ""
-    for p in build_paragraphs(prose):
+    paragraphs = build_paragraphs(prose)
+    addressed = addressees(paragraphs)
+    for p in paragraphs:
         if p.kind in ("section", "title"):
             section = p.rest if p.kind == "section" else ""
             continue
@@ -147,7 +175,7 @@ def requested_duties(
         asks = "请" in text or "要求" in text
         if p.kind != "plain" or skip.fullmatch(section.strip(" 。") or "-") or not asks:
             continue
-        lead, support = _asked(text)
+        lead, support = _asked(text, addressed)
         if not (lead or support):
             continue
         title, _ = split_title(text)

@@ -71,10 +71,17 @@ def _is_short(text: str) -> bool:
     return len(text) <= 40 and "。" not in text.rstrip("。")
 
 
+# "新乡市人民政府安全生产委员会办公室 2017年10月4日": the signature and its date on one line.
+_SIGNED = re.compile(
+    r"^[\u4e00-\u9fff（）()]{2,30}(?:委员会|人民政府|政府|安委会|办公室|领导小组|局|指挥部)"
+    r"\s*\d{4}年\d{1,2}月\d{1,2}日$"
+)
+
+
 def is_end_matter(text: str) -> bool:
     """Signature, date, 抄送, 附件 and similar lines that close the body of a plan."""
     compact = _DATE_GAPS.sub("", normalize_numerals(text))  # "二〇〇七年四月十三日" too
-    return bool(_END_MATTER.match(compact) or _ORG_LINE.match(compact))
+    return bool(_END_MATTER.match(compact) or _ORG_LINE.match(compact) or _SIGNED.match(compact))
 
 
 def build_paragraphs(prose: list[tuple[int, str]]) -> list[Paragraph]:

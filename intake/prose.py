@@ -265,7 +265,9 @@ def _close_subsection(state: _State) -> None:
 _ROLE_SUBJECT = re.compile(
     r"^(?:各)?(?:牵头|配合|责任|协办|主办|主责)(?:部门|单位)|^分管\S{0,4}(?:领导|长)|^主要领导"
 )
-_MODAL = re.compile(r"(?<![主重需只纲])要(?!求|点)|(?<!响|适|对|供|效|反)应(?!急|用|对)|(?<!必)须|必须")
+_MODAL = re.compile(
+    r"(?<![主重需只纲])要(?!求|点)|(?<!响|适|对|供|效|反)应(?!急|用|对)|(?<!必)须|必须"
+)
 
 
 def _says_how_roles_work(task: ParsedTask) -> bool:

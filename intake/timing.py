@@ -76,7 +76,7 @@ def _qualifies_or_starts(spec: MilestoneSpec, norm: str) -> bool:
         return after[:1] == "的"
     if spec.start >= 0 and _RANGE_TO.match(norm[spec.end : spec.end + 8]):
         return True
-    if spec.start >= 0 and norm[max(0, spec.start - 2) : spec.start] in ("列入", "纳入"):
+    if spec.start >= 0 and norm[max(0, spec.start - 2) : spec.start] in ("列入", "纳入", "作为"):
         return True  # "列入年底…考核内容": the assessment it is counted in, not a deadline
     return after.startswith(("开始", "起", "以来"))
 

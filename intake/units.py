@@ -34,10 +34,10 @@ _NAME_END = (
 _NAME_START = r"(?:市|区|县|镇|乡|各|上海|团区委|团市委|民航|中国|国家)"
 _GLUED = re.compile(rf"{_NAME_END}(?={_NAME_START})")
 _UNIT_SUFFIX = re.compile(
-    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|机构|园区|开发区|新区|示范区|片区|居|业|校|组|街道)$"
+    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|机构|园区|开发区|新区|示范区|片区|高新区|经开区|保税区|居|业|校|组|街道)$"
 )
 # Each of a kind of place or office: "各地", "各级", "各乡镇" are the units a plan addresses.
-_COLLECTIVE = re.compile(r"^各(?:地|级|区|县|市|乡|镇|乡镇|街镇|村|社区|村居|区县|县区)$")
+_COLLECTIVE = re.compile(r"^各(?:地|级|区|县|市|乡|镇|乡镇|街镇|村|社区|村居|区县|县区|县市|市县)$")
 _GENERIC = re.compile(r"^(?:各|其他|相关|有关)*(?:成员单位|签约单位|成员)$")
 _ORG_PREFIX = re.compile(r"^(.+?(?:安委会|委员会|管委会|领导小组))")
 _TRAILING_ETC = re.compile(

@@ -119,3 +119,23 @@ def test_a_subsection_telling_roles_how_to_work_is_no_duty() -> None:
         "严格落实主要领导责任制；配合单位要靠前一步、主动对接。\n"
     )
     assert [t["ref"] for t in _tasks(text)] == ["二、(一)"]
+
+
+def test_a_request_naming_no_one_asks_the_addressees() -> None:
+    text = (
+        "关于转发做好国庆期间安全生产工作紧急通知的通知\n"
+        "各县(市)、区人民政府，高新区管委会，市安委会各成员单位: 近期接连发生事故。现将通知转发给你们，"
+        "请深刻汲取事故教训，进一步强化安全防控措施，严防各类事故发生。\n"
+        "某市人民政府安全生产委员会办公室 2017年10月4日\n"
+    )
+    (task,) = _tasks(text)
+    assert task["lead_units"] == ["各县(市)", "区人民政府", "高新区管委会", "市安委会各成员单位"]
+    assert [m.get("due_is_default") for m in task["milestones"]] == [True]  # the date signs
+
+
+def test_a_request_to_implement_the_document_is_no_duty() -> None:
+    text = (
+        "关于印发2020年重点工作任务分解表的通知\n"
+        "各乡镇人民政府，区政府各部门: 现将任务分解表印发给你们，请按照要求，结合实际认真抓好落实。\n"
+    )
+    assert "没有找到任何任务" in _error(text)
