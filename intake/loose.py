@@ -21,7 +21,12 @@ from intake.owners import union_units
 from intake.paragraphs import SECTION_CN, Paragraph, build_paragraphs, split_title
 from intake.timing import milestones_from_text
 from intake.units import BREAK_MARK, find_prose_units, looks_like_unit, split_units
-from schedules.timeexpr import PlanContext, TimeExprError, find_time_expressions
+from schedules.timeexpr import (
+    PlanContext,
+    TimeExprError,
+    find_event_phrase,
+    find_time_expressions,
+)
 
 _CLAUSES = re.compile(r"[^。；;！？，,]+")
 # A time that asks for something: a month, a day, a quarter, "底前", a recurrence.
@@ -76,6 +81,7 @@ DELIVERABLE = re.compile(
     r"(?:检查|排查|演练|培训)|召开[^。；;，,]{0,12}会议|纳入[^。；;，,]{0,16}(?:考核|计划|规划)"
 )
 _SENTENCES = re.compile(r"[^。！？!?]+")
+_LEAD_IN = re.compile(r"^([^，,]{2,10})[，,]\s*")
 # "X要…", "X应…", "请X…": the sentence opens with its subject and a modal (or a request).
 _MODAL_SUBJECT = re.compile(r"^(?:请|要求)?(.{2,60}?)(?:分别)?(?:要|应当|应|须|必须)(?!求)")
 
@@ -91,7 +97,10 @@ def undated_duties(
     body = numbered.group(2) if numbered else text
     tasks: list[ParsedTask] = []
     for sentence in _SENTENCES.findall(body):
-        sentence = sentence.strip()
+        full = sentence = sentence.strip()
+        lead_in = _LEAD_IN.match(sentence)
+        if lead_in and find_event_phrase(lead_in.group(1)):
+            sentence = sentence[lead_in.end() :]  # "开学初，各学校要…": the time, then the subject
         request = sentence.startswith(("请", "要求"))
         subject = _MODAL_SUBJECT.match(sentence)
         if subject is None or not (request or DELIVERABLE.search(sentence)):
@@ -99,16 +108,16 @@ def undated_duties(
         lead, support = actors_of(sentence)
         if not (lead or support) or not all(n in subject.group(1) for n in lead + support):
             continue
-        title, _ = split_title(sentence)
+        title, _ = split_title(full)
         try:
-            milestones = milestones_from_text(sentence, title=title, ctx=ctx, lines=fragments)
+            milestones = milestones_from_text(full, title=title, ctx=ctx, lines=fragments)
         except LineError:
             milestones = []
         tasks.append(
             ParsedTask(
                 ref=f"第{p.line}行" + (f"-{len(tasks) + 1}" if tasks else ""),
                 title=title,
-                text=sentence,
+                text=full,
                 line=p.line,
                 section=section,
                 lead_units=lead,

@@ -139,3 +139,13 @@ def test_a_request_to_implement_the_document_is_no_duty() -> None:
         "各乡镇人民政府，区政府各部门: 现将任务分解表印发给你们，请按照要求，结合实际认真抓好落实。\n"
     )
     assert "没有找到任何任务" in _error(text)
+
+
+def test_an_event_time_before_the_subject_of_an_undated_duty() -> None:
+    text = (
+        "关于做好2014年春季开学初安全工作的通知\n\n各中小学校:\n\n一、明确安全管理责任\n\n"
+        "安全工作人命关天。开学初,各学校要召开领导班子会议,制订切合学校实际的安全工作计划。\n"
+    )
+    (task,) = _tasks(text)
+    assert task["lead_units"] == ["各学校"]
+    assert [m["source_text"] for m in task["milestones"]] == ["开学初"]
