@@ -87,7 +87,12 @@ _MODAL_SUBJECT = re.compile(r"^(?:请|要求)?(.{2,60}?)(?:分别)?(?:要|应当
 
 
 def undated_duties(
-    p: Paragraph, ctx: PlanContext, *, section: list[str], fragments: list[tuple[int, str]]
+    p: Paragraph,
+    ctx: PlanContext,
+    *,
+    section: list[str],
+    fragments: list[tuple[int, str]],
+    addressed: list[str] | None = None,
 ) -> list[ParsedTask]:
     """Sentences of a loose paragraph that ask a named unit for a deliverable ("各牵头单位要及时
     向市政府报告…", "区绩效考评机构要将…纳入绩效管理考核范围") or that request ("请各牵头单位…"),
@@ -102,12 +107,15 @@ def undated_duties(
         if lead_in and find_event_phrase(lead_in.group(1)):
             sentence = sentence[lead_in.end() :]  # "开学初，各学校要…": the time, then the subject
         request = sentence.startswith(("请", "要求"))
-        subject = _MODAL_SUBJECT.match(sentence)
-        if subject is None or not (request or DELIVERABLE.search(sentence)):
-            continue
-        lead, support = actors_of(sentence)
-        if not (lead or support) or not all(n in subject.group(1) for n in lead + support):
-            continue
+        if addressed and sentence.startswith("要") and DELIVERABLE.search(sentence):
+            lead, support = list(addressed), []  # "要结合…开展安全检查": the notice's addressees
+        else:
+            subject = _MODAL_SUBJECT.match(sentence)
+            if subject is None or not (request or DELIVERABLE.search(sentence)):
+                continue
+            lead, support = actors_of(sentence)
+            if not (lead or support) or not all(n in subject.group(1) for n in lead + support):
+                continue
         title, _ = split_title(full)
         try:
             milestones = milestones_from_text(full, title=title, ctx=ctx, lines=fragments)

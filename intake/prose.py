@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from intake.duties import actors_of, sentence_actors
-from intake.loose import DELIVERABLE, paragraph_duty, undated_duties
+from intake.loose import DELIVERABLE, addressees, paragraph_duty, undated_duties
 from intake.model import ParsedTask, Warning
 from intake.owners import ends_with_units, take_unit_group, task_units, union_units
 from intake.paragraphs import (
@@ -64,6 +64,7 @@ class _State:
     section_actors: tuple[list[str], list[str]] = ([], [])
     annexes: bool = False
     ended: bool = False
+    addressed: list[str] = field(default_factory=list)
     tasks: list[ParsedTask] = field(default_factory=list)
     qualifiers: list[str] = field(default_factory=list)
     warnings: list[Warning] = field(default_factory=list)
@@ -74,7 +75,9 @@ def parse_prose(
 ) -> tuple[list[ParsedTask], list[Warning]]:
     """Read tasks, their milestones and the warnings from the prose lines of a plan."""
     state = _State(ctx=ctx)
-    for paragraph in build_paragraphs(prose):
+    paragraphs = build_paragraphs(prose)
+    state.addressed = addressees(paragraphs)
+    for paragraph in paragraphs:
         _feed(state, paragraph)
     _close_item(state)
     _close_subsection(state)
@@ -230,7 +233,9 @@ def _loose_duty(state: _State, p: Paragraph) -> bool:
     task = paragraph_duty(p, state.ctx, section=section, fragments=p.fragments)
     found = [task] if task is not None else []
     if not found and state.item is None:
-        found = undated_duties(p, state.ctx, section=section, fragments=p.fragments)
+        found = undated_duties(
+            p, state.ctx, section=section, fragments=p.fragments, addressed=state.addressed
+        )
     state.tasks += found
     state.qualifiers += [""] * len(found)
     return bool(found)

@@ -149,3 +149,15 @@ def test_an_event_time_before_the_subject_of_an_undated_duty() -> None:
     (task,) = _tasks(text)
     assert task["lead_units"] == ["各学校"]
     assert [m["source_text"] for m in task["milestones"]] == ["开学初"]
+
+
+def test_an_imperative_with_no_subject_in_a_notice_is_the_addressees_duty() -> None:
+    text = (
+        "关于做好2023年春节期间安全生产工作的通知\n"
+        "各乡镇(街道),区安委会有关成员单位:\n"
+        "现就有关工作通知如下:\n"
+        "一、全面检查,消除隐患。要结合岁末年初安全生产工作的特点,切实加强重点行业的安全监管,"
+        "采取多种形式,有针对性的开展安全检查,紧盯突出问题和薄弱环节。\n"
+    )
+    (task,) = _tasks(text)
+    assert task["lead_units"] == ["各乡镇(街道)", "区安委会有关成员单位"]
