@@ -3,7 +3,10 @@ written here from the rule, not copied from one plan."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from intake import IntakeError, parse_text
+from intake.review_xlsx import export_review, read_review
 
 
 def _tasks(text: str) -> list[dict]:
@@ -161,3 +164,13 @@ def test_an_imperative_with_no_subject_in_a_notice_is_the_addressees_duty() -> N
     )
     (task,) = _tasks(text)
     assert task["lead_units"] == ["各乡镇(街道)", "区安委会有关成员单位"]
+
+
+def test_an_event_time_survives_the_review_sheet(tmp_path: Path) -> None:
+    text = "2024年开学安全工作通知\n\n一、排查\n1. 开学初，各学校要召开安全工作会议。\n"
+    parsed = parse_text(text, name="通知.txt")
+    sheet = tmp_path / "review.xlsx"
+    export_review(parsed, sheet)
+    (task,) = read_review(sheet).tasks
+    assert task.milestones == parsed.tasks[0].milestones
+    assert task.milestones[0].source_text == "开学初" and task.milestones[0].due_is_default
