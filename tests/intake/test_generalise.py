@@ -174,3 +174,23 @@ def test_an_event_time_survives_the_review_sheet(tmp_path: Path) -> None:
     (task,) = read_review(sheet).tasks
     assert task.milestones == parsed.tasks[0].milestones
     assert task.milestones[0].source_text == "开学初" and task.milestones[0].due_is_default
+
+
+def test_items_numbered_inside_running_text() -> None:
+    text = (
+        "2010年消防安全工作方案\n"
+        "一、工作目标。力争通过三年努力，使火灾事故有效遏制。二、工作任务(一)落实政府部门消防工作"
+        "四项责任1 落实政府领导责任。各地政府要将消防工作纳入本地经济和社会发展计划。"
+        "2 落实部门监管责任。各有关部门要组织开展消防安全检查。3 落实设施建设责任。各地政府要建设消防站。\n"
+    )
+    tasks = _tasks(text)
+    assert [(t["title"], t["lead_units"]) for t in tasks] == [
+        ("落实政府领导责任", ["各地政府"]),
+        ("落实部门监管责任", ["各有关部门"]),
+        ("落实设施建设责任", ["各地政府"]),
+    ]
+
+
+def test_numbers_inside_a_sentence_are_not_items() -> None:
+    text = "2024年工作要点\n\n一、排查\n1. 各镇对12个重点场所、3 类企业开展排查，2 月底前完成。\n"
+    assert [t["ref"] for t in _tasks(text)] == ["1"]
