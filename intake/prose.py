@@ -302,8 +302,10 @@ def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
         _plain(text), title=open_.title, ctx=ctx, lines=lines, actors=not explicit
     )
     milestones += supervised_items(_plain(body), milestones)
-    if not (lead or support):
-        lead, support = _assigned_by(_plain(body))
+    if not explicit:  # "此项工作由X部署，Y落实，Z负责协调": the sentence that hands the item over
+        by_lead, by_support = _assigned_by(_plain(body))
+        lead = by_lead + [n for n in lead if n not in by_lead]
+        support = by_support + [n for n in support if n not in by_support and n not in lead]
     lead, support = union_units(lead, support, milestones)
     return ParsedTask(
         ref=open_.ref,
@@ -327,9 +329,11 @@ def _assigned_by(text: str) -> tuple[list[str], list[str]]:
     lead: list[str] = []
     support: list[str] = []
     for match in _BY_SENTENCE.finditer(text):
-        found = actors_of(match.group(1))
-        lead += [n for n in found[0] if n not in lead]
-        support += [n for n in found[1] if n not in support and n not in lead]
+        # "由X部署，Y落实，Z负责协调": each clause names its part of the work.
+        for clause in re.split(r"[，,]", match.group(1)):
+            found = actors_of(clause)
+            lead += [n for n in found[0] if n not in lead]
+            support += [n for n in found[1] if n not in support and n not in lead]
     return lead, support
 
 

@@ -81,13 +81,16 @@ PUBLICITY = """2022年安全生产月活动方案
 （一）宣传报道 1、6月1日上午，召开新闻发布会。此项工作由区委宣传部、区应急管理局负责组织协调。
 
 2、6月2日至6月30日，开设专栏。此项工作由区融媒体中心负责。
+
+3、6月2日至6月30日，播发标语。此项工作由区委宣传部部署，各新闻单位落实，区应急管理局负责协调。
 """
 
 
 def test_an_item_runs_on_after_its_heading_and_a_sentence_hands_it_over() -> None:
     tasks = _tasks(PUBLICITY)
-    assert [t["ref"] for t in tasks] == ["1", "2"]
+    assert [t["ref"] for t in tasks] == ["1", "2", "3"]
     assert tasks[0]["lead_units"] == ["区委宣传部", "区应急管理局"]
+    assert tasks[2]["lead_units"] == ["区委宣传部", "各新闻单位", "区应急管理局"]
     assert tasks[1]["lead_units"] == ["区融媒体中心"]
     assert [m["due"] for m in tasks[1]["milestones"]] == ["2022-06-30"]
 
