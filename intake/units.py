@@ -199,12 +199,15 @@ def _split_labelled(group: str, *, spaces_separate: bool) -> tuple[list[str], li
     lead: list[str] = []
     support: list[str] = []
     parts = _LABEL.split(group)
-    lead.extend(split_units(parts[0], spaces_separate=spaces_separate))
+    # Text before the first label is units only where it reads as units (not a remark).
+    head = split_units(parts[0], spaces_separate=spaces_separate)
+    lead.extend(n for n in head if looks_like_unit(n))
     # "牵头单位：X 责任单位：Y": the 责任单位 carry the work under the lead, as support.
     led = any(label.startswith("牵头") for label in parts[1::2])
     for label, body in zip(parts[1::2], parts[2::2], strict=True):
         below = led and label.startswith(("责任", "主要责任"))
         target = support if _SUPPORT_LABEL.match(label) or below else lead
+        body = re.split(r"[。；;]", body, maxsplit=1)[0]  # the list ends with its sentence
         target.extend(split_units(body, spaces_separate=spaces_separate))
     return _unique(lead), [u for u in _unique(support) if u not in lead]
 

@@ -197,3 +197,15 @@ def test_items_numbered_inside_running_text() -> None:
 def test_numbers_inside_a_sentence_are_not_items() -> None:
     text = "2024年工作要点\n\n一、排查\n1. 各镇对12个重点场所、3 类企业开展排查，2 月底前完成。\n"
     assert [t["ref"] for t in _tasks(text)] == ["1"]
+
+
+def test_labels_in_the_text_and_in_a_closing_remark_are_both_read() -> None:
+    text = (
+        "2022年安全生产月活动方案\n\n一、活动安排\n（一）开展宣传咨询日活动\n"
+        "1.活动时间：6月16日。\n"
+        "2.组织单位：区安办、各镇人民政府。（咨询点设在中心广场门前。参加单位：区消防救援大队、"
+        "区交警大队。各镇自行设点。）\n"
+    )
+    (task,) = _tasks(text)
+    assert task["lead_units"] == ["区安办", "各镇人民政府"]
+    assert task["support_units"] == ["区消防救援大队", "区交警大队"]
