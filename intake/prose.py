@@ -276,8 +276,9 @@ _MODAL = re.compile(
 
 
 def _says_how_roles_work(task: ParsedTask) -> bool:
-    """An undated subsection whose every sentence tells a role how to work ("牵头部门要树立主责
-    主抓意识…；配合单位要靠前一步…") and asks nothing to be delivered: how the plan is run, no duty."""
+    """An undated subsection whose every clause with a modal (要/应/须) tells a role how to work
+    ("牵头部门要树立主责主抓意识…；配合单位要靠前一步…") and that asks for nothing to be delivered:
+    how the plan is run, no duty."""
     if any(not m.due_is_default or m.source_text for m in task.milestones):
         return False
     if DELIVERABLE.search(task.text):
