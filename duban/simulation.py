@@ -50,6 +50,8 @@ class TaskSpec:
     support: tuple[str, ...]
     leaders: tuple[str, ...]
     milestones: tuple[tuple[MilestoneSpec, Policy], ...]
+    # Per milestone, the (lead, support) of its own clause; empty: the task's parties owe it.
+    owners: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,10 @@ def load_stored_plan(*, session: Session, ctx: FlowContext, plan_id: int) -> Sim
             for m in rows.milestones
         )
         lead, support, leaders = (tuple(u.name for u in rows.units.get(r, [])) for r in _ROLES)
-        tasks.append(TaskSpec(rows.task.ref, lead, support, leaders, stones))
+        owners = tuple(
+            (tuple(m.lead_units or ()), tuple(m.support_units or ())) for m in rows.milestones
+        )
+        tasks.append(TaskSpec(rows.task.ref, lead, support, leaders, stones, owners))
     status = STATUS_NAMES.get(plan.status, plan.status)
     return SimPlan(f"计划 {plan_id}（{status}）{plan.title}", plan_period(plan), tuple(tasks))
 
@@ -116,6 +121,7 @@ def load_file_plan(parsed: ParsedPlan, policy: Policy) -> SimPlan:
             tuple(t.support_units),
             tuple(t.leaders),
             tuple((_spec(m.due, m.rrule, m.dtstart, m.until), policy) for m in t.milestones),
+            tuple((tuple(m.lead_units), tuple(m.support_units)) for m in t.milestones),
         )
         for t in parsed.tasks
     )
@@ -141,8 +147,10 @@ def build_obligations(
     begin = start or plan.period[0]
     out: list[SimObligation] = []
     for task in plan.tasks:
-        roles = _assign_roles(task, directory)
-        for spec, policy in task.milestones:
+        task_roles = _assign_roles(task.lead, task.support, directory)
+        for index, (spec, policy) in enumerate(task.milestones):
+            own = task.owners[index] if index < len(task.owners) else ((), ())
+            roles = _assign_roles(*own, directory) if own[0] or own[1] else task_roles
             dues = _occurrences(task, spec, plan.period)
             first = next((d for d in dues if d >= begin), None)
             for k, due in enumerate(dues):
@@ -163,9 +171,11 @@ def list_unowned(plan: SimPlan) -> list[str]:
     return [t.ref for t in plan.tasks if t.milestones and not (t.lead or t.support)]
 
 
-def _assign_roles(task: TaskSpec, directory: Directory) -> dict[str, bool]:
+def _assign_roles(
+    lead: tuple[str, ...], support: tuple[str, ...], directory: Directory
+) -> dict[str, bool]:
     roles: dict[str, bool] = {}
-    for is_lead, names in ((True, task.lead), (False, task.support)):
+    for is_lead, names in ((True, lead), (False, support)):
         for name in names:
             for unit in directory.expand(name):
                 roles.setdefault(unit, is_lead)  # a unit that leads and also supports is a lead

@@ -20,8 +20,13 @@ from intake.model import ParsedTask
 from intake.owners import union_units
 from intake.paragraphs import SECTION_CN, Paragraph, build_paragraphs, split_title
 from intake.timing import milestones_from_text
-from intake.units import BREAK_MARK, find_prose_units
-from schedules.timeexpr import PlanContext, TimeExprError, find_time_expressions
+from intake.units import BREAK_MARK, find_prose_units, looks_like_unit, split_units
+from schedules.timeexpr import (
+    PlanContext,
+    TimeExprError,
+    find_event_phrase,
+    find_time_expressions,
+)
 
 _CLAUSES = re.compile(r"[^。；;！？，,]+")
 # A time that asks for something: a month, a day, a quarter, "底前", a recurrence.
@@ -67,8 +72,73 @@ def paragraph_duty(
     )
 
 
-def _asked(text: str) -> tuple[list[str], list[str]]:
-    """The units a notice asks to act ("请各地、各有关部门按照…", "要求各单位…");
+# A deliverable the sentence asks of its subject ("制定…方案", "向市政府报告", "开展安全检查",
+# "纳入绩效管理考核范围"): what a clerk writes into the 任务清单. Exhortation ("提高站位",
+# "加强沟通联系", "建立…工作机制") is not one, nor the supervising office's own 督查.
+DELIVERABLE = re.compile(
+    r"(?:制定|制订|编制)[^。；;]{0,16}(?:方案|计划|预案|清单)|报送|上报|(?:向|报)[^。；;，,]{0,10}"
+    r"(?:报告|备案)|验收|(?:排查|检查)[^。；;，,]{0,6}(?:隐患|风险)|开展[^。；;，,]{0,12}"
+    r"(?:检查|排查|演练|培训)|召开[^。；;，,]{0,12}会议|纳入[^。；;，,]{0,16}(?:考核|计划|规划)"
+)
+_SENTENCES = re.compile(r"[^。！？!?]+")
+_LEAD_IN = re.compile(r"^([^，,]{2,10})[，,]\s*")
+# "X要…", "X应…", "请X…": the sentence opens with its subject and a modal (or a request).
+_MODAL_SUBJECT = re.compile(r"^(?:请|要求)?(.{2,60}?)(?:分别)?(?:要|应当|应|须|必须)(?!求)")
+
+
+def undated_duties(
+    p: Paragraph,
+    ctx: PlanContext,
+    *,
+    section: list[str],
+    fragments: list[tuple[int, str]],
+    addressed: list[str] | None = None,
+) -> list[ParsedTask]:
+    """Sentences of a loose paragraph that ask a named unit for a deliverable ("各牵头单位要及时
+    向市政府报告…", "区绩效考评机构要将…纳入绩效管理考核范围") or that request ("请各牵头单位…"),
+    each a duty of its own; the rest of the paragraph (exhortation, background) is no task."""
+    text = p.text.replace(BREAK_MARK, "")
+    numbered = SECTION_CN.match(text)
+    body = numbered.group(2) if numbered else text
+    tasks: list[ParsedTask] = []
+    for sentence in _SENTENCES.findall(body):
+        full = sentence = sentence.strip()
+        lead_in = _LEAD_IN.match(sentence)
+        if lead_in and find_event_phrase(lead_in.group(1)):
+            sentence = sentence[lead_in.end() :]  # "开学初，各学校要…": the time, then the subject
+        request = sentence.startswith(("请", "要求"))
+        if addressed and sentence.startswith("要") and DELIVERABLE.search(sentence):
+            lead, support = list(addressed), []  # "要结合…开展安全检查": the notice's addressees
+        else:
+            subject = _MODAL_SUBJECT.match(sentence)
+            if subject is None or not (request or DELIVERABLE.search(sentence)):
+                continue
+            lead, support = actors_of(sentence)
+            if not (lead or support) or not all(n in subject.group(1) for n in lead + support):
+                continue
+        title, _ = split_title(full)
+        try:
+            milestones = milestones_from_text(full, title=title, ctx=ctx, lines=fragments)
+        except LineError:
+            milestones = []
+        tasks.append(
+            ParsedTask(
+                ref=f"第{p.line}行" + (f"-{len(tasks) + 1}" if tasks else ""),
+                title=title,
+                text=full,
+                line=p.line,
+                section=section,
+                lead_units=lead,
+                support_units=support,
+                milestones=milestones,
+            )
+        )
+    return tasks
+
+
+def _asked(text: str, addressees: list[str]) -> tuple[list[str], list[str]]:
+    """The units a notice asks to act ("请各地、各有关部门按照…", "要求各单位…"); a request that
+    names no one ("…转发给你们，请深刻汲取事故教训") asks the units the notice is addressed to.
     "X要加强…" alone exhorts."""
     for clause in _CLAUSES.findall(text):
         clause = clause.strip()
@@ -76,7 +146,32 @@ def _asked(text: str) -> tuple[list[str], list[str]]:
             lead, support = actors_of(clause)
             if lead or support:
                 return lead, support
+            if clause.startswith("请") and addressees and not _IMPLEMENT_ONLY.fullmatch(clause):
+                return list(addressees), []
     return [], []
+
+
+# "请认真贯彻执行", "请按照要求，结合实际认真抓好落实": implement the document itself, no duty of its own.
+_IMPLEMENT_ONLY = re.compile(
+    r"请(?:按照要求|结合实际|认真|遵照|贯彻|执行|抓好|落实|一并|研究|组织|实施|参照|及时|切实)+"
+)
+
+
+# "各县(市)、区人民政府，…，市政府安委会各成员单位：" opening a notice: whom it addresses.
+_ADDRESS = re.compile(r"^([^。：:]{2,160})[：:]")
+
+
+def addressees(paragraphs: list[Paragraph]) -> list[str]:
+    """The units a notice is addressed to: the first line (of the first few) that is a list of
+    units followed by a colon, whether or not the body goes on on the same line."""
+    for _, line in [f for p in paragraphs[:8] for f in p.fragments]:
+        match = _ADDRESS.match(line.strip())
+        if not match:
+            continue
+        names = split_units(match.group(1))
+        if names and all(looks_like_unit(n) for n in names):
+            return names
+    return []
 
 
 def requested_duties(
@@ -87,7 +182,9 @@ def requested_duties(
     sections whose title ``skip`` matches (aims, principles) are passed over."""
     tasks: list[ParsedTask] = []
     section = ""
-    for p in build_paragraphs(prose):
+    paragraphs = build_paragraphs(prose)
+    addressed = addressees(paragraphs)
+    for p in paragraphs:
         if p.kind in ("section", "title"):
             section = p.rest if p.kind == "section" else ""
             continue
@@ -95,7 +192,7 @@ def requested_duties(
         asks = "请" in text or "要求" in text
         if p.kind != "plain" or skip.fullmatch(section.strip(" 。") or "-") or not asks:
             continue
-        lead, support = _asked(text)
+        lead, support = _asked(text, addressed)
         if not (lead or support):
             continue
         title, _ = split_title(text)

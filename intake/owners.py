@@ -34,12 +34,21 @@ def union_units(
 
 def task_units(body: str, group: str | None) -> tuple[list[str], list[str]]:
     """Closing parentheses first, then label lines ("责任单位：…"), then duties in the prose."""
-    if group:
-        return split_roles(group)
     labelled = find_labelled_units(body)
+    if group:
+        lead, support = split_roles(group)
+        if labelled is not None and find_labelled_units(group) is not None:
+            # "3.组织单位：X。（…参加单位：Y。）": labels in the text and in a closing remark
+            lead = _merge(labelled[0], lead)
+            support = [n for n in _merge(labelled[1], support) if n not in lead]
+        return lead, support
     if labelled is not None:
         return labelled
     return find_prose_units(body), []
+
+
+def _merge(first: list[str], then: list[str]) -> list[str]:
+    return first + [n for n in then if n not in first]
 
 
 def ends_with_units(text: str) -> bool:

@@ -9,7 +9,9 @@ heading, or plain text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from intake.units import BREAK_MARK
 from schedules.timeexpr import normalize_numerals
@@ -71,10 +73,17 @@ def _is_short(text: str) -> bool:
     return len(text) <= 40 and "。" not in text.rstrip("。")
 
 
+# "新乡市人民政府安全生产委员会办公室 2017年10月4日": the signature and its date on one line.
+_SIGNED = re.compile(
+    r"^[\u4e00-\u9fff（）()]{2,30}(?:委员会|人民政府|政府|安委会|办公室|领导小组|局|指挥部)"
+    r"\s*\d{4}年\d{1,2}月\d{1,2}日$"
+)
+
+
 def is_end_matter(text: str) -> bool:
     """Signature, date, 抄送, 附件 and similar lines that close the body of a plan."""
     compact = _DATE_GAPS.sub("", normalize_numerals(text))  # "二〇〇七年四月十三日" too
-    return bool(_END_MATTER.match(compact) or _ORG_LINE.match(compact))
+    return bool(_END_MATTER.match(compact) or _ORG_LINE.match(compact) or _SIGNED.match(compact))
 
 
 def build_paragraphs(prose: list[tuple[int, str]]) -> list[Paragraph]:
@@ -91,9 +100,64 @@ def build_paragraphs(prose: list[tuple[int, str]]) -> list[Paragraph]:
             continue
         paragraphs.append(Paragraph(line=number, text=text, heading=heading))
         paragraphs[-1].fragments.append((number, text))
+    paragraphs = [part for p in paragraphs for part in split_running_numbers(p)]
     for paragraph in paragraphs:
         classify(paragraph)
     return paragraphs
+
+
+# Numbering that runs on inside one line, as copies of a page put it ("…有效遏制。二、工作任务…",
+# "…四项责任1 落实政府领导责任。各地政府要…。2 落实部门监管责任。…").
+_RUNNING_CN = re.compile(rf"(?<=[。；;！？”])\s*([{_CN_NUM}]{{1,3}})\s*、")
+_RUNNING_AR = re.compile(
+    r"(?<![\d.．年月日第号（(])(\d{1,2})(?:\s*[、.．](?!\d)|\s+)(?=[\u4e00-\u9fff])"
+)
+
+
+def split_running_numbers(p: Paragraph) -> list[Paragraph]:
+    """A paragraph holding a run of numbered parts (1, 2, 3 … or 一、二、三、… in order, the
+    later ones after a sentence's end) split into one paragraph per part; any other paragraph
+    as it is."""
+    text = p.text
+    cuts = _sequence(text, _RUNNING_CN, _cn_number) or _sequence(text, _RUNNING_AR, int)
+    if not cuts:
+        return [p]
+    parts: list[Paragraph] = []
+    bounds = [0, *[start for start, _ in cuts], len(text)]
+    numbers = ["", *[number for _, number in cuts]]
+    for (begin, end), number in zip(pairwise(bounds), numbers, strict=True):
+        piece = text[begin:end].strip()
+        if not piece:
+            continue
+        if number.isdigit():  # "1 落实…" → "1. 落实…", the item shape the reader knows
+            piece = re.sub(r"^(\d{1,2})(?:\s*[、.．]|\s+)\s*", r"\1. ", piece)
+        parts.append(Paragraph(line=p.line, text=piece, heading=False, fragments=p.fragments))
+    return parts
+
+
+def _cn_number(numeral: str) -> int:
+    return _CN_NUM.index(numeral) + 1 if len(numeral) == 1 else 0
+
+
+def _sequence(
+    text: str, pattern: re.Pattern[str], value: Callable[[str], int]
+) -> list[tuple[int, str]]:
+    """Where a run 1, 2, 3 … (at least two, the later ones after a sentence's end) starts
+    inside ``text`` (not at its start), each with its number; [] when there is none."""
+    found = [(m.start(1), m.group(1), value(m.group(1))) for m in pattern.finditer(text)]
+    best: list[tuple[int, str]] = []
+    for i, (start, number, n) in enumerate(found):
+        run = [(start, number)]
+        want = n + 1
+        for later_start, later_number, later in found[i + 1 :]:
+            if later == want and text[:later_start].rstrip()[-1:] in "。；;！？”":
+                run.append((later_start, later_number))
+                want += 1
+        if len(run) >= 2 and n in (1, 2) and len(run) > len(best):
+            best = run
+    if best and best[0][0] == 0:
+        best = best[1:]  # the paragraph starts with the first number: cut before the others
+    return best if len(best) >= 1 and any(start > 0 for start, _ in best) else []
 
 
 def _continues(last: Paragraph, text: str, heading: bool) -> bool:

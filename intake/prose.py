@@ -12,11 +12,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from intake.duties import sentence_actors
-from intake.loose import paragraph_duty
+from intake.duties import actors_of, sentence_actors
+from intake.loose import DELIVERABLE, addressees, paragraph_duty, undated_duties
 from intake.model import ParsedTask, Warning
 from intake.owners import ends_with_units, take_unit_group, task_units, union_units
-from intake.paragraphs import Paragraph, build_paragraphs, is_heading_like, split_title
+from intake.paragraphs import (
+    Paragraph,
+    build_paragraphs,
+    classify,
+    is_heading_like,
+    split_title,
+)
 from intake.supervision import supervised_items
 from intake.timing import milestones_from_text
 from intake.units import (
@@ -58,6 +64,7 @@ class _State:
     section_actors: tuple[list[str], list[str]] = ([], [])
     annexes: bool = False
     ended: bool = False
+    addressed: list[str] = field(default_factory=list)
     tasks: list[ParsedTask] = field(default_factory=list)
     qualifiers: list[str] = field(default_factory=list)
     warnings: list[Warning] = field(default_factory=list)
@@ -68,7 +75,9 @@ def parse_prose(
 ) -> tuple[list[ParsedTask], list[Warning]]:
     """Read tasks, their milestones and the warnings from the prose lines of a plan."""
     state = _State(ctx=ctx)
-    for paragraph in build_paragraphs(prose):
+    paragraphs = build_paragraphs(prose)
+    state.addressed = addressees(paragraphs)
+    for paragraph in paragraphs:
         _feed(state, paragraph)
     _close_item(state)
     _close_subsection(state)
@@ -106,13 +115,35 @@ def _feed(state: _State, p: Paragraph) -> None:
         _close_item(state)
         _close_subsection(state)
         state.ended = False
+        inline = _INLINE_ITEM.match(p.rest)
+        if inline:  # "(一)宣传报道 1、6月1日上午，…": the first item runs on after the heading
+            p.rest = inline.group(1)
+            _open_subsection(state, p)
+            item = Paragraph(line=p.line, text=inline.group(2), fragments=p.fragments)
+            classify(item)
+            _feed(state, item)
+            return
         _open_subsection(state, p)
+    elif p.kind == "item" and _is_field_item(state, p):
+        p.kind = "plain"  # "1.活动时间：…" "2.活动内容：…" "3.组织单位：…": fields of one task
+        _feed_plain(state, p)
     elif p.kind == "item":
         _close_item(state)
         state.ended = False
         _open_item(state, p)
     else:
         _feed_plain(state, p)
+
+
+_INLINE_ITEM = re.compile(
+    r"^([^\s。，,；;：:]{2,16})\s+(\d{1,2}\s*(?:、|[.．](?!\d))\s*\S.*)$", re.S
+)
+_FIELD = re.compile(r"^[\u4e00-\u9fff]{2,6}[：:]")
+
+
+def _is_field_item(state: _State, p: Paragraph) -> bool:
+    """A numbered line that is a labelled field ("2.活动内容：…") of the subsection it is in."""
+    return state.subsection is not None and state.item is None and bool(_FIELD.match(p.rest))
 
 
 def _is_arabic_section(state: _State, p: Paragraph) -> bool:
@@ -200,11 +231,14 @@ def _loose_duty(state: _State, p: Paragraph) -> bool:
         return False
     section = [state.section_title] if state.section_title else []
     task = paragraph_duty(p, state.ctx, section=section, fragments=p.fragments)
-    if task is None:
-        return False
-    state.tasks.append(task)
-    state.qualifiers.append("")
-    return True
+    found = [task] if task is not None else []
+    if not found and state.item is None:
+        found = undated_duties(
+            p, state.ctx, section=section, fragments=p.fragments, addressed=state.addressed
+        )
+    state.tasks += found
+    state.qualifiers += [""] * len(found)
+    return bool(found)
 
 
 def _plain(text: str) -> str:
@@ -225,8 +259,32 @@ def _close_subsection(state: _State) -> None:
         return
     if any(NOT_TASKS.fullmatch(t) for t in [sub.title, *sub.section]):
         return
-    state.tasks.append(_with_section_actors(_to_task(sub, state.ctx), state))
+    task = _to_task(sub, state.ctx)
+    if _says_how_roles_work(task):
+        return
+    state.tasks.append(_with_section_actors(task, state))
     state.qualifiers.append("")
+
+
+# Roles a plan gives, not units: "牵头部门要…", "配合单位要…", "分管副市长要亲自抓…".
+_ROLE_SUBJECT = re.compile(
+    r"^(?:各)?(?:牵头|配合|责任|协办|主办|主责)(?:部门|单位)|^分管\S{0,4}(?:领导|长)|^主要领导"
+)
+_MODAL = re.compile(
+    r"(?<![主重需只纲])要(?!求|点)|(?<!响|适|对|供|效|反)应(?!急|用|对)|(?<!必)须|必须"
+)
+
+
+def _says_how_roles_work(task: ParsedTask) -> bool:
+    """An undated subsection whose every clause with a modal (要/应/须) tells a role how to work
+    ("牵头部门要树立主责主抓意识…；配合单位要靠前一步…") and that asks for nothing to be delivered:
+    how the plan is run, no duty."""
+    if any(not m.due_is_default or m.source_text for m in task.milestones):
+        return False
+    if DELIVERABLE.search(task.text):
+        return False
+    clauses = [c.strip() for c in re.split(r"[。；;，,]", task.text) if _MODAL.search(c)]
+    return len(clauses) >= 2 and all(_ROLE_SUBJECT.match(c) for c in clauses)
 
 
 def _with_section_actors(task: ParsedTask, state: _State) -> ParsedTask:
@@ -245,6 +303,10 @@ def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
         _plain(text), title=open_.title, ctx=ctx, lines=lines, actors=not explicit
     )
     milestones += supervised_items(_plain(body), milestones)
+    if not explicit:  # "此项工作由X部署，Y落实，Z负责协调": the sentence that hands the item over
+        by_lead, by_support = _assigned_by(_plain(body))
+        lead = by_lead + [n for n in lead if n not in by_lead]
+        support = by_support + [n for n in support if n not in by_support and n not in lead]
     lead, support = union_units(lead, support, milestones)
     return ParsedTask(
         ref=open_.ref,
@@ -256,6 +318,24 @@ def _to_task(open_: _Open, ctx: PlanContext) -> ParsedTask:
         support_units=support,
         milestones=milestones,
     )
+
+
+_BY_SENTENCE = re.compile(
+    r"(?:^|[。；;])\s*((?:(?:此|该|这)项(?:工作|任务|活动))?由[^。；;]{2,60})"
+)
+
+
+def _assigned_by(text: str) -> tuple[list[str], list[str]]:
+    """ "此项工作由X、Y负责组织协调": the units a sentence of the item hands the work to."""
+    lead: list[str] = []
+    support: list[str] = []
+    for match in _BY_SENTENCE.finditer(text):
+        # "由X部署，Y落实，Z负责协调": each clause names its part of the work.
+        for clause in re.split(r"[，,]", match.group(1)):
+            found = actors_of(clause)
+            lead += [n for n in found[0] if n not in lead]
+            support += [n for n in found[1] if n not in support and n not in lead]
+    return lead, support
 
 
 def fragments_of(task_paragraphs: list[Paragraph]) -> list[tuple[int, str]]:

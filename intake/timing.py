@@ -12,6 +12,7 @@ from schedules.timeexpr import (
     PlanContext,
     TimeExprError,
     default_milestone,
+    find_event_phrase,
     find_time_expressions,
     is_open_ended,
     normalize_numerals,
@@ -40,13 +41,13 @@ def milestones_from_text(
     except TimeExprError as exc:
         raise LineError(str(exc), line=_line_of(exc.source_text, lines)) from exc
     if not specs:
-        return [_to_milestone(default_milestone(ctx), title)]
+        return [_undated(text, title, ctx)]
     norm = normalize_numerals(text)
     # "每季度的形象进度" qualifies a noun, "从第一季度开始" says when something starts: neither asks
     # for anything by a date.
     specs = [s for s in specs if not _qualifies_or_starts(s, norm)]
     if not specs:
-        return [_to_milestone(default_milestone(ctx), title)]
+        return [_undated(text, title, ctx)]
     out = [_to_milestone(s, _clause_around(norm, s) or title) for s in specs]
     if actors:
         for spec, milestone in zip(specs, out, strict=True):
@@ -57,10 +58,26 @@ def milestones_from_text(
     return out
 
 
+# "6月1日至6月7日", "4月15日—5月15日": a period, due at its end; its first day asks nothing.
+_RANGE_TO = re.compile(r"^\s*(?:至|到|—+|－|-|~|～)\s*(?:\d|[上中下]旬|月底|底)")
+
+
+def _undated(text: str, title: str, ctx: PlanContext) -> ParsedMilestone:
+    """The placeholder of a duty with no date; a time that hangs on an event ("开学初",
+    "汛期前", "节前") is kept as its source, for the office to give it a date in the review."""
+    milestone = _to_milestone(default_milestone(ctx), title)
+    milestone.source_text = find_event_phrase(text)
+    return milestone
+
+
 def _qualifies_or_starts(spec: MilestoneSpec, norm: str) -> bool:
     after = norm[spec.end : spec.end + 2]
     if spec.rrule:
         return after[:1] == "的"
+    if spec.start >= 0 and _RANGE_TO.match(norm[spec.end : spec.end + 8]):
+        return True
+    if spec.start >= 0 and norm[max(0, spec.start - 2) : spec.start] in ("列入", "纳入", "作为"):
+        return True  # "列入年底…考核内容": the assessment it is counted in, not a deadline
     return after.startswith(("开始", "起", "以来"))
 
 

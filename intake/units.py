@@ -16,8 +16,8 @@ from functools import lru_cache
 # printer repeated on both sides of the break ("社会保障|障局") can be dropped inside names.
 BREAK_MARK = "\u2063"
 
-_LEAD_WORDS = r"(?:主要)?(?:责任|牵头|主责|主办)"
-_SUPPORT_WORDS = r"(?:配合|协办|协助|参与|协同|协作)"
+_LEAD_WORDS = r"(?:主要)?(?:责任|牵头|主责|主办|组织|承办)"
+_SUPPORT_WORDS = r"(?:配合|协办|协助|参与|参加|协同|协作)"
 _LABEL_WORD = rf"(?:{_LEAD_WORDS}|{_SUPPORT_WORDS})(?:单位|部门)(?:及责任人)?"
 _LABEL = re.compile(rf"({_LABEL_WORD})\s*[:：]")
 _LABELLED_LINE = re.compile(rf"{_LABEL_WORD}\s*[:：][^\n。；;{BREAK_MARK}]*")
@@ -34,10 +34,10 @@ _NAME_END = (
 _NAME_START = r"(?:市|区|县|镇|乡|各|上海|团区委|团市委|民航|中国|国家)"
 _GLUED = re.compile(rf"{_NAME_END}(?={_NAME_START})")
 _UNIT_SUFFIX = re.compile(
-    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|园区|开发区|新区|示范区|片区|居|业|校|组|街道)$"
+    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|机构|园区|开发区|新区|示范区|片区|高新区|经开区|保税区|居|业|校|组|街道)$"
 )
 # Each of a kind of place or office: "各地", "各级", "各乡镇" are the units a plan addresses.
-_COLLECTIVE = re.compile(r"^各(?:地|级|区|县|市|乡|镇|乡镇|街镇|村|社区|村居|区县|县区)$")
+_COLLECTIVE = re.compile(r"^各(?:地|级|区|县|市|乡|镇|乡镇|街镇|村|社区|村居|区县|县区|县市|市县)$")
 _GENERIC = re.compile(r"^(?:各|其他|相关|有关)*(?:成员单位|签约单位|成员)$")
 _ORG_PREFIX = re.compile(r"^(.+?(?:安委会|委员会|管委会|领导小组))")
 _TRAILING_ETC = re.compile(
@@ -141,7 +141,13 @@ def _split_conjunction(piece: str) -> list[str]:
     """ "X和Y" / "X及Y" of two units; "住房和城乡建设局" stays one name (Y starts no name)."""
     for match in re.finditer(r"(?:以及|和|及|与)", piece):
         left, right = clean_name(piece[: match.start()]), clean_name(piece[match.end() :])
-        if looks_like_unit(left) and re.match(_NAME_START, right) and looks_like_unit(right):
+        # "各牵头单位和汇总单位": two kinds of unit named by their role
+        kinds = left.endswith("单位") and right.endswith("单位") and len(right) <= 6
+        if (
+            looks_like_unit(left)
+            and (re.match(_NAME_START, right) or kinds)
+            and looks_like_unit(right)
+        ):
             return [left, *_split_conjunction(right)]
     return [piece]
 
@@ -193,12 +199,15 @@ def _split_labelled(group: str, *, spaces_separate: bool) -> tuple[list[str], li
     lead: list[str] = []
     support: list[str] = []
     parts = _LABEL.split(group)
-    lead.extend(split_units(parts[0], spaces_separate=spaces_separate))
+    # Text before the first label is units only where it reads as units (not a remark).
+    head = split_units(parts[0], spaces_separate=spaces_separate)
+    lead.extend(n for n in head if looks_like_unit(n))
     # "牵头单位：X 责任单位：Y": the 责任单位 carry the work under the lead, as support.
     led = any(label.startswith("牵头") for label in parts[1::2])
     for label, body in zip(parts[1::2], parts[2::2], strict=True):
         below = led and label.startswith(("责任", "主要责任"))
         target = support if _SUPPORT_LABEL.match(label) or below else lead
+        body = re.split(r"[。；;]", body, maxsplit=1)[0]  # the list ends with its sentence
         target.extend(split_units(body, spaces_separate=spaces_separate))
     return _unique(lead), [u for u in _unique(support) if u not in lead]
 

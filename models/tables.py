@@ -77,6 +77,13 @@ class Milestone(SQLModel, table=True):
     due_is_default: bool = False
     is_report: bool = False
     policy: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
+    # The units of the milestone's own clause; empty: the task's units owe it.
+    lead_units: list[str] = Field(
+        default_factory=list, sa_type=JSONValue, sa_column_kwargs={"server_default": "[]"}
+    )
+    support_units: list[str] = Field(
+        default_factory=list, sa_type=JSONValue, sa_column_kwargs={"server_default": "[]"}
+    )
 
 
 class Obligation(SQLModel, table=True):

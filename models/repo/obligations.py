@@ -74,12 +74,28 @@ def _responsible(session: Session, task: Task, now: datetime) -> tuple[dict[int,
     parties = session.exec(
         select(TaskUnit).where(TaskUnit.task_id == task.id).order_by(col(TaskUnit.position))
     ).all()
+    names = {role: [p.name for p in parties if p.role == role] for role in ("lead", "support")}
+    return roles_of(session, names, now)
+
+
+def milestone_owners(
+    session: Session, ms: Milestone, task_roles: dict[int, str], now: datetime
+) -> tuple[dict[int, str], set[str]]:
+    """Who owes a milestone: the units of its own clause when it names them, else the task's."""
+    if not (ms.lead_units or ms.support_units):
+        return task_roles, set()
+    names = {"lead": list(ms.lead_units or []), "support": list(ms.support_units or [])}
+    return roles_of(session, names, now)
+
+
+def roles_of(
+    session: Session, names: dict[str, list[str]], now: datetime
+) -> tuple[dict[int, str], set[str]]:
+    """{unit id: role} behind the names by role (groups expanded), and the empty groups."""
     roles: dict[int, str] = {}
     empty: set[str] = set()
     for role in ("lead", "support"):
-        units, missing = resolve_parties(
-            session, [p.name for p in parties if p.role == role], now=now
-        )
+        units, missing = resolve_parties(session, names[role], now=now)
         empty |= missing
         for u in units:
             roles.setdefault(u.id or 0, role)  # a unit that leads and also supports is a lead
@@ -210,7 +226,9 @@ def materialise_plan(
         roles, empty = _responsible(session, task, now)
         report.unexpanded |= empty
         for ms in session.exec(select(Milestone).where(Milestone.task_id == task.id)).all():
-            _materialise_milestone(session, ctx, (plan, task, ms), roles, now, activation, report)
+            owners, missing = milestone_owners(session, ms, roles, now)
+            report.unexpanded |= missing
+            _materialise_milestone(session, ctx, (plan, task, ms), owners, now, activation, report)
     session.flush()
     return report
 

@@ -38,7 +38,14 @@ TASK_FIELDS = {
     "text": "任务内容",
 }
 SCHEDULE_FIELDS = ("due", "rrule", "dtstart", "until")
-_MILESTONE_FIELDS = (*SCHEDULE_FIELDS, "due_is_default", "source_text", "label")
+MILESTONE_UNIT_FIELDS = ("lead_units", "support_units")
+_MILESTONE_FIELDS = (
+    *SCHEDULE_FIELDS,
+    "due_is_default",
+    "source_text",
+    "label",
+    *MILESTONE_UNIT_FIELDS,
+)
 _META_LIMITS = {"title": 500, "issuer": 200, "doc_no": 100}
 
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, delete, select
 
 from intake.model import ParsedMilestone, ParsedPlan, ParsedTask
 from models.repo.audit import record_event
-from models.repo.plan_diff import Change, diff_meta, diff_tasks
+from models.repo.plan_diff import MILESTONE_UNIT_FIELDS, Change, diff_meta, diff_tasks
 from models.repo.plan_parties import PendingParties, ensure_parties
 from models.repo.plan_rows import (
     ROLE_FIELDS,
@@ -189,6 +189,9 @@ def _apply_milestone(
     session.flush()
     if change.kind == "milestone_added" or change.moves_schedule:
         result.moved_milestones.append(row.id or 0)
+    owners = any(f in MILESTONE_UNIT_FIELDS for f in change.fields)
+    if owners and rows.task.id not in result.units_changed_tasks:
+        result.units_changed_tasks.append(rows.task.id or 0)  # its obligations follow its units
     return row.id
 
 

@@ -110,6 +110,8 @@ def fill_milestone(row: Milestone, parsed: ParsedMilestone) -> None:
     row.until = parsed.until if parsed.rrule else None
     row.due_is_default = parsed.due_is_default
     row.is_report = is_report_milestone(parsed)
+    row.lead_units = unique_names(parsed.lead_units)
+    row.support_units = [n for n in unique_names(parsed.support_units) if n not in row.lead_units]
 
 
 REPORT_WORDS = ("报送", "上报", "报告", "月报", "报表", "填报")
@@ -169,4 +171,6 @@ def to_parsed_milestone(m: Milestone) -> ParsedMilestone:
         dtstart=m.dtstart,
         until=m.until,
         due_is_default=m.due_is_default,
+        lead_units=list(m.lead_units or []),
+        support_units=list(m.support_units or []),
     )

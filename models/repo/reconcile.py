@@ -21,7 +21,12 @@ from intake.model import ParsedPlan
 from models.directory import Unit
 from models.repo.audit import record_event
 from models.repo.chase import OfficeAction, apply_decision, due_instant, next_action_time, state_of
-from models.repo.obligations import materialise_plan, plan_period, resolve_parties
+from models.repo.obligations import (
+    materialise_plan,
+    milestone_owners,
+    plan_period,
+    resolve_parties,
+)
 from models.repo.plan_edits import PlanChanges, apply_plan_edits, diff_plan
 from models.repo.plan_rows import PlanError
 from models.tables import Milestone, Obligation, Plan, QueueItem, Task, TaskUnit
@@ -205,10 +210,16 @@ class _Reconciler:
         task = self.session.get(Task, task_id)
         if task is None:
             return
-        roles = self._roles(task)
+        task_roles = self._roles(task)
+        by_milestone: dict[int, dict[int, str]] = {}
         for ob in self._obligations(Obligation.task_id == task_id):
             if Status(ob.status) not in OPEN_STATUSES:
                 continue
+            if ob.milestone_id not in by_milestone:
+                ms = self.session.get(Milestone, ob.milestone_id)
+                owners = milestone_owners(self.session, ms, task_roles, self.now)[0] if ms else {}
+                by_milestone[ob.milestone_id] = owners
+            roles = by_milestone[ob.milestone_id]
             if ob.unit_id not in roles:
                 self._waive(ob, REMOVED_REASON)
             elif roles[ob.unit_id] != ob.role:

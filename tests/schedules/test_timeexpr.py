@@ -13,6 +13,7 @@ from schedules.timeexpr import (
     TimeExprError,
     convert_cn_number,
     default_milestone,
+    find_event_phrase,
     find_time_expressions,
     is_open_ended,
     normalize_numerals,
@@ -47,6 +48,10 @@ DUE_CASES = [
     ("３月底前", ["2024-03-31"]),
     ("3-6月", ["2024-06-30"]),
     ("3月至5月", ["2024-05-31"]),
+    # a period of days is due at its end
+    ("6月1日至6月7日", ["2024-06-07"]),
+    ("6月2日至30日", ["2024-06-30"]),
+    ("4月15日—5月15日", ["2024-05-15"]),
 ]
 
 
@@ -171,3 +176,43 @@ def test_it_finds_every_expression_in_prose_in_order_without_duplicates() -> Non
         (None, "FREQ=MONTHLY;BYMONTHDAY=26"),
     ]
     assert [s.source_text for s in specs] == ["2024年5月底前", "2024年底前", "每月26日前"]
+
+
+def test_a_daily_zero_report_over_a_period_is_a_daily_recurrence() -> None:
+    text = "从9月10日至10月15日实行安全生产工作“零报告”制度"
+    (spec,) = find_time_expressions(text, ONE_YEAR)
+    assert (spec.rrule, spec.dtstart, spec.until) == (
+        "FREQ=DAILY",
+        date(2024, 9, 10),
+        date(2024, 10, 15),
+    )
+
+
+def test_a_day_of_the_last_month_of_each_quarter() -> None:
+    (spec,) = find_time_expressions("每季度最后一个月的30日前报送进展", ONE_YEAR)
+    assert spec.rrule == "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=30"
+    assert spec.dtstart == date(2024, 3, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("开学初，各学校要召开会议", "开学初"),
+        ("入汛前完成排查", "入汛前"),
+        ("汛期前，各镇完成隐患整治", "汛期前"),
+        ("节前开展一次安全检查", "节前"),
+        ("春节期间加强值班", "春节期间"),
+        ("各学校要加强安全教育", ""),
+    ],
+)
+def test_it_finds_times_that_hang_on_an_event(text: str, phrase: str) -> None:
+    assert find_event_phrase(text) == phrase
+    assert find_time_expressions(text, ONE_YEAR) == []  # no date is invented for them
+
+
+def test_a_report_named_by_its_period_recurs() -> None:
+    (spec,) = find_time_expressions("认真落实专项跟踪督查、季度进展通报等各项工作", ONE_YEAR)
+    assert spec.rrule == "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1"
+    (spec,) = find_time_expressions("建立月度调度会商机制", ONE_YEAR)
+    assert spec.rrule == "FREQ=MONTHLY;BYMONTHDAY=-1"
+    assert find_time_expressions("第一季度工作总结", ONE_YEAR)[0].due == date(2024, 3, 31)
