@@ -45,9 +45,15 @@ _BY = re.compile(
 _CUT_NAME = re.compile(r"[、，,（(和及与门局委办部所站队心会组府司院处室科]")
 # A place as a whole ("全镇安全发展水平…") is where, not who.
 _SCOPE = re.compile(r"^(?:全|本)")
-# "镇党委政府主要负责人…": the actor is a person of the unit, not the unit.
+# "镇党委政府主要负责人…": a person of the unit acts; the unit is the one to chase.
 _PERSON = re.compile(
     r"^(?:主要|副)?(?:负责人|负责同志|领导|书记|干部|同志|分管|区长|市长|县长|镇长|局长|主任)"
+)
+# The whole person phrase, to find the predicate after it ("…主要负责人作为第一责任人，要…").
+_PERSON_PHRASE = re.compile(
+    r"^(?:主要|副|分管\S{0,10}?的?)?(?:负责人|负责同志|领导(?:干部|班子)?|书记|主任|"
+    r"[区市县镇乡局]长)(?:(?:和|及|、)(?:班子成员|其他\S{0,4}成员|分管领导))?"
+    r"(?:作为\S{2,30}?(?:第一)?责任人[，,]?)?"
 )
 # The name's last character and the next one make a verb ("区维稳综治办组|织人员"): the name ended before.
 _CUT_VERB = re.compile(r"组织|办理|会同|部署|处理|处置|委托|站在|心中")
@@ -161,12 +167,22 @@ def _subject(clause: str, *, need_predicate: bool = False) -> tuple[list[str], s
             continue
         names = _names(head)
         if names and _PERSON.match(rest):
-            return [], ""  # "镇党委政府主要负责人…": a person of the unit acts
+            return _person_of(names, rest)
         if not names or (rest and not (_PREDICATE.match(rest) or _plainly_named(names, rest))):
             continue
         if rest or all(len(n) <= 10 or _DESCRIBED.match(n) for n in names):
             best = (names, _role(rest))  # a whole clause as the actor: a short name or a group
     return best
+
+
+def _person_of(names: list[str], rest: str) -> tuple[list[str], str]:
+    """ "镇党委政府主要负责人每季度…召开", "各级各部门主要负责人作为第一责任人，要…": the
+    person acts for the unit, which is chased (as lead) when the sentence goes on to a duty."""
+    person = _PERSON_PHRASE.match(rest)
+    if not person or not all(_NAME_START.match(n) and not _SCOPE.match(n) for n in names):
+        return [], ""
+    after = _REMARK.sub("", rest[person.end() :])
+    return (names, "lead") if _PREDICATE.match(after) else ([], "")
 
 
 def _plainly_named(names: list[str], rest: str) -> bool:
