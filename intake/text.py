@@ -71,7 +71,11 @@ def split_document(lines: list[str]) -> SplitDocument:
         kind = _kind(lines[i])
         if kind in ("cell", "tsv", "pipe", "pcell"):
             block, i = _read_block(lines, i, kind)
-            doc.tables.append(block)
+            if all(len([c for c in r.cells if c.strip()]) <= 1 for r in block.rows):
+                # "|" debris around running text ("|\n[接上页] …正文… |"): no table, prose
+                doc.prose += [(r.line, c) for r in block.rows for c in r.cells if c.strip()]
+            else:
+                doc.tables.append(block)
             continue
         doc.prose.append((i + 1, lines[i]))
         i += 1

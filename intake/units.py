@@ -65,6 +65,8 @@ def clean_name(name: str) -> str:
     name = re.sub(r"[*_`]", "", name)
     name = _CJK_GAP.sub("", name).strip(" \t\u3000。.")
     note = _TRAILING_NOTE.search(name)
+    if note and PLACE_KINDS.match(name[note.start() :].strip()):
+        return name  # "各县（市、区）": kinds of place, part of the name
     return name[: note.start()].strip() if note and note.start() >= 2 else name
 
 
@@ -73,11 +75,18 @@ def is_note(text: str) -> bool:
     return bool(_NOTE.search(text))
 
 
+# Kinds of place in brackets after a place's name are part of it ("各县（市、区）").
+PLACE_KINDS = re.compile(
+    r"[（(](?:(?:市|区|县|镇|乡|乡镇|街道|开发区|园区|管委会|场|林场)[、，,]?){1,4}[）)]$"
+)
+
+
 def looks_like_unit(name: str) -> bool:
     """True when ``name`` reads like an office, a group of offices or a place's government."""
     if not 2 <= len(name) <= 30 or "的" in name:
         return False
     inlined = re.sub(r"[（(]([^（）()]{1,2})[）)]$", r"\1", name)  # "各乡（镇）", "各县（区）"
+    inlined = PLACE_KINDS.sub("", inlined)  # "各县（市、区）", "各乡镇（街道、开发区）"
     return bool(_COLLECTIVE.match(inlined) or _UNIT_SUFFIX.search(inlined))
 
 
@@ -125,12 +134,16 @@ def _split_top_level(text: str, *, spaces_separate: bool) -> list[str]:
     return [p for p in pieces if p.strip()]
 
 
+# An office named by its kind alone ("安委会") is the office of the name before it.
+_BARE_OFFICE = re.compile(r"^(?:安委会|安委办|办公室|委员会|管委会|领导小组|指挥部|工作专班)$")
+
+
 def _join_spaced(pieces: list[str]) -> list[str]:
     """Spaces in a table cell separate names, unless a piece is no name on its own
     ("各县区（开发区） 安委会" is one unit, "安监站 安监所" two)."""
     out: list[str] = []
     for piece in pieces:
-        if out and not looks_like_unit(out[-1].strip()):
+        if out and (not looks_like_unit(out[-1].strip()) or _BARE_OFFICE.match(piece.strip())):
             out[-1] += piece
         else:
             out.append(piece)

@@ -43,3 +43,18 @@ def test_the_year_of_a_table_with_no_title_comes_from_its_times_and_is_flagged()
     assert plan["plan"]["year"] == 2019
     assert "取自正文" in plan["warnings"][0]["message"]
     assert plan["tasks"][0]["milestones"][0]["due"] == "2019-10-31"
+
+
+def test_pipe_debris_around_running_text_is_prose_and_subsections_run_inside_it() -> None:
+    text = (
+        "|\n[接上页] (五) 加强信息报送 区领导小组办公室要确定专人负责信息报送。 三、时间安排 "
+        "(一)部署阶段(5月) 各镇(街道)工作组制定具体实施方案。 (二)督查阶段(8月-11月) "
+        "区领导小组组成督查组开展督查。 (三)总结阶段(11月) 各镇(街道)于10月30日前报送"
+        "2019年工作总结。 |\n"
+    )
+    tasks = _plan(text)["tasks"]
+    assert [t["ref"] for t in tasks] == ["(五)", "三、(一)", "三、(二)", "三、(三)"]
+    assert tasks[1]["lead_units"] == ["各镇(街道)工作组"]  # subject after a bracketed time
+    assert tasks[2]["lead_units"] == ["区领导小组"]  # "…组成督查组"
+    assert tasks[3]["lead_units"] == ["各镇(街道)"]  # kinds of place stay in the name
+    assert "2019-10-30" in [m["due"] for m in tasks[3]["milestones"]]
