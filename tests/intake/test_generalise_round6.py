@@ -58,3 +58,25 @@ def test_pipe_debris_around_running_text_is_prose_and_subsections_run_inside_it(
     assert tasks[2]["lead_units"] == ["区领导小组"]  # "…组成督查组"
     assert tasks[3]["lead_units"] == ["各镇(街道)"]  # kinds of place stay in the name
     assert "2019-10-30" in [m["due"] for m in tasks[3]["milestones"]]
+
+
+def test_a_target_with_a_date_is_no_duty_but_a_dated_deliverable_is() -> None:
+    text = (
+        "某区消防安全专项整治实施方案\n\n2021年5月6日\n\n"
+        "坚持问题导向。集中整治突出风险。2023年底前，全区重大消防安全风险明显减少。\n\n"
+        "坚持责任落实。区消防救援支队要于2023年6月底前制定专项检查方案。\n"
+    )
+    tasks = _plan(text)["tasks"]
+    assert len(tasks) == 1
+    assert tasks[0]["lead_units"] == ["区消防救援支队"]
+    assert [m["due"] for m in tasks[0]["milestones"]] == ["2023-06-30"]
+
+
+def test_an_empty_subsection_where_the_copy_ends_is_no_task() -> None:
+    text = "某区2024年安全生产工作要点\n\n一、强化责任落实\n（一）\n"
+    try:
+        tasks = _plan(text)["tasks"]
+    except Exception as exc:  # the importer says there is nothing to chase
+        assert "没有找到任何任务" in str(exc)
+    else:
+        assert tasks == []
