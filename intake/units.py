@@ -52,7 +52,7 @@ _EMPTY = frozenset({"", "/", "／", "无", "—", "-", "——", "暂无"})
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff（）()])\s+(?=[\u4e00-\u9fff（）()])")
 _REPEAT_AT_BREAK = re.compile(rf"(.){BREAK_MARK}\1")
 _PROSE_DUTY = re.compile(
-    r"(?:^|[。；;，,！？\n])\s*([^。；;，,：:！？\n]{2,40}?)(?:等(?:部门|单位|机构))?(?:要(?!求)|负责|牵头)"
+    r"(?:^|[。；;，,！？\n])\s*([^。；;，,：:！？\n]{2,40}?)(?:等(?:部门|单位|机构))?(?:(?:都|均|一定)?要(?!求)|负责|牵头)"
 )
 _NOT_SUBJECT = re.compile(
     r"^(?:按照|根据|由|对|在|将|把|向|经|同时|通过|结合|围绕|以|为|加强|推动)"
@@ -150,15 +150,20 @@ def _join_spaced(pieces: list[str]) -> list[str]:
     return out
 
 
+_BODY = ("政府", "委员会", "指挥部", "办公室", "领导小组")
+
+
 def _split_conjunction(piece: str) -> list[str]:
     """ "X和Y" / "X及Y" of two units; "住房和城乡建设局" stays one name (Y starts no name)."""
     for match in re.finditer(r"(?:以及|和|及|与)", piece):
         left, right = clean_name(piece[: match.start()]), clean_name(piece[match.end() :])
         # "各牵头单位和汇总单位": two kinds of unit named by their role
         kinds = left.endswith("单位") and right.endswith("单位") and len(right) <= 6
+        # "各级人民政府和防汛抗旱指挥部": a government and a headquarters, each whole
+        bodies = left.endswith(_BODY) and right.endswith(_BODY) and len(right) >= 5
         if (
             looks_like_unit(left)
-            and (re.match(_NAME_START, right) or kinds)
+            and (re.match(_NAME_START, right) or kinds or bodies)
             and looks_like_unit(right)
         ):
             return [left, *_split_conjunction(right)]
@@ -276,10 +281,13 @@ def find_labelled_units(text: str) -> tuple[list[str], list[str]] | None:
 def find_prose_units(text: str) -> list[str]:
     """Units a sentence makes responsible: "建管部门要…", "镇安委会负责…", "X、Y等机构要…"."""
     found: list[str] = []
-    for match in _PROSE_DUTY.finditer(text.replace(BREAK_MARK, "")):
+    plain = text.replace(BREAK_MARK, "")
+    for match in _PROSE_DUTY.finditer(plain):
         subject = match.group(1).strip()
         if _NOT_SUBJECT.match(subject):
             continue
+        if re.match(r"[，,]?\s*是", plain[match.end() :]):
+            continue  # "各有关部门和单位分工负责，是搞好…的关键": what a principle says, no duty
         names = split_units(subject)
         if names and all(_is_prose_unit(n) for n in names):
             found.extend(names)
@@ -289,4 +297,8 @@ def find_prose_units(text: str) -> list[str]:
 def _is_prose_unit(name: str) -> bool:
     if not looks_like_unit(name) or len(name) > 14:
         return False
-    return bool(re.match(_NAME_START, name)) or len(name) <= 6 or name.endswith(("部门", "单位"))
+    return (
+        bool(re.match(_NAME_START, name))
+        or len(name) <= 6
+        or name.endswith(("部门", "单位", *_BODY))
+    )

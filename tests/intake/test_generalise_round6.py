@@ -80,3 +80,12 @@ def test_an_empty_subsection_where_the_copy_ends_is_no_task() -> None:
         assert "没有找到任何任务" in str(exc)
     else:
         assert tasks == []
+
+
+def test_a_principle_is_no_duty_and_a_government_and_its_headquarters_are_two_units() -> None:
+    text = (
+        "某市2019年防汛工作意见\n\n（二）落实防汛责任制\n实行行政首长负责，各有关部门和单位分工负责，"
+        "是搞好防汛工作的关键。各级人民政府和防汛抗旱指挥部一定要认真落实各项防汛责任制。\n"
+    )
+    tasks = _plan(text)["tasks"]
+    assert tasks[0]["lead_units"] == ["各级人民政府", "防汛抗旱指挥部"]
