@@ -109,7 +109,9 @@ def _split_units(text: str, spaces_separate: bool) -> tuple[str, ...]:
     if spaces_separate:
         pieces = _join_spaced(pieces)
     names: list[str] = []
-    for piece in (part for p in pieces for part in _split_conjunction(p)):
+    # "X及Y按职责分工": the role words go before the conjunction is looked at
+    trimmed = [_TRAILING_ETC.sub("", p.strip()) or p for p in pieces]
+    for piece in (part for p in trimmed for part in _split_conjunction(p)):
         for name in _unglue(_TRAILING_ETC.sub("", clean_name(piece))):
             if name in _EMPTY or len(name) < 2 or _TIME_LIKE.search(name):
                 continue  # a deadline among the units is a time; one character is debris
@@ -191,6 +193,9 @@ def _inherit_prefix(name: str, previous: str) -> str:
     return office.group(1) + "会" + name if office else name
 
 
+_SHARED = re.compile(r"(?:按照?|根据)(?:各自)?职责(?:分工)?负责$|分工负责$|分别负责$")
+
+
 def split_roles(group: str, *, spaces_separate: bool = False) -> tuple[list[str], list[str]]:
     """Read a unit group into (lead, support) units.
 
@@ -204,9 +209,13 @@ def split_roles(group: str, *, spaces_separate: bool = False) -> tuple[list[str]
     lead: list[str] = []
     support: list[str] = []
     last = 0
+    led = False
     for match in _ROLE.finditer(group):
         names = split_units(group[last : match.start()], spaces_separate=spaces_separate)
-        (lead if match.group(1) in _LEAD_ROLES else support).extend(names)
+        # "X牵头，Y按职责分工负责": under a lead, the units sharing the work support it
+        shared = led and _SHARED.search(group[last : match.end()]) is not None
+        (lead if match.group(1) in _LEAD_ROLES and not shared else support).extend(names)
+        led = led or match.group(1) == "牵头"
         last = match.end()
     rest = split_units(group[last:], spaces_separate=spaces_separate)
     (support if lead else lead).extend(rest)

@@ -89,3 +89,14 @@ def test_a_principle_is_no_duty_and_a_government_and_its_headquarters_are_two_un
     )
     tasks = _plan(text)["tasks"]
     assert tasks[0]["lead_units"] == ["各级人民政府", "防汛抗旱指挥部"]
+
+
+def test_units_sharing_the_work_under_a_lead_support_it() -> None:
+    from intake.units import split_roles
+
+    group = "市政府办公室、市审改办牵头，市级各有关部门及各县市区政府按职责分工负责"
+    assert split_roles(group) == (
+        ["市政府办公室", "市审改办"],
+        ["市级各有关部门", "各县市区政府"],
+    )
+    assert split_roles("区应急局、区建管委按职责分工负责") == (["区应急局", "区建管委"], [])
