@@ -116,7 +116,24 @@ def _split_units(text: str, spaces_separate: bool) -> tuple[str, ...]:
             if name in _EMPTY or len(name) < 2 or _TIME_LIKE.search(name):
                 continue  # a deadline among the units is a time; one character is debris
             names.append(_inherit_prefix(name, names[-1]) if names else name)
-    return tuple(dict.fromkeys(names))
+    return tuple(dict.fromkeys(_share_suffix(names)))
+
+
+def _share_suffix(names: list[str]) -> list[str]:
+    """ "交通运输、公安交警、应急管理部门": the last name's 部门 belongs to every name of the list."""
+    last = names[-1] if names else ""
+    kind = next((k for k in ("部门", "单位", "机构") if last.endswith(k)), "")
+    if len(names) < 2 or not kind or len(last) <= len(kind) + 1 or re.search("各|有关|相关", last):
+        return names  # "杨陵区、示范区各部门": a place and its departments
+    heads = names[:-1]
+    if any(looks_like_unit(n) or not 2 <= len(n) <= 6 or not _CJK_ONLY.match(n) for n in heads):
+        return names
+    if any(n.endswith(("区", "县", "市", "乡", "村", "街道")) for n in heads):
+        return names
+    return [n + kind for n in heads] + [last]
+
+
+_CJK_ONLY = re.compile(r"^[\u4e00-\u9fff]+$")
 
 
 def _split_top_level(text: str, *, spaces_separate: bool) -> list[str]:

@@ -100,3 +100,14 @@ def test_units_sharing_the_work_under_a_lead_support_it() -> None:
         ["市级各有关部门", "各县市区政府"],
     )
     assert split_roles("区应急局、区建管委按职责分工负责") == (["区应急局", "区建管委"], [])
+
+
+def test_a_list_sharing_the_last_names_suffix() -> None:
+    from intake.units import split_units
+
+    assert split_units("交通运输、公安交警、应急管理部门") == [
+        "交通运输部门",
+        "公安交警部门",
+        "应急管理部门",
+    ]
+    assert split_units("杨陵区、示范区各部门") == ["杨陵区", "示范区各部门"]
