@@ -90,11 +90,34 @@ def is_end_matter(text: str) -> bool:
     return bool(_END_MATTER.match(compact) or _ORG_LINE.match(compact) or _SIGNED.match(compact))
 
 
+_PAGE_MARK = re.compile(r"^(\d{1,2})、")
+
+
+def _drop_page_markers(lines: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
+    """A document-sharing page numbers its chunks "1、…", "2、…", "3、…" wherever the chunk
+    starts, mid-sentence ("…打牢公共消防安全" then "2、基础。…"): when every later number
+    follows a line cut without its sentence's end, the numbers are page marks, not items."""
+    texts = [(i, t) for i, (_, t, _) in enumerate(lines) if t]
+    marks = [(k, i) for k, (i, t) in enumerate(texts) if _PAGE_MARK.match(t)]
+    run = [(k, i) for k, i in marks if int(_PAGE_MARK.match(texts[k][1])[1]) == 1][:1]
+    for k, i in marks:
+        if run and k > run[-1][0] and int(_PAGE_MARK.match(texts[k][1])[1]) == len(run) + 1:
+            run.append((k, i))
+    cut = all(not texts[k - 1][1].endswith(tuple(_TERMINAL + "”")) for k, _ in run[1:])
+    if len(run) < 2 or not cut:
+        return lines
+    out = list(lines)
+    for _, i in run:
+        number, text, heading = out[i]
+        out[i] = (number, _PAGE_MARK.sub("", text, count=1), heading)
+    return out
+
+
 def build_paragraphs(prose: list[tuple[int, str]]) -> list[Paragraph]:
     """Join page-break fragments into paragraphs and classify each one."""
     paragraphs: list[Paragraph] = []
-    for number, raw in prose:
-        text, heading = clean_line(raw)
+    cleaned = _drop_page_markers([(number, *clean_line(raw)) for number, raw in prose])
+    for number, text, heading in cleaned:
         if not text:
             continue
         last = paragraphs[-1] if paragraphs else None

@@ -111,3 +111,16 @@ def test_a_list_sharing_the_last_names_suffix() -> None:
         "应急管理部门",
     ]
     assert split_units("杨陵区、示范区各部门") == ["杨陵区", "示范区各部门"]
+
+
+def test_page_marks_of_a_document_sharing_copy_are_not_items() -> None:
+    text = (
+        "1、某镇2022年消防宣传月活动方案为增强消防安全素质，制定本方案。(一)开展疏散演练，打牢公共消防安全\n"
+        "2、基础。镇安办要于2022年11月20日前组织各村开展疏散演练。(二)落实宣传培训，消防安全重点单位要开展\n"
+        "3、宣传培训。\n"
+    )
+    tasks = _plan(text)["tasks"]
+    assert [t["ref"] for t in tasks][-2:] == ["(一)", "(二)"]
+    assert tasks[-2]["title"].startswith("开展疏散演练")
+    assert "2022-11-20" in [m["due"] for m in tasks[-2]["milestones"]]
+    assert tasks[-1]["lead_units"] == ["消防安全重点单位"]
