@@ -31,6 +31,8 @@ from tests.intake.corpus_scoring import (  # noqa: E402
 )
 
 BASELINE = "852aa07"
+# Held-out rounds: (name, first and last document number), collected and labelled in this order.
+ROUNDS = [("round 4", 1, 4), ("round 5", 5, 12), ("round 6", 13, 21)]
 # Runs in the baseline's own tree: read every file, print {name: to_dict() or {"error": …}}.
 _READ_ALL = """
 import json, sys
@@ -96,6 +98,20 @@ def print_table(title: str, scores: list[DocScore]) -> None:
     print(f"mean {mean:.3f}   worst {worst.score:.3f} ({worst.name})\n")
 
 
+def print_rounds(title: str, scores: list[DocScore]) -> None:
+    """Mean and worst of each held-out round (documents sNN, by number)."""
+    print(title)
+    for name, first, last in ROUNDS:
+        part = [s for s in scores if first <= int(s.name[1:3]) <= last]
+        if part:
+            mean = sum(s.score for s in part) / len(part)
+            worst = min(part, key=lambda s: s.score)
+            print(
+                f"{name} (s{first:02d}–s{last:02d}): mean {mean:.3f}   worst {worst.score:.3f} ({worst.name})"
+            )
+    print()
+
+
 def main() -> int:
     """Print both tables and return 0."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -110,11 +126,13 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             baseline = read_all(paths, baseline_tree(args.baseline, Path(tmp)))
         print_table(f"baseline reader ({args.baseline})", score_all(baseline))
-    print_table("held-out documents, current reader", score_all(current, HELD_OUT))
+    held_out = score_all(current, HELD_OUT)
+    print_table("held-out documents, current reader", held_out)
+    print_rounds("held-out rounds, current reader", held_out)
     if baseline:
-        print_table(
-            f"held-out documents, baseline ({args.baseline})", score_all(baseline, HELD_OUT)
-        )
+        held_base = score_all(baseline, HELD_OUT)
+        print_table(f"held-out documents, baseline ({args.baseline})", held_base)
+        print_rounds(f"held-out rounds, baseline ({args.baseline})", held_base)
     return 0
 
 

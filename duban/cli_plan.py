@@ -103,7 +103,9 @@ def _print_stored(result: dict[str, Any]) -> None:
 
 def _print_warnings(warnings: list[dict[str, Any]]) -> None:
     for w in warnings:
-        typer.echo(f"  警告 第 {w['line']} 行：{w['message']}（{w['text'][:40]}）")
+        where = f" 第 {w['line']} 行" if w["line"] else ""
+        quoted = f"（{w['text'][:40]}）" if w["text"] else ""
+        typer.echo(f"  警告{where}：{w['message']}{quoted}")
 
 
 def _print_pending(pending: PendingParties, *, heading: str) -> None:

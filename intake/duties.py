@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import re
 
-from intake.units import looks_like_unit, split_units
+from intake.units import PLACE_KINDS, looks_like_unit, split_units
 
 _SENTENCE_STOP = "。；;！？!?\n"
 _CLAUSE_STOP = "，,：:"
 # What may follow an actor: a role, a modal, or the verb of the duty.
 _PREDICATE = re.compile(
-    r"^(?:等(?:部门|单位|机构)?|分别|要|应|须|必须|需|负责|牵头|主责|配合|协助|参与|协同|按照|按|根据|依据|"
+    r"^(?:等(?:部门|单位|机构)?|分别|(?:都|均|一定)?(?:要|应|须|必须|需)|负责|牵头|主责|配合|协助|参与|协同|按照|按|根据|依据|"
     r"自|从|"
     r"结合|围绕|聚焦|针对|对|在|于|向|会同|联合|共同|制定|制订|开展|组织|做好|落实|推进|推动|建立|"
     r"完善|完成|明确|加强|加大|强化|抓好|督促|指导|及时|切实|认真|全面|积极|统筹|定期|持续|深入|"
     r"进一步|每|具体|严格|提供|召开|报送|上报|编制|印发|出台|"
-    r"研究|部署|实施|启动|梳理|排查|检查|培育|培树|总结|形成|健全|将|\d)"
+    r"研究|部署|实施|启动|梳理|排查|检查|培育|培树|总结|形成|健全|组成|将|\d)"
 )
 _DELEGATE = re.compile(r"^(?:推动|督促|指导|要求|动员|引导|组织|协调)")
 _LEADING = re.compile(
@@ -45,12 +45,18 @@ _BY = re.compile(
 _CUT_NAME = re.compile(r"[、，,（(和及与门局委办部所站队心会组府司院处室科]")
 # A place as a whole ("全镇安全发展水平…") is where, not who.
 _SCOPE = re.compile(r"^(?:全|本)")
-# "镇党委政府主要负责人…": the actor is a person of the unit, not the unit.
+# "镇党委政府主要负责人…": a person of the unit acts; the unit is the one to chase.
 _PERSON = re.compile(
     r"^(?:主要|副)?(?:负责人|负责同志|领导|书记|干部|同志|分管|区长|市长|县长|镇长|局长|主任)"
 )
+# The whole person phrase, to find the predicate after it ("…主要负责人作为第一责任人，要…").
+_PERSON_PHRASE = re.compile(
+    r"^(?:主要|副|分管\S{0,10}?的?)?(?:负责人|负责同志|领导(?:干部|班子)?|书记|主任|"
+    r"[区市县镇乡局]长)(?:(?:和|及|、)(?:班子成员|其他\S{0,4}成员|分管领导))?"
+    r"(?:作为\S{2,30}?(?:第一)?责任人[，,]?)?"
+)
 # The name's last character and the next one make a verb ("区维稳综治办组|织人员"): the name ended before.
-_CUT_VERB = re.compile(r"组织|办理|会同|部署|处理|处置|委托|站在|心中")
+_CUT_VERB = re.compile(r"组织|组成|办理|会同|部署|处理|处置|委托|站在|心中")
 # Offices with long names ("市政府民生实事工作推进领导小组办公室").
 _OFFICE_END = ("办公室", "领导小组", "指挥部", "委员会", "工作专班")
 # A remark in brackets between the actor and its verb ("…成员单位（详见任务分工）要…").
@@ -62,7 +68,7 @@ _DESCRIBED = re.compile(r"^(?:各|有关|相关|所有|其他)\S{1,20}的\S{0,6}
 # Words no unit's name holds: a span with one of them ran past the name into the sentence.
 _INNER_VERB = re.compile(
     r"按照|根据|(?<![主重需])要|负责(?!人)|牵头(?!单位|部门)|配合(?!单位|部门)|带队|开展|制定|落实|加强|推进|"
-    r"组织|明确|做好|召开|"
+    r"组织|明确|做好|召开|组成(?!部门)|"
     r"印发|下发|报送|每|对|向|将|把|[“”\"《》\d]"
 )
 _INNER_MARK = re.compile(r"(?<![主重需])要|对|向|将|把|每|[“”\"《》\d]")
@@ -87,7 +93,8 @@ def clause_units(text: str, start: int, end: int) -> Units:
     k = next((i for i, (s, e, _) in enumerate(chunks) if s <= at < e), 0)
     chunk_start, _, chunk = chunks[k]
     before = chunk[: at - chunk_start]
-    after = chunk[at - chunk_start + (end - start) :].lstrip("前内起，, ")
+    # "动员部署阶段（5月） 各县…": a time in brackets, the subject after them
+    after = chunk[at - chunk_start + (end - start) :].lstrip("前内起，, ）)\u3000")
     candidates = [before] if before.strip() else []
     candidates.append(after if after else (chunks[k + 1][2] if k + 1 < len(chunks) else ""))
     candidates += [chunks[j][2] for j in range(k - 1, -1, -1)]
@@ -154,19 +161,32 @@ def _subject(clause: str, *, need_predicate: bool = False) -> tuple[list[str], s
     best: tuple[list[str], str] = ([], "")
     for i in range(2, min(len(clause), 60) + 1):
         head, rest = clause[:i], clause[i:]
-        if not looks_like_unit(head[-4:]) and not head.endswith(("部门", "单位")):
+        placed = PLACE_KINDS.search(head) is not None  # "各县（市、区）" then the verb
+        if not looks_like_unit(head[-4:]) and not head.endswith(("部门", "单位")) and not placed:
             continue
+        if PLACE_KINDS.match(rest[: rest.find("）") + 1] or rest[: rest.find(")") + 1]):
+            continue  # the name goes on with its kinds of place
         rest = _REMARK.sub("", rest)
         if not rest and need_predicate:
             continue
         names = _names(head)
         if names and _PERSON.match(rest):
-            return [], ""  # "镇党委政府主要负责人…": a person of the unit acts
+            return _person_of(names, rest)
         if not names or (rest and not (_PREDICATE.match(rest) or _plainly_named(names, rest))):
             continue
         if rest or all(len(n) <= 10 or _DESCRIBED.match(n) for n in names):
             best = (names, _role(rest))  # a whole clause as the actor: a short name or a group
     return best
+
+
+def _person_of(names: list[str], rest: str) -> tuple[list[str], str]:
+    """ "镇党委政府主要负责人每季度…召开", "各级各部门主要负责人作为第一责任人，要…": the
+    person acts for the unit, which is chased (as lead) when the sentence goes on to a duty."""
+    person = _PERSON_PHRASE.match(rest)
+    if not person or not all(_NAME_START.match(n) and not _SCOPE.match(n) for n in names):
+        return [], ""
+    after = _REMARK.sub("", rest[person.end() :])
+    return (names, "lead") if _PREDICATE.match(after) else ([], "")
 
 
 def _plainly_named(names: list[str], rest: str) -> bool:

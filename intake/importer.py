@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 from intake.document import Document, TableBlock
@@ -13,13 +14,14 @@ from intake.html import read_html
 from intake.limits import check_formulas, check_package, check_tasks
 from intake.loose import requested_duties
 from intake.meta import extract_meta, plan_context
-from intake.model import ParsedPlan, ParsedTask, Warning
+from intake.model import ParsedPlan, ParsedTask, PlanMeta, Warning
 from intake.pdf import read_pdf
 from intake.prose import NOT_TASKS, parse_prose
 from intake.sheet import read_csv, read_xlsx
 from intake.source import decode_text, read_bytes
 from intake.table import parse_table
 from intake.text import text_document
+from schedules import clock
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 HTML_SUFFIXES = (".html", ".htm", ".shtml", ".xhtml")
@@ -67,18 +69,24 @@ def read_document(path: Path) -> Document:
     return Document(blocks=[TableBlock(rows=rows)], strict_tables=True)
 
 
-def parse_text(text: str, *, name: str) -> ParsedPlan:
+def parse_text(text: str, *, name: str, today: date | None = None) -> ParsedPlan:
     """Import a plan given as text (.txt/.md content); ``name`` is used in errors."""
     if not text.strip():
         raise IntakeError("文件为空", path=name)
-    return parse_document(text_document(text), name=name)
+    return parse_document(text_document(text), name=name, today=today)
 
 
-def parse_document(doc: Document, *, name: str) -> ParsedPlan:
-    """Find the plan's metadata, tasks and warnings in a document of any format."""
+def parse_document(doc: Document, *, name: str, today: date | None = None) -> ParsedPlan:
+    """Find the plan's metadata, tasks and warnings in a document of any format.
+
+    A document that names no year anywhere is read in the year of ``today`` (the import's
+    date), and that is listed for review, as is a year taken from the body's dates.
+    """
     meta = extract_meta(doc.lines(), name=Path(name).name)
     if meta.year is None:
-        raise IntakeError("无法确定计划年度：标题、文号、落款日期和文件名中都没有年份", path=name)
+        meta.year = meta.until_year = (today or clock.now().astimezone(clock.OFFICE_TZ).date()).year
+        meta.year_basis = "assumed"
+    year_notes = [_year_note(meta)] if meta.year_basis else []
     ctx = plan_context(meta)
     try:
         tasks, warnings = parse_prose(doc.prose, ctx)
@@ -107,7 +115,22 @@ def parse_document(doc: Document, *, name: str) -> ParsedPlan:
     if FIRST_IS_LEAD.search("".join(doc.lines())):
         for task in tasks:
             _first_leads(task)
-    return ParsedPlan(meta=meta, tasks=tasks, warnings=warnings, source=name)
+    return ParsedPlan(meta=meta, tasks=tasks, warnings=year_notes + warnings, source=name)
+
+
+def _year_note(meta: PlanMeta) -> Warning:
+    """The review item for a plan year that no title, file name or signature gave."""
+    if meta.year_basis == "body":
+        message = (
+            f"计划年度 {meta.year} 年取自正文第 {meta.year_line} 行的日期"
+            "（标题、文号、落款日期和文件名中都没有年份），请核对"
+        )
+        return Warning(line=meta.year_line, text=meta.year_text[:80], message=message)
+    message = (
+        f"文件中没有任何年份（标题、文号、落款日期、正文和文件名都没有），计划年度暂按导入当年"
+        f" {meta.year} 年读取：有日期的任务请核对年份"
+    )
+    return Warning(line=0, text="", message=message)
 
 
 # "列第一位者为工作牵头单位", "排在第一位的为牵头单位": the document says how to read its lists.

@@ -16,7 +16,7 @@ import re
 
 from intake.duties import actors_of
 from intake.errors import LineError
-from intake.model import ParsedTask
+from intake.model import ParsedMilestone, ParsedTask
 from intake.owners import union_units
 from intake.paragraphs import SECTION_CN, Paragraph, build_paragraphs, split_title
 from intake.timing import milestones_from_text
@@ -57,6 +57,7 @@ def paragraph_duty(
         for m in milestones
         if _DEADLINE.search(m.source_text) and not (m.due and m.due.year < ctx.year)
     ]
+    milestones = [m for m in milestones if not _is_target(m, text)]
     if not milestones:
         return None
     lead, support = union_units(find_prose_units(text), [], milestones)
@@ -70,6 +71,27 @@ def paragraph_duty(
         support_units=support,
         milestones=milestones,
     )
+
+
+# What a target says will be so ("2022年底前，城乡重大消防安全风险明显减少", "…平台基本建成"):
+# a state to reach, asked of nobody, not a duty.
+_TARGET_STATE = re.compile(
+    r"(?:明显|显著|大幅|持续|进一步|有效|基本|全面|初步|稳步)(?:减少|下降|降低|提升|提高|改善|增强|"
+    r"遏制|建成|形成|完善|健全|好转|覆盖|实现)|(?:得到|取得)[^。；;，,]{0,8}(?:遏制|提升|改善|成效|加强)"
+)
+
+
+def _is_target(milestone: ParsedMilestone, text: str) -> bool:
+    """True when the milestone's sentence, asking no one, only says what will be so."""
+    if milestone.lead_units or milestone.support_units or not milestone.source_text:
+        return False
+    at = text.find(milestone.source_text)
+    if at < 0:
+        return False
+    begin = max(text.rfind(ch, 0, at) for ch in "。；;！？") + 1
+    stops = [i for i in (text.find(ch, at) for ch in "。；;！？") if i >= 0]
+    sentence = text[begin : min(stops, default=len(text))]
+    return bool(_TARGET_STATE.search(sentence)) and not DELIVERABLE.search(sentence)
 
 
 # A deliverable the sentence asks of its subject ("制定…方案", "向市政府报告", "开展安全检查",

@@ -46,7 +46,10 @@ def extract_meta(lines: list[str], *, name: str = "") -> PlanMeta:
     meta.issuer = _shorten(signature or _letterhead(texts[:_HEAD_LINES]) or _derived(meta.title))
     meta.year, meta.until_year = _find_years(meta, doc_no, name)
     if meta.year is None:
-        meta.year = meta.until_year = _body_year(texts)
+        found = _body_year(texts)
+        if found is not None:
+            meta.year = meta.until_year = found[0]
+            meta.year_basis, meta.year_line, meta.year_text = "body", found[1] + 1, texts[found[1]]
     return meta
 
 
@@ -129,13 +132,15 @@ def _find_years(
     return fallback, fallback
 
 
-def _body_year(texts: list[str]) -> int | None:
-    """The year of the first full date in the text ("2023年09月15日", "2023-09-15"), else of
-    the first year it names: what a reader takes when the title and signature give none."""
+def _body_year(texts: list[str]) -> tuple[int, int] | None:
+    """(year, index of its line) of the first full date in the text ("2023年09月15日",
+    "2023-09-15"), else of the first year it names ("2016年底前", "完成2009年…总结"): what a
+    reader takes when the title and signature give none."""
     for pattern in (_FULL_DATE, _YEAR):
-        found = next((m for m in map(pattern.search, texts) if m), None)
-        if found:
-            return int(found[1])
+        for index, text in enumerate(texts):
+            found = pattern.search(text)
+            if found and 1950 <= int(found[1]) <= 2100:
+                return int(found[1]), index
     return None
 
 

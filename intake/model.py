@@ -20,6 +20,12 @@ class PlanMeta:
     issued_on: date | None = None
     year: int | None = None
     until_year: int | None = None
+    # Where the year came from when neither the title, the file name, the signature date nor
+    # the document number gives it: "body" (the first date of the text, at ``year_line``) or
+    # "assumed" (no year anywhere: the year of the import). Either is listed for review.
+    year_basis: str = ""
+    year_line: int = 0
+    year_text: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready form (the date as an ISO string)."""

@@ -58,11 +58,15 @@ def clean_line(raw: str) -> tuple[str, bool]:
     bold = text.startswith("**") and text.endswith("**") and len(text) > 4
     text = _BULLET.sub("", _MARKUP.sub("", text)).strip()
     text = _CIRCLE_ZERO.sub("〇", text)  # "二○○七年": a circle typed for the numeral zero
+    text = _CONTINUED.sub("", text)  # "[接上页] (五) …": a page's continuation mark
     if re.fullmatch(r"-{3,}|\*{3,}|_{3,}|(?:https?://|www\.)\S+", text):
         return "", False
     # A bold line is a heading only when it is numbered like one; bold also marks the unit
     # parentheses that close an item, even when a page break put them on their own line.
     return text, heading or (bold and _is_short(text) and _is_heading_number(text))
+
+
+_CONTINUED = re.compile(r"^[\[【〔（(]\s*(?:接上页|续上页|上接第?\S{0,3}页)\s*[\]】〕）)]\s*")
 
 
 def _is_heading_number(text: str) -> bool:
@@ -86,11 +90,34 @@ def is_end_matter(text: str) -> bool:
     return bool(_END_MATTER.match(compact) or _ORG_LINE.match(compact) or _SIGNED.match(compact))
 
 
+_PAGE_MARK = re.compile(r"^(\d{1,2})、")
+
+
+def _drop_page_markers(lines: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
+    """A document-sharing page numbers its chunks "1、…", "2、…", "3、…" wherever the chunk
+    starts, mid-sentence ("…打牢公共消防安全" then "2、基础。…"): when every later number
+    follows a line cut without its sentence's end, the numbers are page marks, not items."""
+    texts = [(i, t) for i, (_, t, _) in enumerate(lines) if t]
+    marks = [(k, i) for k, (i, t) in enumerate(texts) if _PAGE_MARK.match(t)]
+    run = [(k, i) for k, i in marks if int(_PAGE_MARK.match(texts[k][1])[1]) == 1][:1]
+    for k, i in marks:
+        if run and k > run[-1][0] and int(_PAGE_MARK.match(texts[k][1])[1]) == len(run) + 1:
+            run.append((k, i))
+    cut = all(not texts[k - 1][1].endswith(tuple(_TERMINAL + "”")) for k, _ in run[1:])
+    if len(run) < 2 or not cut:
+        return lines
+    out = list(lines)
+    for _, i in run:
+        number, text, heading = out[i]
+        out[i] = (number, _PAGE_MARK.sub("", text, count=1), heading)
+    return out
+
+
 def build_paragraphs(prose: list[tuple[int, str]]) -> list[Paragraph]:
     """Join page-break fragments into paragraphs and classify each one."""
     paragraphs: list[Paragraph] = []
-    for number, raw in prose:
-        text, heading = clean_line(raw)
+    cleaned = _drop_page_markers([(number, *clean_line(raw)) for number, raw in prose])
+    for number, text, heading in cleaned:
         if not text:
             continue
         last = paragraphs[-1] if paragraphs else None
@@ -109,6 +136,7 @@ def build_paragraphs(prose: list[tuple[int, str]]) -> list[Paragraph]:
 # Numbering that runs on inside one line, as copies of a page put it ("…有效遏制。二、工作任务…",
 # "…四项责任1 落实政府领导责任。各地政府要…。2 落实部门监管责任。…").
 _RUNNING_CN = re.compile(rf"(?<=[。；;！？”])\s*([{_CN_NUM}]{{1,3}})\s*、")
+_RUNNING_PAREN = re.compile(rf"(?<=[。；;！？”])\s*[（(]([{_CN_NUM}]{{1,3}})[）)]")
 _RUNNING_AR = re.compile(
     r"(?<![\d.．年月日第号（(])(\d{1,2})(?:\s*[、.．](?!\d)|\s+)(?=[\u4e00-\u9fff])"
 )
@@ -119,7 +147,8 @@ def split_running_numbers(p: Paragraph) -> list[Paragraph]:
     later ones after a sentence's end) split into one paragraph per part; any other paragraph
     as it is."""
     text = p.text
-    cuts = _sequence(text, _RUNNING_CN, _cn_number) or _sequence(text, _RUNNING_AR, int)
+    cuts = _sequence(text, _RUNNING_CN, _cn_number) or _paren_cuts(text)
+    cuts = cuts or _sequence(text, _RUNNING_AR, int)
     if not cuts:
         return [p]
     parts: list[Paragraph] = []
@@ -133,6 +162,27 @@ def split_running_numbers(p: Paragraph) -> list[Paragraph]:
             piece = re.sub(r"^(\d{1,2})(?:\s*[、.．]|\s+)\s*", r"\1. ", piece)
         parts.append(Paragraph(line=p.line, text=piece, heading=False, fragments=p.fragments))
     return parts
+
+
+def _paren_cuts(text: str) -> list[tuple[int, str]]:
+    """Subsections (一)(二)… running inside a line ("…及时报送。 四、时间安排 (一)动员部署阶段
+    …工作。 (二)…"); a section heading just before the first one ("四、时间安排") is cut too."""
+    loose = re.compile(rf"[（(]([{_CN_NUM}]{{1,3}})[）)]")
+    first = next((m for m in loose.finditer(text) if _cn_number(m.group(1)) == 1), None)
+    if first is None:
+        return []
+    later = [(m.start(), m.group(1)) for m in _RUNNING_PAREN.finditer(text, first.end())]
+    run = [(first.start(), first.group(1))]
+    for start, number in later:
+        if _cn_number(number) == len(run) + 1:
+            run.append((start, number))
+    if len(run) < 2:
+        return []
+    before = text[: first.start()]
+    section = list(re.finditer(rf"(?<=[。；;！？”])\s*([{_CN_NUM}]{{1,3}})\s*、", before))
+    if section and first.start() - section[-1].end() <= 15:
+        run.insert(0, (section[-1].start(1), section[-1].group(1)))
+    return [cut for cut in run if cut[0] > 0]
 
 
 def _cn_number(numeral: str) -> int:

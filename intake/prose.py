@@ -260,6 +260,8 @@ def _close_subsection(state: _State) -> None:
     if any(NOT_TASKS.fullmatch(t) for t in [sub.title, *sub.section]):
         return
     task = _to_task(sub, state.ctx)
+    if not (task.title + task.text).strip():
+        return  # "(一)" and nothing after it: a copy cut off, no task to chase
     if _says_how_roles_work(task):
         return
     state.tasks.append(_with_section_actors(task, state))

@@ -30,12 +30,13 @@ _EXACT = {
     "备注": "note",
     "责任人": "leaders",
     "责任领导": "leaders",
+    "负责人": "leaders",
 }
 _FUZZY = (
     ("ref", re.compile(r"序号|编号")),
     ("leaders", re.compile(r"领导")),
     ("support", re.compile(r"配合|协办|协助|参与|协同|协作")),
-    ("lead", re.compile(r"责任|牵头|主责|主办")),
+    ("lead", re.compile(r"责任|牵头|主责|主办|负责")),
     ("time", re.compile(r"时间|时限|节点|期限|进度")),
     ("text", re.compile(r"要求|措施|内容|目标$")),
     ("title", re.compile(r"任务|工作|事项|名称")),

@@ -71,7 +71,11 @@ def split_document(lines: list[str]) -> SplitDocument:
         kind = _kind(lines[i])
         if kind in ("cell", "tsv", "pipe", "pcell"):
             block, i = _read_block(lines, i, kind)
-            doc.tables.append(block)
+            if all(len([c for c in r.cells if c.strip()]) <= 1 for r in block.rows):
+                # "|" debris around running text ("|\n[接上页] …正文… |"): no table, prose
+                doc.prose += [(r.line, c) for r in block.rows for c in r.cells if c.strip()]
+            else:
+                doc.tables.append(block)
             continue
         doc.prose.append((i + 1, lines[i]))
         i += 1
@@ -81,6 +85,8 @@ def split_document(lines: list[str]) -> SplitDocument:
 def _read_block(lines: list[str], i: int, kind: str) -> tuple[TableBlock, int]:
     if kind == "cell":
         return _read_cell_block(lines, i)
+    if kind == "pcell" and _separated(lines, i):
+        return _read_separated_cells(lines, i)
     if kind == "pcell":
         return _read_pipe_cells(lines, i)
     return _read_row_block(lines, i, kind)
@@ -119,6 +125,51 @@ def _read_pipe_cells(lines: list[str], i: int) -> tuple[TableBlock, int]:
             row.cells.append(text)
         if _SECTION_CELL.match(text):
             row = _close_row(block, row)
+        i += 1
+    _close_row(block, row)
+    return block, i
+
+
+def _is_bar(line: str) -> bool:
+    return line.strip() == "|"
+
+
+def _separated(lines: list[str], i: int) -> bool:
+    """ "|" alone on a line between cells that have no pipes ("|", "序号", "|", "工作任务", …,
+    "|", "|", "1", …), as some pages are copied: a bar alone starts each cell, two bars in a row
+    end a row."""
+    ahead = [line for line in lines[i : i + 12] if line.strip()]
+    bars = [_is_bar(line) for line in ahead]
+    alternating = all(bars[k] != bars[k + 1] for k in range(min(len(bars), 6) - 1))
+    return len(ahead) >= 6 and bars[0] and alternating and _kind(ahead[1]) == "prose"
+
+
+def _read_separated_cells(lines: list[str], i: int) -> tuple[TableBlock, int]:
+    """Read the bar-separated shape (see :func:`_separated`); a line of text after a cell with
+    no bar between continues the cell only if a bar follows, else the table has ended."""
+    block = TableBlock()
+    row: Row | None = None
+    after_bar = False
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        if _is_bar(line):
+            if after_bar and row is not None:
+                _close_row(block, row)
+                row = None
+            after_bar = True
+        elif _kind(line) != "prose":
+            break
+        elif after_bar:
+            row = row or Row(line=i + 1, cells=[])
+            row.cells.append(line.strip())
+            after_bar = False
+        elif row is not None and _cell_goes_on(lines, i):
+            row.cells[-1] += line.strip()
+        else:
+            break
         i += 1
     _close_row(block, row)
     return block, i

@@ -34,7 +34,7 @@ _NAME_END = (
 _NAME_START = r"(?:市|区|县|镇|乡|各|上海|团区委|团市委|民航|中国|国家)"
 _GLUED = re.compile(rf"{_NAME_END}(?={_NAME_START})")
 _UNIT_SUFFIX = re.compile(
-    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|机构|园区|开发区|新区|示范区|片区|高新区|经开区|保税区|居|业|校|组|街道)$"
+    r"(?:局|委|办|部|门|府|位|队|司|团|心|镇|会|室|所|院|站|处|科|社|机构|园区|开发区|新区|示范区|片区|高新区|经开区|保税区|居|业|校|组|街道)$"
 )
 # Each of a kind of place or office: "各地", "各级", "各乡镇" are the units a plan addresses.
 _COLLECTIVE = re.compile(r"^各(?:地|级|区|县|市|乡|镇|乡镇|街镇|村|社区|村居|区县|县区|县市|市县)$")
@@ -52,7 +52,7 @@ _EMPTY = frozenset({"", "/", "／", "无", "—", "-", "——", "暂无"})
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff（）()])\s+(?=[\u4e00-\u9fff（）()])")
 _REPEAT_AT_BREAK = re.compile(rf"(.){BREAK_MARK}\1")
 _PROSE_DUTY = re.compile(
-    r"(?:^|[。；;，,！？\n])\s*([^。；;，,：:！？\n]{2,40}?)(?:等(?:部门|单位|机构))?(?:要(?!求)|负责|牵头)"
+    r"(?:^|[。；;，,！？\n])\s*([^。；;，,：:！？\n]{2,40}?)(?:等(?:部门|单位|机构))?(?:(?:都|均|一定)?要(?!求)|负责|牵头)"
 )
 _NOT_SUBJECT = re.compile(
     r"^(?:按照|根据|由|对|在|将|把|向|经|同时|通过|结合|围绕|以|为|加强|推动)"
@@ -65,6 +65,8 @@ def clean_name(name: str) -> str:
     name = re.sub(r"[*_`]", "", name)
     name = _CJK_GAP.sub("", name).strip(" \t\u3000。.")
     note = _TRAILING_NOTE.search(name)
+    if note and PLACE_KINDS.match(name[note.start() :].strip()):
+        return name  # "各县（市、区）": kinds of place, part of the name
     return name[: note.start()].strip() if note and note.start() >= 2 else name
 
 
@@ -73,11 +75,18 @@ def is_note(text: str) -> bool:
     return bool(_NOTE.search(text))
 
 
+# Kinds of place in brackets after a place's name are part of it ("各县（市、区）").
+PLACE_KINDS = re.compile(
+    r"[（(](?:(?:市|区|县|镇|乡|乡镇|街道|开发区|园区|管委会|场|林场)[、，,]?){1,4}[）)]$"
+)
+
+
 def looks_like_unit(name: str) -> bool:
     """True when ``name`` reads like an office, a group of offices or a place's government."""
     if not 2 <= len(name) <= 30 or "的" in name:
         return False
     inlined = re.sub(r"[（(]([^（）()]{1,2})[）)]$", r"\1", name)  # "各乡（镇）", "各县（区）"
+    inlined = PLACE_KINDS.sub("", inlined)  # "各县（市、区）", "各乡镇（街道、开发区）"
     return bool(_COLLECTIVE.match(inlined) or _UNIT_SUFFIX.search(inlined))
 
 
@@ -100,12 +109,31 @@ def _split_units(text: str, spaces_separate: bool) -> tuple[str, ...]:
     if spaces_separate:
         pieces = _join_spaced(pieces)
     names: list[str] = []
-    for piece in (part for p in pieces for part in _split_conjunction(p)):
+    # "X及Y按职责分工": the role words go before the conjunction is looked at
+    trimmed = [_TRAILING_ETC.sub("", p.strip()) or p for p in pieces]
+    for piece in (part for p in trimmed for part in _split_conjunction(p)):
         for name in _unglue(_TRAILING_ETC.sub("", clean_name(piece))):
             if name in _EMPTY or len(name) < 2 or _TIME_LIKE.search(name):
                 continue  # a deadline among the units is a time; one character is debris
             names.append(_inherit_prefix(name, names[-1]) if names else name)
-    return tuple(dict.fromkeys(names))
+    return tuple(dict.fromkeys(_share_suffix(names)))
+
+
+def _share_suffix(names: list[str]) -> list[str]:
+    """ "交通运输、公安交警、应急管理部门": the last name's 部门 belongs to every name of the list."""
+    last = names[-1] if names else ""
+    kind = next((k for k in ("部门", "单位", "机构") if last.endswith(k)), "")
+    if len(names) < 2 or not kind or len(last) <= len(kind) + 1 or re.search("各|有关|相关", last):
+        return names  # "杨陵区、示范区各部门": a place and its departments
+    heads = names[:-1]
+    if any(looks_like_unit(n) or not 2 <= len(n) <= 6 or not _CJK_ONLY.match(n) for n in heads):
+        return names
+    if any(n.endswith(("区", "县", "市", "乡", "村", "街道")) for n in heads):
+        return names
+    return [n + kind for n in heads] + [last]
+
+
+_CJK_ONLY = re.compile(r"^[\u4e00-\u9fff]+$")
 
 
 def _split_top_level(text: str, *, spaces_separate: bool) -> list[str]:
@@ -125,16 +153,23 @@ def _split_top_level(text: str, *, spaces_separate: bool) -> list[str]:
     return [p for p in pieces if p.strip()]
 
 
+# An office named by its kind alone ("安委会") is the office of the name before it.
+_BARE_OFFICE = re.compile(r"^(?:安委会|安委办|办公室|委员会|管委会|领导小组|指挥部|工作专班)$")
+
+
 def _join_spaced(pieces: list[str]) -> list[str]:
     """Spaces in a table cell separate names, unless a piece is no name on its own
     ("各县区（开发区） 安委会" is one unit, "安监站 安监所" two)."""
     out: list[str] = []
     for piece in pieces:
-        if out and not looks_like_unit(out[-1].strip()):
+        if out and (not looks_like_unit(out[-1].strip()) or _BARE_OFFICE.match(piece.strip())):
             out[-1] += piece
         else:
             out.append(piece)
     return out
+
+
+_BODY = ("政府", "委员会", "指挥部", "办公室", "领导小组")
 
 
 def _split_conjunction(piece: str) -> list[str]:
@@ -143,9 +178,11 @@ def _split_conjunction(piece: str) -> list[str]:
         left, right = clean_name(piece[: match.start()]), clean_name(piece[match.end() :])
         # "各牵头单位和汇总单位": two kinds of unit named by their role
         kinds = left.endswith("单位") and right.endswith("单位") and len(right) <= 6
+        # "各级人民政府和防汛抗旱指挥部": a government and a headquarters, each whole
+        bodies = left.endswith(_BODY) and right.endswith(_BODY) and len(right) >= 5
         if (
             looks_like_unit(left)
-            and (re.match(_NAME_START, right) or kinds)
+            and (re.match(_NAME_START, right) or kinds or bodies)
             and looks_like_unit(right)
         ):
             return [left, *_split_conjunction(right)]
@@ -173,6 +210,9 @@ def _inherit_prefix(name: str, previous: str) -> str:
     return office.group(1) + "会" + name if office else name
 
 
+_SHARED = re.compile(r"(?:按照?|根据)(?:各自)?职责(?:分工)?负责$|分工负责$|分别负责$")
+
+
 def split_roles(group: str, *, spaces_separate: bool = False) -> tuple[list[str], list[str]]:
     """Read a unit group into (lead, support) units.
 
@@ -186,9 +226,13 @@ def split_roles(group: str, *, spaces_separate: bool = False) -> tuple[list[str]
     lead: list[str] = []
     support: list[str] = []
     last = 0
+    led = False
     for match in _ROLE.finditer(group):
         names = split_units(group[last : match.start()], spaces_separate=spaces_separate)
-        (lead if match.group(1) in _LEAD_ROLES else support).extend(names)
+        # "X牵头，Y按职责分工负责": under a lead, the units sharing the work support it
+        shared = led and _SHARED.search(group[last : match.end()]) is not None
+        (lead if match.group(1) in _LEAD_ROLES and not shared else support).extend(names)
+        led = led or match.group(1) == "牵头"
         last = match.end()
     rest = split_units(group[last:], spaces_separate=spaces_separate)
     (support if lead else lead).extend(rest)
@@ -263,10 +307,13 @@ def find_labelled_units(text: str) -> tuple[list[str], list[str]] | None:
 def find_prose_units(text: str) -> list[str]:
     """Units a sentence makes responsible: "建管部门要…", "镇安委会负责…", "X、Y等机构要…"."""
     found: list[str] = []
-    for match in _PROSE_DUTY.finditer(text.replace(BREAK_MARK, "")):
+    plain = text.replace(BREAK_MARK, "")
+    for match in _PROSE_DUTY.finditer(plain):
         subject = match.group(1).strip()
         if _NOT_SUBJECT.match(subject):
             continue
+        if re.match(r"[，,]?\s*是", plain[match.end() :]):
+            continue  # "各有关部门和单位分工负责，是搞好…的关键": what a principle says, no duty
         names = split_units(subject)
         if names and all(_is_prose_unit(n) for n in names):
             found.extend(names)
@@ -276,4 +323,8 @@ def find_prose_units(text: str) -> list[str]:
 def _is_prose_unit(name: str) -> bool:
     if not looks_like_unit(name) or len(name) > 14:
         return False
-    return bool(re.match(_NAME_START, name)) or len(name) <= 6 or name.endswith(("部门", "单位"))
+    return (
+        bool(re.match(_NAME_START, name))
+        or len(name) <= 6
+        or name.endswith(("部门", "单位", *_BODY))
+    )

@@ -57,7 +57,10 @@ def test_it_reads_the_actor_of_each_time_phrase(
 
 
 def test_it_keeps_the_role_words_and_notes_off_the_names() -> None:
-    assert actors_of("镇党委政府主要负责人每季度至少召开一次会议") == ([], [])  # a person
+    # a person of the unit acts: the unit is chased
+    assert actors_of("镇党委政府主要负责人每季度至少召开一次会议") == (["镇党委政府"], [])
+    assert actors_of("各级各部门主要负责人作为第一责任人，要带头研究") == (["各级各部门"], [])
+    assert actors_of("生产经营单位主要负责人要每季度带队") == ([], [])  # regulated, not chased
     assert actors_of("固化区政府主要领导和各分管领导每月1次") == ([], [])
     assert actors_of("区应急局、区消防救援支队分别牵头") == (["区应急局", "区消防救援支队"], [])
     assert actors_of("镇安委会召开治本攻坚三年行动动员部署会") == (["镇安委会"], [])

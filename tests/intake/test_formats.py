@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import docx
@@ -137,9 +138,22 @@ def test_it_rejects_text_without_tasks() -> None:
     assert str(caught.value).startswith("意见.txt")
 
 
-def test_it_rejects_a_plan_without_any_year() -> None:
-    with pytest.raises(IntakeError, match="计划年度"):
-        parse_text("安全生产工作意见\n\n1. 开展检查。（区应急局）\n", name="意见.txt")
+def test_a_plan_without_any_year_is_read_in_the_import_year_and_flagged() -> None:
+    text = "安全生产工作意见\n\n1. 开展检查。（区应急局）\n2. 3月底前完成评估。（区建管委）\n"
+    plan = parse_text(text, name="意见.txt", today=date(2031, 5, 6))
+    assert plan.meta.year == 2031
+    assert plan.tasks[1].milestones[0].due == date(2031, 3, 31)
+    assert "没有任何年份" in plan.warnings[0].message
+    assert "2031" in plan.warnings[0].message
+
+
+def test_a_year_from_the_body_names_its_line_for_review() -> None:
+    text = "安全生产工作意见\n\n1. 开展检查。（区应急局）\n2. 2016年底前完成评估。（区建管委）\n"
+    plan = parse_text(text, name="意见.txt")
+    assert plan.meta.year == 2016
+    note = plan.warnings[0]
+    assert note.line == 4 and "取自正文第 4 行" in note.message
+    assert "2016年底前" in note.text
 
 
 def test_it_names_the_line_of_an_impossible_date() -> None:
