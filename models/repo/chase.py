@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from models.repo.audit import record_event
 from models.repo.bulk import insert_rows, one_of, update_rows
+from models.repo.queue import close_done_sheets, sheet_for
 from models.tables import AuditEvent, Obligation, QueueItem
 from schedules.calendar import WorkCalendar
 from schedules.clock import OFFICE_TZ
@@ -323,14 +324,16 @@ def _enqueue(session: Session, ob: Obligation, level: int, now: datetime) -> Que
     if above:
         return max(above, key=lambda i: i.level)
     item = next((i for i in items if i.level == level), None)
+    sheet = sheet_for(session=session, unit_id=ob.unit_id, level=level, now=now)
     if item is None:
         item = QueueItem(obligation_id=ob.id or 0, level=level, created_at=now)
         session.add(item)
-    elif item.status == "resolved":  # escalated again after a reopen
+    elif item.status == "resolved":  # escalated again after a reopen: on today's sheet
         item.status, item.notes = (
             "open",
             [*item.notes, {"at": now.isoformat(), "by": "duban", "text": "再次升级"}],
         )
+    item.sheet_id = sheet.id
     session.flush()
     # Only the escalation levels replace each other; a 无法送达 item (level 0, models/repo/queue.py)
     # asks the office for something else and stays.
@@ -343,8 +346,10 @@ def _enqueue(session: Session, ob: Obligation, level: int, now: datetime) -> Que
         entity="queue_item",
         entity_id=item.id,
         action="enqueued",
-        data={"obligation_id": ob.id, "level": level},
+        data={"obligation_id": ob.id, "level": level, "sheet_id": sheet.id},
     )
+    superseded = [i.sheet_id for i in open_items if min(QUEUE_LEVEL.values()) <= i.level < level]
+    close_done_sheets(session=session, sheet_ids=superseded, by="duban", now=now)
     return item
 
 
@@ -424,4 +429,9 @@ def _resolve_queue(
             entity_id=item.id,
             action="resolved",
             reason=reason,
+        )
+    if items:
+        session.flush()
+        close_done_sheets(
+            session=session, sheet_ids=[i.sheet_id for i in items], by=actor, now=now, reason=reason
         )
