@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from duban import runtime
 from duban.cli import app
 from schedules.clock import OFFICE_TZ
 from tests.flows.conftest import Office, days, run, tick_at
@@ -78,6 +81,28 @@ def test_it_reports_status_and_doctor(office: Office) -> None:
     result = CliRunner().invoke(app, ["doctor", "--json"])
     checks = {c["name"]: c for c in json.loads(result.stdout)}
     assert checks["数据库与迁移"]["ok"] and checks["消息模板"]["ok"] and checks["工作日日历"]["ok"]
+    assert checks["督办策略"]["ok"]
+    assert "内置默认策略（schedules/default_policy.yaml）" in checks["督办策略"]["detail"]
+    assert "催办最多 2 次" in checks["督办策略"]["detail"]
+
+
+def test_doctor_names_the_policy_file_in_force(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    legacy = Path(__file__).parents[2] / "bench" / "policies" / "legacy.yaml"
+    monkeypatch.setenv("DUBAN_POLICY_FILE", str(legacy))
+    runtime.reset()
+    result = CliRunner().invoke(app, ["doctor"])
+    line = next(x for x in result.stdout.splitlines() if "督办策略" in x)
+    assert line.startswith("[通过]") and f"DUBAN_POLICY_FILE 指定的 {legacy}" in line
+    assert "催办不限次数" in line
+    broken = office.home / "broken.yaml"
+    broken.write_text("default: {chase_max: -1}\n", encoding="utf-8")
+    monkeypatch.setenv("DUBAN_POLICY_FILE", str(broken))
+    runtime.reset()
+    result = CliRunner().invoke(app, ["doctor"])
+    line = next(x for x in result.stdout.splitlines() if "督办策略" in x)
+    assert result.exit_code != 0 and line.startswith("[问题]") and str(broken) in line
 
 
 def test_it_puts_a_units_escalations_of_one_day_on_one_sheet_worked_as_a_whole(
