@@ -182,6 +182,7 @@ def _materialise_milestone(
     now: datetime,
     activation: bool,
     report: MaterialiseReport,
+    assign: bool = True,
 ) -> None:
     plan, task, ms = rows
     spec = MilestoneSpec(due=ms.due, rrule=ms.rrule, dtstart=ms.dtstart, until=ms.until)
@@ -196,7 +197,7 @@ def _materialise_milestone(
     have = {(r.unit_id, r.occurrence) for r in stored}
     _relink(session, stored, linked)
     # A unit with nothing of this duty yet gets it listed in its 交办 (its first open occurrence).
-    to_assign = set(roles) - {unit_id for unit_id, _ in have}
+    to_assign = set(roles) - {unit_id for unit_id, _ in have} if assign else set()
     for occ in (o for o in linked if activation or o.due >= today):
         for unit_id, role in roles.items():
             if (unit_id, occ.due) in have:
@@ -220,17 +221,92 @@ def materialise_plan(
     owes what is still ahead, not what fell due before it joined).
     """
     report = MaterialiseReport()
+    owing: dict[int, str] = {}  # every unit with a duty in the plan
+    reporting: list[tuple[Milestone, set[int]]] = []  # the plan's own recurring reports, by owners
     for task in session.exec(
         select(Task).where(Task.plan_id == plan.id).order_by(col(Task.position))
     ).all():
+        if task.ref == PROGRESS_REF:
+            continue
         roles, empty = _responsible(session, task, now)
         report.unexpanded |= empty
         for ms in session.exec(select(Milestone).where(Milestone.task_id == task.id)).all():
             owners, missing = milestone_owners(session, ms, roles, now)
             report.unexpanded |= missing
+            owing.update((u, "lead") for u in owners)
+            if ms.is_report and ms.rrule:
+                reporting.append((ms, set(owners)))
             _materialise_milestone(session, ctx, (plan, task, ms), owners, now, activation, report)
+    _materialise_progress(session, ctx, plan, owing, reporting, now, activation, report)
     session.flush()
     return report
+
+
+PROGRESS_REF = "进展报告"
+PROGRESS_TITLE = "定期报送工作进展（一次报告涵盖本单位在本计划中全部未办结的任务）"
+_PROGRESS_LABEL = {"cadence": "按计划报送周期", "quarterly": "每季度", "year_end": "年终总结"}
+
+
+def _materialise_progress(
+    session: Session,
+    ctx: FlowContext,
+    plan: Plan,
+    owing: dict[int, str],
+    reporting: list[tuple[Milestone, set[int]]],
+    now: datetime,
+    activation: bool,
+    report: MaterialiseReport,
+) -> None:
+    """Periodic progress reports (issue 14 item 5), when the policy asks for them.
+
+    One duty per unit with duties in the plan: at the plan's own report cadence where it has one
+    (a unit that already owes that report reports its progress there, so it gets nothing more),
+    else the policy's quarterly rule plus the year-end summary. Stored as a task of its own
+    (`进展报告`) so it is reminded, chased and rolled over like any duty, and listed once in the
+    unit's 交办.
+    """
+    task = session.exec(
+        select(Task).where(Task.plan_id == plan.id, Task.ref == PROGRESS_REF)
+    ).first()
+    probe = Milestone(task_id=0, key="progress")
+    policy = ctx.policy_for(plan, task or Task(plan_id=plan.id or 0, ref=PROGRESS_REF), probe)
+    if not policy.progress and task is None:
+        return
+    # A progress report is owed from the plan's start in duban, never for periods before it.
+    start = max(plan_period(plan)[0], (plan.activated_at or now).astimezone(OFFICE_TZ).date())
+    if reporting:
+        own, covered = reporting[0][0], set().union(*(units for _, units in reporting))
+        rules = [("cadence", own.rrule, max(own.dtstart or start, start), own.until)]
+    else:
+        covered = set()
+        rules = [
+            ("quarterly", policy.progress_rrule, start, None),
+            ("year_end", policy.progress_year_end, start, None),
+        ]
+    owners = {u: role for u, role in owing.items() if u not in covered}
+    if task is None:
+        if not owners:
+            return
+        task = Task(plan_id=plan.id or 0, ref=PROGRESS_REF, position=10**6, title=PROGRESS_TITLE)
+        session.add(task)
+        session.flush()
+    for n, (key, rule, dtstart, until) in enumerate(rules):
+        ms = session.exec(
+            select(Milestone).where(Milestone.task_id == task.id, Milestone.key == key)
+        ).first()
+        if ms is None:
+            label = _PROGRESS_LABEL[key]
+            ms = Milestone(
+                task_id=task.id or 0, key=key, label=f"进展报告（{label}）", rrule=rule,
+                dtstart=dtstart, until=until, source_text=PROGRESS_TITLE, is_report=True,
+            )  # fmt: skip
+            session.add(ms)
+            session.flush()
+        # One duty in the 交办: its first rule's first occurrence (the year-end summary is the
+        # same duty, not a second line).
+        _materialise_milestone(
+            session, ctx, (plan, task, ms), owners, now, activation, report, assign=n == 0
+        )
 
 
 def activate_plan(
