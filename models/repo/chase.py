@@ -129,24 +129,29 @@ def _audit(
 def claim_due(
     *, session: Session, now: datetime, limit: int, owner: str, lease: timedelta
 ) -> list[int]:
-    """Lease up to `limit` obligations whose next action has come, oldest first. Commits.
+    """Lease the due obligations of the units among the `limit` oldest due ones. Commits.
 
+    Whole units: every obligation of such a unit that is due and free is taken in the same round,
+    so a unit with many items due the same morning gets them in one message per channel, not one
+    per round (a round may so hold more than `limit` rows: one unit's load at most on top).
     One UPDATE over a sub-select (no list of thousands of ids sent back and forth); the claim is
     tagged with a token unique to this call, so the rows it took are read back exactly.
     """
     table = Obligation.__table__  # type: ignore[attr-defined]
     free = or_(table.c.lease_until.is_(None), table.c.lease_until < now)
-    due = (
-        select(table.c.id)
+    oldest = (
+        select(table.c.unit_id)
         .where(table.c.next_action_at <= now, free)
         .order_by(table.c.next_action_at)
         .limit(limit)
+        .subquery("oldest")
     )
+    units = select(oldest.c.unit_id).distinct()
     token = f"{owner}#{uuid.uuid4().hex[:12]}"
     conn = session.connection()
     conn.execute(
         update(table)
-        .where(table.c.id.in_(due.scalar_subquery()), free)
+        .where(table.c.unit_id.in_(units.scalar_subquery()), table.c.next_action_at <= now, free)
         .values(lease_owner=token, lease_until=now + lease)
     )
     ids = [r[0] for r in conn.execute(select(table.c.id).where(table.c.lease_owner == token)).all()]
