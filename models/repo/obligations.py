@@ -12,20 +12,22 @@ and, for a recurring duty, `lapses_on` (the next occurrence: when a missed one c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
 from models.directory import Unit
 from models.repo.audit import record_event
-from models.repo.bulk import update_rows
+from models.repo.bulk import insert_rows, update_rows
 from models.repo.chase import due_instant, next_action_time, state_of
 from models.repo.units import ensure_pending_unit, find_group, find_unit, group_members
 from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
 from schedules.clock import OFFICE_TZ
+from schedules.policy import Policy
 from schedules.recurrence import MilestoneSpec, expand_occurrences
 from schedules.rules import needs_confirmation
 
@@ -41,6 +43,26 @@ class MaterialiseReport:
     to_confirm: int = 0
     existing: int = 0
     unexpanded: set[str] = field(default_factory=set)
+    pending: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    progress: Callable[[int], None] | None = field(default=None, repr=False)
+
+    def add(self, session: Session, row: dict[str, Any]) -> None:
+        """Buffer one new row; every CHUNK rows go in one bulk INSERT (bounded memory)."""
+        self.pending.append(row)
+        if len(self.pending) >= CHUNK:
+            self.flush(session)
+
+    def flush(self, session: Session) -> None:
+        """Write the buffered rows (one statement on PostgreSQL: the rows as one JSON document)."""
+        if self.pending:
+            insert_rows(session, _OBLIGATIONS, self.pending)
+            self.pending = []
+            if self.progress is not None:
+                self.progress(self.created)
+
+
+CHUNK = 5000  # rows per bulk INSERT during materialisation
+_OBLIGATIONS = Obligation.__table__  # type: ignore[attr-defined]
 
 
 def plan_period(plan: Plan) -> tuple[date, date]:
@@ -124,39 +146,61 @@ def _link(dues: tuple[date, ...], recurring: bool) -> list[_Occurrence]:
 
 def _new_obligation(
     ctx: FlowContext,
-    plan: Plan,
-    task: Task,
-    ms: Milestone,
+    rows: tuple[Plan, Task, Milestone],
+    policy: Policy,
     unit_id: int,
     role: str,
     occ: _Occurrence,
     now: datetime,
     activation: bool,
     assign: bool = False,
-) -> Obligation:
-    policy = ctx.policy_for(plan, task, ms)
+    cache: dict[tuple[Any, ...], datetime | None] | None = None,
+) -> dict[str, Any]:
+    """One new row as plain values (no ORM object: activation writes millions of them).
+
+    The engine's first answer depends only on the occurrence, the role and whether the row is in
+    the 交办, so it is asked once per such combination (`cache`), not once per unit.
+    """
+    plan, task, ms = rows
     today = now.astimezone(OFFICE_TZ).date()
-    ob = Obligation(
-        plan_id=plan.id or 0,
-        task_id=task.id or 0,
-        milestone_id=ms.id or 0,
-        unit_id=unit_id,
-        occurrence=occ.due,
-        role=role,
-        due_on=occ.due,
-        due_at=due_instant(occ.due, policy),
-        since=now,
-        starts_on=occ.previous or today,
-        lapses_on=occ.following,
-        created_at=now,
-        updated_at=now,
-    )
+    row: dict[str, Any] = {
+        "plan_id": plan.id or 0,
+        "task_id": task.id or 0,
+        "milestone_id": ms.id or 0,
+        "unit_id": unit_id,
+        "occurrence": occ.due,
+        "role": role,
+        "due_on": occ.due,
+        "due_at": due_instant(occ.due, policy),
+        "status": "open",
+        "escalation_level": 0,
+        "next_action_at": None,
+        "needs_confirmation": False,
+        "since": now,
+        "assign_at": None,
+        "starts_on": occ.previous or today,
+        "lapses_on": occ.following,
+        "created_at": now,
+        "updated_at": now,
+        "version": 0,
+    }
     if activation and needs_confirmation(occ.due, now):
-        ob.status, ob.needs_confirmation = "to_confirm", True
-    else:
-        ob.assign_at = now if assign else None
-        ob.next_action_at = next_action_time(state_of(ob), policy, ctx.calendar, now)
-    return ob
+        row["status"], row["needs_confirmation"] = "to_confirm", True
+        return row
+    row["assign_at"] = now if assign else None
+    key = (occ, role, assign)
+    if cache is None or key not in cache:
+        view = SimpleNamespace(
+            **row, last_stage=None, last_seq=None, last_action_at=None, requested_due=None,
+            chase_requested_at=None,
+        )  # fmt: skip
+        found = next_action_time(state_of(view), policy, ctx.calendar, now)  # type: ignore[arg-type]
+        if cache is None:
+            row["next_action_at"] = found
+            return row
+        cache[key] = found
+    row["next_action_at"] = cache[key]
+    return row
 
 
 def _relink(session: Session, stored: Iterable[Any], linked: list[_Occurrence]) -> None:
@@ -198,29 +242,39 @@ def _materialise_milestone(
     _relink(session, stored, linked)
     # A unit with nothing of this duty yet gets it listed in its 交办 (its first open occurrence).
     to_assign = set(roles) - {unit_id for unit_id, _ in have} if assign else set()
+    policy = ctx.policy_for(plan, task, ms)
+    cache: dict[tuple[Any, ...], datetime | None] = {}
     for occ in (o for o in linked if activation or o.due >= today):
         for unit_id, role in roles.items():
             if (unit_id, occ.due) in have:
                 report.existing += 1
                 continue
-            assign = unit_id in to_assign
-            ob = _new_obligation(ctx, plan, task, ms, unit_id, role, occ, now, activation, assign)
-            if ob.assign_at is not None:
+            listed = unit_id in to_assign
+            row = _new_obligation(
+                ctx, rows, policy, unit_id, role, occ, now, activation, listed, cache
+            )
+            if row["assign_at"] is not None:
                 to_assign.discard(unit_id)
-            session.add(ob)
+            report.add(session, row)
             report.created += 1
-            report.to_confirm += ob.status == "to_confirm"
+            report.to_confirm += row["status"] == "to_confirm"
 
 
 def materialise_plan(
-    *, session: Session, ctx: FlowContext, plan: Plan, now: datetime, activation: bool = False
+    *,
+    session: Session,
+    ctx: FlowContext,
+    plan: Plan,
+    now: datetime,
+    activation: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> MaterialiseReport:
     """Create the missing obligations of `plan` over its period. Running it again creates nothing.
 
     Outside activation, occurrences already past are not created (a unit that joins a group mid-year
     owes what is still ahead, not what fell due before it joined).
     """
-    report = MaterialiseReport()
+    report = MaterialiseReport(progress=progress)
     owing: dict[int, str] = {}  # every unit with a duty in the plan
     reporting: list[tuple[Milestone, set[int]]] = []  # the plan's own recurring reports, by owners
     for task in session.exec(
@@ -238,6 +292,7 @@ def materialise_plan(
                 reporting.append((ms, set(owners)))
             _materialise_milestone(session, ctx, (plan, task, ms), owners, now, activation, report)
     _materialise_progress(session, ctx, plan, owing, reporting, now, activation, report)
+    report.flush(session)
     session.flush()
     return report
 
@@ -310,7 +365,13 @@ def _materialise_progress(
 
 
 def activate_plan(
-    *, session: Session, ctx: FlowContext, plan_id: int, now: datetime, actor: str
+    *,
+    session: Session,
+    ctx: FlowContext,
+    plan_id: int,
+    now: datetime,
+    actor: str,
+    progress: Callable[[int], None] | None = None,
 ) -> MaterialiseReport:
     """Draft → active: materialise every obligation and start the chase."""
     plan = session.get(Plan, plan_id)
@@ -319,7 +380,9 @@ def activate_plan(
     if plan.status != "draft":
         raise ValueError(f"计划 {plan_id} 的状态是 {plan.status}，只有草稿（draft）可以启用")
     plan.status, plan.activated_at = "active", now
-    report = materialise_plan(session=session, ctx=ctx, plan=plan, now=now, activation=True)
+    report = materialise_plan(
+        session=session, ctx=ctx, plan=plan, now=now, activation=True, progress=progress
+    )
     record_event(
         session=session,
         at=now,
