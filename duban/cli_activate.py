@@ -37,7 +37,12 @@ def activate_cmd(
                     "或加 --allow-unowned 仍然启用"
                 )
             report = activate_plan(
-                session=session, ctx=ctx, plan_id=plan_id, now=now, actor=runtime.actor()
+                session=session,
+                ctx=ctx,
+                plan_id=plan_id,
+                now=now,
+                actor=runtime.actor(),
+                progress=lambda n: typer.echo(f"已生成 {n} 条义务…", err=True),
             )
             if dated:
                 refs = [t["ref"] for t in dated]

@@ -360,14 +360,46 @@ def queue_list_cmd(
     offset: int = offset_option(),
     show_all: bool = all_option(),
     as_json: bool = json_option(),
+    sheets: bool = typer.Option(
+        False, "--sheet", help="按督办单列出（每个单位每个级别每天一张，下列各项义务）"
+    ),
 ) -> None:
     """办公室督办队列（默认只列未办结的），通报在前、早进队列的在前。"""
-    from duban.office_views import list_queue, parse_queue_level, parse_queue_status
+    from duban.office_views import list_queue, list_sheets, parse_queue_level, parse_queue_status
     from schedules.clock import parse_aware
 
     levels = parse_queue_level(level) if level else None
     statuses = parse_queue_status(status)
     now = runtime.current_time()
+    if sheets:
+        with runtime.reading() as conn:
+            page = list_sheets(
+                conn,
+                level=levels,
+                unit=unit,
+                plan=plan,
+                statuses=statuses,
+                limit=_limit(limit, show_all),
+                offset=offset,
+            )
+        if as_json:
+            print_json(page.to_dict())
+            return
+        for r in page.items:
+            who = f"\t认领: {r['acked_by']}" if r["acked_by"] else ""
+            waited = format_duration((now - parse_aware(r["queued_at"])).total_seconds())
+            typer.echo(
+                f"督办单 S{r['sheet_id']}\t{r['queue_label']}\t{r['queue_status_label']}"
+                f"\t{r['office_day']}\t{r['unit']}\t未办结 {r['open_lines']}/{len(r['lines'])} 项"
+                f"\t已在队列 {waited}{who}"
+            )
+            for line in r["lines"]:
+                typer.echo(
+                    f"    Q{line['queue_id']}\t{line['queue_status_label']}\t截止 {line['due']}"
+                    f"\t义务#{line['id']} {line['task_ref']} {line['task']}"
+                )
+        typer.echo(page_footer(len(page.items), page.total, offset, "张"))
+        return
     with runtime.reading() as conn:
         page = list_queue(
             conn,
@@ -391,40 +423,51 @@ def queue_list_cmd(
     typer.echo(page_footer(len(page.items), page.total, offset, "项"))
 
 
-def _queue_op(op_name: str, **kw: Any) -> None:
+def _queue_op(op_name: str, sheet: bool, **kw: Any) -> None:
     from duban.office_views import QUEUE_STATUS_LABEL
     from models.repo import queue as repo
 
+    if sheet:
+        kw["sheet_id"] = kw.pop("item_id")
+        op_name = op_name.replace("_item", "_sheet")
     with runtime.transaction() as s:
-        item = getattr(repo, op_name)(session=s, now=runtime.current_time(), **kw)
-        typer.echo(f"督办事项 Q{item.id} → {QUEUE_STATUS_LABEL.get(item.status, item.status)}")
+        done = getattr(repo, op_name)(session=s, now=runtime.current_time(), **kw)
+        label = f"督办单 S{done.id}" if sheet else f"督办事项 Q{done.id}"
+        typer.echo(f"{label} → {QUEUE_STATUS_LABEL.get(done.status, done.status)}")
+
+
+def _sheet_option() -> Any:
+    return typer.Option(False, "--sheet", help="编号是督办单（S 后面的数字），对整张督办单操作")
 
 
 @queue.command("ack")
 def queue_ack_cmd(
-    item_id: int = id_argument("督办事项编号（Q 后面的数字）"),
+    item_id: int = id_argument("督办事项编号（Q 后面的数字；加 --sheet 时为督办单编号）"),
     by: str = typer.Option(..., "--by", metavar="姓名", help="认领人"),
+    sheet: bool = _sheet_option(),
 ) -> None:
-    """认领督办事项。"""
-    _queue_op("ack_item", item_id=item_id, by=by)
+    """认领督办事项（或整张督办单及其未办结的各项）。"""
+    _queue_op("ack_item", sheet, item_id=item_id, by=by)
 
 
 @queue.command("note")
 def queue_note_cmd(
-    item_id: int = id_argument("督办事项编号（Q 后面的数字）"),
+    item_id: int = id_argument("督办事项编号（Q 后面的数字；加 --sheet 时为督办单编号）"),
     text: str = typer.Argument(..., metavar="备注", help="备注内容（如电话催办记录）"),
+    sheet: bool = _sheet_option(),
 ) -> None:
-    """给督办事项加备注（电话催办记录等）。"""
-    _queue_op("note_item", item_id=item_id, by=runtime.actor(), text=text)
+    """给督办事项（或督办单）加备注（电话催办记录等）。"""
+    _queue_op("note_item", sheet, item_id=item_id, by=runtime.actor(), text=text)
 
 
 @queue.command("resolve")
 def queue_resolve_cmd(
-    item_id: int = id_argument("督办事项编号（Q 后面的数字）"),
+    item_id: int = id_argument("督办事项编号（Q 后面的数字；加 --sheet 时为督办单编号）"),
     reason: str = typer.Option("", "--reason", metavar="说明", help="办结说明"),
+    sheet: bool = _sheet_option(),
 ) -> None:
-    """办结督办事项。"""
-    _queue_op("resolve_item", item_id=item_id, by=runtime.actor(), reason=reason)
+    """办结督办事项（或整张督办单及其未办结的各项）。"""
+    _queue_op("resolve_item", sheet, item_id=item_id, by=runtime.actor(), reason=reason)
 
 
 @queue.command("chase")

@@ -67,6 +67,32 @@ def _check(name: str, ok: bool, detail: str) -> dict[str, Any]:
     return {"name": name, "ok": ok, "detail": detail}
 
 
+def _policy() -> dict[str, Any]:
+    """Which chase policy is in force: the shipped default or the file DUBAN_POLICY_FILE names."""
+    from schedules.policy import PolicyError
+    from schedules.policy_io import read_default_policy, read_policy_file
+
+    path = runtime.settings().policy_file
+    where = (
+        f"DUBAN_POLICY_FILE 指定的 {path}"
+        if path
+        else "内置默认策略（schedules/default_policy.yaml）"
+    )
+    try:
+        policies = read_policy_file(path) if path else read_default_policy()
+    except PolicyError as exc:
+        return _check("督办策略", False, f"{where}：{exc}")
+    p = policies.default
+    chase = "不限次数" if p.chase_max is None else f"最多 {p.chase_max} 次"
+    leader = f"逾期 {p.leader_at} 个工作日逐项通报" if p.leader_at else "不逐项通报（领导每周汇总）"
+    overrides = sum(len(t) for t in (policies.plans, policies.tasks, policies.milestones))
+    detail = (
+        f"生效：{where}；交办{'开' if p.assign else '关'}，催办{chase}，逾期 {p.office_at} 个工作日督办，"
+        f"{leader}；文件内按计划/任务/节点的覆盖 {overrides} 处"
+    )
+    return _check("督办策略", True, detail)
+
+
 def _pdf_font() -> dict[str, Any]:
     """The CJK font the PDF 通报 and 任务清单 need (duban/pdf.py)."""
     from duban.pdf import PdfError, cjk_font_path
@@ -171,6 +197,7 @@ def collect_doctor() -> list[dict[str, Any]]:
     if not checks[0]["ok"] and "无法连接" in checks[0]["detail"]:
         return checks
     checks.append(_templates())
+    checks.append(_policy())
     checks.append(_pdf_font())
     mail_ca = _mail_ca()
     if mail_ca is not None:

@@ -61,6 +61,7 @@ AUDIT_ACTIONS = {
     "superseded": "升级后由新事项接替",
     "open": "重新打开",
     "unreachable": "无法送达，进入队列",
+    "sheet_opened": "开立督办单",
 }
 # The engine's reasons (schedules/obligation.py Reason), stored as the audit row's reason.
 REASON_LABEL = {
@@ -80,7 +81,7 @@ REASON_LABEL = {
     "awaiting_confirmation": "等待办公室确认",
     "resolved": "已办结",
 }
-AUDIT_ENTITIES = {"obligation": "义务", "queue_item": "督办事项"}
+AUDIT_ENTITIES = {"obligation": "义务", "queue_item": "督办事项", "queue_sheet": "督办单"}
 
 
 class ViewError(ValueError):
@@ -261,6 +262,7 @@ def list_queue(
     stmt = _joined(
         select(
             q.id.label("queue_id"),
+            q.sheet_id,
             q.level.label("queue_level"),
             q.status.label("queue_status"),
             q.acked_by,
@@ -286,6 +288,7 @@ def list_queue(
     items = [
         {
             "queue_id": r["queue_id"],
+            "sheet_id": r["sheet_id"],
             "queue_level": r["queue_level"],
             "queue_label": QUEUE_LEVEL_LABEL.get(r["queue_level"], str(r["queue_level"])),
             "queue_status": r["queue_status"],
@@ -294,6 +297,100 @@ def list_queue(
             "notes": r["notes"] or [],
             "queued_at": r["queued_at"].astimezone(OFFICE_TZ).isoformat(),
             **obligation_row(r),
+        }
+        for r in rows
+    ]
+    return Page(items, total, offset, limit)
+
+
+def list_sheets(
+    conn: Connection,
+    *,
+    level: int | None = None,
+    unit: str | None = None,
+    plan: int | None = None,
+    statuses: tuple[str, ...] = ("open", "acked"),
+    limit: int | None = 50,
+    offset: int = 0,
+) -> Page:
+    """The queue as 督办单 (one per unit, level and office day), most severe and oldest first.
+
+    Each sheet carries its lines (obligations) in `lines`; `--plan` keeps the sheets with a line
+    of that plan (and only those lines).
+    """
+    sh, q, ob = t.queue_sheet.c, t.queue_item.c, t.obligation.c
+    conds = []
+    if level is not None:
+        conds.append(sh.level == level)
+    if statuses:
+        conds.append(sh.status.in_(statuses))
+    if unit:
+        conds.append(sh.unit_id == unit_id(conn, unit))
+    if plan is not None:
+        check_plan(conn, plan)
+        on_plan = (
+            select(q.sheet_id)
+            .join(t.obligation, ob.id == q.obligation_id)
+            .where(ob.plan_id == plan, q.sheet_id.is_not(None))
+        )
+        conds.append(sh.id.in_(on_plan))
+    stmt = (
+        select(
+            sh.id,
+            sh.level,
+            sh.status,
+            sh.office_day,
+            sh.notes,
+            sh.created_at,
+            sh.acked_by,
+            t.unit.c.name.label("unit"),
+        )
+        .select_from(t.queue_sheet)
+        .join(t.unit, t.unit.c.id == sh.unit_id)
+        .where(and_(True, *conds))
+        .order_by(sh.level.desc(), sh.created_at, sh.id)
+    )
+    total, rows = _page(conn, stmt, limit, offset)
+    ids = [r["id"] for r in rows]
+    lines: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    if ids:
+        line_stmt = _joined(
+            select(
+                q.id.label("queue_id"),
+                q.sheet_id,
+                q.status.label("queue_status"),
+                *_OBLIGATION_COLUMNS,
+            )
+            .select_from(t.queue_item)
+            .join(t.obligation, ob.id == q.obligation_id)
+        ).where(q.sheet_id.in_(ids))
+        if plan is not None:
+            line_stmt = line_stmt.where(ob.plan_id == plan)
+        for r in conn.execute(line_stmt.order_by(ob.due_on, q.id)).mappings():
+            lines[r["sheet_id"]].append(
+                {
+                    "queue_id": r["queue_id"],
+                    "queue_status": r["queue_status"],
+                    "queue_status_label": QUEUE_STATUS_LABEL.get(
+                        r["queue_status"], r["queue_status"]
+                    ),
+                    **obligation_row(r),
+                }
+            )
+    items = [
+        {
+            "sheet_id": r["id"],
+            "queue_level": r["level"],
+            "queue_label": QUEUE_LEVEL_LABEL.get(r["level"], str(r["level"])),
+            "queue_status": r["status"],
+            "queue_status_label": QUEUE_STATUS_LABEL.get(r["status"], r["status"]),
+            "office_day": r["office_day"].isoformat(),
+            "unit": r["unit"],
+            "acked_by": r["acked_by"],
+            "notes": r["notes"] or [],
+            "queued_at": r["created_at"].astimezone(OFFICE_TZ).isoformat(),
+            "open_lines": sum(1 for line in lines[r["id"]] if line["queue_status"] != "resolved"),
+            "lines": lines[r["id"]],
         }
         for r in rows
     ]

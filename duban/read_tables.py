@@ -86,11 +86,25 @@ obligation = Table(
     Column("next_action_at", UTCDateTime),
 )
 
+queue_sheet = Table(
+    "queue_sheet",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("unit_id", Integer),
+    Column("level", Integer),
+    Column("office_day", Date),
+    Column("status", String),
+    Column("notes", JSONValue),
+    Column("created_at", UTCDateTime),
+    Column("acked_by", String),
+)
+
 queue_item = Table(
     "queue_item",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("obligation_id", Integer),
+    Column("sheet_id", Integer),
     Column("level", Integer),
     Column("status", String),
     Column("notes", JSONValue),

@@ -26,6 +26,7 @@ _TABLES = (
     "Obligation",
     "Plan",
     "QueueItem",
+    "QueueSheet",
     "ServiceLease",
     "Submission",
     "Task",

@@ -191,13 +191,41 @@ class Delivery(SQLModel, table=True):
     ref: str | None = Field(default=None, max_length=1000)
 
 
+class QueueSheet(SQLModel, table=True):
+    """A 督办单: what one unit reached at one level on one office day, as one item for the office.
+
+    Its lines are the queue items (one per obligation) that point at it; the office takes, notes
+    and closes a sheet as a whole (models/repo/queue.py), and a sheet whose lines are all closed
+    closes with them.
+    """
+
+    __tablename__ = "queue_sheet"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "level", "office_day", name="uq_queue_sheet_unit_level_day"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True, ondelete="CASCADE")
+    level: int
+    office_day: date
+    status: str = Field(default="open", max_length=16, index=True)
+    notes: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONValue)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    acked_by: str | None = Field(default=None, max_length=200)
+    acked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class QueueItem(SQLModel, table=True):
-    """An item in the office's escalation queue (督办 and above)."""
+    """An item in the office's escalation queue (督办 and above): one line of a 督办单."""
 
     __tablename__ = "queue_item"
     __table_args__ = (UniqueConstraint("obligation_id", "level", name="uq_queue_obligation_level"),)
     id: int | None = Field(default=None, primary_key=True)
     obligation_id: int = Field(foreign_key="obligation.id", index=True, ondelete="CASCADE")
+    sheet_id: int | None = Field(
+        default=None, foreign_key="queue_sheet.id", index=True, ondelete="SET NULL"
+    )
     level: int
     status: str = Field(default="open", max_length=16, index=True)
     notes: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONValue)

@@ -48,6 +48,12 @@ class Policy:
     support_escalations: bool = (
         False  # ... and the 催办/督办/通报 (else escalation follows the lead)
     )
+    # 定期进展报告: every unit with duties in the plan reports progress once per period, one report
+    # covering all its open duties: at the plan's own report cadence (a recurring report milestone)
+    # where it has one, else quarterly (progress_rrule) plus a year-end summary (progress_year_end).
+    progress: bool = False
+    progress_rrule: str = "FREQ=MONTHLY;BYMONTH=3,6,9;BYMONTHDAY=-1"
+    progress_year_end: str = "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=20"
 
     def __post_init__(self) -> None:
         _check_policy(self)
@@ -144,6 +150,13 @@ def _coerce_offsets(name: str, value: object) -> tuple[int, ...]:
     return tuple(sorted((_coerce_int(name, v) for v in value), reverse=True))
 
 
+def _coerce_rule(name: str, value: object) -> str:
+    text = str(value).strip()
+    if not text.upper().startswith("FREQ="):
+        raise _fail(name, f"应为 RRULE 周期规则（如 FREQ=MONTHLY;BYMONTHDAY=26），收到 {value!r}")
+    return text
+
+
 _COERCE: dict[str, Callable[[str, object], Any]] = {
     "remind_offsets": _coerce_offsets,
     "remind_unit": _coerce_unit,
@@ -162,6 +175,9 @@ _COERCE: dict[str, Callable[[str, object], Any]] = {
     "roll_over": _coerce_bool,
     "support_reminders": _coerce_bool,
     "support_escalations": _coerce_bool,
+    "progress": _coerce_bool,
+    "progress_rrule": _coerce_rule,
+    "progress_year_end": _coerce_rule,
 }
 
 

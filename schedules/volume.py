@@ -58,10 +58,12 @@ class Volume:
     week_max: int
     week_median: float
     chase_max: int
-    queue_day_max: int
-    queue_day: date | None  # the day the queue gained the most items
-    queue_day_units: int  # how many units those items are for (one 督办 message each)
-    queue_items: int
+    queue_day_max: int  # the most 督办单 (sheets) the queue gained in one office day
+    queue_day: date | None  # that day
+    queue_day_units: int  # how many units those sheets are for (one 督办 message each)
+    queue_items: int  # sheets in all
+    queue_day_lines: int  # the obligations (lines) on that day's sheets
+    queue_lines: int  # lines in all (one per obligation and level)
     assigned_units: int  # units that received a 交办
 
     def to_json(self) -> dict[str, Any]:
@@ -97,26 +99,31 @@ def _count_chases(actions: Iterable[_Sent]) -> dict[str, int]:
     return worst
 
 
-def _count_queue(actions: Iterable[_Sent]) -> dict[date, set[str]]:
-    # Per day: the units whose obligations were added to the queue (one item per obligation).
-    units: dict[date, set[str]] = defaultdict(set)
+def _count_queue(
+    actions: Iterable[_Sent],
+) -> tuple[dict[date, set[tuple[str, Stage]]], Counter[date]]:
+    # Per office day: the sheets (one 督办单 per unit and level, models/repo/queue.py) and the
+    # lines on them (one per obligation).
+    sheets: dict[date, set[tuple[str, Stage]]] = defaultdict(set)
+    lines: Counter[date] = Counter()
     for a in actions:
         if a.action.stage in QUEUE_STAGES:
-            units[a.action.at.astimezone(OFFICE_TZ).date()].add(a.obligation.unit)
-    return units
+            day = a.action.at.astimezone(OFFICE_TZ).date()
+            sheets[day].add((a.obligation.unit, a.action.stage))
+            lines[day] += 1
+    return sheets, lines
 
 
 def measure_volume(actions: Sequence[_Sent]) -> Volume:
-    """Count messages per unit and week, 催办 per obligation and queue items per day."""
+    """Count messages per unit and week, 催办 per obligation and queue sheets (督办单) per day."""
     weeks, chases = _count_messages(actions), _count_chases(actions)
     units = {
         unit: UnitVolume(sum(w.values()), max(w.values()), median(w.values()), chases.get(unit, 0))
         for unit, w in weeks.items()
     }
     all_weeks = [n for w in weeks.values() for n in w.values()]
-    queue = Counter(
-        a.action.at.astimezone(OFFICE_TZ).date() for a in actions if a.action.stage in QUEUE_STAGES
-    )
+    sheets, lines = _count_queue(actions)
+    queue = Counter({day: len(s) for day, s in sheets.items()})
     top = max(queue.items(), key=lambda kv: (kv[1], kv[0]), default=None)
     return Volume(
         units=units,
@@ -126,8 +133,10 @@ def measure_volume(actions: Sequence[_Sent]) -> Volume:
         chase_max=max(chases.values(), default=0),
         queue_day_max=top[1] if top else 0,
         queue_day=top[0] if top else None,
-        queue_day_units=len(_count_queue(actions)[top[0]]) if top else 0,
+        queue_day_units=len({unit for unit, _ in sheets[top[0]]}) if top else 0,
         queue_items=sum(queue.values()),
+        queue_day_lines=lines[top[0]] if top else 0,
+        queue_lines=sum(lines.values()),
         assigned_units=len({a.obligation.unit for a in actions if a.action.stage is Stage.ASSIGN}),
     )
 
@@ -145,14 +154,16 @@ def render_volume(volume: Volume, *, top: int | None = None) -> list[str]:
             f"（有消息的周），单项催办最多 {v.chase_max} 次"
         )
     day = (
-        f"（{volume.queue_day.isoformat()}，涉及 {volume.queue_day_units} 个单位）"
+        f"（{volume.queue_day.isoformat()}，涉及 {volume.queue_day_units} 个单位、"
+        f"{volume.queue_day_lines} 项义务）"
         if volume.queue_day
         else ""
     )
     lines.append(
         f"总体：消息 {volume.messages} 条；每单位每周最多 {volume.week_max}、中位数 "
-        f"{volume.week_median:g}；单项催办最多 {volume.chase_max} 次；督办队列单日新增最多 "
-        f"{volume.queue_day_max} 项{day}，共 {volume.queue_items} 项；收到交办的单位 "
+        f"{volume.week_median:g}；单项催办最多 {volume.chase_max} 次；督办队列单日新增督办单最多 "
+        f"{volume.queue_day_max} 张{day}，共 {volume.queue_items} 张（{volume.queue_lines} 项义务）；"
+        f"收到交办的单位 "
         f"{volume.assigned_units} 个"
     )
     return lines

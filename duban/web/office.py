@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from duban import runtime
-from duban.office_views import history, list_queue
+from duban.office_views import history, list_sheets
 from duban.web.app import DbId, PageError, db, page, small_id, web_state
 from duban.web.forms import Form
 from duban.web.office_auth import Clerk, check_csrf, clerk, must_act, read_body, safe_next
@@ -34,7 +34,14 @@ from models.repo.overview import (
     failed_deliveries,
     open_queue_count,
 )
-from models.repo.queue import QueueError, ack_item, note_item
+from models.repo.queue import (
+    QueueError,
+    ack_item,
+    ack_sheet,
+    note_item,
+    note_sheet,
+    resolve_sheet,
+)
 from models.tables import Plan, QueueItem
 from models.tokens import plan_calendar_key
 from schedules.clock import OFFICE_TZ
@@ -105,7 +112,7 @@ def queue_page(
     extensions = waiting_on_office(
         session, today, status="extension_requested", plan=plan_id, unit=unit_id, limit=n
     )
-    items = list_queue(
+    sheets = list_sheets(
         session.connection(),
         level=int(level) if level in ("2", "3") else None,
         plan=plan_id,
@@ -119,7 +126,7 @@ def queue_page(
             who,
             submitted=submitted,
             extensions=extensions,
-            items=items,
+            sheets=sheets,
             plans=plans,
             f={"plan": plan, "unit": unit, "level": level},
             n=n,
@@ -141,6 +148,9 @@ DONE = {
     "confirm": "已确认仍需办理。",
     "ack": "已认领。",
     "note": "已添加备注。",
+    "sheet_ack": "已认领督办单及其未办结的各项。",
+    "sheet_note": "已在督办单上添加备注。",
+    "sheet_resolve": "督办单已办结。",
 }
 
 
@@ -260,6 +270,34 @@ async def queue_act(
     back = safe_next(form.get("back") or "/office/queue")
     sep = "&" if "?" in back else "?"
     return RedirectResponse(f"{back}{sep}done={action}", status_code=303)
+
+
+@router.post("/office/queue/sheet/{sheet_id}/{action}")
+async def sheet_act(
+    sheet_id: DbId, action: str, request: Request, who: Clerk = Depends(clerk)
+) -> Response:
+    """认领, annotate or close a 督办单 (the sheet and its open lines)."""
+    if action not in ("ack", "note", "resolve"):
+        raise PageError("没有这种操作。", 404)
+    form = await read_body(request)
+    check_csrf(form, who)
+    must_act(who)
+    now = runtime.current_time()
+    try:
+        with session_scope(runtime.engine()) as s:
+            if action == "ack":
+                ack_sheet(session=s, sheet_id=sheet_id, by=who.name, now=now)
+            elif action == "note":
+                note_sheet(
+                    session=s, sheet_id=sheet_id, by=who.name, text=form.get("text"), now=now
+                )
+            else:
+                resolve_sheet(session=s, sheet_id=sheet_id, by=who.name, now=now)
+    except QueueError as exc:
+        raise PageError(str(exc), 409, "未能办理") from exc
+    back = safe_next(form.get("back") or "/office/queue")
+    sep = "&" if "?" in back else "?"
+    return RedirectResponse(f"{back}{sep}done=sheet_{action}", status_code=303)
 
 
 @router.get("/office/files/{file_id}")

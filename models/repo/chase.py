@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from models.repo.audit import record_event
 from models.repo.bulk import insert_rows, one_of, update_rows
+from models.repo.queue import close_done_sheets, sheet_for
 from models.tables import AuditEvent, Obligation, QueueItem
 from schedules.calendar import WorkCalendar
 from schedules.clock import OFFICE_TZ
@@ -128,24 +129,29 @@ def _audit(
 def claim_due(
     *, session: Session, now: datetime, limit: int, owner: str, lease: timedelta
 ) -> list[int]:
-    """Lease up to `limit` obligations whose next action has come, oldest first. Commits.
+    """Lease the due obligations of the units among the `limit` oldest due ones. Commits.
 
+    Whole units: every obligation of such a unit that is due and free is taken in the same round,
+    so a unit with many items due the same morning gets them in one message per channel, not one
+    per round (a round may so hold more than `limit` rows: one unit's load at most on top).
     One UPDATE over a sub-select (no list of thousands of ids sent back and forth); the claim is
     tagged with a token unique to this call, so the rows it took are read back exactly.
     """
     table = Obligation.__table__  # type: ignore[attr-defined]
     free = or_(table.c.lease_until.is_(None), table.c.lease_until < now)
-    due = (
-        select(table.c.id)
+    oldest = (
+        select(table.c.unit_id)
         .where(table.c.next_action_at <= now, free)
         .order_by(table.c.next_action_at)
         .limit(limit)
+        .subquery("oldest")
     )
+    units = select(oldest.c.unit_id).distinct()
     token = f"{owner}#{uuid.uuid4().hex[:12]}"
     conn = session.connection()
     conn.execute(
         update(table)
-        .where(table.c.id.in_(due.scalar_subquery()), free)
+        .where(table.c.unit_id.in_(units.scalar_subquery()), table.c.next_action_at <= now, free)
         .values(lease_owner=token, lease_until=now + lease)
     )
     ids = [r[0] for r in conn.execute(select(table.c.id).where(table.c.lease_owner == token)).all()]
@@ -323,14 +329,16 @@ def _enqueue(session: Session, ob: Obligation, level: int, now: datetime) -> Que
     if above:
         return max(above, key=lambda i: i.level)
     item = next((i for i in items if i.level == level), None)
+    sheet = sheet_for(session=session, unit_id=ob.unit_id, level=level, now=now)
     if item is None:
         item = QueueItem(obligation_id=ob.id or 0, level=level, created_at=now)
         session.add(item)
-    elif item.status == "resolved":  # escalated again after a reopen
+    elif item.status == "resolved":  # escalated again after a reopen: on today's sheet
         item.status, item.notes = (
             "open",
             [*item.notes, {"at": now.isoformat(), "by": "duban", "text": "再次升级"}],
         )
+    item.sheet_id = sheet.id
     session.flush()
     # Only the escalation levels replace each other; a 无法送达 item (level 0, models/repo/queue.py)
     # asks the office for something else and stays.
@@ -343,8 +351,10 @@ def _enqueue(session: Session, ob: Obligation, level: int, now: datetime) -> Que
         entity="queue_item",
         entity_id=item.id,
         action="enqueued",
-        data={"obligation_id": ob.id, "level": level},
+        data={"obligation_id": ob.id, "level": level, "sheet_id": sheet.id},
     )
+    superseded = [i.sheet_id for i in open_items if min(QUEUE_LEVEL.values()) <= i.level < level]
+    close_done_sheets(session=session, sheet_ids=superseded, by="duban", now=now)
     return item
 
 
@@ -424,4 +434,9 @@ def _resolve_queue(
             entity_id=item.id,
             action="resolved",
             reason=reason,
+        )
+    if items:
+        session.flush()
+        close_done_sheets(
+            session=session, sheet_ids=[i.sheet_id for i in items], by=actor, now=now, reason=reason
         )

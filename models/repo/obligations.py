@@ -12,20 +12,22 @@ and, for a recurring duty, `lapses_on` (the next occurrence: when a missed one c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
 from models.directory import Unit
 from models.repo.audit import record_event
-from models.repo.bulk import update_rows
+from models.repo.bulk import insert_rows, update_rows
 from models.repo.chase import due_instant, next_action_time, state_of
 from models.repo.units import ensure_pending_unit, find_group, find_unit, group_members
 from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
 from schedules.clock import OFFICE_TZ
+from schedules.policy import Policy
 from schedules.recurrence import MilestoneSpec, expand_occurrences
 from schedules.rules import needs_confirmation
 
@@ -41,6 +43,26 @@ class MaterialiseReport:
     to_confirm: int = 0
     existing: int = 0
     unexpanded: set[str] = field(default_factory=set)
+    pending: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    progress: Callable[[int], None] | None = field(default=None, repr=False)
+
+    def add(self, session: Session, row: dict[str, Any]) -> None:
+        """Buffer one new row; every CHUNK rows go in one bulk INSERT (bounded memory)."""
+        self.pending.append(row)
+        if len(self.pending) >= CHUNK:
+            self.flush(session)
+
+    def flush(self, session: Session) -> None:
+        """Write the buffered rows (one statement on PostgreSQL: the rows as one JSON document)."""
+        if self.pending:
+            insert_rows(session, _OBLIGATIONS, self.pending)
+            self.pending = []
+            if self.progress is not None:
+                self.progress(self.created)
+
+
+CHUNK = 5000  # rows per bulk INSERT during materialisation
+_OBLIGATIONS = Obligation.__table__  # type: ignore[attr-defined]
 
 
 def plan_period(plan: Plan) -> tuple[date, date]:
@@ -124,39 +146,61 @@ def _link(dues: tuple[date, ...], recurring: bool) -> list[_Occurrence]:
 
 def _new_obligation(
     ctx: FlowContext,
-    plan: Plan,
-    task: Task,
-    ms: Milestone,
+    rows: tuple[Plan, Task, Milestone],
+    policy: Policy,
     unit_id: int,
     role: str,
     occ: _Occurrence,
     now: datetime,
     activation: bool,
     assign: bool = False,
-) -> Obligation:
-    policy = ctx.policy_for(plan, task, ms)
+    cache: dict[tuple[Any, ...], datetime | None] | None = None,
+) -> dict[str, Any]:
+    """One new row as plain values (no ORM object: activation writes millions of them).
+
+    The engine's first answer depends only on the occurrence, the role and whether the row is in
+    the 交办, so it is asked once per such combination (`cache`), not once per unit.
+    """
+    plan, task, ms = rows
     today = now.astimezone(OFFICE_TZ).date()
-    ob = Obligation(
-        plan_id=plan.id or 0,
-        task_id=task.id or 0,
-        milestone_id=ms.id or 0,
-        unit_id=unit_id,
-        occurrence=occ.due,
-        role=role,
-        due_on=occ.due,
-        due_at=due_instant(occ.due, policy),
-        since=now,
-        starts_on=occ.previous or today,
-        lapses_on=occ.following,
-        created_at=now,
-        updated_at=now,
-    )
+    row: dict[str, Any] = {
+        "plan_id": plan.id or 0,
+        "task_id": task.id or 0,
+        "milestone_id": ms.id or 0,
+        "unit_id": unit_id,
+        "occurrence": occ.due,
+        "role": role,
+        "due_on": occ.due,
+        "due_at": due_instant(occ.due, policy),
+        "status": "open",
+        "escalation_level": 0,
+        "next_action_at": None,
+        "needs_confirmation": False,
+        "since": now,
+        "assign_at": None,
+        "starts_on": occ.previous or today,
+        "lapses_on": occ.following,
+        "created_at": now,
+        "updated_at": now,
+        "version": 0,
+    }
     if activation and needs_confirmation(occ.due, now):
-        ob.status, ob.needs_confirmation = "to_confirm", True
-    else:
-        ob.assign_at = now if assign else None
-        ob.next_action_at = next_action_time(state_of(ob), policy, ctx.calendar, now)
-    return ob
+        row["status"], row["needs_confirmation"] = "to_confirm", True
+        return row
+    row["assign_at"] = now if assign else None
+    key = (occ, role, assign)
+    if cache is None or key not in cache:
+        view = SimpleNamespace(
+            **row, last_stage=None, last_seq=None, last_action_at=None, requested_due=None,
+            chase_requested_at=None,
+        )  # fmt: skip
+        found = next_action_time(state_of(view), policy, ctx.calendar, now)  # type: ignore[arg-type]
+        if cache is None:
+            row["next_action_at"] = found
+            return row
+        cache[key] = found
+    row["next_action_at"] = cache[key]
+    return row
 
 
 def _relink(session: Session, stored: Iterable[Any], linked: list[_Occurrence]) -> None:
@@ -182,6 +226,7 @@ def _materialise_milestone(
     now: datetime,
     activation: bool,
     report: MaterialiseReport,
+    assign: bool = True,
 ) -> None:
     plan, task, ms = rows
     spec = MilestoneSpec(due=ms.due, rrule=ms.rrule, dtstart=ms.dtstart, until=ms.until)
@@ -196,45 +241,137 @@ def _materialise_milestone(
     have = {(r.unit_id, r.occurrence) for r in stored}
     _relink(session, stored, linked)
     # A unit with nothing of this duty yet gets it listed in its 交办 (its first open occurrence).
-    to_assign = set(roles) - {unit_id for unit_id, _ in have}
+    to_assign = set(roles) - {unit_id for unit_id, _ in have} if assign else set()
+    policy = ctx.policy_for(plan, task, ms)
+    cache: dict[tuple[Any, ...], datetime | None] = {}
     for occ in (o for o in linked if activation or o.due >= today):
         for unit_id, role in roles.items():
             if (unit_id, occ.due) in have:
                 report.existing += 1
                 continue
-            assign = unit_id in to_assign
-            ob = _new_obligation(ctx, plan, task, ms, unit_id, role, occ, now, activation, assign)
-            if ob.assign_at is not None:
+            listed = unit_id in to_assign
+            row = _new_obligation(
+                ctx, rows, policy, unit_id, role, occ, now, activation, listed, cache
+            )
+            if row["assign_at"] is not None:
                 to_assign.discard(unit_id)
-            session.add(ob)
+            report.add(session, row)
             report.created += 1
-            report.to_confirm += ob.status == "to_confirm"
+            report.to_confirm += row["status"] == "to_confirm"
 
 
 def materialise_plan(
-    *, session: Session, ctx: FlowContext, plan: Plan, now: datetime, activation: bool = False
+    *,
+    session: Session,
+    ctx: FlowContext,
+    plan: Plan,
+    now: datetime,
+    activation: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> MaterialiseReport:
     """Create the missing obligations of `plan` over its period. Running it again creates nothing.
 
     Outside activation, occurrences already past are not created (a unit that joins a group mid-year
     owes what is still ahead, not what fell due before it joined).
     """
-    report = MaterialiseReport()
+    report = MaterialiseReport(progress=progress)
+    owing: dict[int, str] = {}  # every unit with a duty in the plan
+    reporting: list[tuple[Milestone, set[int]]] = []  # the plan's own recurring reports, by owners
     for task in session.exec(
         select(Task).where(Task.plan_id == plan.id).order_by(col(Task.position))
     ).all():
+        if task.ref == PROGRESS_REF:
+            continue
         roles, empty = _responsible(session, task, now)
         report.unexpanded |= empty
         for ms in session.exec(select(Milestone).where(Milestone.task_id == task.id)).all():
             owners, missing = milestone_owners(session, ms, roles, now)
             report.unexpanded |= missing
+            owing.update((u, "lead") for u in owners)
+            if ms.is_report and ms.rrule:
+                reporting.append((ms, set(owners)))
             _materialise_milestone(session, ctx, (plan, task, ms), owners, now, activation, report)
+    _materialise_progress(session, ctx, plan, owing, reporting, now, activation, report)
+    report.flush(session)
     session.flush()
     return report
 
 
+PROGRESS_REF = "进展报告"
+PROGRESS_TITLE = "定期报送工作进展（一次报告涵盖本单位在本计划中全部未办结的任务）"
+_PROGRESS_LABEL = {"cadence": "按计划报送周期", "quarterly": "每季度", "year_end": "年终总结"}
+
+
+def _materialise_progress(
+    session: Session,
+    ctx: FlowContext,
+    plan: Plan,
+    owing: dict[int, str],
+    reporting: list[tuple[Milestone, set[int]]],
+    now: datetime,
+    activation: bool,
+    report: MaterialiseReport,
+) -> None:
+    """Periodic progress reports (issue 14 item 5), when the policy asks for them.
+
+    One duty per unit with duties in the plan: at the plan's own report cadence where it has one
+    (a unit that already owes that report reports its progress there, so it gets nothing more),
+    else the policy's quarterly rule plus the year-end summary. Stored as a task of its own
+    (`进展报告`) so it is reminded, chased and rolled over like any duty, and listed once in the
+    unit's 交办.
+    """
+    task = session.exec(
+        select(Task).where(Task.plan_id == plan.id, Task.ref == PROGRESS_REF)
+    ).first()
+    probe = Milestone(task_id=0, key="progress")
+    policy = ctx.policy_for(plan, task or Task(plan_id=plan.id or 0, ref=PROGRESS_REF), probe)
+    if not policy.progress and task is None:
+        return
+    # A progress report is owed from the plan's start in duban, never for periods before it.
+    start = max(plan_period(plan)[0], (plan.activated_at or now).astimezone(OFFICE_TZ).date())
+    if reporting:
+        own, covered = reporting[0][0], set().union(*(units for _, units in reporting))
+        rules = [("cadence", own.rrule, max(own.dtstart or start, start), own.until)]
+    else:
+        covered = set()
+        rules = [
+            ("quarterly", policy.progress_rrule, start, None),
+            ("year_end", policy.progress_year_end, start, None),
+        ]
+    owners = {u: role for u, role in owing.items() if u not in covered}
+    if task is None:
+        if not owners:
+            return
+        task = Task(plan_id=plan.id or 0, ref=PROGRESS_REF, position=10**6, title=PROGRESS_TITLE)
+        session.add(task)
+        session.flush()
+    for n, (key, rule, dtstart, until) in enumerate(rules):
+        ms = session.exec(
+            select(Milestone).where(Milestone.task_id == task.id, Milestone.key == key)
+        ).first()
+        if ms is None:
+            label = _PROGRESS_LABEL[key]
+            ms = Milestone(
+                task_id=task.id or 0, key=key, label=f"进展报告（{label}）", rrule=rule,
+                dtstart=dtstart, until=until, source_text=PROGRESS_TITLE, is_report=True,
+            )  # fmt: skip
+            session.add(ms)
+            session.flush()
+        # One duty in the 交办: its first rule's first occurrence (the year-end summary is the
+        # same duty, not a second line).
+        _materialise_milestone(
+            session, ctx, (plan, task, ms), owners, now, activation, report, assign=n == 0
+        )
+
+
 def activate_plan(
-    *, session: Session, ctx: FlowContext, plan_id: int, now: datetime, actor: str
+    *,
+    session: Session,
+    ctx: FlowContext,
+    plan_id: int,
+    now: datetime,
+    actor: str,
+    progress: Callable[[int], None] | None = None,
 ) -> MaterialiseReport:
     """Draft → active: materialise every obligation and start the chase."""
     plan = session.get(Plan, plan_id)
@@ -243,7 +380,9 @@ def activate_plan(
     if plan.status != "draft":
         raise ValueError(f"计划 {plan_id} 的状态是 {plan.status}，只有草稿（draft）可以启用")
     plan.status, plan.activated_at = "active", now
-    report = materialise_plan(session=session, ctx=ctx, plan=plan, now=now, activation=True)
+    report = materialise_plan(
+        session=session, ctx=ctx, plan=plan, now=now, activation=True, progress=progress
+    )
     record_event(
         session=session,
         at=now,

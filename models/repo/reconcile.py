@@ -307,12 +307,24 @@ class _Reconciler:
 
     def _resolve_queue(self, ob: Obligation) -> None:
         # The escalation was about the old deadline; a new escalation reopens the item.
+        from models.repo.queue import close_done_sheets
+
         stmt = select(QueueItem).where(QueueItem.obligation_id == ob.id)
-        for item in self.session.exec(stmt.where(QueueItem.status != "resolved")).all():
+        items = self.session.exec(stmt.where(QueueItem.status != "resolved")).all()
+        for item in items:
             item.status, item.resolved_by, item.resolved_at = "resolved", REVISION_ACTOR, self.now
             note = {"at": self.now.isoformat(), "by": REVISION_ACTOR, "text": "截止日已调整"}
             item.notes = [*item.notes, note]
             self._audit(item.id, "queue_item", "resolved", "计划修订：截止日已调整", {})
+        if items:
+            self.session.flush()
+            close_done_sheets(
+                session=self.session,
+                sheet_ids=[i.sheet_id for i in items],
+                by=REVISION_ACTOR,
+                now=self.now,
+                reason="计划修订：截止日已调整",
+            )
 
     def _audit(
         self,

@@ -50,4 +50,6 @@ def test_it_measures_what_was_sent_from_the_audit_log(engine: Engine) -> None:
     unit_volume = volume.units["区应急局"]
     # 09-27: one chase message; 10-02: the 督办 to the contacts and to the head.
     assert (unit_volume.messages, unit_volume.chase_max) == (3, 1)
-    assert (volume.queue_day_max, volume.queue_day_units, volume.queue_items) == (2, 1, 2)
+    # Two obligations of one unit reach 督办 the same day: one 督办单 with two lines.
+    assert (volume.queue_day_max, volume.queue_day_units, volume.queue_items) == (1, 1, 1)
+    assert (volume.queue_day_lines, volume.queue_lines) == (2, 2)

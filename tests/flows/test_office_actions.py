@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from duban import runtime
 from duban.cli import app
 from schedules.clock import OFFICE_TZ
 from tests.flows.conftest import Office, days, run, tick_at
@@ -78,3 +81,64 @@ def test_it_reports_status_and_doctor(office: Office) -> None:
     result = CliRunner().invoke(app, ["doctor", "--json"])
     checks = {c["name"]: c for c in json.loads(result.stdout)}
     assert checks["数据库与迁移"]["ok"] and checks["消息模板"]["ok"] and checks["工作日日历"]["ok"]
+    assert checks["督办策略"]["ok"]
+    assert "内置默认策略（schedules/default_policy.yaml）" in checks["督办策略"]["detail"]
+    assert "催办最多 2 次" in checks["督办策略"]["detail"]
+
+
+def test_doctor_names_the_policy_file_in_force(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    legacy = Path(__file__).parents[2] / "bench" / "policies" / "legacy.yaml"
+    monkeypatch.setenv("DUBAN_POLICY_FILE", str(legacy))
+    runtime.reset()
+    result = CliRunner().invoke(app, ["doctor"])
+    line = next(x for x in result.stdout.splitlines() if "督办策略" in x)
+    assert line.startswith("[通过]") and f"DUBAN_POLICY_FILE 指定的 {legacy}" in line
+    assert "催办不限次数" in line
+    broken = office.home / "broken.yaml"
+    broken.write_text("default: {chase_max: -1}\n", encoding="utf-8")
+    monkeypatch.setenv("DUBAN_POLICY_FILE", str(broken))
+    runtime.reset()
+    result = CliRunner().invoke(app, ["doctor"])
+    line = next(x for x in result.stdout.splitlines() if "督办策略" in x)
+    assert result.exit_code != 0 and line.startswith("[问题]") and str(broken) in line
+
+
+def test_it_puts_a_units_escalations_of_one_day_on_one_sheet_worked_as_a_whole(
+    office: Office,
+) -> None:
+    for day in days(date(2024, 9, 19), date(2024, 10, 1)):
+        tick_at(day)
+    sheets = json.loads(run("queue", "list", "--sheet", "--level", "2", "--json", "--all"))
+    by_unit = {s["unit"]: s for s in sheets["items"]}
+    # 甲街道's three duties of 09-26 (tasks 2, 4 and September's report) reach 督办 together.
+    street = by_unit["甲街道"]
+    assert sorted(line["task_ref"] for line in street["lines"]) == ["2", "4", "5"]
+    assert street["open_lines"] == 3 and street["office_day"] == "2024-09-30"
+    assert sheets["total"] == len(by_unit) == 3  # 区应急局, 甲街道, 乙街道: one sheet each
+    lines = json.loads(run("queue", "list", "--unit", "甲街道", "--json", "--all"))["items"]
+    assert {q["sheet_id"] for q in lines} == {street["sheet_id"]} and len(lines) == 3
+    sid = str(street["sheet_id"])
+    out = run("queue", "ack", sid, "--sheet", "--by", "王科长")
+    assert f"督办单 S{sid} → 已认领" in out
+    lines = json.loads(run("queue", "list", "--unit", "甲街道", "--json", "--all"))["items"]
+    assert {(q["queue_status"], q["acked_by"]) for q in lines} == {("acked", "王科长")}
+    run("queue", "note", sid, "--sheet", "已电话联系街道，三项一并督办")
+    run("queue", "resolve", sid, "--sheet", "--reason", "已现场督办")
+    left = json.loads(run("queue", "list", "--unit", "甲街道", "--json", "--all"))["items"]
+    assert left == []
+    done = json.loads(run("queue", "list", "--sheet", "--status", "resolved", "--json", "--all"))
+    closed = next(s for s in done["items"] if s["sheet_id"] == int(sid))
+    assert closed["notes"][0]["text"] == "已电话联系街道，三项一并督办"
+    again = CliRunner().invoke(app, ["queue", "resolve", sid, "--sheet"])
+    assert again.exit_code != 0 and "已办结" in again.stderr
+    # A sheet closes by itself when its last line does (the obligation accepted).
+    lead = by_unit["区应急局"]
+    ob = lead["lines"][0]["id"]
+    run("obligation", "submit", str(ob), "--unit", "区应急局", "--note", "已完成")
+    run("obligation", "accept", str(ob))
+    still = json.loads(run("queue", "list", "--sheet", "--json", "--all"))["items"]
+    assert lead["sheet_id"] not in {s["sheet_id"] for s in still}
+    history = run("obligation", "history", str(street["lines"][0]["id"]))
+    assert "办结" in history

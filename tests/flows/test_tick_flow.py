@@ -4,6 +4,7 @@ and with no PREFECT_API_URL calling it runs the same body as the service does, i
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from datetime import datetime
 
 import pytest
@@ -13,6 +14,7 @@ from sqlmodel import Session, col, select
 from duban import runtime
 from flows.runner import run_flow
 from flows.tick import tick_flow
+from models.directory import Unit
 from models.tables import Delivery, Obligation
 from schedules.clock import OFFICE_TZ
 from tests.flows.conftest import ACTIVATED, Office
@@ -54,3 +56,28 @@ def test_the_embedded_tick_flow_runs_every_round_in_process_without_a_prefect_se
     # No Prefect API configured: no ephemeral API server was started for the flow or its tasks.
     server = sys.modules.get("prefect.server.api.server")
     assert server is None or not server.SubprocessASGIServer._instances
+
+
+def test_a_unit_gets_one_message_per_channel_per_tick_across_claim_rounds(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with Session(runtime.engine()) as s:
+        street = s.exec(
+            select(func.count())
+            .select_from(Obligation)
+            .join(Unit, col(Unit.id) == col(Obligation.unit_id))
+            .where(Unit.name == "甲街道", col(Obligation.assign_at).is_not(None))
+        ).one()
+    assert street >= 3  # tasks 2, 4 and the monthly report: three duties in one 交办
+    # A claim round of one row: before, each round sent 甲街道 a 交办 of its own.
+    out = run_flow(tick_flow, now=ACTIVATED.isoformat(), batch=1, owner="test")
+    assert out["by_stage"] == {"assign": out["actions"]} and out["notices"] == 5
+    to_street = [m for _, rcpt, m in office.smtp.sink.received if "qianqi@example.gov.cn" in rcpt]
+    assert len(to_street) == 1
+    body = to_street[0].get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "排查整治燃气隐患" in text and "报送重点场所检查台账" in text
+    per_unit = Counter(tuple(rcpt) for _, rcpt, _ in office.smtp.sink.received)
+    assert max(per_unit.values()) == 1

@@ -130,3 +130,82 @@ def test_it_marks_the_first_open_occurrence_for_the_assignment_and_links_occurre
         ob for ob, ref, _ in _rows(session) if ref == "2" and ob.occurrence == date(2024, 9, 26)
     ]
     assert all(ob.lapses_on == date(2024, 10, 26) for ob in september)
+
+
+def _activate(session: Session, ctx: FlowContext, tmp_path: Path, plan_text: str) -> None:
+    path = tmp_path / "示例区2024年安全生产重点任务清单.csv"
+    path.write_text(plan_text, encoding="utf-8")
+    for name in ("甲街道", "区应急局", "区建管委"):
+        session.add(Unit(name=name, kind="department", created_at=ACTIVATED, updated_at=ACTIVATED))
+    session.flush()
+    group = UnitGroup(name="各街镇", created_at=ACTIVATED, updated_at=ACTIVATED)
+    session.add(group)
+    session.flush()
+    street = session.exec(select(Unit).where(Unit.name == "甲街道")).one()
+    session.add(GroupMember(group_id=group.id or 0, unit_id=street.id or 0))
+    parsed = parse_path(path)
+    stored = store_draft(
+        session=session, parsed=parsed, source_name="计划.csv", sha256="x", now=ACTIVATED, actor="t"
+    )
+    activate_plan(session=session, ctx=ctx, plan_id=stored.plan_id, now=ACTIVATED, actor="t")
+    session.commit()
+
+
+def _with_progress(ctx: FlowContext) -> FlowContext:
+    from schedules.policy import Policy
+
+    return FlowContext(
+        engine=ctx.engine,
+        settings=ctx.settings,
+        calendar=ctx.calendar,
+        policies=PolicySet(default=Policy(progress=True)),
+    )
+
+
+def test_progress_reports_follow_the_plans_own_cadence_once_per_unit(
+    session: Session, ctx: FlowContext, tmp_path: Path
+) -> None:
+    _activate(session, _with_progress(ctx), tmp_path, PLAN)
+    rows = _rows(session)
+    progress = [(ob, unit) for ob, ref, unit in rows if ref == "进展报告"]
+    # The plan reports monthly (每月26日前, 甲街道's duty): the units that do not owe that report
+    # report their progress at the same cadence; 甲街道 reports through the plan's own report.
+    assert {unit for _, unit in progress} == {"区应急局", "区建管委"}
+    dues = sorted({ob.due_on for ob, unit in progress if unit == "区应急局"})
+    assert dues[:2] == [date(2024, 4, 26), date(2024, 5, 26)] and dues[-1] == date(2024, 12, 26)
+    # Listed once per unit in the 交办, beside its other duties: no duty counted twice.
+    assigned = Counter((ref, unit) for ob, ref, unit in rows if ob.assign_at is not None)
+    assert assigned == {
+        ("1", "区应急局"): 1,
+        ("1", "区建管委"): 1,
+        ("2", "甲街道"): 1,
+        ("进展报告", "区应急局"): 1,
+        ("进展报告", "区建管委"): 1,
+    }
+    # Recurring: each missed one closes as 逾期未报 when the next is due.
+    first = min((ob for ob, unit in progress if unit == "区应急局"), key=lambda ob: ob.due_on)
+    assert first.lapses_on == date(2024, 5, 26)
+    assert materialise_active_plans(session=session, ctx=_with_progress(ctx), now=JOINED) == 0
+
+
+def test_progress_reports_default_to_quarterly_and_a_year_end_summary(
+    session: Session, ctx: FlowContext, tmp_path: Path
+) -> None:
+    one_off = "序号,任务,时间节点,责任单位,配合单位,区领导\n1,开展安全生产大检查,2024年9月26日前,区应急局,区建管委,\n"
+    _activate(session, _with_progress(ctx), tmp_path, one_off)
+    rows = _rows(session)
+    progress = [ob for ob, ref, unit in rows if ref == "进展报告" and unit == "区应急局"]
+    assert sorted(ob.due_on for ob in progress) == [
+        date(2024, 6, 30),
+        date(2024, 9, 30),
+        date(2024, 12, 20),
+    ]
+    assert sum(ob.assign_at is not None for ob in progress) == 1
+
+
+def test_no_progress_reports_unless_the_policy_asks(
+    session: Session, ctx: FlowContext, tmp_path: Path
+) -> None:
+    _activate(session, ctx, tmp_path, PLAN)
+    assert not [ob for ob, ref, _ in _rows(session) if ref == "进展报告"]
+    assert session.exec(select(Task).where(Task.ref == "进展报告")).first() is None

@@ -142,8 +142,21 @@ def test_it_measures_messages_per_unit_week_chases_and_queue_items() -> None:
     assert unit.week_max >= unit.week_median >= 1
     assert volume.messages == sum(v.messages for v in volume.units.values())
     text = "\n".join(render_volume(volume))
-    assert "单项催办最多 2 次" in text and "督办队列单日新增最多 3 项" in text
+    assert "单项催办最多 2 次" in text and "督办队列单日新增督办单最多 3 张" in text
+    assert volume.queue_lines == volume.queue_items  # one duty per unit and day here
     legacy = measure_volume(
         simulate(MONTHLY, LEGACY_POLICY, CAL, start=START, end=END, submit_rate=0, seed=1).actions
     )
     assert legacy.chase_max > 10 and legacy.messages > volume.messages
+
+
+def test_it_counts_one_queue_sheet_per_unit_level_and_day() -> None:
+    from schedules.volume import measure_volume
+
+    # Two units with three duties each, all due the same day: six lines on two 督办单.
+    obs = [SimObligation(u, ref, date(2024, 9, 26)) for u in UNITS[:2] for ref in ("1", "2", "3")]
+    volume = measure_volume(
+        simulate(obs, Policy(), CAL, start=START, end=END, submit_rate=0, seed=1).actions
+    )
+    assert (volume.queue_day_max, volume.queue_day_units, volume.queue_day_lines) == (2, 2, 6)
+    assert (volume.queue_items, volume.queue_lines) == (2, 6)
