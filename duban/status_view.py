@@ -75,6 +75,7 @@ def collect_status(lease_name: str) -> dict[str, Any]:
                 t.service_lease.c.name == lease_name, t.service_lease.c.expires_at > utc_now()
             )
         ).scalar()
+        periodic = periodic_state(conn, now)
         return {
             "now": now.astimezone(OFFICE_TZ).isoformat(),
             "last_tick": tick.now.astimezone(OFFICE_TZ).isoformat() if tick else None,
@@ -87,5 +88,39 @@ def collect_status(lease_name: str) -> dict[str, Any]:
             "failing_channels": [f"{u}:{kind}" for u, kind in failing],
             "leader": leader,
             "calendar_years": sorted(calendar.covered_years),
+            "periodic": periodic,
             **delivery_state(conn),
         }
+
+
+def periodic_state(conn: Connection, now: Any) -> list[dict[str, Any]]:
+    """Each periodic job: its next run, its last run and what that did, and whether it is late
+    (its next run passed more than an hour ago: nothing ticks, or the job keeps failing)."""
+    from datetime import timedelta
+
+    from schedules.periodic import JOBS
+
+    p = t.periodic_job.c
+    rows = {
+        r.name: r
+        for r in conn.execute(select(p.name, p.next_run_at, p.last_run_at, p.last_outcome))
+    }
+
+    def shown(at: Any) -> str | None:
+        return at.astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M") if at else None
+
+    out = []
+    for job in JOBS:
+        row = rows.get(job.name)
+        out.append(
+            {
+                "name": job.name,
+                "label": job.label,
+                "at": job.at.strftime("%H:%M"),
+                "next_run_at": shown(row.next_run_at) if row else None,
+                "last_run_at": shown(row.last_run_at) if row else None,
+                "last_outcome": row.last_outcome if row else "",
+                "late": bool(row and row.next_run_at < now - timedelta(hours=1)),
+            }
+        )
+    return out

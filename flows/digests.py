@@ -187,48 +187,50 @@ def preview_office_digest(at: datetime) -> str | None:
 
 
 @flow(name="duban-daily-digest")
-async def daily_digest_flow(now: str) -> dict[str, Any]:
+async def daily_digest_flow(now: str, check_day: bool = True) -> dict[str, Any]:
     """Send the office's daily digest (working days only).
 
     Args:
         now: the logical time (ISO 8601 with offset).
+        check_day: skip on a non-working day (False when the periodic rules said it is due).
 
     Returns:
         Counts of notices and items sent, or why nothing was sent.
     """
-    return await in_worker_thread(daily_digest, parse_aware(now))
+    return await in_worker_thread(daily_digest, parse_aware(now), check_day)
 
 
 @flow(name="duban-weekly-summary")
-async def weekly_summary_flow(now: str) -> dict[str, Any]:
+async def weekly_summary_flow(now: str, check_day: bool = True) -> dict[str, Any]:
     """Send each responsible leader a summary of what is late (first working day of the week).
 
     Args:
         now: the logical time (ISO 8601 with offset).
+        check_day: skip unless today is the week's first working day (False when caught up).
 
     Returns:
         Counts of notices and items sent, or why nothing was sent.
     """
-    return await in_worker_thread(weekly_summary, parse_aware(now))
+    return await in_worker_thread(weekly_summary, parse_aware(now), check_day)
 
 
-def daily_digest(at: datetime) -> dict[str, Any]:
+def daily_digest(at: datetime, check_day: bool = True) -> dict[str, Any]:
     """The daily digest flow's body (sync)."""
     ctx = flow_context()
-    if not ctx.calendar.is_workday(at.astimezone(OFFICE_TZ).date()):
+    if check_day and not ctx.calendar.is_workday(at.astimezone(OFFICE_TZ).date()):
         return {"skipped": "非工作日"}
     with Session(ctx.engine) as session:
         notice = build_office_digest(ctx, session, at)
     return _deliver([notice] if notice else [], at)
 
 
-def weekly_summary(at: datetime) -> dict[str, Any]:
+def weekly_summary(at: datetime, check_day: bool = True) -> dict[str, Any]:
     """The weekly summary flow's body (sync)."""
     ctx = flow_context()
     today = at.astimezone(OFFICE_TZ).date()
     monday = today - timedelta(days=today.weekday())
     first = ctx.calendar.workday_on_or_after(monday)
-    if today != first:
+    if check_day and today != first:
         return {"skipped": f"本周第一个工作日是 {first.isoformat()}"}
     with Session(ctx.engine) as session:
         notices = build_leader_summaries(ctx, session, at)

@@ -67,20 +67,52 @@ def test_it_sends_the_digest_to_the_office_unit_of_the_directory(no_office_email
     assert os.environ["DUBAN_NOW"] == MONDAY
 
 
+def _at(when: str) -> None:
+    os.environ["DUBAN_NOW"] = when
+    runtime.reset()
+
+
+def _digests(office: Office) -> list[str]:
+    return [s for s in _received(office, "office@example.gov.cn") if "每日汇总" in s]
+
+
 def test_it_sends_the_09_00_digest_once_from_duban_tick(office: Office) -> None:
-    os.environ["DUBAN_NOW"] = "2024-09-23T08:55:00+08:00"
-    runtime.reset()
-    assert "办公室日报" not in run("tick", "--periodic")  # before 09:00: not yet
+    _at("2024-09-23T08:55:00+08:00")
+    assert "办公室日报" not in run("tick")  # before 09:00: not yet
     assert _received(office, "office@example.gov.cn") == []
-    os.environ["DUBAN_NOW"] = "2024-09-23T09:06:00+08:00"
-    runtime.reset()
-    out = run("tick", "--periodic")
+    _at("2024-09-23T09:06:00+08:00")
+    assert "办公室日报" not in run("tick", "--no-periodic")  # asked to skip the periodic jobs
+    assert _digests(office) == []
+    out = run("tick")
     assert "办公室日报：送达 1/1 份" in out and "领导每周简报" in out
-    os.environ["DUBAN_NOW"] = "2024-09-23T09:30:00+08:00"
-    runtime.reset()
-    assert "办公室日报" not in run("tick", "--periodic")  # once a day
-    digests = [s for s in _received(office, "office@example.gov.cn") if "每日汇总" in s]
-    assert len(digests) == 1
+    _at("2024-09-23T09:30:00+08:00")
+    assert "办公室日报" not in run("tick")  # once a day
+    assert "办公室日报" not in run("tick")  # twice-run: still once
+    assert len(_digests(office)) == 1
+    status = run("status")
+    assert "办公室日报：下次 2024-09-24 09:00；上次 2024-09-23 09:06：送达 1/1 份" in status
+
+
+def test_it_catches_up_once_after_downtime(office: Office) -> None:
+    _at("2024-09-23T09:06:00+08:00")
+    run("tick")
+    _at("2024-09-26T10:00:00+08:00")  # nothing ran on Tuesday or Wednesday
+    out = run("tick")
+    assert "办公室日报：送达 1/1 份（补跑，停机期间错过 2 次）" in out
+    assert "办公室日报" not in run("tick")
+    assert len(_digests(office)) == 2
+    _at("2024-09-27T12:00:00+08:00")  # Friday: on time again; doctor is content
+    assert "办公室日报：送达 1/1 份" in run("tick")
+    assert "[通过] 定期任务" in run("doctor")
+
+
+def test_doctor_names_a_periodic_job_that_is_late(office: Office) -> None:
+    _at("2024-09-23T09:06:00+08:00")
+    run("tick")
+    _at("2024-09-26T10:00:00+08:00")
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 1
+    assert "[问题] 定期任务" in result.stdout and "已过时未运行" in result.stdout
 
 
 def test_it_prints_the_month_roll_call(office: Office) -> None:
