@@ -100,18 +100,27 @@ def delivery_notes(session: Session) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def build_leader_summaries(ctx: FlowContext, session: Session, now: datetime) -> list[Notice]:
+def build_leader_summaries(
+    ctx: FlowContext,
+    session: Session,
+    now: datetime,
+    *,
+    only: set[int] | None = None,
+    seq: str | None = None,
+) -> list[Notice]:
     """For each leader named on a task: that task's escalated items (督办 and above), grouped.
 
     This is how leaders hear of what is late (at most weekly): the default policy sends no 通报
     per item (`leader_at: 0`), and items only 1–2 working days overdue (催办) are the unit's.
     """
     today = now.astimezone(OFFICE_TZ).date()
-    week = f"week@{today.isocalendar().year}-W{today.isocalendar().week:02d}"
+    week = seq or f"week@{today.isocalendar().year}-W{today.isocalendar().week:02d}"
     by_leader: dict[int, list[int]] = {}
     for tu in session.exec(select(TaskUnit).where(TaskUnit.role == "leader")).all():
         unit = find_unit(session=session, name=tu.name)
-        if unit is not None and unit.id is not None:
+        if unit is not None and unit.id is not None and unit.status == "active":
+            if only is not None and unit.id not in only:
+                continue
             by_leader.setdefault(unit.id, []).append(tu.task_id)
     notices = []
     for leader_id, task_ids in sorted(by_leader.items()):
@@ -157,6 +166,21 @@ def _deliver(notices: list[Notice], now: datetime) -> dict[str, Any]:
         "undelivered": undelivered,
         "messages": messages,
     }
+
+
+def leaders_joined(at: datetime, leader_ids: set[int]) -> dict[str, Any]:
+    """Leaders that were pending and are now in the directory get at once what is still pending
+    for them: their tasks' escalated items (督办 and above), as the weekly summary would list them
+    (once per leader and day; the weekly summary goes on as usual)."""
+    if not leader_ids:
+        return {"notices": 0, "items": 0, "delivered": 0, "undelivered": [], "messages": {}}
+    ctx = flow_context()
+    today = at.astimezone(OFFICE_TZ).date()
+    with Session(ctx.engine) as session:
+        notices = build_leader_summaries(
+            ctx, session, at, only=leader_ids, seq=f"joined@{today.isoformat()}"
+        )
+    return _deliver(notices, at)
 
 
 def preview_office_digest(at: datetime) -> str | None:
