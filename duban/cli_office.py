@@ -61,7 +61,7 @@ def list_cmd(
     from duban.office_views import list_obligations, parse_statuses
 
     statuses = parse_statuses(status) if status else None
-    with runtime.reading() as conn:
+    with runtime.fast_reading() as conn:
         page = list_obligations(
             conn,
             unit=unit,
@@ -368,7 +368,7 @@ def queue_list_cmd(
     levels = parse_queue_level(level) if level else None
     statuses = parse_queue_status(status)
     now = runtime.current_time()
-    with runtime.reading() as conn:
+    with runtime.fast_reading() as conn:
         page = list_queue(
             conn,
             level=levels,
