@@ -115,6 +115,18 @@ def describe_days(days_left: int) -> str:
     return f"已逾期 {-days_left} 个工作日"
 
 
+def describe_ref(ref: str) -> str:
+    """A task's number as a sentence says it: 14 → 第 14 项, 3.2 → 第 3.2 项, 附件-14 → 附件第 14 项;
+    any other label is named as it is (编号 X)."""
+    ref = ref.strip()
+    if re.fullmatch(r"\d+(?:[.．]\d+)*", ref):
+        return f"第 {ref} 项"
+    found = re.fullmatch(r"(附件|附表)\s*[-－—_ ]?\s*(\d+(?:[.．]\d+)*)", ref)
+    if found:
+        return f"{found.group(1)}第 {found.group(2)} 项"
+    return f"编号 {ref}" if ref else "（无编号）"
+
+
 def describe_item(item: Item) -> dict[str, Any]:
     """An item as the templates see it."""
     return {
@@ -126,6 +138,7 @@ def describe_item(item: Item) -> dict[str, Any]:
         "level_name": LEVEL_NAMES.get(item.level, str(item.level)),
         "plan": item.plan_title,
         "task_ref": item.task_ref,
+        "ref_text": describe_ref(item.task_ref),
         "task_title": item.task_title,
         "milestone": item.milestone,
         "due": item.due.isoformat(),

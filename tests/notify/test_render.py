@@ -344,3 +344,28 @@ def test_an_override_linked_out_of_its_folder_is_refused(tmp_path: Path) -> None
     [error] = renderer.take_fallbacks()
     assert "必须是模板目录内的普通文件" in error
     assert check_templates(folder, OFFICE)  # `duban templates check` names it too
+
+
+@pytest.mark.parametrize(
+    ("ref", "said"),
+    [("5", "第 5 项"), ("3.2", "第 3.2 项"), ("附件-14", "附件第 14 项"), ("甲", "编号 甲")],
+)
+def test_it_says_a_task_number_as_a_sentence_does(ref: str, said: str) -> None:
+    for kind in ("remind", "chase", "office"):
+        out = Renderer(OFFICE).render(
+            Notice(
+                7,
+                Audience.UNIT_CONTACTS,
+                (item(kind, -2 if kind != "remind" else 3, task_ref=ref),),
+            ),
+            recipient_name="区应急局",
+            at=AT,
+        )
+        for body in (out.text, out.html, out.markdown):
+            assert said in body and "第 附件" not in body, (kind, body)
+    digest = Renderer(OFFICE).render(
+        Notice(None, Audience.OFFICE, (item("office", -3, task_ref=ref),), kind="digest"),
+        recipient_name="区安委办",
+        at=AT,
+    )
+    assert said in digest.text and said in digest.html
