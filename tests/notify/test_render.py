@@ -369,3 +369,19 @@ def test_it_says_a_task_number_as_a_sentence_does(ref: str, said: str) -> None:
         at=AT,
     )
     assert said in digest.text and said in digest.html
+
+
+def test_it_does_not_say_today_on_the_friday_before_a_saturday_deadline() -> None:
+    friday = datetime(2024, 3, 29, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, a Friday
+    saturday = item("remind", 0, due=date(2024, 3, 30))
+    out = Renderer(OFFICE).render(
+        Notice(7, Audience.UNIT_CONTACTS, (saturday,)), recipient_name="区应急局", at=friday
+    )
+    for body in (out.text, out.html, out.markdown):
+        assert "今天到期" not in body
+        assert "今天是截止日（2024年3月30日（星期六））前的最后一个工作日" in body
+    on_the_day = item("remind", 0, due=date(2024, 3, 29))
+    out = Renderer(OFFICE).render(
+        Notice(7, Audience.UNIT_CONTACTS, (on_the_day,)), recipient_name="区应急局", at=friday
+    )
+    assert "今天到期" in out.text
