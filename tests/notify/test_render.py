@@ -385,3 +385,17 @@ def test_it_does_not_say_today_on_the_friday_before_a_saturday_deadline() -> Non
         Notice(7, Audience.UNIT_CONTACTS, (on_the_day,)), recipient_name="区应急局", at=friday
     )
     assert "今天到期" in out.text
+
+
+def test_it_says_overdue_only_above_items_that_are_overdue() -> None:
+    late, soon = item("chase", -2), item("remind", 2, title="报送台账", obligation_id=42)
+    both = Renderer(OFFICE).render(
+        Notice(7, Audience.UNIT_CONTACTS, (late, soon)), recipient_name="区应急局", at=AT
+    )
+    for body in (both.text, both.html, both.markdown):
+        assert "以下工作已超过截止日期" not in body
+        assert "以下工作中 1 项已超过截止日期、其余即将到期" in body
+    only_late = Renderer(OFFICE).render(
+        Notice(7, Audience.UNIT_CONTACTS, (late,)), recipient_name="区应急局", at=AT
+    )
+    assert "以下工作已超过截止日期" in only_late.text
