@@ -63,6 +63,17 @@ def activate_cmd(
     )
     for line in unowned_lines(unowned):
         typer.echo(f"  {line}")
+    from models.repo.plan_parties import list_pending
+
+    with runtime.transaction() as session:
+        leaders = list_pending(session=session, plan_id=plan_id).leaders
+    if leaders:
+        typer.echo(
+            f"警告: 领导 {'、'.join(leaders)} 在单位目录中待补充，报领导的督办事项与每周简报暂时无人可收；"
+            "在单位目录中补充其联系方式后重新导入，待报的事项会立即补发（duban plan pending "
+            f"{plan_id} 列出全部待补充）",
+            err=True,
+        )
     if report.to_confirm:
         typer.echo(f"  查看待确认清单: duban obligation list --plan {plan_id} --status to_confirm")
     if report.unexpanded:

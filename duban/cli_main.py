@@ -158,16 +158,14 @@ def demo(
 ) -> None:
     """Run the jobs over simulated days (the fast clock), printing what each day did."""
     from duban.demo import run_demo
-    from flows.jobs import daily_digest_job, monthly_job, tick_job, weekly_summary_job
+    from flows.jobs import run_periodic_jobs, tick_job
 
     typer.echo(
         f"\n演示时钟：从 {first.isoformat()} 起 {days} 天，每天约 {seconds_per_day} 秒（Ctrl-C 结束）"
     )
     jobs = {
         "tick": lambda now, stop: tick_job(now, stop, holder="demo"),
-        "monthly": monthly_job,
-        "daily_digest": daily_digest_job,
-        "weekly_summary": weekly_summary_job,
+        "periodic": run_periodic_jobs,
     }
     stop = threading.Event()
     rng = random.Random(seed)

@@ -61,7 +61,7 @@ def list_cmd(
     from duban.office_views import list_obligations, parse_statuses
 
     statuses = parse_statuses(status) if status else None
-    with runtime.reading() as conn:
+    with runtime.fast_reading() as conn:
         page = list_obligations(
             conn,
             unit=unit,
@@ -400,7 +400,7 @@ def queue_list_cmd(
                 )
         typer.echo(page_footer(len(page.items), page.total, offset, "张"))
         return
-    with runtime.reading() as conn:
+    with runtime.fast_reading() as conn:
         page = list_queue(
             conn,
             level=levels,

@@ -22,14 +22,15 @@ log = logging.getLogger("duban.service")
 
 def tick_cmd(
     periodic: bool = typer.Option(
-        False,
-        "--periodic",
-        help="同时运行今天已到时间、尚未运行的定期任务（08:30 月报周期、09:00 办公室日报、09:05 领导简报），每天一次",
+        True,
+        "--periodic/--no-periodic",
+        help="同时运行已到时间的定期任务（08:30 月报周期、09:00 办公室日报、09:05 领导简报），"
+        "每次到期只运行一次，停机后补跑一次；--no-periodic 只运行 tick",
     ),
     as_json: bool = json_option(),
 ) -> None:
     """运行一次 tick（补发停机期间到期的提醒）后退出；适合手工补跑、cron 与演练。"""
-    from flows.jobs import instance_id, run_periodic_jobs, tick_job
+    from flows.jobs import instance_id, job_outcome, run_periodic_jobs, tick_job
 
     holder = f"tick:{instance_id()}"
     lease = sender_lease(holder)
@@ -55,29 +56,15 @@ def tick_cmd(
         return
     typer.echo(tick_lines(out))
     for name, result in jobs.items():
-        typer.echo(f"{JOB_NAMES.get(name, name)}：{_job_outcome(result)}")
+        typer.echo(f"{job_label(name)}：{job_outcome(result)}")
 
 
-JOB_NAMES = {
-    "monthly": "每月报送周期",
-    "daily_digest": "办公室日报",
-    "weekly_summary": "领导每周简报",
-}
+def job_label(name: str) -> str:
+    """A periodic job's name as a clerk reads it."""
+    from schedules.periodic import JOB_BY_NAME
 
-
-def _job_outcome(result: dict[str, Any]) -> str:
-    """What a periodic job did, truthfully (delivered only when a message reached someone)."""
-    if result.get("skipped"):
-        return f"今天不运行（{result['skipped']}）"
-    if "delivered" not in result:  # the monthly cycle
-        closed = result.get("closed")
-        done = f"，{closed['month']} 月报送点名已记录" if closed else ""
-        return f"补齐报送义务 {result.get('materialised', 0)} 条{done}"
-    if not result.get("notices"):
-        return "没有需要发送的事项"
-    missing = result.get("undelivered") or []
-    text = f"送达 {result['delivered']}/{result['notices']} 份"
-    return text + (f"；未送达: {'、'.join(missing)}" if missing else "")
+    job = JOB_BY_NAME.get(name)
+    return job.label if job else name
 
 
 def tick_lines(out: dict[str, Any]) -> str:
@@ -225,15 +212,13 @@ def sender_lease(holder: str) -> Any:
 
 def build_service(holder: str) -> Any:
     """The real service: lease on the database, jobs into the flows, the one clock."""
-    from flows.jobs import daily_digest_job, monthly_job, tick_job, weekly_summary_job
+    from flows.jobs import run_periodic_jobs, tick_job
     from schedules.service import Service, ServiceJobs
 
     settings = runtime.settings()
     jobs = ServiceJobs(
         tick=lambda now, stop: tick_job(now, stop, holder=holder),
-        monthly=monthly_job,
-        daily_digest=daily_digest_job,
-        weekly_summary=weekly_summary_job,
+        periodic=run_periodic_jobs,
     )
     return Service(
         jobs=jobs,
@@ -299,6 +284,24 @@ def status_cmd(as_json: bool = json_option()) -> None:
     typer.echo("失败主机: " + ("无" if not lines else ""))
     for line in lines:
         typer.echo(f"  {line}")
+    typer.echo("定期任务:")
+    for job in info["periodic"]:
+        typer.echo(f"  {periodic_line(job)}")
+
+
+def periodic_line(job: dict[str, Any]) -> str:
+    """One periodic job as `status` and `doctor` show it."""
+    if job["next_run_at"] is None:
+        return f"{job['label']}（每天 {job['at']} 前后）：尚未运行（下一次 tick 时安排）"
+    last = (
+        f"上次 {job['last_run_at']}：{job['last_outcome'] or '无结果'}"
+        if job["last_run_at"]
+        else "尚未运行过"
+    )
+    late = (
+        "（已过时未运行：请确认 duban serve 或 cron 中的 duban tick 在运行）" if job["late"] else ""
+    )
+    return f"{job['label']}：下次 {job['next_run_at']}{late}；{last}"
 
 
 def doctor_cmd(as_json: bool = json_option()) -> None:

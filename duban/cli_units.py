@@ -32,15 +32,49 @@ def import_cmd(
         spec = load_directory(file)
     except DirectoryError as exc:
         fail(str(exc))
+    from sqlmodel import col, select
+
+    from models.directory import Unit
+
     with runtime.transaction() as session:
+        waiting = set(
+            session.exec(
+                select(Unit.id).where(Unit.status == "pending", Unit.kind == "leader")
+            ).all()
+        )
         report = apply_directory(
             session=session, spec=spec, now=runtime.current_time(), actor=runtime.actor()
         )
+        session.flush()
+        joined = {
+            u.id: u.name
+            for u in session.exec(
+                select(Unit).where(col(Unit.id).in_(waiting), Unit.status == "active")
+            ).all()
+            if u.id is not None
+        }
     typer.echo(
         f"{file}: 单位 {len(spec.units)} 个（新增 {len(report.created)}，更新 {len(report.updated)}，"
         f"未变 {len(report.unchanged)}）；分组 {len(spec.groups)} 个（新增 {len(report.groups_created)}，"
         f"更新 {len(report.groups_updated)}）"
     )
+    if joined:
+        _send_to_joined_leaders(joined)
+
+
+def _send_to_joined_leaders(joined: dict[int, str]) -> None:
+    """Leaders that were pending and are now in the directory: what is still pending for them."""
+    from flows.digests import leaders_joined
+
+    out = leaders_joined(runtime.current_time(), set(joined))
+    names = "、".join(sorted(joined.values()))
+    if not out["notices"]:
+        typer.echo(f"已补充领导 {names}：目前没有需要报领导的督办事项")
+        return
+    text = f"已补充领导 {names}：补发待报领导的督办事项 {out['items']} 项，送达 {out['delivered']}/{out['notices']} 份"
+    if out["undelivered"]:
+        text += f"；未送达: {'、'.join(out['undelivered'])}"
+    typer.echo(text)
 
 
 def describe_unit(session: Session, unit: Unit) -> dict[str, Any]:

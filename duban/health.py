@@ -203,8 +203,58 @@ def collect_doctor() -> list[dict[str, Any]]:
     if mail_ca is not None:
         checks.append(mail_ca)
     with Session(runtime.migrated_engine()) as s:
-        checks += [_channels(s), _delivery(s), _calendar(s)]
+        checks += [_channels(s), _delivery(s), _calendar(s), _office(s)]
+    checks.append(_periodic())
     return checks
+
+
+def _office(session: Session) -> dict[str, Any]:
+    """Someone receives the office's digests and roll-call: DUBAN_OFFICE_EMAIL, or the office's own
+    unit in the directory (kind office) with a contact that has an e-mail or a working channel."""
+    from flows.context import flow_context
+    from flows.digests import office_unit_id
+
+    settings = runtime.settings()
+    if settings.office_email:
+        return _check(
+            "办公室收件人", True, f"日报与点名发往 DUBAN_OFFICE_EMAIL={settings.office_email}"
+        )
+    unit_id = office_unit_id(flow_context(), session)
+    if unit_id is None:
+        return _check(
+            "办公室收件人",
+            False,
+            "办公室日报、领导简报汇总与月度点名无人可收：未设置 DUBAN_OFFICE_EMAIL，单位目录中也没有"
+            "类型为办公室的本单位（在 units.yaml 中加入 kind: 办公室 的单位及其邮箱后重新导入）",
+        )
+    unit = session.get(Unit, unit_id)
+    emails = session.exec(
+        select(Contact.email).where(Contact.unit_id == unit_id, col(Contact.email).is_not(None))
+    ).all()
+    robots = session.exec(
+        select(Channel.type).where(Channel.unit_id == unit_id, Channel.type != "email")
+    ).all()
+    name = unit.name if unit else str(unit_id)
+    if not emails and not robots:
+        return _check(
+            "办公室收件人", False, f"办公室单位 {name} 没有邮箱也没有机器人渠道：日报无人可收"
+        )
+    return _check(
+        "办公室收件人",
+        True,
+        f"日报与点名发往单位目录中的办公室 {name}（{'、'.join([*emails, *robots][:5])}）",
+    )
+
+
+def _periodic() -> dict[str, Any]:
+    from duban.cli_service import periodic_line
+    from duban.status_view import periodic_state
+
+    with runtime.reading() as conn:
+        jobs = periodic_state(conn, runtime.current_time())
+    late = [j for j in jobs if j["late"]]
+    detail = "；".join(periodic_line(j) for j in jobs)
+    return _check("定期任务", not late, detail)
 
 
 def _delivery(session: Session) -> dict[str, Any]:

@@ -7,15 +7,12 @@ that means nothing (an unknown status, unit or plan) is an error naming the valu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.engine import Connection, RowMapping
-
-from duban import read_tables as t
+from duban.fast_db import FastConn
 from schedules.clock import OFFICE_TZ
 from schedules.machine import EVENT_LABEL, STATUS_LABEL, Event
 from schedules.obligation import Status
@@ -83,6 +80,10 @@ REASON_LABEL = {
 }
 AUDIT_ENTITIES = {"obligation": "义务", "queue_item": "督办事项", "queue_sheet": "督办单"}
 
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+    from sqlalchemy.engine import Connection, RowMapping
+
 
 class ViewError(ValueError):
     """A filter the data cannot answer (unknown status, unit, plan); the message lists what exists."""
@@ -138,9 +139,20 @@ def parse_queue_level(text: str) -> int:
     return QUEUE_LEVELS[text]
 
 
-def unit_id(conn: Connection, name: str) -> int:
+def unit_id(conn: Connection | FastConn, name: str) -> int:
     """A unit's id by its name or an alias; unknown names are an error."""
     name = name.strip()
+    if isinstance(conn, FastConn):
+        found = conn.scalar("SELECT id FROM unit WHERE name = ?", (name,))
+        if found is None:
+            found = conn.scalar("SELECT unit_id FROM unit_alias WHERE alias = ?", (name,))
+        if found is None:
+            raise ViewError(f"目录中没有名为“{name}”的单位（可用 duban units list 查看）")
+        return int(found)
+    from sqlalchemy import select
+
+    from duban import read_tables as t
+
     found = conn.execute(select(t.unit.c.id).where(t.unit.c.name == name)).scalar()
     if found is None:
         found = conn.execute(
@@ -151,32 +163,87 @@ def unit_id(conn: Connection, name: str) -> int:
     return int(found)
 
 
-def check_plan(conn: Connection, plan_id: int) -> None:
+def check_plan(conn: Connection | FastConn, plan_id: int) -> None:
     """Refuse a plan id that does not exist, naming those that do."""
+    if isinstance(conn, FastConn):
+        if conn.scalar("SELECT id FROM plan WHERE id = ?", (plan_id,)) is not None:
+            return
+        ids = [r["id"] for r in conn.rows("SELECT id FROM plan ORDER BY id")]
+        known = f"现有计划: {_names(str(i) for i in ids)}" if ids else "还没有导入任何计划"
+        raise ViewError(f"没有编号为 {plan_id} 的计划（{known}）")
+    from sqlalchemy import select
+
+    from duban import read_tables as t
+
     if conn.execute(select(t.plan.c.id).where(t.plan.c.id == plan_id)).scalar() is None:
         ids = conn.execute(select(t.plan.c.id).order_by(t.plan.c.id)).scalars().all()
         known = f"现有计划: {_names(str(i) for i in ids)}" if ids else "还没有导入任何计划"
         raise ViewError(f"没有编号为 {plan_id} 的计划（{known}）")
 
 
-_OBLIGATION_COLUMNS = (
-    t.obligation.c.id,
-    t.obligation.c.plan_id,
-    t.plan.c.title.label("plan"),
-    t.task.c.ref.label("task_ref"),
-    t.task.c.title.label("task"),
-    t.milestone.c.label.label("milestone_label"),
-    t.milestone.c.source_text.label("milestone_text"),
-    t.unit.c.name.label("unit"),
-    t.obligation.c.role,
-    t.obligation.c.due_on,
-    t.obligation.c.status,
-    t.obligation.c.escalation_level,
-    t.obligation.c.next_action_at,
+def _obligation_columns() -> tuple[Any, ...]:
+    from duban import read_tables as t
+
+    return (
+        t.obligation.c.id,
+        t.obligation.c.plan_id,
+        t.plan.c.title.label("plan"),
+        t.task.c.ref.label("task_ref"),
+        t.task.c.title.label("task"),
+        t.milestone.c.label.label("milestone_label"),
+        t.milestone.c.source_text.label("milestone_text"),
+        t.unit.c.name.label("unit"),
+        t.obligation.c.role,
+        t.obligation.c.due_on,
+        t.obligation.c.status,
+        t.obligation.c.escalation_level,
+        t.obligation.c.next_action_at,
+    )
+
+
+# The same columns and joins in plain SQL (duban/fast_db.py).
+_FAST_COLUMNS = (
+    "o.id AS id, o.plan_id AS plan_id, p.title AS plan, t.ref AS task_ref, t.title AS task, "
+    "m.label AS milestone_label, m.source_text AS milestone_text, u.name AS unit, o.role AS role, "
+    "o.due_on AS due_on, o.status AS status, o.escalation_level AS escalation_level, "
+    "o.next_action_at AS next_action_at"
+)
+_FAST_JOINS = (
+    "JOIN milestone m ON m.id = o.milestone_id JOIN task t ON t.id = o.task_id "
+    "JOIN plan p ON p.id = o.plan_id JOIN unit u ON u.id = o.unit_id"
 )
 
 
+def _fast_page(
+    conn: FastConn,
+    body: str,
+    order: str,
+    params: list[Any],
+    limit: int | None,
+    offset: int,
+    extra: str = "",
+) -> tuple[int, list[dict[str, Any]]]:
+    total = conn.scalar(f"SELECT count(*) AS n FROM {body}", params)
+    page = f" LIMIT {int(limit)}" if limit is not None else ""
+    if limit is None and conn.dialect == "sqlite":
+        page = " LIMIT -1"  # SQLite has no OFFSET without LIMIT
+    sql = f"SELECT {_FAST_COLUMNS}{extra} FROM {body} ORDER BY {order}{page} OFFSET {int(offset)}"
+    return int(total or 0), conn.rows(sql, params)
+
+
+_QUEUE_COLUMNS = (
+    ", q.id AS queue_id, q.sheet_id AS sheet_id, q.level AS queue_level, q.status AS queue_status, "
+    "q.acked_by AS acked_by, q.notes AS notes, q.created_at AS queued_at"
+)
+
+
+def _in(values: Iterable[Any]) -> str:
+    return "(" + ", ".join("?" for _ in values) + ")"
+
+
 def _joined(stmt: Select[Any]) -> Select[Any]:
+    from duban import read_tables as t
+
     ob = t.obligation.c
     return (
         stmt.join(t.milestone, t.milestone.c.id == ob.milestone_id)
@@ -186,7 +253,7 @@ def _joined(stmt: Select[Any]) -> Select[Any]:
     )
 
 
-def obligation_row(r: RowMapping) -> dict[str, Any]:
+def obligation_row(r: RowMapping | Mapping[str, Any]) -> dict[str, Any]:
     """One obligation as the office reads it."""
     nxt = r["next_action_at"]
     return {
@@ -209,6 +276,8 @@ def obligation_row(r: RowMapping) -> dict[str, Any]:
 
 
 def _page(conn: Connection, stmt: Select[Any], limit: int | None, offset: int) -> tuple[int, Any]:
+    from sqlalchemy import func, select
+
     total = conn.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar()
     rows = conn.execute(
         stmt.offset(offset).limit(limit) if limit is not None else stmt.offset(offset)
@@ -217,7 +286,7 @@ def _page(conn: Connection, stmt: Select[Any], limit: int | None, offset: int) -
 
 
 def list_obligations(
-    conn: Connection,
+    conn: Connection | FastConn,
     *,
     unit: str | None = None,
     plan: int | None = None,
@@ -228,6 +297,31 @@ def list_obligations(
     offset: int = 0,
 ) -> Page:
     """Obligations filtered as the office asks, earliest due first, one page and the total."""
+    if isinstance(conn, FastConn):
+        where, params = ["1 = 1"], []  # type: ignore[var-annotated]
+        if unit:
+            where.append("o.unit_id = ?")
+            params.append(unit_id(conn, unit))
+        if plan is not None:
+            check_plan(conn, plan)
+            where.append("o.plan_id = ?")
+            params.append(plan)
+        if statuses:
+            where.append(f"o.status IN {_in(statuses)}")
+            params.extend(statuses)
+        if due_from:
+            where.append("o.due_on >= ?")
+            params.append(due_from.isoformat())
+        if due_to:
+            where.append("o.due_on <= ?")
+            params.append(due_to.isoformat())
+        body = f"obligation o {_FAST_JOINS} WHERE {' AND '.join(where)}"
+        total, found = _fast_page(conn, body, "o.due_on, u.name, o.id", params, limit, offset)
+        return Page([obligation_row(r) for r in found], total, offset, limit)
+    from sqlalchemy import and_, select
+
+    from duban import read_tables as t
+
     ob = t.obligation.c
     conds = []
     if unit:
@@ -241,14 +335,16 @@ def list_obligations(
         conds.append(ob.due_on >= due_from)
     if due_to:
         conds.append(ob.due_on <= due_to)
-    stmt = _joined(select(*_OBLIGATION_COLUMNS).select_from(t.obligation)).where(and_(True, *conds))
+    stmt = _joined(select(*_obligation_columns()).select_from(t.obligation)).where(
+        and_(True, *conds)
+    )
     stmt = stmt.order_by(ob.due_on, t.unit.c.name, ob.id)
     total, rows = _page(conn, stmt, limit, offset)
     return Page([obligation_row(r) for r in rows], total, offset, limit)
 
 
 def list_queue(
-    conn: Connection,
+    conn: Connection | FastConn,
     *,
     level: int | None = None,
     unit: str | None = None,
@@ -258,6 +354,32 @@ def list_queue(
     offset: int = 0,
 ) -> Page:
     """The escalation queue, most severe and oldest first, one page and the total."""
+    if isinstance(conn, FastConn):
+        where, params = ["1 = 1"], []  # type: ignore[var-annotated]
+        if level is not None:
+            where.append("q.level = ?")
+            params.append(level)
+        if statuses:
+            where.append(f"q.status IN {_in(statuses)}")
+            params.extend(statuses)
+        if plan is not None:
+            check_plan(conn, plan)
+            where.append("o.plan_id = ?")
+            params.append(plan)
+        if unit:
+            where.append("o.unit_id = ?")
+            params.append(unit_id(conn, unit))
+        body = (
+            f"queue_item q JOIN obligation o ON o.id = q.obligation_id {_FAST_JOINS} "
+            f"WHERE {' AND '.join(where)}"
+        )
+        order = "q.level DESC, q.created_at, q.id"
+        total, found = _fast_page(conn, body, order, params, limit, offset, _QUEUE_COLUMNS)
+        return Page([_queue_row(r) for r in found], total, offset, limit)
+    from sqlalchemy import and_, select
+
+    from duban import read_tables as t
+
     q, ob = t.queue_item.c, t.obligation.c
     stmt = _joined(
         select(
@@ -268,7 +390,7 @@ def list_queue(
             q.acked_by,
             q.notes,
             q.created_at.label("queued_at"),
-            *_OBLIGATION_COLUMNS,
+            *_obligation_columns(),
         )
         .select_from(t.queue_item)
         .join(t.obligation, ob.id == q.obligation_id)
@@ -285,22 +407,22 @@ def list_queue(
         conds.append(ob.unit_id == unit_id(conn, unit))
     stmt = stmt.where(and_(True, *conds)).order_by(q.level.desc(), q.created_at, q.id)
     total, rows = _page(conn, stmt, limit, offset)
-    items = [
-        {
-            "queue_id": r["queue_id"],
-            "sheet_id": r["sheet_id"],
-            "queue_level": r["queue_level"],
-            "queue_label": QUEUE_LEVEL_LABEL.get(r["queue_level"], str(r["queue_level"])),
-            "queue_status": r["queue_status"],
-            "queue_status_label": QUEUE_STATUS_LABEL.get(r["queue_status"], r["queue_status"]),
-            "acked_by": r["acked_by"],
-            "notes": r["notes"] or [],
-            "queued_at": r["queued_at"].astimezone(OFFICE_TZ).isoformat(),
-            **obligation_row(r),
-        }
-        for r in rows
-    ]
-    return Page(items, total, offset, limit)
+    return Page([_queue_row(r) for r in rows], total, offset, limit)
+
+
+def _queue_row(r: RowMapping | Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "queue_id": r["queue_id"],
+        "sheet_id": r["sheet_id"],
+        "queue_level": r["queue_level"],
+        "queue_label": QUEUE_LEVEL_LABEL.get(r["queue_level"], str(r["queue_level"])),
+        "queue_status": r["queue_status"],
+        "queue_status_label": QUEUE_STATUS_LABEL.get(r["queue_status"], r["queue_status"]),
+        "acked_by": r["acked_by"],
+        "notes": r["notes"] or [],
+        "queued_at": r["queued_at"].astimezone(OFFICE_TZ).isoformat(),
+        **obligation_row(r),
+    }
 
 
 def list_sheets(
@@ -318,6 +440,10 @@ def list_sheets(
     Each sheet carries its lines (obligations) in `lines`; `--plan` keeps the sheets with a line
     of that plan (and only those lines).
     """
+    from sqlalchemy import and_, select
+
+    from duban import read_tables as t
+
     sh, q, ob = t.queue_sheet.c, t.queue_item.c, t.obligation.c
     conds = []
     if level is not None:
@@ -359,7 +485,7 @@ def list_sheets(
                 q.id.label("queue_id"),
                 q.sheet_id,
                 q.status.label("queue_status"),
-                *_OBLIGATION_COLUMNS,
+                *_obligation_columns(),
             )
             .select_from(t.queue_item)
             .join(t.obligation, ob.id == q.obligation_id)
@@ -399,6 +525,10 @@ def list_sheets(
 
 def history(conn: Connection, obligation_id: int) -> list[dict[str, Any]]:
     """Every audit event of an obligation and of its queue items, in order, labelled in Chinese."""
+    from sqlalchemy import and_, or_, select
+
+    from duban import read_tables as t
+
     a = t.audit_event.c
     queue_ids = select(t.queue_item.c.id).where(t.queue_item.c.obligation_id == obligation_id)
     stmt = (
@@ -423,7 +553,7 @@ def _status_label(value: str | None) -> str:
         return QUEUE_STATUS_LABEL.get(value, value)
 
 
-def _event(e: RowMapping) -> dict[str, Any]:
+def _event(e: RowMapping | Mapping[str, Any]) -> dict[str, Any]:
     label, data = AUDIT_ACTIONS.get(e["action"], e["action"]), e["data"] or {}
     if e["action"] == Event.ESCALATED.value:  # 督办 or 通报: the stage the engine sent
         stage = STAGE_LABEL.get(data.get("stage", "")) or LEVEL_LABEL.get(data.get("level_after"))

@@ -151,3 +151,12 @@ delivery = Table(
     Column("status", String),
     Column("reclaims", Integer),
 )
+
+periodic_job = Table(
+    "periodic_job",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("next_run_at", UTCDateTime),
+    Column("last_run_at", UTCDateTime),
+    Column("last_outcome", String),
+)

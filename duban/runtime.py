@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlmodel import Session
 
+    from duban.fast_db import FastConn
     from models.repo.evidence import EvidenceStore
 
 
@@ -69,6 +70,23 @@ def reading(url: str | None = None) -> Iterator[Connection]:
     """A read-only look at the migrated database through SQLAlchemy Core (no ORM to import)."""
     with migrated_engine(url).connect() as conn:
         yield conn
+
+
+@contextmanager
+def fast_reading() -> Iterator[FastConn | Connection]:
+    """A read-only look for the commands typed all day: the plain DB-API when the database is at
+    head (duban/fast_db.py, no SQLAlchemy to import), else `reading()` (which migrates)."""
+    from duban.fast_db import open_fast
+
+    fast = open_fast(settings().resolved_database_url)
+    if fast is None:
+        with reading() as conn:
+            yield conn
+        return
+    try:
+        yield fast
+    finally:
+        fast.close()
 
 
 def reset() -> None:

@@ -100,18 +100,27 @@ def delivery_notes(session: Session) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def build_leader_summaries(ctx: FlowContext, session: Session, now: datetime) -> list[Notice]:
+def build_leader_summaries(
+    ctx: FlowContext,
+    session: Session,
+    now: datetime,
+    *,
+    only: set[int] | None = None,
+    seq: str | None = None,
+) -> list[Notice]:
     """For each leader named on a task: that task's escalated items (督办 and above), grouped.
 
     This is how leaders hear of what is late (at most weekly): the default policy sends no 通报
     per item (`leader_at: 0`), and items only 1–2 working days overdue (催办) are the unit's.
     """
     today = now.astimezone(OFFICE_TZ).date()
-    week = f"week@{today.isocalendar().year}-W{today.isocalendar().week:02d}"
+    week = seq or f"week@{today.isocalendar().year}-W{today.isocalendar().week:02d}"
     by_leader: dict[int, list[int]] = {}
     for tu in session.exec(select(TaskUnit).where(TaskUnit.role == "leader")).all():
         unit = find_unit(session=session, name=tu.name)
-        if unit is not None and unit.id is not None:
+        if unit is not None and unit.id is not None and unit.status == "active":
+            if only is not None and unit.id not in only:
+                continue
             by_leader.setdefault(unit.id, []).append(tu.task_id)
     notices = []
     for leader_id, task_ids in sorted(by_leader.items()):
@@ -159,6 +168,21 @@ def _deliver(notices: list[Notice], now: datetime) -> dict[str, Any]:
     }
 
 
+def leaders_joined(at: datetime, leader_ids: set[int]) -> dict[str, Any]:
+    """Leaders that were pending and are now in the directory get at once what is still pending
+    for them: their tasks' escalated items (督办 and above), as the weekly summary would list them
+    (once per leader and day; the weekly summary goes on as usual)."""
+    if not leader_ids:
+        return {"notices": 0, "items": 0, "delivered": 0, "undelivered": [], "messages": {}}
+    ctx = flow_context()
+    today = at.astimezone(OFFICE_TZ).date()
+    with Session(ctx.engine) as session:
+        notices = build_leader_summaries(
+            ctx, session, at, only=leader_ids, seq=f"joined@{today.isoformat()}"
+        )
+    return _deliver(notices, at)
+
+
 def preview_office_digest(at: datetime) -> str | None:
     """Today's office digest as its recipients would read it (text), with who would get it; None
     when nothing is open or due this week. Nothing is claimed or sent."""
@@ -187,48 +211,50 @@ def preview_office_digest(at: datetime) -> str | None:
 
 
 @flow(name="duban-daily-digest")
-async def daily_digest_flow(now: str) -> dict[str, Any]:
+async def daily_digest_flow(now: str, check_day: bool = True) -> dict[str, Any]:
     """Send the office's daily digest (working days only).
 
     Args:
         now: the logical time (ISO 8601 with offset).
+        check_day: skip on a non-working day (False when the periodic rules said it is due).
 
     Returns:
         Counts of notices and items sent, or why nothing was sent.
     """
-    return await in_worker_thread(daily_digest, parse_aware(now))
+    return await in_worker_thread(daily_digest, parse_aware(now), check_day)
 
 
 @flow(name="duban-weekly-summary")
-async def weekly_summary_flow(now: str) -> dict[str, Any]:
+async def weekly_summary_flow(now: str, check_day: bool = True) -> dict[str, Any]:
     """Send each responsible leader a summary of what is late (first working day of the week).
 
     Args:
         now: the logical time (ISO 8601 with offset).
+        check_day: skip unless today is the week's first working day (False when caught up).
 
     Returns:
         Counts of notices and items sent, or why nothing was sent.
     """
-    return await in_worker_thread(weekly_summary, parse_aware(now))
+    return await in_worker_thread(weekly_summary, parse_aware(now), check_day)
 
 
-def daily_digest(at: datetime) -> dict[str, Any]:
+def daily_digest(at: datetime, check_day: bool = True) -> dict[str, Any]:
     """The daily digest flow's body (sync)."""
     ctx = flow_context()
-    if not ctx.calendar.is_workday(at.astimezone(OFFICE_TZ).date()):
+    if check_day and not ctx.calendar.is_workday(at.astimezone(OFFICE_TZ).date()):
         return {"skipped": "非工作日"}
     with Session(ctx.engine) as session:
         notice = build_office_digest(ctx, session, at)
     return _deliver([notice] if notice else [], at)
 
 
-def weekly_summary(at: datetime) -> dict[str, Any]:
+def weekly_summary(at: datetime, check_day: bool = True) -> dict[str, Any]:
     """The weekly summary flow's body (sync)."""
     ctx = flow_context()
     today = at.astimezone(OFFICE_TZ).date()
     monday = today - timedelta(days=today.weekday())
     first = ctx.calendar.workday_on_or_after(monday)
-    if today != first:
+    if check_day and today != first:
         return {"skipped": f"本周第一个工作日是 {first.isoformat()}"}
     with Session(ctx.engine) as session:
         notices = build_leader_summaries(ctx, session, at)

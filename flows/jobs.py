@@ -13,14 +13,17 @@ import os
 import socket
 import threading
 import uuid
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from flows.context import flow_context
 from flows.runner import embedded
 from models.repo.ticks import finish_tick, start_tick
+from models.tables import PeriodicJobRow
 from schedules.clock import utc_now
 
 log = logging.getLogger("duban.jobs")
@@ -67,11 +70,12 @@ def _zombie(pid: int) -> bool:
         return False
 
 
-def _via_deployment(name: str, now: datetime) -> dict[str, Any]:
+def _via_deployment(name: str, now: datetime, **extra: Any) -> dict[str, Any]:
     from prefect.deployments import run_deployment
 
+    parameters: dict[str, Any] = {"now": now.isoformat(), **extra}
     run = run_deployment(
-        name=DEPLOYMENTS[name], parameters={"now": now.isoformat()}, timeout=600, poll_interval=1
+        name=DEPLOYMENTS[name], parameters=parameters, timeout=600, poll_interval=1
     )
     state = run.state
     if state is None or not state.is_completed():
@@ -121,74 +125,119 @@ def monthly_job(now: datetime, stop: threading.Event) -> dict[str, Any]:
     return monthly_cycle(now) if embedded() else _via_deployment("monthly", now)
 
 
-def daily_digest_job(now: datetime, stop: threading.Event) -> dict[str, Any]:
-    """The office's daily digest (working days only)."""
+def daily_digest_job(
+    now: datetime, stop: threading.Event, *, check_day: bool = True
+) -> dict[str, Any]:
+    """The office's daily digest (working days only, unless the periodic rules said it is due)."""
     from flows.digests import daily_digest
 
-    return daily_digest(now) if embedded() else _via_deployment("daily_digest", now)
+    if embedded():
+        return daily_digest(now, check_day=check_day)
+    return _via_deployment("daily_digest", now, check_day=check_day)
 
 
-def weekly_summary_job(now: datetime, stop: threading.Event) -> dict[str, Any]:
-    """The leaders' weekly summary (first working day of the week only)."""
+def weekly_summary_job(
+    now: datetime, stop: threading.Event, *, check_day: bool = True
+) -> dict[str, Any]:
+    """The leaders' weekly summary (first working day of the week, unless caught up)."""
     from flows.digests import weekly_summary
 
-    return weekly_summary(now) if embedded() else _via_deployment("weekly_summary", now)
-
-
-# The service's wall-clock schedule for the periodic jobs (schedules/service.py), as times of day.
-PERIODIC: tuple[tuple[str, time], ...] = (
-    ("monthly", time(8, 30)),
-    ("daily_digest", time(9, 0)),
-    ("weekly_summary", time(9, 5)),
-)
+    if embedded():
+        return weekly_summary(now, check_day=check_day)
+    return _via_deployment("weekly_summary", now, check_day=check_day)
 
 
 def run_periodic_jobs(now: datetime, stop: threading.Event) -> dict[str, Any]:
-    """The periodic jobs whose time of day has come and that have not run today, once each.
+    """The periodic jobs whose `next_run_at` has come (schedules/periodic.py), once each.
 
-    For `duban tick` (cron, drills with a pinned clock): the same state and clock as the tick. A
-    run is marked by an audit row (`job_ran`, reason `name@date`), so a second tick the same day
-    runs nothing again; after downtime only today's run is made (each job works out from the
-    database what is due, so nothing of the missed days is lost). Each job still checks its own
-    day (working day, first working day of the week, after the 26th).
+    For `duban tick` (cron, drills with a pinned clock) and the service alike: the same state and
+    clock as the tick. A job is claimed by moving its row's `next_run_at` on (compare-and-set, so
+    two runners never both run it); after downtime it runs once, for its latest missed occurrence.
+    A job that raises gets its old `next_run_at` back, so the next tick tries it again (deliveries
+    are deduplicated by day or week, so a retry sends nothing twice).
     """
-    from sqlmodel import select
+    from schedules.periodic import JOBS, decide
 
-    from models.repo.audit import record_event
-    from models.tables import AuditEvent
-    from schedules.clock import OFFICE_TZ
-
-    jobs = {
+    bodies = {
         "monthly": monthly_job,
-        "daily_digest": daily_digest_job,
-        "weekly_summary": weekly_summary_job,
+        "daily_digest": lambda at, st: daily_digest_job(at, st, check_day=False),
+        "weekly_summary": lambda at, st: weekly_summary_job(at, st, check_day=False),
     }
-    local = now.astimezone(OFFICE_TZ)
-    keys = {name: f"{name}@{local.date().isoformat()}" for name, _ in PERIODIC}
-    engine = flow_context().engine
-    with Session(engine) as s:
-        done = set(
-            s.exec(
-                select(AuditEvent.reason).where(
-                    AuditEvent.action == "job_ran", col(AuditEvent.reason).in_(keys.values())
-                )
-            ).all()
-        )
+    ctx = flow_context()
     out: dict[str, Any] = {}
-    for name, at in PERIODIC:
-        if local.time() < at or keys[name] in done or stop.is_set():
+    for job in JOBS:
+        if stop.is_set():
+            break
+        with Session(ctx.engine) as s:
+            row = s.get(PeriodicJobRow, job.name)
+            stored = row.next_run_at if row is not None else None
+            decision = decide(job, stored, now, ctx.calendar)
+            if row is None:
+                s.add(PeriodicJobRow(name=job.name, next_run_at=decision.next_run_at))
+                try:
+                    s.commit()
+                except IntegrityError:  # another runner wrote it first: it decides this round
+                    continue
+            elif decision.run and not _claim(s, job.name, stored, decision.next_run_at):
+                continue
+        if not decision.run:
             continue
-        out[name] = result = jobs[name](now, stop)
-        with Session(engine) as s:
-            record_event(
-                session=s,
-                at=now,
-                actor="duban",
-                entity="job",
-                entity_id=None,
-                action="job_ran",
-                reason=keys[name],
-                data={k: v for k, v in result.items() if isinstance(v, (int, str, list))},
-            )
-            s.commit()
+        try:
+            result = bodies[job.name](now, stop)
+        except Exception as exc:
+            with Session(ctx.engine) as s:
+                _finish(s, job.name, now, f"出错：{type(exc).__name__}: {exc}"[:500], back=stored)
+            log.exception("定期任务 %s 运行失败，下次 tick 重试", job.name)
+            out[job.name] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        if decision.missed:
+            result = {**result, "missed": decision.missed}
+        out[job.name] = result
+        with Session(ctx.engine) as s:
+            _finish(s, job.name, now, job_outcome(result))
     return out
+
+
+def _claim(s: Session, name: str, old: datetime | None, new: datetime) -> bool:
+    stmt = (
+        update(PeriodicJobRow)
+        .where(col(PeriodicJobRow.name) == name, col(PeriodicJobRow.next_run_at) == old)
+        .values(next_run_at=new)
+    )
+    claimed = s.connection().execute(stmt).rowcount == 1
+    s.commit()
+    return claimed
+
+
+def _finish(
+    s: Session, name: str, now: datetime, outcome: str, *, back: datetime | None = None
+) -> None:
+    row = s.get(PeriodicJobRow, name)
+    if row is None:
+        return
+    row.last_run_at, row.last_outcome = now, outcome
+    if back is not None:
+        row.next_run_at = back
+    s.add(row)
+    s.commit()
+
+
+def job_outcome(result: dict[str, Any]) -> str:
+    """What a periodic job did, truthfully (delivered only when a message reached someone)."""
+    if result.get("error"):
+        return f"出错：{result['error']}"
+    caught = f"（补跑，停机期间错过 {result['missed']} 次）" if result.get("missed") else ""
+    if result.get("skipped"):
+        return f"今天不运行（{result['skipped']}）{caught}"
+    if "delivered" not in result:  # the monthly cycle
+        closed = result.get("closed")
+        done = f"，{closed['month']} 月报送点名已记录" if closed else ""
+        sent = result.get("rollcall_sent")
+        if sent:
+            done += f"，点名{sent}"
+        return f"补齐报送义务 {result.get('materialised', 0)} 条{done}{caught}"
+    if not result.get("notices"):
+        return f"没有需要发送的事项{caught}"
+    missing = result.get("undelivered") or []
+    text = f"送达 {result['delivered']}/{result['notices']} 份"
+    return text + (f"；未送达: {'、'.join(missing)}" if missing else "") + caught

@@ -277,3 +277,14 @@ class TickRun(SQLModel, table=True):
     deliveries: int = 0
     errors: int = 0
     note: str = ""
+
+
+class PeriodicJobRow(SQLModel, table=True):
+    """A periodic job's own schedule state (schedules/periodic.py): when it is next due, on the
+    logical clock, and what its last run did."""
+
+    __tablename__ = "periodic_job"
+    name: str = Field(primary_key=True, max_length=64)
+    next_run_at: datetime = Field(sa_type=UTCDateTime)
+    last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_outcome: str = ""

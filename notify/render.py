@@ -106,17 +106,33 @@ def format_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日（星期{WEEKDAYS[d.weekday()]}）"
 
 
-def describe_days(days_left: int) -> str:
-    """Working days left, due today, or working days overdue, in words."""
+def describe_days(days_left: int, due: date | None = None, today: date | None = None) -> str:
+    """Working days left, due today, or working days overdue, in words. A deadline on a day off
+    (a Saturday) is 0 working days away on the Friday before it: that is the last working day
+    before it, not "today"."""
     if days_left > 0:
         return f"还剩 {days_left} 个工作日"
+    if days_left == 0 and due is not None and today is not None and due > today:
+        return f"今天是截止日（{format_date(due)}）前的最后一个工作日"
     if days_left == 0:
         return "今天到期"
     return f"已逾期 {-days_left} 个工作日"
 
 
-def describe_item(item: Item) -> dict[str, Any]:
-    """An item as the templates see it."""
+def describe_ref(ref: str) -> str:
+    """A task's number as a sentence says it: 14 → 第 14 项, 3.2 → 第 3.2 项, 附件-14 → 附件第 14 项;
+    any other label is named as it is (编号 X)."""
+    ref = ref.strip()
+    if re.fullmatch(r"\d+(?:[.．]\d+)*", ref):
+        return f"第 {ref} 项"
+    found = re.fullmatch(r"(附件|附表)\s*[-－—_ ]?\s*(\d+(?:[.．]\d+)*)", ref)
+    if found:
+        return f"{found.group(1)}第 {found.group(2)} 项"
+    return f"编号 {ref}" if ref else "（无编号）"
+
+
+def describe_item(item: Item, today: date | None = None) -> dict[str, Any]:
+    """An item as the templates see it (`today`, the office's date, for "today" in words)."""
     return {
         "obligation_id": item.obligation_id,
         "stage": item.stage,
@@ -126,12 +142,13 @@ def describe_item(item: Item) -> dict[str, Any]:
         "level_name": LEVEL_NAMES.get(item.level, str(item.level)),
         "plan": item.plan_title,
         "task_ref": item.task_ref,
+        "ref_text": describe_ref(item.task_ref),
         "task_title": item.task_title,
         "milestone": item.milestone,
         "due": item.due.isoformat(),
         "due_text": format_date(item.due),
         "days_left": item.days_left,
-        "days_text": describe_days(item.days_left),
+        "days_text": describe_days(item.days_left, item.due, today),
         "overdue": item.days_left < 0,
         "is_report": item.is_report,
         "unit": item.unit_name,
@@ -172,8 +189,9 @@ def build_context(
     office_vars["contact_line"] = str(shared.contact(office_vars))
     items = []
     groups: dict[str, list[dict[str, Any]]] = {}
+    today = at.astimezone(OFFICE_TZ).date()
     for i in notice.items:
-        it = describe_item(i)
+        it = describe_item(i, today)
         it["link"] = item_link(i.obligation_id, office_vars["unit_link"], notice, office)
         it["report_how"] = str(shared.report_how(it, office_vars))
         items.append(it)

@@ -19,7 +19,6 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from schedules.clock import OFFICE_TZ, utc_now
@@ -30,12 +29,15 @@ Job = Callable[[datetime, threading.Event], object]
 
 @dataclass
 class ServiceJobs:
-    """What the service runs; each takes (now, stop_event)."""
+    """What the service runs; each takes (now, stop_event).
+
+    `periodic` runs after every tick, on the same clock: the periodic jobs (monthly cycle, digests)
+    are due by their own rows in the database (schedules/periodic.py), not by cron triggers here,
+    so the service, `duban tick` from cron and a drill all run them once per occurrence.
+    """
 
     tick: Job
-    monthly: Job
-    daily_digest: Job
-    weekly_summary: Job
+    periodic: Job | None = None
 
 
 @dataclass
@@ -50,7 +52,7 @@ class LeaseOps:
 
 @dataclass
 class Service:
-    """The scheduler process: lease renewal, ticks, monthly cycle, digests; stops cleanly."""
+    """The scheduler process: lease renewal, ticks and after each the periodic jobs; stops cleanly."""
 
     jobs: ServiceJobs
     lease: LeaseOps
@@ -77,30 +79,15 @@ class Service:
             self._lease_job, IntervalTrigger(seconds=sec, timezone=OFFICE_TZ), id="lease_job", **add
         )
         tick = IntervalTrigger(seconds=self.tick_every.total_seconds(), timezone=OFFICE_TZ)
-        sched.add_job(self._run, tick, args=["tick_job", self.jobs.tick], id="tick_job", **add)
-        cron = {"timezone": OFFICE_TZ}
         sched.add_job(
-            self._run,
-            CronTrigger(hour=8, minute=30, **cron),
-            args=["monthly_job", self.jobs.monthly],
-            id="monthly_job",
-            **add,
-        )
-        sched.add_job(
-            self._run,
-            CronTrigger(hour=9, minute=0, **cron),
-            args=["daily_digest_job", self.jobs.daily_digest],
-            id="daily_digest_job",
-            **add,
-        )
-        sched.add_job(
-            self._run,
-            CronTrigger(hour=9, minute=5, **cron),
-            args=["weekly_summary_job", self.jobs.weekly_summary],
-            id="weekly_summary_job",
-            **add,
+            self._run, tick, args=["tick_job", self._tick_then_periodic], id="tick_job", **add
         )
         return sched
+
+    def _tick_then_periodic(self, now: datetime, stop: threading.Event) -> None:
+        self.jobs.tick(now, stop)
+        if self.jobs.periodic is not None and not stop.is_set():
+            self.jobs.periodic(self.clock(), stop)
 
     def _lease_job(self) -> None:
         if self.stop_event.is_set():

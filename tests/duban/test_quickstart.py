@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email import message_from_bytes
+from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ def test_it_replays_the_example_plans_on_a_fast_clock(
     cli_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DUBAN_NOW")
+    monkeypatch.delenv("DUBAN_OFFICE_EMAIL", raising=False)  # the directory's office receives
     monkeypatch.setenv(
         "DUBAN_DELIVERY", "outbox"
     )  # quickstart sets it in-process; undone after the test
@@ -49,5 +52,15 @@ def test_it_replays_the_example_plans_on_a_fast_clock(
     outbox = list((cli_env / "home" / "outbox").rglob("*.*"))
     assert sent > 0 and len(outbox) >= 1 and queued > 0 and accepted > 0
     assert any(p.suffix == ".eml" for p in outbox) and any(p.suffix == ".json" for p in outbox)
+    # The office's digests really reach its own unit (区安委办, kind office): each working day's
+    # digest is said delivered and is in the outbox, addressed to its contacts.
+    days = [line for line in result.stdout.splitlines() if "办公室日报" in line]
+    assert days and all("办公室日报已送达" in line for line in days)
+    office_mail = [p for p in outbox if p.suffix == ".eml" and p.name.startswith("u037.")]
+    subjects = [
+        str(make_header(decode_header(message_from_bytes(p.read_bytes())["Subject"])))
+        for p in office_mail
+    ]
+    assert sum("【每日汇总】" in s for s in subjects) >= len(days)
     reset_pipeline()
     reset_context()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from duban import runtime
@@ -337,9 +337,9 @@ def test_the_office_edits_and_approves_in_order_and_the_cli_shows_it(
     assert "〔2024〕第2期" in body and "经办公室核对" in body
     with Session(runtime.engine()) as s:
         events = s.exec(
-            select(AuditEvent).where(
-                AuditEvent.entity == "report_document", AuditEvent.entity_id == june
-            )
+            select(AuditEvent)
+            .where(AuditEvent.entity == "report_document", AuditEvent.entity_id == june)
+            .order_by(col(AuditEvent.id))
         ).all()
     actions = [e.action for e in events]
     assert actions == ["drafted", "edited", "approved"]

@@ -344,3 +344,58 @@ def test_an_override_linked_out_of_its_folder_is_refused(tmp_path: Path) -> None
     [error] = renderer.take_fallbacks()
     assert "必须是模板目录内的普通文件" in error
     assert check_templates(folder, OFFICE)  # `duban templates check` names it too
+
+
+@pytest.mark.parametrize(
+    ("ref", "said"),
+    [("5", "第 5 项"), ("3.2", "第 3.2 项"), ("附件-14", "附件第 14 项"), ("甲", "编号 甲")],
+)
+def test_it_says_a_task_number_as_a_sentence_does(ref: str, said: str) -> None:
+    for kind in ("remind", "chase", "office"):
+        out = Renderer(OFFICE).render(
+            Notice(
+                7,
+                Audience.UNIT_CONTACTS,
+                (item(kind, -2 if kind != "remind" else 3, task_ref=ref),),
+            ),
+            recipient_name="区应急局",
+            at=AT,
+        )
+        for body in (out.text, out.html, out.markdown):
+            assert said in body and "第 附件" not in body, (kind, body)
+    digest = Renderer(OFFICE).render(
+        Notice(None, Audience.OFFICE, (item("office", -3, task_ref=ref),), kind="digest"),
+        recipient_name="区安委办",
+        at=AT,
+    )
+    assert said in digest.text and said in digest.html
+
+
+def test_it_does_not_say_today_on_the_friday_before_a_saturday_deadline() -> None:
+    friday = datetime(2024, 3, 29, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, a Friday
+    saturday = item("remind", 0, due=date(2024, 3, 30))
+    out = Renderer(OFFICE).render(
+        Notice(7, Audience.UNIT_CONTACTS, (saturday,)), recipient_name="区应急局", at=friday
+    )
+    for body in (out.text, out.html, out.markdown):
+        assert "今天到期" not in body
+        assert "今天是截止日（2024年3月30日（星期六））前的最后一个工作日" in body
+    on_the_day = item("remind", 0, due=date(2024, 3, 29))
+    out = Renderer(OFFICE).render(
+        Notice(7, Audience.UNIT_CONTACTS, (on_the_day,)), recipient_name="区应急局", at=friday
+    )
+    assert "今天到期" in out.text
+
+
+def test_it_says_overdue_only_above_items_that_are_overdue() -> None:
+    late, soon = item("chase", -2), item("remind", 2, title="报送台账", obligation_id=42)
+    both = Renderer(OFFICE).render(
+        Notice(7, Audience.UNIT_CONTACTS, (late, soon)), recipient_name="区应急局", at=AT
+    )
+    for body in (both.text, both.html, both.markdown):
+        assert "以下工作已超过截止日期" not in body
+        assert "以下工作中 1 项已超过截止日期、其余即将到期" in body
+    only_late = Renderer(OFFICE).render(
+        Notice(7, Audience.UNIT_CONTACTS, (late,)), recipient_name="区应急局", at=AT
+    )
+    assert "以下工作已超过截止日期" in only_late.text

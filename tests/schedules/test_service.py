@@ -40,7 +40,7 @@ def _service(engine: Engine, holder: str, clock: FakeTime, ticks: list[str]) -> 
     def tick(now: datetime, stop: threading.Event) -> None:
         ticks.append(holder)
 
-    jobs = ServiceJobs(tick=tick, monthly=tick, daily_digest=tick, weekly_summary=tick)
+    jobs = ServiceJobs(tick=tick)
     lease = LeaseOps(acquire=acquire, release=release, renew_every=timedelta(seconds=0.2))
     return Service(
         jobs=jobs, lease=lease, clock=clock, tick_every=timedelta(seconds=0.1), stop_grace=5
@@ -71,13 +71,7 @@ def test_it_defines_stable_coalescing_jobs_in_shanghai_time(engine: Engine) -> N
     sched.start(paused=True)  # defaults are applied when pending jobs are added for real
     jobs = {j.id: j for j in sched.get_jobs()}
     sched.shutdown(wait=False)
-    assert set(jobs) == {
-        "lease_job",
-        "tick_job",
-        "monthly_job",
-        "daily_digest_job",
-        "weekly_summary_job",
-    }
+    assert set(jobs) == {"lease_job", "tick_job"}  # periodic jobs run after ticks, by their rows
     assert str(sched.timezone) == "Asia/Shanghai"
     for job in jobs.values():
         assert job.coalesce and job.max_instances == 1 and job.misfire_grace_time == 300
