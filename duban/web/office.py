@@ -25,7 +25,7 @@ from models.db import session_scope
 from models.directory import Unit
 from models.people import EvidenceFile
 from models.repo.actions import ActionError, answer_extension, decide, get_obligation
-from models.repo.boards import duty_record
+from models.repo.boards import duty_record, unreceived
 from models.repo.chase import OfficeAction
 from models.repo.overview import (
     board,
@@ -122,6 +122,14 @@ def queue_page(
             message=DONE.get(done, ""),
         ),
     )
+
+
+@router.get("/office/unreceived")
+def unreceived_page(who: Clerk = Depends(clerk), session: Session = Depends(db)) -> Response:
+    """未签收: 交办 not confirmed within the policy's receipt_days (assessment.receipt_days)."""
+    days = flow_context().policies.assessment.receipt_days
+    rows = unreceived(session, runtime.current_time(), _today(), receipt_days=days)
+    return page("office/unreceived.html.j2", _ctx(who, rows=rows, days=days))
 
 
 DONE = {

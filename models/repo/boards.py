@@ -7,7 +7,7 @@ above); a submitted duty waits on the office and shows green.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -330,6 +330,35 @@ def office_answers(session: Session, ob_id: int) -> list[dict[str, Any]]:
         }
         for e in rows
     ]
+
+
+_UNRECEIVED = _with_details(
+    sa_select(*_ROW_COLUMNS, _ob.assign_at)
+    .where(
+        _ob.assign_at <= bindparam("before"),
+        _ob.status.not_in(CLOSED),
+        ~sa_select(_RC.c.id).where(_RC.c.obligation_id == _ob.id).exists(),
+    )
+    .order_by(_ob.assign_at, _ob.id)
+    .limit(bindparam("limit")),
+    unit_names=True,
+)
+
+
+def unreceived(
+    session: Session, now: datetime, today: date, *, receipt_days: int, limit: int = 200
+) -> list[dict[str, Any]]:
+    """未签收: duties handed over (交办) more than `receipt_days` days ago and still not 签收,
+    oldest first (`ix_obligation_assign_at`)."""
+    before = now - timedelta(days=receipt_days)
+    found = session.connection().execute(_UNRECEIVED, {"before": before, "limit": limit})
+    out = []
+    for r in sorted(found, key=lambda r: (r.assign_at, r.id)):
+        d = _row(r, today)
+        d["unit"] = r.unit_name
+        d["assigned"] = local_time(r.assign_at)
+        out.append(d)
+    return out
 
 
 @lru_cache(maxsize=8)
