@@ -2,7 +2,7 @@
 
     eval "$(bash .ci/postgres)"; .venv/bin/python bench/bench_pages.py [--total 1000000] [--units 2000]
 
-A fresh database `duban_bench` gets `--total` open obligations (bench_tick's loader: one active
+A fresh database `duban_bench_pages` gets `--total` open obligations (bench_tick's loader: one active
 plan, 100 tasks, `--units` units, 1 % due soon, the rest over the year), of which one in 5,000 is
 submitted (waiting to be accepted), one in 10,000 has an extension asked, and one in 500 has an
 open 督办 item. `duban web` (one uvicorn worker) serves it on 127.0.0.1; `--clients` (20) clients
@@ -44,12 +44,13 @@ from models.repo.accounts import add_user
 from models.tokens import load_secret, mint_unit_token
 
 PASSWORD = "bench-password-123"
+DB_NAME = "duban_bench_pages"  # its own: bench_tick drops duban_bench
 
 
 def load(total: int, units: int, home: Path) -> str:
     """The bench database, loaded and analysed; returns its URL."""
     bench_tick.UNITS = units
-    url = bench_tick.fresh_database("postgres", home, "pages")
+    url = bench_tick.fresh_database("postgres", home, "pages", DB_NAME)
     engine = make_engine(url)
     bench_tick.seed_parents(engine)
     t = time.perf_counter()
@@ -92,7 +93,7 @@ def load(total: int, units: int, home: Path) -> str:
 def reused(home: Path) -> str:
     """The last run's database (same data: the load is deterministic)."""
     base = os.environ["DUBAN_TEST_PG_URL"]
-    return make_url(base).set(database="duban_bench").render_as_string(hide_password=False)
+    return make_url(base).set(database=DB_NAME).render_as_string(hide_password=False)
 
 
 def serve(url: str, home: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -168,7 +169,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    parser.add_argument("--reuse", action="store_true", help="keep the last run's duban_bench")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the last run's duban_bench_pages"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)

@@ -184,8 +184,8 @@ def load_obligations(engine: Engine, total: int, sparse: bool) -> None:
             conn.execute(stmt, chunk)
 
 
-def fresh_database(backend: str, tmp: Path, name: str) -> str:
-    """An empty, migrated database; returns its URL."""
+def fresh_database(backend: str, tmp: Path, name: str, db_name: str = "duban_bench") -> str:
+    """An empty, migrated database; returns its URL (PostgreSQL: the database `db_name`)."""
     if backend == "sqlite":
         url = f"sqlite:///{tmp / name}.db"
     else:
@@ -194,11 +194,11 @@ def fresh_database(backend: str, tmp: Path, name: str) -> str:
             raise SystemExit(
                 'PostgreSQL: 未设置 DUBAN_TEST_PG_URL（先运行 eval "$(bash .ci/postgres)"）'
             )
-        url = make_url(base).set(database="duban_bench").render_as_string(hide_password=False)
+        url = make_url(base).set(database=db_name).render_as_string(hide_password=False)
         admin = make_engine(make_url(base).set(database="postgres").render_as_string(False))
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS duban_bench WITH (FORCE)"))
-            conn.execute(text("CREATE DATABASE duban_bench"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {db_name}"))
         admin.dispose()
     engine = make_engine(url)
     upgrade(engine)

@@ -424,7 +424,7 @@ def queue_list_cmd(
 
 
 def _queue_op(op_name: str, sheet: bool, **kw: Any) -> None:
-    from duban.office_views import QUEUE_STATUS_LABEL
+    from models.labels import QUEUE_STATUS_LABEL
     from models.repo import queue as repo
 
     if sheet:

@@ -229,8 +229,37 @@ def build_service(holder: str) -> Any:
     )
 
 
-def serve_cmd() -> None:
-    """作为服务运行：每分钟 tick、每月报送周期、每日汇总与每周领导简报；同库第二个实例自动作为备用。"""
+def start_web() -> Any:
+    """The pages in a process of their own (`python -m duban web`): the scheduler never runs
+    inside a web worker, and a web worker's crash never stops the sending."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "duban", "web"])
+
+
+def stop_web(proc: Any) -> None:
+    """Stop the pages' process (SIGTERM, then SIGKILL after 10 s)."""
+    import subprocess
+
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def serve_cmd(
+    no_web: bool = typer.Option(
+        False, "--no-web", help="不启动网页（单位门户与办公室控制台另行用 duban web 启动）"
+    ),
+) -> None:
+    """作为服务运行：每分钟 tick、每月报送周期、每日汇总与每周领导简报；同库第二个实例自动作为备用。
+
+    默认同时在单独的进程中启动网页（同 duban web）。"""
     from flows.jobs import instance_id
 
     logging.basicConfig(
@@ -240,7 +269,12 @@ def serve_cmd() -> None:
     typer.echo(
         f"duban 服务启动（实例 {holder}，数据库 {runtime.settings().redacted()['database_url']}）"
     )
-    code = build_service(holder).serve_forever()
+    web = None if no_web else start_web()
+    try:
+        code = build_service(holder).serve_forever()
+    finally:
+        if web is not None:
+            stop_web(web)
     typer.echo(
         "duban 服务已停止" + ("" if code == 0 else "（有未完成的工作已释放，下次启动会补发）")
     )

@@ -13,16 +13,12 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from duban.fast_db import FastConn
+from models.labels import LEVEL_LABEL, QUEUE_LEVEL_LABEL, QUEUE_STATUS_LABEL, ROLE_LABEL
 from schedules.clock import OFFICE_TZ
 from schedules.machine import EVENT_LABEL, STATUS_LABEL, Event
 from schedules.obligation import Status
 
-LEVEL_LABEL = {0: "", 1: "催办", 2: "督办", 3: "通报"}  # an obligation's escalation level
-# A queue item's level: 督办 / 通报, or 0 for an obligation no channel could reach (models/repo/queue.py).
-QUEUE_LEVEL_LABEL = {0: "无法送达", 2: "督办", 3: "通报"}
 STAGE_LABEL = {"remind": "提醒", "chase": "催办", "office": "督办", "leader": "通报"}
-ROLE_LABEL = {"lead": "牵头", "support": "配合"}
-QUEUE_STATUS_LABEL = {"open": "待处理", "acked": "已认领", "resolved": "已办结"}
 # What a clerk may type for --status: the stored value, its label, or a short form of it.
 STATUS_ALIASES: dict[str, str] = {
     **{s.value: s.value for s in Status},

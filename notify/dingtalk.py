@@ -30,10 +30,27 @@ def sign(timestamp_ms: int, secret: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
+BUTTON_TITLE = "打开办理页面"
+
+
 def build_body(content: Rendered) -> dict[str, Any]:
-    """A markdown message, cut to fit the body limit; DingTalk shows `title` in the chat list."""
+    """A markdown message, cut to fit the body limit; DingTalk shows `title` in the chat list.
+
+    With a link to the pages it is an ActionCard (整体跳转: `singleTitle` and `singleURL`): the
+    same markdown with one button that opens the unit's portal."""
 
     def make(text: str) -> dict[str, Any]:
+        if content.link:
+            return {
+                "msgtype": "actionCard",
+                "actionCard": {
+                    "title": content.subject,
+                    "text": text,
+                    "btnOrientation": "0",
+                    "singleTitle": BUTTON_TITLE,
+                    "singleURL": content.link,
+                },
+            }
         return {"msgtype": "markdown", "markdown": {"title": content.subject, "text": text}}
 
     return fit_json(make, content.markdown, MAX_BODY_BYTES)

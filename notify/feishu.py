@@ -23,6 +23,9 @@ RETRYABLE_CODES = {11232: 10.0}
 MAX_BODY_BYTES = 20 * 1024
 
 
+BUTTON_TITLE = "打开办理页面"
+
+
 def sign(timestamp_s: int, secret: str) -> str:
     """The body's `sign` field."""
     key = f"{timestamp_s}\n{secret}".encode()
@@ -30,7 +33,8 @@ def sign(timestamp_s: int, secret: str) -> str:
 
 
 def build_body(content: Rendered, signed: dict[str, str] | None = None) -> dict[str, Any]:
-    """An interactive card: the subject as its header, the markdown as one element.
+    """An interactive card: the subject as its header, the markdown as one element, and (with a
+    link to the pages) a button that opens it (an `action` element with one `button` and `url`).
 
     `signed` (timestamp and sign) goes first in the body; the markdown is cut so the whole body,
     signature included, stays within the 20 KB limit.
@@ -43,9 +47,27 @@ def build_body(content: Rendered, signed: dict[str, str] | None = None) -> dict[
             "card": {
                 "config": {"wide_screen_mode": True},
                 "header": {"title": {"tag": "plain_text", "content": content.subject}},
-                "elements": [{"tag": "markdown", "content": text}],
+                "elements": [{"tag": "markdown", "content": text}, *button],
             },
         }
+
+    button = (
+        [
+            {
+                "tag": "action",
+                "actions": [
+                    {
+                        "tag": "button",
+                        "text": {"tag": "plain_text", "content": BUTTON_TITLE},
+                        "type": "primary",
+                        "url": content.link,
+                    }
+                ],
+            }
+        ]
+        if content.link
+        else []
+    )
 
     return fit_json(make, content.markdown, MAX_BODY_BYTES)
 

@@ -91,6 +91,15 @@ def item_link(obligation_id: int, portal: str, notice: Notice, office: OfficeInf
     return f"{base}/office/obligations/{obligation_id}"
 
 
+def button_link(ctx: dict[str, Any]) -> str:
+    """The one page a robot's button opens: the unit's portal, else the console's page of the
+    message's only item; "" (no button) otherwise."""
+    if ctx["office"]["unit_link"]:
+        return str(ctx["office"]["unit_link"])
+    links = {it["link"] for it in ctx["items"] if it["link"]}
+    return links.pop() if len(links) == 1 else ""
+
+
 class RenderError(Exception):
     """A template failed: names the template file and line."""
 
@@ -423,6 +432,7 @@ class Renderer:
             html=parts["html"],
             markdown=_BLANK_RUNS.sub("\n\n", parts["md"]).strip(),
             data=data,
+            link=button_link(ctx),
         )
 
     def context(self, notice: Notice, *, recipient_name: str, at: datetime) -> dict[str, Any]:

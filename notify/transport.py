@@ -23,6 +23,9 @@ class Rendered:
     html: str
     markdown: str
     data: Mapping[str, Any] = field(default_factory=dict)  # structured items, for webhooks
+    # The page behind the message (the unit's portal, or the console's page of its one item):
+    # DingTalk and Feishu show it as a button; "" when there are no pages.
+    link: str = ""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import Session
 
 from duban import runtime
-from duban.office_views import history, list_queue
+from duban.office_views import history
 from duban.web.app import DbId, Web, db, web_state
 from flows.context import flow_context
 from models.db import session_scope
@@ -35,9 +35,10 @@ from models.repo.actions import (
     request_extension,
     submit_done,
 )
-from models.repo.boards import duty_record, unit_duties, waiting_on_office
+from models.repo.boards import duty_record, unit_duties
 from models.repo.chase import OfficeAction
 from models.repo.portal import check_not_revoked
+from models.repo.queue_page import queue_page
 from models.tokens import TokenError, read_unit_token
 from models.types import clean_text
 from schedules.clock import OFFICE_TZ
@@ -236,11 +237,7 @@ def queue(
     """What waits on the office: reports to accept, extensions to answer, 督办/通报 items."""
     limit = max(1, min(limit, 2000))
     today = _today()
-    return {
-        "submitted": waiting_on_office(session, today, status="submitted", limit=limit),
-        "extensions": waiting_on_office(session, today, status="extension_requested", limit=limit),
-        "items": list_queue(session.connection(), limit=limit).items,
-    }
+    return queue_page(session, today, limit=limit)
 
 
 @router.get("/obligations/{ob_id}", tags=["office"])

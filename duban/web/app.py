@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,11 +28,15 @@ from models.db import session_scope
 from models.repo.evidence import EvidenceStore
 
 HERE = Path(__file__).parent
+# Compiled once per process: no check of the files' times on each request (a template change
+# needs a restart, as a code change does).
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(HERE / "templates"), encoding="utf-8"),
     autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,
+    cache_size=-1,
 )
 # No scripts at all; styles and images only from here; never framed; the portal's token is in
 # its URL, so no Referer leaves with it.
@@ -97,9 +102,15 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+@cache
+def template(name: str) -> jinja2.Template:
+    """A template, loaded and compiled on first use."""
+    return TEMPLATES.get_template(name)
+
+
 def page(name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     """Render one template to a response."""
-    html = TEMPLATES.get_template(name).render(context)
+    html = template(name).render(context)
     return HTMLResponse(html, status_code=status)
 
 

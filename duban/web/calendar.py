@@ -19,7 +19,8 @@ from sqlmodel import Session, col
 from duban import runtime
 from duban.web.app import DbId, PageError, Web, db, web_state
 from models.directory import Unit
-from models.repo.boards import CLOSED, ROLE_LABEL, joined_duties
+from models.labels import ROLE_LABEL
+from models.repo.boards import CLOSED, joined_duties
 from models.repo.portal import check_not_revoked
 from models.tables import Obligation, Plan
 from models.tokens import TokenError, mint_unit_token, plan_calendar_key, read_unit_token

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from duban import runtime
-from duban.office_views import history, list_sheets
+from duban.office_views import history
 from duban.web.app import DbId, PageError, db, page, small_id, web_state
 from duban.web.forms import Form
 from duban.web.office_auth import Clerk, check_csrf, clerk, must_act, read_body, safe_next
@@ -25,7 +25,7 @@ from models.db import session_scope
 from models.directory import Unit
 from models.people import EvidenceFile
 from models.repo.actions import ActionError, answer_extension, decide, get_obligation
-from models.repo.boards import duty_record, waiting_on_office
+from models.repo.boards import duty_record, unreceived
 from models.repo.chase import OfficeAction
 from models.repo.overview import (
     board,
@@ -42,6 +42,7 @@ from models.repo.queue import (
     note_sheet,
     resolve_sheet,
 )
+from models.repo.queue_page import queue_page as read_queue_page
 from models.tables import Plan, QueueItem
 from models.tokens import plan_calendar_key
 from schedules.clock import OFFICE_TZ
@@ -106,27 +107,20 @@ def queue_page(
     unit_id_given = small_id(unit)
     unit_row = session.get(Unit, unit_id_given) if unit_id_given else None
     unit_id = unit_row.id if unit_row else None
-    submitted = waiting_on_office(
-        session, today, status="submitted", plan=plan_id, unit=unit_id, limit=n
-    )
-    extensions = waiting_on_office(
-        session, today, status="extension_requested", plan=plan_id, unit=unit_id, limit=n
-    )
-    sheets = list_sheets(
-        session.connection(),
-        level=int(level) if level in ("2", "3") else None,
+    found = read_queue_page(
+        session,
+        today,
         plan=plan_id,
-        unit=unit_row.name if unit_row else None,
+        unit=unit_id,
+        level=int(level) if level in ("2", "3") else None,
         limit=n,
-    ).items
+    )
     plans = session.exec(select(Plan).where(Plan.status == "active").order_by(col(Plan.id))).all()
     return page(
         "office/queue.html.j2",
         _ctx(
             who,
-            submitted=submitted,
-            extensions=extensions,
-            sheets=sheets,
+            **found,
             plans=plans,
             f={"plan": plan, "unit": unit, "level": level},
             n=n,
@@ -135,6 +129,14 @@ def queue_page(
             message=DONE.get(done, ""),
         ),
     )
+
+
+@router.get("/office/unreceived")
+def unreceived_page(who: Clerk = Depends(clerk), session: Session = Depends(db)) -> Response:
+    """未签收: 交办 not confirmed within the policy's receipt_days (assessment.receipt_days)."""
+    days = flow_context().policies.assessment.receipt_days
+    rows = unreceived(session, runtime.current_time(), _today(), receipt_days=days)
+    return page("office/unreceived.html.j2", _ctx(who, rows=rows, days=days))
 
 
 DONE = {

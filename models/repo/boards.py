@@ -7,13 +7,16 @@ above); a submitted duty waits on the office and shows green.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, bindparam, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.directory import Unit
+from models.labels import ROLE_LABEL
 from models.people import EvidenceFile, ProgressReport, Receipt
 from models.tables import (
     AuditEvent,
@@ -30,7 +33,6 @@ from schedules.rules import Status
 
 CLOSED = ("accepted", "waived")
 RAG_LABEL = {"red": "红", "yellow": "黄", "green": "绿", "done": "办结"}
-ROLE_LABEL = {"lead": "牵头", "support": "配合"}
 SOON_DAYS, LATE_DAYS, HORIZON_DAYS = 7, 3, 60
 
 
@@ -97,42 +99,136 @@ def joined_duties() -> Any:
     )
 
 
+# The pages' list reads (issue 16's benchmark: 1M obligations): SQLAlchemy Core, no ORM objects;
+# each statement is built once with bound parameters. Each picks its page of rows from
+# `obligation` alone (a subquery with its own ORDER BY and LIMIT, on an index), and only that
+# page is joined to its task, milestone, plan and 签收 (and unit), by primary key.
+_OB = Obligation.__table__  # type: ignore[attr-defined]
+_MS = Milestone.__table__  # type: ignore[attr-defined]
+_TK = Task.__table__  # type: ignore[attr-defined]
+_PL = Plan.__table__  # type: ignore[attr-defined]
+_UN = Unit.__table__  # type: ignore[attr-defined]
+_RC = Receipt.__table__  # type: ignore[attr-defined]
+_ROW_COLUMNS = tuple(
+    _OB.c[name]
+    for name in (
+        "id",
+        "plan_id",
+        "task_id",
+        "milestone_id",
+        "unit_id",
+        "due_on",
+        "role",
+        "status",
+        "escalation_level",
+        "requested_due",
+        "updated_at",
+        "submitted_at",
+    )
+)
+_ACTIVE_PLANS = sa_select(_PL.c.id).where(_PL.c.status == "active").scalar_subquery()
+_STILL_OPEN = tuple(s.value for s in Status if s.value not in CLOSED and s != Status.OPEN)
+
+
+def _with_details(page: Any, *, unit_names: bool = False) -> Any:
+    """The page of obligation rows `page` (a limited select of `_ROW_COLUMNS`) with its details."""
+    p = page.subquery("page")
+    stmt = (
+        sa_select(
+            p,
+            _TK.c.ref.label("task_ref"),
+            _TK.c.title.label("task_title"),
+            _TK.c.text.label("task_text"),
+            _TK.c.position,
+            _MS.c.label.label("ms_label"),
+            _MS.c.source_text.label("ms_text"),
+            _PL.c.title.label("plan_title"),
+            _RC.c.obligation_id.label("received"),
+        )
+        .join(_MS, _MS.c.id == p.c.milestone_id)
+        .join(_TK, _TK.c.id == p.c.task_id)
+        .join(_PL, _PL.c.id == p.c.plan_id)
+        .outerjoin(_RC, _RC.c.obligation_id == p.c.id)
+    )
+    if unit_names:
+        stmt = stmt.add_columns(_UN.c.name.label("unit_name")).join(_UN, _UN.c.id == p.c.unit_id)
+    return stmt
+
+
+def _row(r: Any, today: date) -> dict[str, Any]:
+    rag = rag_of(r.status, r.escalation_level >= 2, bucket_of(r.due_on, today))
+    return {
+        "id": r.id,
+        "plan": r.plan_title,
+        "plan_id": r.plan_id,
+        "task_ref": r.task_ref,
+        "task": r.task_title,
+        "text": r.task_text,
+        "milestone": r.ms_label or r.ms_text,
+        "due": r.due_on,
+        "days": (r.due_on - today).days,
+        "role": ROLE_LABEL.get(r.role, r.role),
+        "status": r.status,
+        "status_label": STATUS_LABEL[Status(r.status)],
+        "level": r.escalation_level,
+        "rag": rag,
+        "rag_label": RAG_LABEL[rag],
+        "requested_due": r.requested_due,
+        "unit_id": r.unit_id,
+        "received": r.received is not None,
+    }
+
+
+_ob = _OB.c
+_MINE = (_ob.unit_id == bindparam("unit_id"), _ob.plan_id.in_(_ACTIVE_PLANS))
+_UNIT_NEAR = _with_details(
+    sa_select(*_ROW_COLUMNS)
+    .where(
+        *_MINE,
+        or_(
+            _ob.status.in_(_STILL_OPEN),
+            and_(_ob.status == "open", _ob.due_on <= bindparam("horizon")),
+        ),
+    )
+    .order_by(_ob.due_on, _ob.id)
+    .limit(bindparam("limit"))
+)
+_UNIT_ALL = _with_details(
+    sa_select(*_ROW_COLUMNS)
+    .where(*_MINE, _ob.status.not_in(CLOSED))
+    .order_by(_ob.due_on, _ob.id)
+    .limit(bindparam("limit"))
+)
+_UNIT_LATER = (
+    sa_select(func.count())
+    .select_from(_OB)
+    .where(*_MINE, _ob.status == "open", _ob.due_on > bindparam("horizon"))
+)
+_UNIT_CLOSED = _with_details(
+    sa_select(*_ROW_COLUMNS)
+    .where(_ob.unit_id == bindparam("unit_id"), _ob.status.in_(CLOSED))
+    .order_by(_ob.updated_at.desc(), _ob.id.desc())
+    .limit(bindparam("limit"))
+)
+_RAG_ORDER = {"red": 0, "yellow": 1, "green": 2, "done": 3}
+
+
 def unit_duties(
     session: Session, unit_id: int, today: date, *, everything: bool = False, limit: int = 500
 ) -> tuple[list[dict[str, Any]], int]:
     """The unit's open duties across active plans, most urgent first, and how many lie beyond
-    the horizon (untouched duties due more than 60 days ahead; listed only with `everything`)."""
-    mine = (
-        col(Obligation.unit_id) == unit_id,
-        col(Obligation.status).not_in(CLOSED),
-        col(Plan.status) == "active",
-    )
+    the horizon (untouched duties due more than 60 days ahead; listed only with `everything`).
+
+    `ix_obligation_unit_status_due` finds the unit's open rows up to the horizon and its rows in
+    the other open statuses, and counts the rest from the index alone."""
+    conn = session.connection()
     horizon = today + timedelta(days=HORIZON_DAYS)
-    far = (col(Obligation.due_on) > horizon) & (col(Obligation.status) == "open")
-    stmt = joined_duties().where(*mine)
-    if not everything:
-        stmt = stmt.where(~far)
-    stmt = stmt.order_by(col(Obligation.due_on), col(Task.position), col(Obligation.id))
-    near = [_duty(*r, today) for r in session.exec(stmt.limit(limit)).all()]
-    later = 0
-    if not everything:
-        later = session.exec(
-            select(func.count())
-            .select_from(Obligation)
-            .join(Plan, col(Plan.id) == col(Obligation.plan_id))
-            .where(*mine, far)
-        ).one()
-    received = set(
-        session.exec(
-            select(Receipt.obligation_id).where(
-                col(Receipt.obligation_id).in_([r["id"] for r in near])
-            )
-        ).all()
-    )
-    for r in near:
-        r["received"] = r["id"] in received
-    order = {"red": 0, "yellow": 1, "green": 2, "done": 3}
-    near.sort(key=lambda r: (order[r["rag"]], r["due"]))
+    args = {"unit_id": unit_id, "horizon": horizon, "limit": limit}
+    found = list(conn.execute(_UNIT_ALL if everything else _UNIT_NEAR, args))
+    found.sort(key=lambda r: (r.due_on, r.position, r.id))
+    near = [_row(r, today) for r in found]
+    later = 0 if everything else conn.execute(_UNIT_LATER, args).scalar_one()
+    near.sort(key=lambda r: (_RAG_ORDER[r["rag"]], r["due"]))  # stable: task order within a day
     return near, int(later)
 
 
@@ -140,13 +236,9 @@ def unit_closed(
     session: Session, unit_id: int, today: date, limit: int = 10
 ) -> list[dict[str, Any]]:
     """The unit's most recently accepted or waived duties (the office's last answers)."""
-    stmt = (
-        joined_duties()
-        .where(col(Obligation.unit_id) == unit_id, col(Obligation.status).in_(CLOSED))
-        .order_by(col(Obligation.updated_at).desc())
-        .limit(limit)
-    )
-    return [_duty(*r, today) for r in session.exec(stmt).all()]
+    found = session.connection().execute(_UNIT_CLOSED, {"unit_id": unit_id, "limit": limit})
+    rows = sorted(found, key=lambda r: (r.updated_at, r.id), reverse=True)
+    return [_row(r, today) for r in rows]
 
 
 def duty_record(session: Session, ob_id: int, today: date) -> dict[str, Any]:
@@ -240,6 +332,46 @@ def office_answers(session: Session, ob_id: int) -> list[dict[str, Any]]:
     ]
 
 
+_UNRECEIVED = _with_details(
+    sa_select(*_ROW_COLUMNS, _ob.assign_at)
+    .where(
+        _ob.assign_at <= bindparam("before"),
+        _ob.status.not_in(CLOSED),
+        ~sa_select(_RC.c.id).where(_RC.c.obligation_id == _ob.id).exists(),
+    )
+    .order_by(_ob.assign_at, _ob.id)
+    .limit(bindparam("limit")),
+    unit_names=True,
+)
+
+
+def unreceived(
+    session: Session, now: datetime, today: date, *, receipt_days: int, limit: int = 200
+) -> list[dict[str, Any]]:
+    """未签收: duties handed over (交办) more than `receipt_days` days ago and still not 签收,
+    oldest first (`ix_obligation_assign_at`)."""
+    before = now - timedelta(days=receipt_days)
+    found = session.connection().execute(_UNRECEIVED, {"before": before, "limit": limit})
+    out = []
+    for r in sorted(found, key=lambda r: (r.assign_at, r.id)):
+        d = _row(r, today)
+        d["unit"] = r.unit_name
+        d["assigned"] = local_time(r.assign_at)
+        out.append(d)
+    return out
+
+
+@lru_cache(maxsize=8)
+def _waiting(by_plan: bool, by_unit: bool) -> Any:
+    page = sa_select(*_ROW_COLUMNS).where(_ob.status == bindparam("status"))
+    if by_plan:
+        page = page.where(_ob.plan_id == bindparam("plan"))
+    if by_unit:
+        page = page.where(_ob.unit_id == bindparam("unit"))
+    page = page.order_by(_ob.updated_at, _ob.id).limit(bindparam("limit"))
+    return _with_details(page, unit_names=True)
+
+
 def waiting_on_office(
     session: Session,
     today: date,
@@ -250,21 +382,15 @@ def waiting_on_office(
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """Duties that wait on a person in the office: `submitted` (to accept or send back) or
-    `extension_requested` (to grant or refuse), oldest first."""
-    stmt = (
-        joined_duties().add_columns(Unit.name).join(Unit, col(Unit.id) == col(Obligation.unit_id))
-    )
-    stmt = stmt.where(col(Obligation.status) == status)
-    if plan is not None:
-        stmt = stmt.where(col(Obligation.plan_id) == plan)
-    if unit is not None:
-        stmt = stmt.where(col(Obligation.unit_id) == unit)
-    stmt = stmt.order_by(col(Obligation.updated_at), col(Obligation.id)).limit(limit)
+    `extension_requested` (to grant or refuse), oldest first (`ix_obligation_status`), with
+    the latest report and its files, or the open extension request."""
+    args = {"status": status, "plan": plan, "unit": unit, "limit": limit}
+    found = session.connection().execute(_waiting(plan is not None, unit is not None), args)
     out = []
-    for ob, ms, tk, plan_row, unit_name in session.exec(stmt).all():
-        d = _duty(ob, ms, tk, plan_row, today)
-        d["unit"] = unit_name
-        d["since"] = local_time(ob.submitted_at if status == "submitted" else ob.updated_at)
+    for r in sorted(found, key=lambda r: (r.updated_at, r.id)):
+        d = _row(r, today)
+        d["unit"] = r.unit_name
+        d["since"] = local_time(r.submitted_at if status == "submitted" else r.updated_at)
         out.append(d)
     _attach_latest(session, out, status)
     return out
@@ -274,33 +400,40 @@ def _attach_latest(session: Session, rows: list[dict[str, Any]], status: str) ->
     ids = [r["id"] for r in rows]
     if not ids:
         return
+    conn = session.connection()
     if status == "submitted":
-        latest: dict[int, Submission] = {}
-        for s in session.exec(
-            select(Submission)
-            .where(col(Submission.obligation_id).in_(ids))
-            .order_by(col(Submission.id))
-        ).all():
-            latest[s.obligation_id] = s
+        sb = Submission.__table__.c  # type: ignore[attr-defined]
+        ef = EvidenceFile.__table__.c  # type: ignore[attr-defined]
+        latest: dict[int, Any] = {}
+        for sub in conn.execute(
+            sa_select(sb.id, sb.obligation_id, sb.note)
+            .where(sb.obligation_id.in_(ids))
+            .order_by(sb.id)
+        ):
+            latest[sub.obligation_id] = sub
         files: dict[int, list[dict[str, Any]]] = {}
-        subs = [s.id for s in latest.values()]
-        for f in session.exec(
-            select(EvidenceFile).where(col(EvidenceFile.submission_id).in_(subs))
-        ).all():
-            files.setdefault(f.submission_id, []).append({"id": f.id, "name": f.name})
+        subs = [sub.id for sub in latest.values()]
+        if subs:
+            for f in conn.execute(
+                sa_select(ef.id, ef.submission_id, ef.name)
+                .where(ef.submission_id.in_(subs))
+                .order_by(ef.id)
+            ):
+                files.setdefault(f.submission_id, []).append({"id": f.id, "name": f.name})
         for r in rows:
-            s = latest.get(r["id"])
-            r["note"] = s.note if s else ""
-            r["files"] = files.get(s.id or 0, []) if s else []
+            found = latest.get(r["id"])
+            r["note"] = found.note if found else ""
+            r["files"] = files.get(found.id, []) if found else []
         return
-    reqs: dict[int, ExtensionRequest] = {}
-    for e in session.exec(
-        select(ExtensionRequest)
-        .where(col(ExtensionRequest.obligation_id).in_(ids), ExtensionRequest.status == "requested")
-        .order_by(col(ExtensionRequest.id))
-    ).all():
+    er = ExtensionRequest.__table__.c  # type: ignore[attr-defined]
+    reqs: dict[int, Any] = {}
+    for e in conn.execute(
+        sa_select(er.obligation_id, er.reason, er.requested_by)
+        .where(er.obligation_id.in_(ids), er.status == "requested")
+        .order_by(er.id)
+    ):
         reqs[e.obligation_id] = e
     for r in rows:
-        e = reqs.get(r["id"])
-        r["reason"] = e.reason if e else ""
-        r["by"] = e.requested_by if e else ""
+        req = reqs.get(r["id"])
+        r["reason"] = req.reason if req else ""
+        r["by"] = req.requested_by if req else ""

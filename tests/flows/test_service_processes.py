@@ -111,7 +111,7 @@ def test_it_loses_nothing_when_killed_mid_tick_and_repeats_at_most_the_in_flight
 def test_it_lets_exactly_one_of_two_services_send_and_fails_over(office: Office) -> None:
     env = _serve_env()
     a = subprocess.Popen(
-        [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [DUBAN, "serve", "--no-web"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     b = None
     try:
@@ -121,7 +121,7 @@ def test_it_lets_exactly_one_of_two_services_send_and_fails_over(office: Office)
             "A's tick",
         )
         b = subprocess.Popen(
-            [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            [DUBAN, "serve", "--no-web"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         time.sleep(4)
         holders = {r.holder for r in _rows(select(TickRun))}
@@ -223,13 +223,13 @@ def test_sigterm_stops_a_long_pass_within_the_bound_with_no_second_sender(office
     sink = _slow_relay(office, delay=3.0)
     env = _serve_env()
     a = subprocess.Popen(
-        [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [DUBAN, "serve", "--no-web"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     b = None
     try:
         _wait(lambda: bool(_in_flight()), 60, "A's pass to be sending")
         b = subprocess.Popen(
-            [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            [DUBAN, "serve", "--no-web"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         started = time.monotonic()
         a.send_signal(signal.SIGTERM)
@@ -261,10 +261,10 @@ def test_a_standby_completes_the_dead_leaders_wave_within_the_lease_bound(office
     sink = _slow_relay(office, delay=2.0)
     env = _serve_env()
     a = subprocess.Popen(
-        [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [DUBAN, "serve", "--no-web"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     b = subprocess.Popen(
-        [DUBAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [DUBAN, "serve", "--no-web"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         _wait(lambda: bool(_in_flight()), 60, "the leader's wave to be sending")

@@ -55,11 +55,41 @@ def dingtalk(secret: str, seen: list[dict[str, Any]]) -> Handler:
             return reply(DING_BAD_SIGN)
         body = json.loads(request.get_data())
         seen.append(body)
-        if body.get("msgtype") != "markdown" or not body["markdown"].get("title"):
+        if not _ding_shape_ok(body):
             return reply({"errcode": 40035, "errmsg": "缺少参数 json"})
         return reply(DING_OK)
 
     return handle
+
+
+def _ding_shape_ok(body: dict[str, Any]) -> bool:
+    """DingTalk's documented bodies: markdown (title, text), or an ActionCard with one button
+    (整体跳转: title, text, singleTitle, singleURL all required)."""
+    if body.get("msgtype") == "markdown":
+        return bool(body["markdown"].get("title") and body["markdown"].get("text"))
+    if body.get("msgtype") == "actionCard":
+        card = body.get("actionCard", {})
+        return all(
+            isinstance(card.get(k), str) and card[k]
+            for k in ("title", "text", "singleTitle", "singleURL")
+        )
+    return False
+
+
+def _feishu_card_ok(card: dict[str, Any]) -> bool:
+    """Feishu's card: elements of known tags; an `action` holds buttons whose text is a
+    plain_text and whose `url` is a link (the documented jump button)."""
+    for el in card.get("elements", []):
+        if el.get("tag") == "markdown":
+            continue
+        if el.get("tag") != "action":
+            return False
+        for b in el.get("actions", []):
+            if b.get("tag") != "button" or b.get("text", {}).get("tag") != "plain_text":
+                return False
+            if not str(b.get("url", "")).startswith(("http://", "https://")):
+                return False
+    return bool(card.get("elements"))
 
 
 def wecom(seen: list[dict[str, Any]]) -> Handler:
@@ -89,6 +119,8 @@ def feishu(secret: str, seen: list[dict[str, Any]]) -> Handler:
         if not (fresh and hmac.compare_digest(body.get("sign", ""), good)):
             return reply(FEISHU_BAD_SIGN)
         seen.append(body)
+        if body.get("msg_type") != "interactive" or not _feishu_card_ok(body.get("card", {})):
+            return reply({"code": 11246, "msg": "card content failed"})
         return reply(FEISHU_OK)
 
     return handle

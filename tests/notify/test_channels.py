@@ -209,6 +209,50 @@ def test_it_signs_feishu_messages_in_the_body(httpserver: HTTPServer) -> None:
     assert card["elements"][0]["content"] == CONTENT.markdown
 
 
+LINK = "https://duban.example.gov.cn/u/TOKEN"
+WITH_LINK = Rendered(
+    CONTENT.subject, CONTENT.text, CONTENT.html, CONTENT.markdown, CONTENT.data, link=LINK
+)
+
+
+def test_it_sends_dingtalk_an_action_card_with_a_button_to_the_portal(
+    httpserver: HTTPServer,
+) -> None:
+    seen: list[dict[str, Any]] = []
+    httpserver.expect_request("/robot/send").respond_with_handler(fakes.dingtalk("SEC1", seen))
+    target = Target(kind="dingtalk", url=httpserver.url_for("/robot/send"), secret="SEC1")
+    result = DingTalk().send(Message(WITH_LINK, target, at=T0), key="k")
+    assert result.ref.startswith("errcode=0")
+    assert seen[0]["msgtype"] == "actionCard"
+    card = seen[0]["actionCard"]
+    assert card["title"] == CONTENT.subject and card["text"] == CONTENT.markdown
+    assert card["singleURL"] == LINK and card["singleTitle"] == "打开办理页面"
+
+
+def test_it_sends_feishu_a_card_with_a_button_to_the_portal(httpserver: HTTPServer) -> None:
+    seen: list[dict[str, Any]] = []
+    httpserver.expect_request("/hook").respond_with_handler(fakes.feishu("s", seen))
+    target = Target(kind="feishu", url=httpserver.url_for("/hook"), secret="s")
+    Feishu().send(Message(WITH_LINK, target, at=T0), key="k")
+    elements = seen[0]["card"]["elements"]
+    assert elements[0] == {"tag": "markdown", "content": CONTENT.markdown}
+    (button,) = elements[1]["actions"]
+    assert elements[1]["tag"] == "action" and button["tag"] == "button"
+    assert button["url"] == LINK and button["text"] == {
+        "tag": "plain_text",
+        "content": "打开办理页面",
+    }
+
+
+def test_wecom_keeps_the_link_in_its_markdown(httpserver: HTTPServer) -> None:
+    seen: list[dict[str, Any]] = []
+    httpserver.expect_request("/cgi-bin/webhook/send").respond_with_handler(fakes.wecom(seen))
+    url = httpserver.url_for("/cgi-bin/webhook/send") + "?key=GOOD-KEY"
+    WeCom().send(Message(WITH_LINK, Target("wecom", url=url), at=T0), key="k")
+    assert seen[0]["msgtype"] == "markdown"
+    assert seen[0]["markdown"]["content"] == CONTENT.markdown
+
+
 def test_it_fails_permanently_on_a_feishu_signature_mismatch(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/hook").respond_with_handler(fakes.feishu("right", []))
     with pytest.raises(TransportError) as err:

@@ -102,6 +102,15 @@ def test_it_links_each_unit_to_its_own_portal_with_a_signed_link() -> None:
     leader = r.render(Notice(9, Audience.LEADER, (item(),)), recipient_name="张区长", at=AT)
     assert "https://duban.example.gov.cn/office/obligations/41" in leader.markdown
     assert "/u/" not in leader.markdown
+    # the robots' button: the unit's whole portal; the leader's: the console's page of the item
+    assert out.link == link.group(0).rsplit("/o/", 1)[0]
+    assert leader.link == "https://duban.example.gov.cn/office/obligations/41"
+    assert (
+        Renderer(OfficeInfo(name="区安委办"))
+        .render(Notice(7, Audience.UNIT_CONTACTS, (item(),)), recipient_name="区应急局", at=AT)
+        .link
+        == ""
+    )  # no pages: no button
 
 
 def test_it_gives_units_no_link_without_a_secret() -> None:

@@ -168,3 +168,29 @@ def test_it_shows_the_directorys_gaps_and_failing_deliveries(
     assert "区新设局" in missing and "区应急局" not in missing
     failures = client.get("/office/deliveries").text
     assert "550 用户不存在" in failures and "nobody@example.gov.cn" in failures
+
+
+def test_it_lists_the_duties_not_signed_for_within_receipt_days(
+    pages: Pages, client: TestClient
+) -> None:
+    from datetime import timedelta
+
+    from models.repo.actions import acknowledge
+
+    now = runtime.current_time()
+    with Session(runtime.engine()) as s:
+        obs = s.exec(select(Obligation).order_by(Obligation.id).limit(3)).all()  # type: ignore[arg-type]
+        late, signed, recent = obs
+        late.assign_at = signed.assign_at = now - timedelta(days=3)  # receipt_days: 2
+        recent.assign_at = now - timedelta(days=1)
+        for o in obs:
+            s.add(o)
+        s.commit()
+        acknowledge(session=s, ob=signed, by="区应急局", now=now, via="portal")
+        s.commit()
+        ids = (late.id, signed.id, recent.id)
+    login(client)
+    html = client.get("/office/unreceived").text
+    assert f'id="unrec-{ids[0]}"' in html
+    assert f'id="unrec-{ids[1]}"' not in html and f'id="unrec-{ids[2]}"' not in html
+    assert "超过 2 天仍未签收" in html
