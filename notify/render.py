@@ -431,6 +431,11 @@ class Renderer:
                 self.env.handle_exception()
         return ctx
 
+    def render_text(self, name: str, ctx: Mapping[str, Any]) -> str:
+        """One template on its own (a 督办单's text), with a fresh render budget."""
+        _budget.loop, _budget.deadline = MAX_LOOP, time.monotonic() + MAX_SECONDS
+        return self.render_one(name, ctx)
+
     def render_one(self, name: str, ctx: Mapping[str, Any]) -> str:
         """One template against `ctx`."""
         with _located(name):

@@ -1,0 +1,51 @@
+"""paper: numbered 督办单 / 催办单 with their DOCX and PDF (issue 17)
+
+One row per obligation and escalation action (`seq`): each 督办 issues a 督办单, each second 催办
+a 催办单, numbered in order per kind and year; the files are kept as issued so that every resend
+attaches the same bytes.
+
+Revision ID: 0017
+Revises: 0013
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import models.types
+
+revision = "0017"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "paper",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("obligation_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.String(length=200), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("body", sa.String(), nullable=False),
+        sa.Column("docx", sa.LargeBinary(), nullable=False),
+        sa.Column("pdf", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["obligation_id"], ["obligation.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("obligation_id", "seq", name="uq_paper_action"),
+        sa.UniqueConstraint("kind", "year", "number", name="uq_paper_number"),
+    )
+    op.create_index("ix_paper_obligation_id", "paper", ["obligation_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_paper_obligation_id", table_name="paper")
+    op.drop_table("paper")
