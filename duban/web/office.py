@@ -34,6 +34,7 @@ from models.repo.overview import (
     failed_deliveries,
     open_queue_count,
 )
+from models.repo.papers import papers_of
 from models.repo.queue import QueueError, ack_item, note_item
 from models.tables import Plan, QueueItem
 from models.tokens import plan_calendar_key
@@ -120,6 +121,7 @@ def queue_page(
             submitted=submitted,
             extensions=extensions,
             items=items,
+            papers=papers_of(session, (q["id"] for q in items)),  # 督办单/催办单 by obligation
             plans=plans,
             f={"plan": plan, "unit": unit, "level": level},
             n=n,
@@ -167,6 +169,7 @@ def obligation_page(
             history=history(session.connection(), ob_id),
             deliveries=deliveries_of(session, ob_id),
             queue=queue,
+            papers=papers_of(session, [ob_id]).get(ob_id, []),
             message=DONE.get(done, ""),
         ),
     )

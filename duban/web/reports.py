@@ -227,3 +227,26 @@ def report_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f"inline; filename*=UTF-8''{_quote(name)}"},
     )
+
+
+@router.get("/office/papers/{paper_id}/{fmt}")
+def paper_download(
+    paper_id: DbId, fmt: str, who: Clerk = Depends(clerk), session: Session = Depends(db)
+) -> Response:
+    """A 督办单 / 催办单 as issued (the same file its e-mail carried): `docx` or `pdf`."""
+    from models.repo.papers import get_paper
+    from notify.papers import DOCX_MIME, PDF_MIME
+
+    paper = get_paper(session, paper_id)
+    if paper is None or fmt not in ("docx", "pdf"):
+        raise PageError(f"没有编号为 {paper_id} 的督办单或催办单文件", 404, "找不到")
+    data = paper.docx if fmt == "docx" else paper.pdf
+    if not data:
+        raise PageError("该单据签发时服务器没有中文字体，未生成 PDF；请下载 DOCX", 404, "找不到")
+    return Response(
+        data,
+        media_type=DOCX_MIME if fmt == "docx" else PDF_MIME,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(paper.title)}.{fmt}"
+        },
+    )
