@@ -299,6 +299,7 @@ class Pipeline:
                 report.unreached.append(Unreached(notice.unit_id, name, reason, obligations))
                 continue
             files = tuple(f for i in notice.items for f in papers.get((i.obligation_id, i.seq), ()))
+            files = notice.files + files
             if files:  # the items' 督办单/催办单, the same stored files on every (re)send
                 content = replace(content, attachments=files)
             failing = {c.id for c in entry.channels if c.failing} if entry else set()

@@ -179,7 +179,15 @@ def build_context(
         items.append(it)
         groups.setdefault(it["unit"], []).append(it)
     local = at.astimezone(OFFICE_TZ)
+    b = notice.bulletin
     return {
+        "bulletin": {
+            "number": b.number if b else "",
+            "title": b.title if b else "",
+            "summary": b.summary if b else "",
+            "link": b.link if b else "",
+            "files": [f.filename for f in notice.files],
+        },
         "office": office_vars,
         "recipient": recipient_name,
         "audience": str(notice.audience),

@@ -53,7 +53,7 @@ def sample_notices() -> list[Notice]:
     """Notices covering every template: each kind, unit and leader audiences, 1 and 2 items."""
     notices = []
     for kind in TEMPLATE_KINDS:
-        if kind == "test":
+        if kind in ("test", "bulletin"):
             items: tuple[Item, ...] = ()
         elif kind == "monthly":
             items = (_SAMPLES["report"],)

@@ -9,10 +9,12 @@ from datetime import date
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from duban import runtime
+from duban.bulletin_send import bulletin_deliveries
 from duban.charts import bars, heatmap, line, series
 from duban.web.app import DbId, PageError, db, page
 from duban.web.office import _ctx
@@ -98,6 +100,7 @@ def report_page(
             line=line(s),
             bars=bars(s),
             events=events,
+            deliveries=bulletin_deliveries(session, doc_id),
             done=done,
             tz=OFFICE_TZ,
         ),
@@ -108,13 +111,22 @@ def report_page(
 async def report_act(
     doc_id: DbId, action: str, request: Request, who: Clerk = Depends(clerk)
 ) -> Response:
-    """修改 (the text, with a note) or 审定 (numbered) a draft."""
-    if action not in ("edit", "approve"):
+    """修改 (the text, with a note) or 审定 (numbered) a draft; 印发 (send) an approved one."""
+    if action not in ("edit", "approve", "send"):
         raise PageError("没有这种操作。", 404)
     form = await read_body(request)
     check_csrf(form, who)
     must_act(who)
     now = runtime.current_time()
+    if action == "send":
+        from duban.bulletin_send import send_bulletin
+        from duban.pdf import PdfError
+
+        try:
+            await run_in_threadpool(send_bulletin, doc_id, now=now, by=who.name)
+        except (DocumentError, PdfError) as exc:
+            raise PageError(str(exc), 409, "未能印发") from exc
+        return RedirectResponse(f"/office/reports/{doc_id}?done=send", status_code=303)
     try:
         with session_scope(runtime.engine()) as s:
             if action == "edit":
