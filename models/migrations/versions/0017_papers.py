@@ -1,8 +1,9 @@
-"""paper: numbered 督办单 / 催办单 with their DOCX and PDF (issue 17)
+"""paper: numbered 督办单 / 催办单 with their DOCX and PDF; plan.parent_task_id (issue 17)
 
 One row per obligation and escalation action (`seq`): each 督办 issues a 督办单, each second 催办
 a 催办单, numbered in order per kind and year; the files are kept as issued so that every resend
-attaches the same bytes.
+attaches the same bytes. `plan.parent_task_id` links a unit's sub-plan (子方案) to the task of the
+parent plan it implements (added in place: no foreign key, so SQLite does not copy the table).
 
 Revision ID: 0017
 Revises: 0013
@@ -44,8 +45,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("kind", "year", "number", name="uq_paper_number"),
     )
     op.create_index("ix_paper_obligation_id", "paper", ["obligation_id"])
+    with op.batch_alter_table("plan") as batch:
+        batch.add_column(sa.Column("parent_task_id", sa.Integer(), nullable=True))
+    op.create_index("ix_plan_parent_task_id", "plan", ["parent_task_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_plan_parent_task_id", table_name="plan")
+    with op.batch_alter_table("plan") as batch:
+        batch.drop_column("parent_task_id")
     op.drop_index("ix_paper_obligation_id", table_name="paper")
     op.drop_table("paper")
