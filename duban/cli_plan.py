@@ -31,15 +31,24 @@ def import_cmd(
     force: bool = typer.Option(
         False, "--force", help="同一文件（SHA-256 相同）已导入过时仍再导入一份"
     ),
+    parent_task: str = typer.Option(
+        "",
+        "--parent-task",
+        metavar="计划:任务",
+        help="作为上级计划某项任务的子方案导入（如 3:5 即计划 3 第 5 项任务）",
+    ),
 ) -> None:
     """导入计划文件，保存为草稿计划（启用前不催办）。"""
     from flows.import_plan import import_plan_flow  # Prefect loads in about a second: only here
     from intake.errors import IntakeError
     from models.repo.plan_rows import PlanError
+    from models.repo.subplans import SubPlanError
 
     try:
-        result = import_plan_flow.fn(str(path), dry_run=dry_run, force=force)
-    except (IntakeError, PlanError) as exc:
+        result = import_plan_flow.fn(
+            str(path), dry_run=dry_run, force=force, parent_task=parent_task
+        )
+    except (IntakeError, PlanError, SubPlanError) as exc:
         fail(str(exc))
     if dry_run:
         if as_json:
@@ -316,3 +325,32 @@ def pending_cmd(plan_id: int = id_argument("计划编号"), as_json: bool = json
             note = "目录中没有" if statuses[name] == "unknown" else "待补充"
             typer.echo(f"{label}\t{name}\t{note}")
     typer.echo(f"共 {pending.count} 个待补充（在单位目录中补充后重新导入目录即可）")
+
+
+@app.command("link")
+def link_cmd(
+    plan_id: int = typer.Argument(..., metavar="计划编号", help="作为子方案的计划"),
+    parent_task: str = typer.Option(
+        ...,
+        "--parent-task",
+        metavar="计划:任务",
+        help="上级计划的任务（如 3:5 即计划 3 第 5 项任务）",
+    ),
+) -> None:
+    """把已导入的计划挂到上级计划某项任务下，作为该任务的子方案（上级的通报、任务清单汇总其进展）。"""
+    from models.repo.subplans import SubPlanError, link_subplan, parse_parent
+
+    try:
+        parent, ref = parse_parent(parent_task)
+        with runtime.transaction() as s:
+            link_subplan(
+                session=s,
+                plan_id=plan_id,
+                parent_plan=parent,
+                task_ref=ref,
+                now=runtime.current_time(),
+                by=runtime.actor(),
+            )
+    except SubPlanError as exc:
+        fail(str(exc))
+    typer.echo(f"计划 {plan_id} 已作为计划 {parent} 第 {ref} 项任务的子方案")

@@ -7,7 +7,7 @@ a refused edit or approval changes nothing and writes no audit row.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -139,6 +139,7 @@ def list_cmd(
 @report.command("show")
 def show_cmd(doc_id: int = id_argument("通报编号"), as_json: bool = json_option()) -> None:
     """显示一份通报的正文（--json 另含生成时的数据）。"""
+    from duban.bulletin_send import bulletin_deliveries
     from models.repo.documents import DocumentError, get_document
 
     try:
@@ -153,6 +154,8 @@ def show_cmd(doc_id: int = id_argument("通报编号"), as_json: bool = json_opt
                 "scope": d.scope,
                 "body": d.body,
                 "data": d.data,
+                "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+                "deliveries": bulletin_deliveries(s, doc_id),
             }
     except DocumentError as exc:
         fail(str(exc))
@@ -160,6 +163,37 @@ def show_cmd(doc_id: int = id_argument("通报编号"), as_json: bool = json_opt
         print_json(out)
         return
     typer.echo(str(out["body"]), nl=False)
+    sent: list[dict[str, Any]] = out["deliveries"]  # type: ignore[assignment]
+    if sent:
+        typer.echo(f"\n印发情况（{len(sent)} 条）：")
+        for r in sent:
+            status = STATUS_ZH.get(r["status"], r["status"])
+            typer.echo(f"  {r['unit'] or '安委办'} · {r['channel']} · {r['recipient']} · {status}")
+
+
+STATUS_ZH = {"sent": "已送达", "sending": "发送中", "failed": "失败", "superseded": "已作废"}
+
+
+@report.command("send")
+def send_cmd(doc_id: int = id_argument("通报编号"), as_json: bool = json_option()) -> None:
+    """印发已审定的通报：PDF 随邮件、机器人发摘要与链接，送各成员单位与计划的领导；可重复执行，已送达的不再发送。"""
+    from duban.bulletin_send import send_bulletin
+    from duban.pdf import PdfError
+    from models.repo.documents import DocumentError
+
+    try:
+        out = send_bulletin(doc_id, now=runtime.current_time(), by=runtime.actor())
+    except (DocumentError, PdfError) as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(out.as_dict())
+        return
+    typer.echo(
+        f"通报 {doc_id} 已印发：收件对象 {out.recipients} 个，发送 {out.sent} 条，"
+        f"此前已送达 {out.skipped} 条，失败 {out.failed} 条，待重试 {out.pending} 条"
+    )
+    for u in out.unreached:
+        typer.echo(f"  无法送达：{u}")
 
 
 @report.command("edit")

@@ -8,7 +8,7 @@ Frozen header, repeated on every printed page, landscape A4 fitted to the width.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from models.repo.plan_rows import load_task_rows
 from models.repo.reports import task_counts, task_notes
+from models.repo.subplans import rollup
 from schedules.clock import OFFICE_TZ
 from schedules.report import COLOUR_LABEL, UnitCounts, percent
 
@@ -113,6 +114,20 @@ def ledger_rows(
                 colour=c.colour if c is not None else "green",
             )
         )
+    # 子方案: each task's sub-plans (and theirs) rolled up into its 进展.
+    kids = rollup(session, [r.task_id for r in rows], as_of)
+    if kids:
+        rows = [
+            replace(
+                r,
+                progress="；".join(
+                    [*([r.progress] if r.progress else []), *(k.text() for k in kids[r.task_id])]
+                ),
+            )
+            if r.task_id in kids
+            else r
+            for r in rows
+        ]
     return rows
 
 

@@ -15,13 +15,16 @@ from models.repo.plans import find_plan_by_sha256, store_draft
 
 
 @flow(name="import-plan", log_prints=False)
-def import_plan_flow(path: str, dry_run: bool = False, force: bool = False) -> dict[str, Any]:
+def import_plan_flow(
+    path: str, dry_run: bool = False, force: bool = False, parent_task: str = ""
+) -> dict[str, Any]:
     """Parse a plan document and store it as a draft plan (nothing is chased before activation).
 
     Args:
         path: The plan file (.txt, .md, .docx, .xlsx, .csv, .pdf, .html).
         dry_run: Only parse; return the parsed plan and touch no database.
         force: Store even when a file with the same SHA-256 was imported before.
+        parent_task: `PLAN:TASK` — store it as a unit's sub-plan (子方案) of that task.
 
     Returns:
         ``{"dry_run": True, "parsed": ParsedPlan.to_dict(), "unowned": […]}``; ``{"stored": False,
@@ -32,6 +35,9 @@ def import_plan_flow(path: str, dry_run: bool = False, force: bool = False) -> d
     Raises:
         intake.IntakeError: Unusable file (missing, empty, binary, unknown format, no tasks).
     """
+    from models.repo.subplans import link_subplan, parse_parent
+
+    parent = parse_parent(parent_task) if parent_task else None
     source = Path(path)
     parsed = parse_path(source)
     unowned = unowned_items(parsed.unowned())
@@ -51,7 +57,17 @@ def import_plan_flow(path: str, dry_run: bool = False, force: bool = False) -> d
             now=now,
             actor=actor,
         )
+        if parent is not None:
+            link_subplan(
+                session=session,
+                plan_id=stored.plan.id or 0,
+                parent_plan=parent[0],
+                task_ref=parent[1],
+                now=now,
+                by=actor,
+            )
         return {
+            "parent_task": parent_task or None,
             "stored": True,
             **stored.to_dict(),
             "warning_list": [w.to_dict() for w in parsed.warnings],

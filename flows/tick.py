@@ -219,8 +219,12 @@ def claim_decide_task(now: datetime, batch: int, owner: str) -> tuple[int, list[
 
     Those with nothing to send now are rescheduled and released inside this task.
     """
+    from flows.papers import issue_papers
+
     ids = _claim(now, batch, owner)
-    return len(ids), (_decide(ids, now) if ids else [])
+    planned = _decide(ids, now) if ids else []
+    issue_papers(planned, now)  # each 督办's 督办单 (and second 催办's 催办单), before delivery
+    return len(ids), planned
 
 
 @task(name="record", retries=0, cache_policy=NO_CACHE, persist_result=False)

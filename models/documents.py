@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import JSONValue, UTCDateTime
@@ -44,3 +44,32 @@ class ReportDocument(SQLModel, table=True):
     approved_by: str | None = Field(default=None, max_length=200)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+PAPER_KINDS = ("office", "chase")  # 督办单 (each 督办), 催办单 (each second 催办)
+
+
+class Paper(SQLModel, table=True):
+    """A numbered 督办单 or 催办单: one per obligation and escalation action (`seq`).
+
+    Numbered in order within (kind, year) when issued; the DOCX and PDF are stored as issued, so
+    every (re)send of the message attaches the same bytes.
+    """
+
+    __tablename__ = "paper"
+    __table_args__ = (
+        UniqueConstraint("obligation_id", "seq", name="uq_paper_action"),
+        UniqueConstraint("kind", "year", "number", name="uq_paper_number"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    year: int
+    number: int
+    obligation_id: int = Field(foreign_key="obligation.id", index=True, ondelete="CASCADE")
+    seq: str = Field(max_length=200)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", ondelete="SET NULL")
+    title: str = Field(default="", max_length=500)
+    body: str = ""
+    docx: bytes = Field(default=b"", sa_type=LargeBinary)
+    pdf: bytes = Field(default=b"", sa_type=LargeBinary)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -30,6 +30,9 @@ class Plan(SQLModel, table=True):
     policy: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
     created_at: datetime = Field(sa_type=UTCDateTime)
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A unit's own sub-plan (子方案) of a task of another plan; no foreign key (adding one to a
+    # SQLite table copies it, and the copy's drop would cascade to every obligation).
+    parent_task_id: int | None = Field(default=None, index=True)
 
 
 class Task(SQLModel, table=True):

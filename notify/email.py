@@ -14,6 +14,7 @@ import hashlib
 import queue
 import smtplib
 import ssl
+import urllib.parse
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
@@ -83,7 +84,7 @@ def _header_address(box: Mailbox) -> str:
 
 
 def build_mime(msg: Message, *, mail_from: Mailbox, key: str) -> bytes:
-    """The MIME message: UTF-8 text and HTML alternatives, RFC 2047-encoded Chinese headers.
+    """The MIME message: UTF-8 text and HTML alternatives (and any files), RFC 2047 headers.
 
     The Message-ID is derived from the dedupe key, so a reclaimed resend carries the same id
     and mail clients can fold the rare duplicate. Written out directly (CRLF lines, base64
@@ -103,9 +104,12 @@ def build_mime(msg: Message, *, mail_from: Mailbox, key: str) -> bytes:
         f"Message-ID: {message_id(key, mail_from)}",
         f"X-Duban-Key: {digest}",
         "MIME-Version: 1.0",
-        f'Content-Type: multipart/alternative; boundary="{boundary}"',
-        "",
     ]
+    files = msg.content.attachments
+    mixed = f"=_duban_m{digest[24:47]}"
+    if files:  # multipart/mixed: the text and HTML alternatives, then each file
+        head += [f'Content-Type: multipart/mixed; boundary="{mixed}"', "", f"--{mixed}"]
+    head += [f'Content-Type: multipart/alternative; boundary="{boundary}"', ""]
     out = ["\r\n".join(head).encode("ascii")]
     for subtype, body in (("plain", msg.content.text), ("html", msg.content.html)):
         out.append(f"\r\n--{boundary}\r\n".encode("ascii"))
@@ -113,7 +117,27 @@ def build_mime(msg: Message, *, mail_from: Mailbox, key: str) -> bytes:
         out.append(b"Content-Transfer-Encoding: base64\r\n\r\n")
         out.append(base64.encodebytes(body.encode("utf-8")).replace(b"\n", b"\r\n"))
     out.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
+    for file in files:
+        out.append(f"\r\n--{mixed}\r\n".encode("ascii"))
+        out.append(_attachment_head(file.filename, file.mime))
+        out.append(base64.encodebytes(file.data).replace(b"\n", b"\r\n"))
+    if files:
+        out.append(f"\r\n--{mixed}--\r\n".encode("ascii"))
     return b"".join(out)
+
+
+def _attachment_head(filename: str, mime: str) -> bytes:
+    """An attachment's part headers: the Chinese file name per RFC 2231 (read first), and
+    RFC 2047-encoded in `name` for the mail clients that only read that."""
+    if any(c in filename + mime for c in '\r\n"'):
+        raise TransportError(f"附件名无效: {filename!r}", permanent=True)
+    encoded = urllib.parse.quote(filename, safe="")
+    legacy = Header(filename, "utf-8").encode(maxlinelen=10_000)
+    return (
+        f'Content-Type: {mime}; name="{legacy}"\r\n'
+        f"Content-Disposition: attachment; filename*=utf-8''{encoded}\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    ).encode("ascii")
 
 
 def message_id(key: str, mail_from: Mailbox) -> str:

@@ -42,7 +42,32 @@ _SKIPPED = {"sent": "sent", "sending": "retry", "failed": "failed", "superseded"
 
 
 def claim_requests(notice: Notice, route: Route, batch: str) -> tuple[ClaimRequest, ...]:
-    """One row per item of `notice` through `route`, all sent in message `batch`."""
+    """One row per item of `notice` through `route`, all sent in message `batch`.
+
+    A 通报 being sent lists no obligation: one row keyed by its document (`bulletin`, `doc<id>`).
+    """
+    if notice.kind == "bulletin" and notice.bulletin is not None:
+        seq = f"doc{notice.bulletin.doc_id}"
+        key = build_key(
+            obligation_id=None,
+            stage="bulletin",
+            seq=seq,
+            channel=route.channel_key,
+            recipient=route.recipient_key,
+        )
+        return (
+            ClaimRequest(
+                key=key,
+                batch=batch,
+                obligation_id=None,
+                unit_id=notice.unit_id,
+                channel_id=route.channel_id,
+                stage="bulletin",
+                seq=seq,
+                channel_type=route.target.kind,
+                recipient=route.recipient,
+            ),
+        )
     out = []
     for item in notice.items:
         stage = key_stage(notice, item)

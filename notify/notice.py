@@ -12,6 +12,8 @@ from datetime import date
 from enum import StrEnum
 from functools import cached_property
 
+from notify.transport import Attachment
+
 STAGE_LEVEL = {"assign": 0, "remind": 0, "chase": 1, "office": 2, "leader": 3}
 STAGE_NAMES = {
     "assign": "交办",
@@ -22,8 +24,20 @@ STAGE_NAMES = {
     "monthly": "月报提醒",
     "digest": "每日汇总",
     "test": "测试",
+    "bulletin": "通报印发",
 }
-TEMPLATE_KINDS = ("assign", "remind", "chase", "office", "leader", "monthly", "digest", "test")
+TEMPLATE_KINDS = (
+    "assign",
+    "remind",
+    "chase",
+    "office",
+    "leader",
+    "monthly",
+    "digest",
+    "test",
+    "bulletin",
+)
+NO_ITEM_KINDS = ("test", "bulletin")  # notices that list no obligation
 ROLE_NAMES = {"lead": "牵头", "support": "配合"}
 
 
@@ -60,6 +74,17 @@ class Item:
 
 
 @dataclass(frozen=True)
+class BulletinRef:
+    """The approved 通报 a `bulletin` notice sends: its document, number, title and summary."""
+
+    doc_id: int
+    number: str  # 〔2024〕第3期
+    title: str
+    summary: str  # the first lines of its text, for robots
+    link: str = ""  # the console page, when there are pages
+
+
+@dataclass(frozen=True)
 class Notice:
     """One message's worth: a unit (None = the office's own address), an audience, its items.
 
@@ -73,9 +98,11 @@ class Notice:
     items: tuple[Item, ...]
     kind: str | None = None
     notes: tuple[str, ...] = ()  # lines the office must see first (the digest's delivery problems)
+    bulletin: BulletinRef | None = None  # kind "bulletin": the 通报 being sent
+    files: tuple[Attachment, ...] = ()  # attached to its e-mails (the 通报's PDF)
 
     def __post_init__(self) -> None:
-        if not self.items and self.kind != "test":
+        if not self.items and self.kind not in NO_ITEM_KINDS:
             raise ValueError(f"通知没有任何事项（单位 {self.unit_id}，对象 {self.audience}）")
         if self.kind is not None and self.kind not in TEMPLATE_KINDS:
             raise ValueError(f"未知的通知类型 {self.kind!r}，应为 {'、'.join(TEMPLATE_KINDS)}")

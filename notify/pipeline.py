@@ -32,19 +32,22 @@ from models.repo.deliveries import (
     reclaim_expired,
     record_outcomes,
 )
+from models.repo.papers import paper_files
 from models.repo.queue import queue_unreachable
 from notify.breaker import HostBreaker, host_of
 from notify.channels import build_transports, office_info
 from notify.jobs import Job, claim_requests, outcome_of, result_of
 from notify.keys import message_key
 from notify.notice import Notice
-from notify.render import Renderer, RenderError, formats_for
+from notify.papers import attachments_of
+from notify.render import PORTAL_AUDIENCES, Renderer, RenderError, formats_for
 from notify.report import DeliveryReport, JobResult, Unreached
 from notify.retry import Attempt, RetrySettings, send_with_retry
 from notify.targets import UnitEntry, load_units, routes_for
-from notify.transport import Message, Transport, TransportError
+from notify.transport import Attachment, Message, Transport, TransportError
 
 DEFAULT_LEASE = timedelta(minutes=15)
+PAPER_STAGES = frozenset({"office", "chase"})  # items that may carry a 督办单 / 催办单
 
 
 Finished = tuple[Job, ClaimResult, Attempt]
@@ -272,6 +275,7 @@ class Pipeline:
         batch_ids: Iterator[str],
     ) -> list[Job]:
         jobs: list[Job] = []
+        papers = self._papers(notices)
         for notice in notices:
             entry = units.get(notice.unit_id) if notice.unit_id is not None else None
             name = entry.unit.name if entry else self.renderer.office.name
@@ -294,12 +298,34 @@ class Pipeline:
                 reason = f"模板错误（永久性）: {exc}"
                 report.unreached.append(Unreached(notice.unit_id, name, reason, obligations))
                 continue
+            files = tuple(f for i in notice.items for f in papers.get((i.obligation_id, i.seq), ()))
+            files = notice.files + files
+            if files:  # the items' 督办单/催办单, the same stored files on every (re)send
+                content = replace(content, attachments=files)
             failing = {c.id for c in entry.channels if c.failing} if entry else set()
             for r in routes:
                 batch = next(batch_ids)
                 requests = claim_requests(notice, r, batch)
                 jobs.append(Job(notice, r, name, content, r.channel_id in failing, requests))
         return jobs
+
+    def _papers(self, notices: Sequence[Notice]) -> dict[tuple[int, str], tuple[Attachment, ...]]:
+        """The stored papers of the 督办/催办 items the unit's own messages list."""
+        pairs = {
+            (i.obligation_id, i.seq)
+            for n in notices
+            if n.audience in PORTAL_AUDIENCES
+            for i in n.items
+            if i.stage in PAPER_STAGES
+        }
+        if not pairs:
+            return {}
+        with session_scope(self.engine) as session:
+            found = paper_files(session, pairs)
+        return {
+            key: attachments_of(title, docx, pdf, f"{key[0]}:{key[1]}")
+            for key, (title, docx, pdf) in found.items()
+        }
 
     def _start(
         self,
@@ -359,6 +385,9 @@ class Pipeline:
                 )
             except RenderError as exc:
                 return Attempt(False, 0, 0, error=f"模板错误: {exc}", permanent=True)
+            refs = {f"{i.obligation_id}:{i.seq}" for i in items}
+            files = tuple(f for f in job.content.attachments if f.ref in refs)
+            content = replace(content, attachments=files)
         transport = self.transports.get(job.route.target.kind)
         if transport is None:
             error = f"未配置渠道类型 {job.route.target.kind} 的发送方式"

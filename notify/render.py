@@ -206,7 +206,15 @@ def build_context(
         items.append(it)
         groups.setdefault(it["unit"], []).append(it)
     local = at.astimezone(OFFICE_TZ)
+    b = notice.bulletin
     return {
+        "bulletin": {
+            "number": b.number if b else "",
+            "title": b.title if b else "",
+            "summary": b.summary if b else "",
+            "link": b.link if b else "",
+            "files": [f.filename for f in notice.files],
+        },
         "office": office_vars,
         "recipient": recipient_name,
         "audience": str(notice.audience),
@@ -458,6 +466,11 @@ class Renderer:
                 # Macros called from Python: Jinja rewrites the traceback to the file's own lines.
                 self.env.handle_exception()
         return ctx
+
+    def render_text(self, name: str, ctx: Mapping[str, Any]) -> str:
+        """One template on its own (a 督办单's text), with a fresh render budget."""
+        _budget.loop, _budget.deadline = MAX_LOOP, time.monotonic() + MAX_SECONDS
+        return self.render_one(name, ctx)
 
     def render_one(self, name: str, ctx: Mapping[str, Any]) -> str:
         """One template against `ctx`."""

@@ -53,7 +53,7 @@ def sample_notices() -> list[Notice]:
     """Notices covering every template: each kind, unit and leader audiences, 1 and 2 items."""
     notices = []
     for kind in TEMPLATE_KINDS:
-        if kind == "test":
+        if kind in ("test", "bulletin"):
             items: tuple[Item, ...] = ()
         elif kind == "monthly":
             items = (_SAMPLES["report"],)
@@ -102,6 +102,7 @@ def _check_override_files(renderer: Renderer, folder: Path) -> list[TemplateProb
         return [TemplateProblem(str(folder), None, "模板目录不存在（DUBAN_TEMPLATES_DIR）")]
     known = {template_name(k, f) for k in TEMPLATE_KINDS for f in FORMATS}
     known |= {p.name for p in DEFAULT_DIR.glob("_*.j2")}
+    known |= {p.name for p in DEFAULT_DIR.glob("paper.*.j2")}
     problems = []
     for path in sorted(folder.rglob("*.j2")):
         name = path.relative_to(folder).as_posix()

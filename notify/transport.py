@@ -15,6 +15,16 @@ from notify.mask import mask_text
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an e-mail (a 督办单's DOCX or PDF); `ref` says which item it belongs to."""
+
+    filename: str
+    mime: str  # "application/pdf"
+    data: bytes
+    ref: str = ""  # "obligation_id:seq": kept when a resend lists only some of the items
+
+
+@dataclass(frozen=True)
 class Rendered:
     """One message's content in every format a channel may need."""
 
@@ -26,6 +36,7 @@ class Rendered:
     # The page behind the message (the unit's portal, or the console's page of its one item):
     # DingTalk and Feishu show it as a button; "" when there are no pages.
     link: str = ""
+    attachments: tuple[Attachment, ...] = ()  # e-mail only; robots carry the text and links
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from models.repo.overview import (
     failed_deliveries,
     open_queue_count,
 )
+from models.repo.papers import papers_of
 from models.repo.queue import (
     QueueError,
     ack_item,
@@ -121,6 +122,8 @@ def queue_page(
         _ctx(
             who,
             **found,
+            # 督办单/催办单 papers by obligation, for every line of the listed sheets
+            papers=papers_of(session, (line["id"] for q in found["sheets"] for line in q["lines"])),
             plans=plans,
             f={"plan": plan, "unit": unit, "level": level},
             n=n,
@@ -179,6 +182,7 @@ def obligation_page(
             history=history(session.connection(), ob_id),
             deliveries=deliveries_of(session, ob_id),
             queue=queue,
+            papers=papers_of(session, [ob_id]).get(ob_id, []),
             message=DONE.get(done, ""),
         ),
     )

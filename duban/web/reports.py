@@ -9,10 +9,12 @@ from datetime import date
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from duban import runtime
+from duban.bulletin_send import bulletin_deliveries
 from duban.charts import bars, heatmap, line, series
 from duban.web.app import DbId, PageError, db, page
 from duban.web.office import _ctx
@@ -98,6 +100,7 @@ def report_page(
             line=line(s),
             bars=bars(s),
             events=events,
+            deliveries=bulletin_deliveries(session, doc_id),
             done=done,
             tz=OFFICE_TZ,
         ),
@@ -108,13 +111,22 @@ def report_page(
 async def report_act(
     doc_id: DbId, action: str, request: Request, who: Clerk = Depends(clerk)
 ) -> Response:
-    """修改 (the text, with a note) or 审定 (numbered) a draft."""
-    if action not in ("edit", "approve"):
+    """修改 (the text, with a note) or 审定 (numbered) a draft; 印发 (send) an approved one."""
+    if action not in ("edit", "approve", "send"):
         raise PageError("没有这种操作。", 404)
     form = await read_body(request)
     check_csrf(form, who)
     must_act(who)
     now = runtime.current_time()
+    if action == "send":
+        from duban.bulletin_send import send_bulletin
+        from duban.pdf import PdfError
+
+        try:
+            await run_in_threadpool(send_bulletin, doc_id, now=now, by=who.name)
+        except (DocumentError, PdfError) as exc:
+            raise PageError(str(exc), 409, "未能印发") from exc
+        return RedirectResponse(f"/office/reports/{doc_id}?done=send", status_code=303)
     try:
         with session_scope(runtime.engine()) as s:
             if action == "edit":
@@ -226,4 +238,27 @@ def report_pdf(
         data,
         media_type="application/pdf",
         headers={"Content-Disposition": f"inline; filename*=UTF-8''{_quote(name)}"},
+    )
+
+
+@router.get("/office/papers/{paper_id}/{fmt}")
+def paper_download(
+    paper_id: DbId, fmt: str, who: Clerk = Depends(clerk), session: Session = Depends(db)
+) -> Response:
+    """A 督办单 / 催办单 as issued (the same file its e-mail carried): `docx` or `pdf`."""
+    from models.repo.papers import get_paper
+    from notify.papers import DOCX_MIME, PDF_MIME
+
+    paper = get_paper(session, paper_id)
+    if paper is None or fmt not in ("docx", "pdf"):
+        raise PageError(f"没有编号为 {paper_id} 的督办单或催办单文件", 404, "找不到")
+    data = paper.docx if fmt == "docx" else paper.pdf
+    if not data:
+        raise PageError("该单据签发时服务器没有中文字体，未生成 PDF；请下载 DOCX", 404, "找不到")
+    return Response(
+        data,
+        media_type=DOCX_MIME if fmt == "docx" else PDF_MIME,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(paper.title)}.{fmt}"
+        },
     )

@@ -358,6 +358,7 @@ def pending_due(*, session: Session, now: datetime, limit: int) -> list[Delivery
             col(Delivery.status) == "failed",
             col(Delivery.permanent) == false(),
             or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) <= now),
+            col(Delivery.stage) != "bulletin",  # a 通报's rows are retried by sending it again
         )
         .order_by(col(Delivery.id))
         .limit(limit)

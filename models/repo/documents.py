@@ -14,6 +14,7 @@ from models.repo.reports import active_plan_ids, month_report
 from models.tables import Plan
 from models.types import clean_text
 from schedules.bulletin import issue_number, render_bulletin
+from schedules.report import month_as_of
 
 OFFICE_SCOPE = "office"
 MAX_BODY = 200_000
@@ -66,6 +67,9 @@ def draft_bulletin(
     report = month_report(
         session.connection(), plan_ids=plan_ids, month=month, scope=scope_of(plan_id)
     )
+    body = render_bulletin(report, title=title, number=None)
+    if plan_id is not None:
+        body += _subplan_section(session, plan_id, month)
     doc = ReportDocument(
         kind="bulletin",
         scope=scope_of(plan_id),
@@ -73,7 +77,7 @@ def draft_bulletin(
         period=month.strftime("%Y-%m"),
         year=month.year,
         title=f"{title}（{month.year}年{month.month}月）",
-        body=render_bulletin(report, title=title, number=None),
+        body=body,
         data=report.as_dict(),
         created_at=now,
         updated_at=now,
@@ -92,6 +96,21 @@ def draft_bulletin(
         data={"scope": doc.scope, "totals": report.totals.as_dict()},
     )
     return doc, True
+
+
+def _subplan_section(session: Session, plan_id: int, month: date) -> str:
+    """The 子方案 roll-up: each task's sub-plans' progress as of the month's close ("" if none)."""
+    from models.repo.subplans import rollup
+    from models.tables import Task
+
+    tasks = {t.id: t.ref for t in session.exec(select(Task).where(Task.plan_id == plan_id)) if t.id}
+    kids = rollup(session, list(tasks), month_as_of(month))
+    if not kids:
+        return ""
+    lines = ["", "子方案进展"]
+    for task_id, progress in sorted(kids.items(), key=lambda kv: tasks.get(kv[0], "")):
+        lines += [f"第 {tasks.get(task_id, '?')} 项任务 {p.text()}" for p in progress]
+    return "\n".join(lines) + "\n"
 
 
 def edit_document(

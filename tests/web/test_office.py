@@ -194,3 +194,31 @@ def test_it_lists_the_duties_not_signed_for_within_receipt_days(
     assert f'id="unrec-{ids[0]}"' in html
     assert f'id="unrec-{ids[1]}"' not in html and f'id="unrec-{ids[2]}"' not in html
     assert "超过 2 天仍未签收" in html
+
+
+def test_the_queue_item_links_its_supervision_paper_as_issued(
+    pages: Pages, client: TestClient
+) -> None:
+    from models.documents import Paper
+    from tests.flows.conftest import tick_at
+
+    for day in (date(2024, 9, 27), date(2024, 9, 29), date(2024, 9, 30)):
+        tick_at(day)
+    ob = pages.office.ob_id("1", "区应急局")
+    with Session(runtime.engine()) as s:
+        paper = s.exec(select(Paper).where(Paper.obligation_id == ob, Paper.kind == "office")).one()
+        pid, title, docx, pdf = paper.id, paper.title, paper.docx, paper.pdf
+    login(client)
+    queue = client.get("/office/queue")
+    assert queue.status_code == 200
+    row = queue.text.split(f'href="/office/obligations/{ob}"', 1)[1].split("</tr>", 1)[0]
+    assert (
+        title in row and f"/office/papers/{pid}/docx" in row and f"/office/papers/{pid}/pdf" in row
+    )
+    got = client.get(f"/office/papers/{pid}/docx")
+    assert got.status_code == 200 and got.content == docx
+    assert client.get(f"/office/papers/{pid}/pdf").content == pdf
+    assert title in client.get(f"/office/obligations/{ob}").text
+    assert client.get("/office/papers/999999/docx").status_code == 404
+    client.cookies.clear()
+    assert client.get(f"/office/papers/{pid}/docx").status_code in (303, 401)

@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime, time
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from duban import runtime
 from models.documents import ReportDocument
@@ -86,15 +86,28 @@ def test_the_office_drafts_edits_and_approves_and_a_leader_only_reads(
         doc = s.get(ReportDocument, doc_id)
         assert doc is not None and doc.number == 1 and "已电话核实" in doc.body
         events = s.exec(
-            select(AuditEvent).where(
-                AuditEvent.entity == "report_document", AuditEvent.entity_id == doc_id
-            )
+            select(AuditEvent)
+            .where(AuditEvent.entity == "report_document", AuditEvent.entity_id == doc_id)
+            .order_by(col(AuditEvent.id))
         ).all()
     assert [(e.action, e.actor) for e in events] == [
         ("drafted", "王科长"),
         ("edited", "王科长"),
         ("approved", "王科长"),
     ]
+    # 印发: sent from the page, listed with each recipient; sending again sends nobody twice.
+    page = client.get(f"/office/reports/{doc_id}")
+    assert "send-form" in page.text and 'id="deliveries"' not in page.text
+    before = len(pages.office.smtp.sink.received)
+    r = client.post(f"/office/reports/{doc_id}/send", data={"csrf": csrf_of(page.text)})
+    assert r.status_code == 303
+    page = client.get(f"/office/reports/{doc_id}?done=send")
+    assert "已印发" in page.text and 'id="deliveries"' in page.text
+    assert "leader@example.gov.cn" in page.text and "已送达" in page.text
+    mailed = len(pages.office.smtp.sink.received)
+    assert mailed > before
+    client.post(f"/office/reports/{doc_id}/send", data={"csrf": csrf_of(page.text)})
+    assert len(pages.office.smtp.sink.received) == mailed
 
 
 def test_the_ledger_downloads_as_the_same_workbook_as_the_cli(
