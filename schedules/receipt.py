@@ -14,6 +14,7 @@ tick, or a restart between sending and recording, from sending it again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -21,11 +22,14 @@ from enum import StrEnum
 from schedules.assessment import Weights
 from schedules.calendar import WorkCalendar
 from schedules.clock import OFFICE_TZ
-from schedules.obligation import CHASED_STATUSES, Status
+from schedules.obligation import CHASED_STATUSES, Stage, Status
 from schedules.policy import Policy
-from schedules.slots import is_in_window, make_instant
+from schedules.slots import find_next_opening, is_in_window, make_instant
 
-STAGE = "receipt"  # the delivery stage of a re-send (notify template `receipt`)
+STAGE = "receipt"
+_TICK = timedelta(
+    minutes=1
+)  # the service's tick after the deadline  # the delivery stage of a re-send (notify template `receipt`)
 
 
 class Resent(StrEnum):
@@ -86,3 +90,32 @@ def decide_resend(
     if not is_in_window(now, window, cal):
         return None
     return ResendAction(kind, f"{STAGE}-{kind.value}@{state.due.isoformat()}", sent)
+
+
+def count_resends(
+    sent: Iterable[tuple[str, str, Stage, datetime, date]],
+    weights: Weights,
+    window: Policy,
+    cal: WorkCalendar,
+    end: datetime,
+) -> tuple[int, int]:
+    """For a simulation in which no unit 签收s: (items, messages) re-sent by `end`.
+
+    `sent` lists (unit, task, stage, instant, due) of the 交办 and 督办 sent; a message is one unit at
+    one instant (the tick's grouping). An item reported meanwhile is still counted: an upper bound.
+    """
+    first: dict[tuple[str, str, date], dict[Stage, datetime]] = {}
+    for unit, task, stage, sent_at, due in sent:
+        if stage in (Stage.ASSIGN, Stage.OFFICE):
+            first.setdefault((unit, task, due), {}).setdefault(stage, sent_at)
+    items, messages = 0, set()
+    for (unit, _, _), by_stage in first.items():
+        for stage in (Stage.ASSIGN, Stage.OFFICE):
+            at = by_stage.get(stage)
+            if at is None:
+                continue
+            when = find_next_opening(receipt_deadline(at, weights, cal) + _TICK, window, cal)
+            if when <= end and weights.receipt_resend:
+                items += 1
+                messages.add((unit, when))
+    return items, len(messages)

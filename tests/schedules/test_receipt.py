@@ -95,3 +95,20 @@ def test_the_policy_file_fields_are_checked() -> None:
 def test_now_must_be_aware() -> None:
     with pytest.raises(ValueError, match="时区"):
         decide_resend(STATE, W, WINDOW, CAL, datetime(2024, 9, 10, 10))
+
+
+def test_a_simulation_counts_the_resends_when_nobody_signs() -> None:
+    from schedules.obligation import Stage
+    from schedules.receipt import count_resends
+
+    sent = [
+        ("甲街道", "2", Stage.ASSIGN, SENT, date(2024, 9, 26)),
+        ("甲街道", "4", Stage.ASSIGN, SENT, date(2024, 9, 26)),  # the same 交办 message
+        ("乙街道", "2", Stage.ASSIGN, SENT, date(2024, 9, 26)),
+        ("乙街道", "2", Stage.REMIND, SENT, date(2024, 9, 26)),  # reminders are never re-sent
+        ("乙街道", "2", Stage.OFFICE, at(30), date(2024, 9, 26)),  # re-sent after the holiday
+    ]
+    assert count_resends(sent, W, WINDOW, CAL, at(10)) == (3, 2)
+    assert count_resends(sent, W, WINDOW, CAL, datetime(2024, 10, 9, tzinfo=OFFICE_TZ)) == (4, 3)
+    assert count_resends(sent, W, WINDOW, CAL, at(4, 9, 0)) == (0, 0)
+    assert count_resends(sent, replace(W, receipt_resend=False), WINDOW, CAL, at(10)) == (0, 0)
