@@ -85,6 +85,7 @@ def tick_lines(out: dict[str, Any]) -> str:
         shown = "、".join(f"{h} {n} 条" for h, n in sorted(hosts.items()))
         lines.append(f"主机暂停（连续失败，稍后自动重试）：{shown}")
     extra = [
+        ("resent", "再次交办（逾期未签收）的事项"),
         ("repeats", "崩溃后重发（收件方可能收到两次）"),
         ("reclaimed", "收回中断的发送"),
         ("unreached", "无任何渠道可达的通知"),

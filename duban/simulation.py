@@ -29,6 +29,7 @@ from models.repo.units import find_group, find_unit, group_members
 from models.tables import Plan
 from schedules.clock import OFFICE_TZ
 from schedules.policy import Policy
+from schedules.receipt import count_resends
 from schedules.recurrence import MilestoneSpec, RecurrenceError, expand_occurrences
 from schedules.rules import Stage
 from schedules.simulate import STAGE_LABEL, SimObligation, SimResult, render_timeline, simulate
@@ -262,11 +263,32 @@ def run_simulation(
     )
     run: dict[str, Any] = {"plan": sim_plan.label, "from": start.isoformat(), "to": end.isoformat()}
     run |= {"submit_rate": submit_rate, "seed": seed, "unowned_tasks": list_unowned(sim_plan)}
-    _print_result(result, run, sorted(directory.unexpanded), as_json=as_json)
+    resends = count_resends(
+        (
+            (
+                a.obligation.unit,
+                a.obligation.task_ref,
+                a.action.stage,
+                a.action.at,
+                a.obligation.due,
+            )
+            for a in result.actions
+        ),
+        ctx.policies.assessment,
+        ctx.policies.default,
+        ctx.calendar,
+        datetime.combine(end, _DAY_END, tzinfo=OFFICE_TZ),
+    )
+    _print_result(result, run, sorted(directory.unexpanded), as_json=as_json, resends=resends)
 
 
 def _print_result(
-    result: SimResult, run: dict[str, Any], unexpanded: list[str], *, as_json: bool
+    result: SimResult,
+    run: dict[str, Any],
+    unexpanded: list[str],
+    *,
+    as_json: bool,
+    resends: tuple[int, int] | None = None,
 ) -> None:
     per_unit = count_per_unit(result)
     volume = measure_volume(result.actions)
@@ -274,6 +296,8 @@ def _print_result(
         data = result.to_json()
         data["totals"]["per_unit"] = per_unit
         data["volume"] = volume.to_json()
+        if resends is not None:
+            data["volume"]["receipt_resends"] = {"items": resends[0], "messages": resends[1]}
         print_json({**data, "simulation": run, "unexpanded": unexpanded})
         return
     for warning in result.warnings:
@@ -298,6 +322,8 @@ def _print_result(
         typer.echo(line)
     for line in render_volume(volume):
         typer.echo(line)
+    if resends is not None:
+        typer.echo(f"再次交办（假设没有单位签收）：最多 {resends[0]} 项，{resends[1]} 条消息")
 
 
 def _describe_units(rows: Iterable[tuple[str, dict[str, int]]]) -> list[str]:

@@ -73,6 +73,7 @@ class TickSummary:
     unreached: int = 0  # notices with no channel or address at all
     retried: int = 0  # pending rows the retry step tried again
     superseded: int = 0  # pending rows closed as needless
+    resent: int = 0  # 再次交办: obligations whose 交办/督办 not 签收 in time were re-sent (once)
     given_up: int = 0  # pending rows past the bound: now permanent failures
     stopped: bool = False  # a stop (SIGTERM) cut the tick short; the next tick goes on
     template_fallbacks: list[str] = field(default_factory=list)  # override errors (shipped used)
@@ -331,9 +332,23 @@ def run_tick(
         if claimed < batch:  # the claim took all that was due; what it moved is due later
             break
     if deliver is None and not (stop is not None and stop.is_set()):
+        _resend_unreceived(now, total, stop)
         _retry_pending(now, total, stop)
     total.stopped = stop is not None and stop.is_set()
     return total
+
+
+def _resend_unreceived(now: datetime, total: TickSummary, stop: threading.Event | None) -> None:
+    from flows.delivery import deliver_notices
+    from flows.receipts import resend_unreceived
+
+    def send(notices: list[Notice]) -> Delivered:
+        got = deliver_notices(notices, now, stop)
+        total.notices += len(notices)
+        total.add(got.counts)
+        return got
+
+    total.resent = resend_unreceived(now, send)
 
 
 def _retry_pending(now: datetime, total: TickSummary, stop: threading.Event | None) -> None:

@@ -25,6 +25,7 @@ STAGE_NAMES = {
     "digest": "每日汇总",
     "test": "测试",
     "bulletin": "通报印发",
+    "receipt": "再次交办",
 }
 TEMPLATE_KINDS = (
     "assign",
@@ -36,6 +37,7 @@ TEMPLATE_KINDS = (
     "digest",
     "test",
     "bulletin",
+    "receipt",
 )
 NO_ITEM_KINDS = ("test", "bulletin")  # notices that list no obligation
 ROLE_NAMES = {"lead": "牵头", "support": "配合"}

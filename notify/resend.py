@@ -23,6 +23,7 @@ from notify.targets import Route, UnitEntry, routes_for
 from schedules.obligation import CHASED_STATUSES
 
 DIGEST = "digest"
+RECEIPT = "receipt"
 STAGE_OF_LEVEL = {level: stage for stage, level in STAGE_LEVEL.items()}
 STATUS_NAMES = {
     "submitted": "已报送",
@@ -112,6 +113,8 @@ def item_level(stage: str, escalation_level: int) -> tuple[str, int] | None:
         return STAGE_OF_LEVEL[level], level
     if stage in STAGE_LEVEL:
         return stage, STAGE_LEVEL[stage]
+    if stage == RECEIPT:  # 再次交办 (flows/receipts): rebuilt as one, level from the obligation
+        return stage, 2 if escalation_level >= 2 else 0
     return None
 
 

@@ -32,6 +32,10 @@ class Weights:
     unconfirmed: float = 1.0
     receipt_late: float = 0.5
     receipt_days: int = 2
+    # How receipt_days count (days: calendar days, workdays: working days), and whether a 交办 or
+    # 督办 still not 签收 after them is re-sent once (schedules/receipt.py).
+    receipt_unit: str = "days"
+    receipt_resend: bool = True
 
 
 LABELS = {
@@ -50,12 +54,22 @@ def parse_weights(raw: Mapping[str, object] | None, where: str = "assessment") -
     if not raw:
         return Weights()
     known = {f.name for f in fields(Weights)}
-    changes: dict[str, float | int] = {}
+    changes: dict[str, float | int | str | bool] = {}
     for key, value in raw.items():
         if key not in known:
             raise AssessmentError(
                 f"{where}：未知考核字段 {key!r}（可用字段：{'、'.join(sorted(known))}）"
             )
+        if key == "receipt_unit":
+            if value not in ("days", "workdays"):
+                raise AssessmentError(f"{where}.{key}：应为 days 或 workdays，收到 {value!r}")
+            changes[key] = str(value)
+            continue
+        if key == "receipt_resend":
+            if not isinstance(value, bool):
+                raise AssessmentError(f"{where}.{key}：应为 true 或 false，收到 {value!r}")
+            changes[key] = value
+            continue
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise AssessmentError(f"{where}.{key}：应为不小于 0 的数，收到 {value!r}")
         changes[key] = int(value) if key == "receipt_days" else float(value)

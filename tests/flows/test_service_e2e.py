@@ -31,16 +31,19 @@ def test_it_runs_a_month_with_the_expected_messages_and_queue(office: Office) ->
         "remind": ["2024-09-19", "2024-09-24", "2024-09-26"],
         "chase": ["2024-09-27", "2024-09-29"],  # make-up Sunday is a workday; two, no more
         "office": ["2024-09-30"],
+        # 再次交办, nobody 签收: the 交办 two days on, the 督办 after the National Day break.
+        "receipt": ["2024-09-05", "2024-10-08"],
     }
     support = _by_stage(office.deliveries(office.ob_id("1", "区建管委")))
     assert support == {
         "assign": ["2024-09-02"],
         "remind": ["2024-09-19", "2024-09-24", "2024-09-26"],
+        "receipt": ["2024-09-05"],
     }
 
     received = office.smtp.sink.received
     street = [m for _, rcpt, m in received if rcpt == ["qianqi@example.gov.cn"]]
-    assigned = [m for m in street if "交办" in str(m["Subject"])]
+    assigned = [m for m in street if "【交办】" in str(m["Subject"])]
     assert len(assigned) == 1  # ONE 交办 listing the street's three duties
     body = assigned[0].get_body(("plain",)).get_content()
     assert all(
@@ -116,11 +119,12 @@ def test_it_catches_up_after_downtime_with_the_latest_stage_once(office: Office)
     assert on_27 == ["chase"]  # not the stale "2 days left" or due-day reminders
     assert out["by_stage"].get("remind", 0) == 0 or [r.stage for r in rows] == [
         "assign",
+        "receipt",
         "remind",
         "chase",
     ]
     street = [m for _, rcpt, m in office.smtp.sink.received if rcpt == ["qianqi@example.gov.cn"]]
-    assert len(street) == 3  # 09-02 交办, 09-19 reminder, one grouped 09-27 chase (both tasks)
+    assert len(street) == 4  # 09-02 交办, 09-05 再次交办, 09-19 reminder, one grouped 09-27 chase
     body = street[-1].get_body(("plain",)).get_content()
     assert "排查整治燃气隐患" in body and "报送重点场所检查台账" in body
 
