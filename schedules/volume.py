@@ -17,8 +17,10 @@ from typing import Any, Protocol
 
 from schedules.clock import OFFICE_TZ
 from schedules.obligation import Action, Recipient, Stage
+from schedules.receipt import STAGE as RECEIPT_STAGE
 
 UNIT_AUDIENCES = frozenset({Recipient.UNIT_CONTACTS, Recipient.UNIT_HEAD})
+RESEND_SEQ = f"{RECEIPT_STAGE}-"  # a 再次交办's seq (receipt-assign@…, receipt-office@…)
 QUEUE_STAGES = frozenset({Stage.OFFICE, Stage.LEADER})
 
 
@@ -79,11 +81,14 @@ def _week(at: datetime) -> tuple[int, int]:
 
 
 def _count_messages(actions: Iterable[_Sent]) -> dict[str, Counter[tuple[int, int]]]:
-    seen: set[tuple[str, datetime, Recipient]] = set()
+    seen: set[tuple[str, datetime, Recipient, bool]] = set()
     weeks: dict[str, Counter[tuple[int, int]]] = defaultdict(Counter)
     for a in actions:
+        # A 再次交办 (seq "receipt-…", flows/receipts.py) is a notice of its own beside the pass's
+        # other messages to the same audience.
+        resend = a.action.seq.startswith(RESEND_SEQ)
         for r in UNIT_AUDIENCES.intersection(a.action.recipients):
-            key = (a.obligation.unit, a.action.at, r)
+            key = (a.obligation.unit, a.action.at, r, resend)
             if key not in seen:
                 seen.add(key)
                 weeks[a.obligation.unit][_week(a.action.at)] += 1
