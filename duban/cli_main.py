@@ -153,6 +153,46 @@ def _units_report(day: date, rate: float, rng: random.Random) -> int:
     return done
 
 
+def _units_sign(day: date, rate: float, rng: random.Random) -> int:
+    """Demo only: at 17:00 (after the day's last tick), some units open the portal and 签收
+    every 交办/督办 delivered to them (a unit signs all of its items or none that day); returns
+    the items signed."""
+    from sqlmodel import col, select
+
+    from models.people import Receipt
+    from models.repo.actions import acknowledge
+    from models.tables import Delivery, Obligation
+
+    at = datetime.combine(day, time(17, 0), tzinfo=OFFICE_TZ)
+    done = 0
+    with runtime.transaction() as s:
+        signed = select(Receipt.obligation_id)
+        rows = s.exec(
+            select(Obligation)
+            .where(
+                col(Obligation.id).in_(
+                    select(Delivery.obligation_id).where(
+                        col(Delivery.stage).in_(["assign", "office"]),
+                        Delivery.status == "sent",
+                        col(Delivery.sent_at) < at,
+                    )
+                ),
+                col(Obligation.id).not_in(signed),
+                col(Obligation.status).not_in(["accepted", "waived"]),
+            )
+            .order_by(col(Obligation.unit_id), col(Obligation.id))
+        ).all()
+        by_unit: dict[int, list[Obligation]] = {}
+        for ob in rows:
+            by_unit.setdefault(ob.unit_id, []).append(ob)
+        for obs in by_unit.values():
+            if rng.random() >= rate:
+                continue
+            for ob in obs:
+                done += acknowledge(session=s, ob=ob, by="演示单位", now=at, via="portal")[1]
+    return done
+
+
 def demo(
     first: date, days: int, seconds_per_day: float, submit_rate: float = 0.6, seed: int = 1
 ) -> None:
@@ -169,8 +209,10 @@ def demo(
     }
     stop = threading.Event()
     rng = random.Random(seed)
+    sign_rng = random.Random(seed + 1)  # its own stream: who reports stays as without 签收
 
     def on_day(day: date, results: dict[str, Any]) -> None:
+        _units_sign(day, submit_rate, sign_rng)
         results["reported"] = _units_report(day, submit_rate, rng)
         _print_day(day, results)
 

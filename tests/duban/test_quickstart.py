@@ -14,6 +14,7 @@ from duban import runtime
 from duban.cli import app
 from flows.context import reset_context
 from flows.delivery import reset_pipeline
+from models.people import Receipt
 from models.tables import Delivery, Obligation, Plan, QueueItem
 
 
@@ -49,8 +50,21 @@ def test_it_replays_the_example_plans_on_a_fast_clock(
         accepted = s.exec(
             select(func.count()).select_from(Obligation).where(Obligation.status == "accepted")
         ).one()
+        # The demo's units 签收 (at 17:00, 60 % of those with unsigned items each day): most
+        # 交办 are signed, and a 再次交办 only ever goes to an obligation not signed before it.
+        signed = dict(s.exec(select(Receipt.obligation_id, Receipt.at)).all())
+        assigned = s.exec(
+            select(func.count(func.distinct(Delivery.obligation_id))).where(
+                Delivery.stage == "assign", Delivery.status == "sent"
+            )
+        ).one()
+        resent = s.exec(
+            select(Delivery.obligation_id, Delivery.created_at).where(Delivery.stage == "receipt")
+        ).all()
     outbox = list((cli_env / "home" / "outbox").rglob("*.*"))
     assert sent > 0 and len(outbox) >= 1 and queued > 0 and accepted > 0
+    assert len(signed) > assigned / 2
+    assert resent and all(ob not in signed or signed[ob] >= at for ob, at in resent)
     assert any(p.suffix == ".eml" for p in outbox) and any(p.suffix == ".json" for p in outbox)
     # The office's digests really reach its own unit (区安委办, kind office): each working day's
     # digest is said delivered and is in the outbox, addressed to its contacts.
