@@ -371,20 +371,22 @@ def queue_list_cmd(
     levels = parse_queue_level(level) if level else None
     statuses = parse_queue_status(status)
     now = runtime.current_time()
+    # The sheets are read through SQLAlchemy; the items also through the plain DB-API at head.
+    read, lister = (runtime.reading, list_sheets) if sheets else (runtime.fast_reading, list_queue)
+    with read() as conn:
+        page = lister(
+            conn,  # type: ignore[arg-type]
+            level=levels,
+            unit=unit,
+            plan=plan,
+            statuses=statuses,
+            limit=_limit(limit, show_all),
+            offset=offset,
+        )
+    if as_json:
+        print_json(page.to_dict())
+        return
     if sheets:
-        with runtime.reading() as conn:
-            page = list_sheets(
-                conn,
-                level=levels,
-                unit=unit,
-                plan=plan,
-                statuses=statuses,
-                limit=_limit(limit, show_all),
-                offset=offset,
-            )
-        if as_json:
-            print_json(page.to_dict())
-            return
         for r in page.items:
             who = f"\t认领: {r['acked_by']}" if r["acked_by"] else ""
             waited = format_duration((now - parse_aware(r["queued_at"])).total_seconds())
@@ -399,19 +401,6 @@ def queue_list_cmd(
                     f"\t义务#{line['id']} {line['task_ref']} {line['task']}"
                 )
         typer.echo(page_footer(len(page.items), page.total, offset, "张"))
-        return
-    with runtime.fast_reading() as conn:
-        page = list_queue(
-            conn,
-            level=levels,
-            unit=unit,
-            plan=plan,
-            statuses=statuses,
-            limit=_limit(limit, show_all),
-            offset=offset,
-        )
-    if as_json:
-        print_json(page.to_dict())
         return
     for r in page.items:
         who = f"\t认领: {r['acked_by']}" if r["acked_by"] else ""

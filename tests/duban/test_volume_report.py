@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -16,27 +16,7 @@ from models.tables import Milestone, Obligation, Plan, Task
 def test_it_measures_what_was_sent_from_the_audit_log(engine: Engine) -> None:
     t0 = datetime(2024, 9, 27, 1, 0, tzinfo=UTC)  # 09:00 Shanghai
     with Session(engine) as s:
-        plan = Plan(title="计划", created_at=t0)
-        unit = Unit(name="区应急局", created_at=t0, updated_at=t0)
-        s.add_all([plan, unit])
-        s.flush()
-        task = Task(plan_id=plan.id or 0, ref="1")
-        s.add(task)
-        s.flush()
-        ms = Milestone(task_id=task.id or 0, key="m1", due=date(2024, 9, 26))
-        s.add(ms)
-        s.flush()
-        obs = []
-        for _ in range(2):
-            ob = Obligation(
-                plan_id=plan.id or 0, task_id=task.id or 0, milestone_id=ms.id or 0,
-                unit_id=unit.id or 0, occurrence=date(2024, 9, 26), due_on=date(2024, 9, 26),
-                due_at=t0, created_at=t0, updated_at=t0,
-            )  # fmt: skip
-            ob.occurrence = date(2024, 9, 26 - len(obs))
-            s.add(ob)
-            s.flush()
-            obs.append(ob)
+        obs = _obligations(s, t0, date(2024, 9, 26), 2)
         for ob in obs:  # the same pass: one message for both obligations
             for stage in ("chase", "office"):
                 at = t0 if stage == "chase" else datetime(2024, 10, 2, 1, 0, tzinfo=UTC)
@@ -60,23 +40,7 @@ def test_it_counts_a_resend_as_a_message_of_its_own(engine: Engine) -> None:
     contacts (and, for a re-sent 督办, to the head); no 催办 and no 督办单."""
     t0 = datetime(2024, 9, 27, 1, 0, tzinfo=UTC)  # 09:00 Shanghai
     with Session(engine) as s:
-        plan = Plan(title="计划", created_at=t0)
-        unit = Unit(name="区应急局", created_at=t0, updated_at=t0)
-        s.add_all([plan, unit])
-        s.flush()
-        task = Task(plan_id=plan.id or 0, ref="1")
-        s.add(task)
-        s.flush()
-        ms = Milestone(task_id=task.id or 0, key="m1", due=date(2024, 10, 31))
-        s.add(ms)
-        s.flush()
-        ob = Obligation(
-            plan_id=plan.id or 0, task_id=task.id or 0, milestone_id=ms.id or 0,
-            unit_id=unit.id or 0, occurrence=date(2024, 10, 31), due_on=date(2024, 10, 31),
-            due_at=t0, created_at=t0, updated_at=t0,
-        )  # fmt: skip
-        s.add(ob)
-        s.flush()
+        (ob,) = _obligations(s, t0, date(2024, 10, 31), 1)
         events = [
             ("remind_sent", {"stage": "remind", "seq": "remind-5@2024-10-31"}),
             ("receipt_resent", {"kind": "assign", "seq": "receipt-assign@2024-10-31"}),
@@ -97,3 +61,28 @@ def test_it_counts_a_resend_as_a_message_of_its_own(engine: Engine) -> None:
     # 09-27: the reminder and the 再次交办 (2); 10-08: the re-sent 督办 to contacts and head (2).
     assert (unit_volume.messages, unit_volume.chase_max) == (4, 0)
     assert volume.messages == 4 and (volume.queue_items, volume.queue_lines) == (0, 0)
+
+
+def _obligations(s: Session, t0: datetime, due: date, n: int) -> list[Obligation]:
+    """`n` obligations of one unit (区应急局) for one milestone due `due`, occurrences a day apart."""
+    plan = Plan(title="计划", created_at=t0)
+    unit = Unit(name="区应急局", created_at=t0, updated_at=t0)
+    s.add_all([plan, unit])
+    s.flush()
+    task = Task(plan_id=plan.id or 0, ref="1")
+    s.add(task)
+    s.flush()
+    ms = Milestone(task_id=task.id or 0, key="m1", due=due)
+    s.add(ms)
+    s.flush()
+    obs = []
+    for i in range(n):
+        ob = Obligation(
+            plan_id=plan.id or 0, task_id=task.id or 0, milestone_id=ms.id or 0,
+            unit_id=unit.id or 0, occurrence=due - timedelta(days=i), due_on=due,
+            due_at=t0, created_at=t0, updated_at=t0,
+        )  # fmt: skip
+        s.add(ob)
+        s.flush()
+        obs.append(ob)
+    return obs
