@@ -32,15 +32,22 @@ def _get(session: Session, item_id: int) -> QueueItem:
 
 
 def _move(
-    session: Session, item: QueueItem, status: str, by: str, now: datetime, reason: str = ""
+    session: Session,
+    row: QueueItem | QueueSheet,
+    status: str,
+    by: str,
+    now: datetime,
+    reason: str = "",
 ) -> None:
-    before, item.status = item.status, status
+    """Move a queue item or a 督办单 to `status`, audited under its own table's name."""
+    before, row.status = row.status, status
+    session.add(row)
     record_event(
         session=session,
         at=now,
         actor=by,
-        entity="queue_item",
-        entity_id=item.id,
+        entity=row.__tablename__,  # type: ignore[arg-type]
+        entity_id=row.id,
         action=status,
         from_status=before,
         to_status=status,
@@ -188,31 +195,13 @@ def sheet_lines(session: Session, sheet_id: int, *, open_only: bool = False) -> 
     return list(session.exec(stmt.order_by(col(QueueItem.id))).all())
 
 
-def _move_sheet(
-    session: Session, sheet: QueueSheet, status: str, by: str, now: datetime, reason: str = ""
-) -> None:
-    before, sheet.status = sheet.status, status
-    session.add(sheet)
-    record_event(
-        session=session,
-        at=now,
-        actor=by,
-        entity="queue_sheet",
-        entity_id=sheet.id,
-        action=status,
-        from_status=before,
-        to_status=status,
-        reason=reason,
-    )
-
-
 def ack_sheet(*, session: Session, sheet_id: int, by: str, now: datetime) -> QueueSheet:
     """The office takes the whole sheet in hand (认领): the sheet and its open lines."""
     sheet = _get_sheet(session, sheet_id)
     if sheet.status == "resolved":
         raise QueueError(f"督办单 {sheet_id} 已办结，不能认领")
     sheet.acked_by, sheet.acked_at = by, now
-    _move_sheet(session, sheet, "acked", by, now)
+    _move(session, sheet, "acked", by, now)
     for item in sheet_lines(session, sheet_id, open_only=True):
         item.acked_by, item.acked_at = by, now
         _move(session, item, "acked", by, now)
@@ -251,7 +240,7 @@ def resolve_sheet(
         item.resolved_by, item.resolved_at = by, now
         _move(session, item, "resolved", by, now, reason)
     sheet.resolved_by, sheet.resolved_at = by, now
-    _move_sheet(session, sheet, "resolved", by, now, reason)
+    _move(session, sheet, "resolved", by, now, reason)
     session.flush()
     return sheet
 
