@@ -14,7 +14,7 @@ from intake.html import read_html
 from intake.limits import check_formulas, check_package, check_tasks
 from intake.loose import requested_duties
 from intake.meta import extract_meta, plan_context
-from intake.model import ParsedPlan, ParsedTask, PlanMeta, Warning
+from intake.model import ParsedMilestone, ParsedPlan, ParsedTask, PlanMeta, Warning
 from intake.pdf import read_pdf
 from intake.prose import NOT_TASKS, parse_prose
 from intake.sheet import read_csv, read_xlsx
@@ -141,7 +141,8 @@ FIRST_IS_LEAD = re.compile(
 
 def _first_leads(task: ParsedTask) -> None:
     """Apply the document's own rule: in a list with no roles the first unit leads."""
-    for owner in [task, *task.milestones]:
+    owners: list[ParsedTask | ParsedMilestone] = [task, *task.milestones]
+    for owner in owners:
         if len(owner.lead_units) > 1 and not owner.support_units:
             owner.lead_units, owner.support_units = owner.lead_units[:1], owner.lead_units[1:]
 

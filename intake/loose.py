@@ -130,7 +130,10 @@ def undated_duties(
             sentence = sentence[lead_in.end() :]  # "开学初，各学校要…": the time, then the subject
         request = sentence.startswith(("请", "要求"))
         if addressed and sentence.startswith("要") and DELIVERABLE.search(sentence):
-            lead, support = list(addressed), []  # "要结合…开展安全检查": the notice's addressees
+            lead, support = (
+                list(addressed),
+                list[str](),
+            )  # "要结合…开展安全检查": the notice's addressees
         else:
             subject = _MODAL_SUBJECT.match(sentence)
             if subject is None or not (request or DELIVERABLE.search(sentence)):

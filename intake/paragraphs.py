@@ -93,15 +93,21 @@ def is_end_matter(text: str) -> bool:
 _PAGE_MARK = re.compile(r"^(\d{1,2})、")
 
 
+def _mark_number(text: str) -> int:
+    found = _PAGE_MARK.match(text)
+    return int(found[1]) if found else 0
+
+
 def _drop_page_markers(lines: list[tuple[int, str, bool]]) -> list[tuple[int, str, bool]]:
     """A document-sharing page numbers its chunks "1、…", "2、…", "3、…" wherever the chunk
     starts, mid-sentence ("…打牢公共消防安全" then "2、基础。…"): when every later number
     follows a line cut without its sentence's end, the numbers are page marks, not items."""
     texts = [(i, t) for i, (_, t, _) in enumerate(lines) if t]
     marks = [(k, i) for k, (i, t) in enumerate(texts) if _PAGE_MARK.match(t)]
-    run = [(k, i) for k, i in marks if int(_PAGE_MARK.match(texts[k][1])[1]) == 1][:1]
+    mark_no = {k: _mark_number(texts[k][1]) for k, _ in marks}
+    run = [(k, i) for k, i in marks if mark_no[k] == 1][:1]
     for k, i in marks:
-        if run and k > run[-1][0] and int(_PAGE_MARK.match(texts[k][1])[1]) == len(run) + 1:
+        if run and k > run[-1][0] and mark_no[k] == len(run) + 1:
             run.append((k, i))
     cut = all(not texts[k - 1][1].endswith(tuple(_TERMINAL + "”")) for k, _ in run[1:])
     if len(run) < 2 or not cut:

@@ -116,7 +116,8 @@ def _read_pipe_cells(lines: list[str], i: int) -> tuple[TableBlock, int]:
         if kind != "pcell":
             break
         if kind == "pcell" and _DEBRIS.match(line) and line.count("|") > 1:
-            row = _close_row(block, row)
+            _close_row(block, row)
+            row = None
         elif row is not None and _starts_row(row, text):
             _close_row(block, row)
             row = Row(line=i + 1, cells=[text])
@@ -124,7 +125,8 @@ def _read_pipe_cells(lines: list[str], i: int) -> tuple[TableBlock, int]:
             row = row or Row(line=i + 1, cells=[])
             row.cells.append(text)
         if _SECTION_CELL.match(text):
-            row = _close_row(block, row)
+            _close_row(block, row)
+            row = None
         i += 1
     _close_row(block, row)
     return block, i
