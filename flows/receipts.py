@@ -39,11 +39,9 @@ LOOKBACK = timedelta(days=31)
 _KIND_NAME = {Resent.ASSIGN: "交办", Resent.OFFICE: "督办"}
 
 
-def _first_sent(
-    session: Session, ids: list[int] | None, before: datetime, after: datetime | None = None
-) -> dict[Any, datetime]:
-    """(obligation, stage) → when its first `assign`/`office` message was delivered (of the
-    messages sent in (after, before], when `after` is given)."""
+def first_sent_query(before: datetime, after: datetime | None = None) -> Any:
+    """(obligation, stage, first sent) of the `assign`/`office` messages delivered by `before`
+    (and after `after`) to obligations not 签收."""
     d = Delivery
     # The predicate of the partial index ix_delivery_first_sent, spelt as its definition (literal
     # values, not parameters), so that PostgreSQL and SQLite read the window by that index.
@@ -53,8 +51,16 @@ def _first_sent(
         .where(~select(Receipt.id).where(Receipt.obligation_id == d.obligation_id).exists())
         .group_by(d.obligation_id, d.stage)
     )
-    if after is not None:
-        stmt = stmt.where(col(d.sent_at) > after)
+    return stmt if after is None else stmt.where(col(d.sent_at) > after)
+
+
+def _first_sent(
+    session: Session, ids: list[int] | None, before: datetime, after: datetime | None = None
+) -> dict[Any, datetime]:
+    """(obligation, stage) → when its first `assign`/`office` message was delivered (of the
+    messages sent in (after, before], when `after` is given)."""
+    d = Delivery
+    stmt = first_sent_query(before, after)
     conds = [None] if ids is None else one_of(session, col(d.obligation_id), set(ids))
     out: dict[Any, datetime] = {}
     for cond in conds:
