@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from models.documents import Paper, PaperItem
@@ -137,11 +137,16 @@ def link_sheets(session: Session, links: Iterable[tuple[int, str, int | None]]) 
     by_paper: dict[int, int] = {}
     for line, pid in papers_by_line(session, wanted).items():
         by_paper.setdefault(pid, wanted[line])
+    by_sheet: dict[int, list[int]] = {}
     for pid, sheet_id in by_paper.items():
-        paper = session.get(Paper, pid)
-        if paper is not None and paper.kind == "office" and paper.sheet_id is None:
-            paper.sheet_id = sheet_id
-            session.add(paper)
+        by_sheet.setdefault(sheet_id, []).append(pid)
+    for sheet_id, pids in by_sheet.items():  # without loading the papers' files
+        session.exec(
+            update(Paper)  # type: ignore[call-overload]
+            .where(col(Paper.id).in_(pids), col(Paper.kind) == "office")
+            .where(col(Paper.sheet_id).is_(None))
+            .values(sheet_id=sheet_id)
+        )
     session.flush()
 
 
