@@ -96,6 +96,8 @@ def issue_papers(planned: Sequence[Planned], now: datetime) -> int:
     office = {"name": ctx.settings.office_name, "contact": ctx.settings.office_contact}
     made = 0
     with Session(ctx.engine) as session:
+        every = [(p.obligation_id, p.item.seq) for ps in groups.values() for p in ps]
+        covered = papers_by_line(session, every)  # actions already on a paper (a retry)
         for (unit_id, unit_name, kind), ps in groups.items():
             if kind == "chase":  # only the second 催办 of an occurrence has a paper
                 ps = [
@@ -105,7 +107,6 @@ def issue_papers(planned: Sequence[Planned], now: datetime) -> int:
                         session, p.obligation_id, "chase", p.item.due.isoformat()
                     )
                 ]
-            covered = papers_by_line(session, [(p.obligation_id, p.item.seq) for p in ps])
             ps = sorted(
                 (p for p in ps if (p.obligation_id, p.item.seq) not in covered),
                 key=lambda p: (p.item.plan_title, _ref_key(p.item.task_ref), p.item.due),

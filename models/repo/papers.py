@@ -15,8 +15,8 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from models.documents import Paper, PaperItem
-from models.repo.audit import record_event
-from models.repo.bulk import one_of
+from models.repo.bulk import insert_rows, one_of
+from models.tables import AuditEvent
 
 # (number) -> (title, body text, docx, pdf, problem)
 MakePaper = Callable[[int], tuple[str, str, bytes, bytes, str]]
@@ -87,22 +87,20 @@ def issue_paper(
     )
     session.add(paper)
     session.flush()
-    for i, (ob, seq) in enumerate(new):
-        session.add(PaperItem(paper_id=paper.id or 0, obligation_id=ob, seq=seq, position=i))
-        data: dict[str, Any] = {"seq": seq, "kind": kind, "number": number, "paper_id": paper.id}
-        data["lines"] = len(new)
-        if problem:
-            data["problem"] = problem
-        record_event(
-            session=session,
-            at=now,
-            actor=actor,
-            entity="obligation",
-            entity_id=ob,
-            action="paper_issued",
-            reason=title + (f"（未生成 PDF：{problem}）" if problem else ""),
-            data=data,
-        )
+    # The lines and their audit rows in one statement each: a 督办 pass can list thousands.
+    reason = title + (f"（未生成 PDF：{problem}）" if problem else "")
+    extra = {"number": number, "paper_id": paper.id, "lines": len(new)}
+    extra |= {"problem": problem} if problem else {}
+    insert_rows(session, PaperItem.__table__, [  # type: ignore[attr-defined]
+        {"paper_id": paper.id, "obligation_id": ob, "seq": seq, "position": i}
+        for i, (ob, seq) in enumerate(new)
+    ])  # fmt: skip
+    insert_rows(session, AuditEvent.__table__, [  # type: ignore[attr-defined]
+        {"at": now, "actor": actor, "entity": "obligation", "entity_id": ob,
+         "action": "paper_issued", "from_status": None, "to_status": None, "reason": reason,
+         "data": {"seq": seq, "kind": kind} | extra}
+        for ob, seq in new
+    ])  # fmt: skip
     session.flush()
     return paper, True
 
