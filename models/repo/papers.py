@@ -31,7 +31,7 @@ def papers_by_line(session: Session, lines: Iterable[Line]) -> dict[Line, int]:
         return out
     cols = (PaperItem.obligation_id, PaperItem.seq, PaperItem.paper_id)
     for cond in one_of(session, col(PaperItem.obligation_id), {o for o, _ in wanted}):
-        for ob, seq, pid in session.exec(select(*cols).where(cond)):  # type: ignore[call-overload]
+        for ob, seq, pid in session.exec(select(*cols).where(cond)):
             if (ob, seq) in wanted:
                 out[(ob, seq)] = pid
     return out
@@ -89,7 +89,7 @@ def issue_paper(
     session.flush()
     # The lines and their audit rows in one statement each: a 督办 pass can list thousands.
     reason = title + (f"（未生成 PDF：{problem}）" if problem else "")
-    extra = {"number": number, "paper_id": paper.id, "lines": len(new)}
+    extra: dict[str, Any] = {"number": number, "paper_id": paper.id, "lines": len(new)}
     extra |= {"problem": problem} if problem else {}
     insert_rows(session, PaperItem.__table__, [  # type: ignore[attr-defined]
         {"paper_id": paper.id, "obligation_id": ob, "seq": seq, "position": i}
@@ -115,11 +115,11 @@ def paper_files(
     files: dict[int, tuple[str, bytes, bytes]] = {}
     listed: dict[int, list[Line]] = {}
     for cond in one_of(session, col(Paper.id), ids):
-        for p in session.exec(select(Paper.id, Paper.title, Paper.docx, Paper.pdf).where(cond)):  # type: ignore[call-overload]
-            files[p[0]] = (p[1], p[2], p[3])
+        for p in session.exec(select(Paper.id, Paper.title, Paper.docx, Paper.pdf).where(cond)):
+            files[int(p[0] or 0)] = (p[1], p[2], p[3])
     for cond in one_of(session, col(PaperItem.paper_id), ids):
         stmt = select(PaperItem.paper_id, PaperItem.obligation_id, PaperItem.seq).where(cond)
-        for pid, ob, seq in session.exec(stmt.order_by(col(PaperItem.position))):  # type: ignore[call-overload]
+        for pid, ob, seq in session.exec(stmt.order_by(col(PaperItem.position))):
             listed.setdefault(pid, []).append((ob, seq))
     return {
         line: (pid, *files[pid], tuple(listed.get(pid, [line])))
@@ -140,7 +140,7 @@ def link_sheets(session: Session, links: Iterable[tuple[int, str, int | None]]) 
         by_sheet.setdefault(sheet_id, []).append(pid)
     for sheet_id, pids in by_sheet.items():  # without loading the papers' files
         session.exec(
-            update(Paper)  # type: ignore[call-overload]
+            update(Paper)
             .where(col(Paper.id).in_(pids), col(Paper.kind) == "office")
             .where(col(Paper.sheet_id).is_(None))
             .values(sheet_id=sheet_id)
@@ -173,7 +173,7 @@ def papers_of(session: Session, obligation_ids: Iterable[int]) -> dict[int, list
     owners: dict[int, set[int]] = {}
     for cond in one_of(session, col(PaperItem.obligation_id), ids):
         stmt = select(PaperItem.paper_id, PaperItem.obligation_id).where(cond)
-        for pid, ob in session.exec(stmt):  # type: ignore[call-overload]
+        for pid, ob in session.exec(stmt):
             owners.setdefault(pid, set()).add(ob)
     for cond in one_of(session, col(Paper.id), set(owners)):
         for pid, kind, title, at, has_pdf, _ in _listing(session, cond):
