@@ -13,6 +13,12 @@ near 1 means the cost follows the due items. "idle s" is a tick with nothing due
 (one index probe). PostgreSQL: the server of DUBAN_TEST_PG_URL (see .ci/postgres), database
 duban_bench, rows loaded with COPY; SQLite: a file in a temporary folder, rows by executemany.
 Target: N = 1M on PostgreSQL, 10k due found, decided and handed over in under 2 s.
+
+Two more measures over the same database (bench/tick_history.py; `--no-extras` leaves them out):
+"receipt s", the 再次交办 step's reading that every tick in the office window does (the N rows
+each have a delivered 交办; the old ones 签收, the due ones not yet: "resends" are due now), and
+"papers s", one 督办 pass over the due rows (one 督办单 per unit listing its items, DOCX + PDF).
+Their "×" columns are the ratio to the same baseline.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine, make_url
+from tick_history import load_history, time_papers, time_receipts
 
 from models.db import make_engine
 from models.directory import Unit
@@ -41,6 +48,7 @@ NOW = datetime(2024, 3, 25, 9, 30, tzinfo=OFFICE_TZ)  # a Monday, inside the off
 DUE_SOON = date(2024, 3, 27)  # 2 working days ahead: the "2 days before" reminder is due now
 SINCE = datetime(2024, 3, 1, 9, 0, tzinfo=OFFICE_TZ)
 UNITS, TASKS, CHUNK = 200, 100, 20_000
+DB_NAME = "duban_bench"  # --db-name: engineers sharing one server each use their own
 COLUMNS = [
     "plan_id",
     "task_id",
@@ -74,6 +82,11 @@ class Row:
     handed: int
     notices: int
     record_s: float = 0.0  # of tick_s, the part after delivery (advancing the state)
+    receipt_s: float = float("nan")  # the 再次交办 reading of one tick (median of 3)
+    resends: int = 0
+    paper_s: float = float("nan")  # one 督办 pass's papers
+    papers: int = 0
+    paper_items: int = 0
 
 
 def is_due(i: int, sparse: bool) -> bool:
@@ -254,13 +267,28 @@ def time_tick(url: str) -> tuple[float, float, int, int, float]:
     return t1 - t0, t2 - t1, summary.actions, counts["notices"], spent["record"]
 
 
-def measure(backend: str, tmp: Path, total: int, sparse: bool) -> Row:
-    """Build one database, load it, time the idle and the real tick."""
-    url = fresh_database(backend, tmp, f"n{total}_{int(sparse)}")
+def time_extras(url: str, row: Row) -> None:
+    """The 再次交办 reading of a tick, then one 督办 pass's papers (tick_history)."""
+    from duban import runtime
+    from flows.context import reset_context
+
+    os.environ["DUBAN_DATABASE_URL"] = url
+    runtime.reset()
+    reset_context()
+    row.receipt_s, row.resends = time_receipts(NOW)
+    row.paper_s, row.papers, row.paper_items = time_papers(NOW)
+    runtime.reset()
+
+
+def measure(backend: str, tmp: Path, total: int, sparse: bool, extras: bool) -> Row:
+    """Build one database, load it, time the idle and the real tick (and the extras)."""
+    url = fresh_database(backend, tmp, f"n{total}_{int(sparse)}", DB_NAME)
     engine = make_engine(url)
     seed_parents(engine)
     t = time.perf_counter()
     load_obligations(engine, total, sparse)
+    if extras:
+        load_history(engine)
     analyse(engine)
     load_s = time.perf_counter() - t
     engine.dispose()
@@ -270,19 +298,41 @@ def measure(backend: str, tmp: Path, total: int, sparse: bool) -> Row:
         raise SystemExit(
             f"{backend} N={total}: {due} rows are due but the tick handed over {handed}"
         )
-    return Row(backend, total, due, load_s, idle_s, tick_s, handed, notices, record_s)
+    row = Row(backend, total, due, load_s, idle_s, tick_s, handed, notices, record_s)
+    if extras:
+        time_extras(url, row)
+    return row
 
 
 def print_table(rows: list[Row]) -> None:
     """N, due, load, idle, tick and the ratio to the due-rows-only baseline of the same backend."""
     head = f"{'backend':<9}{'open N':>10}{'due':>8}{'load s':>9}{'idle s':>9}{'tick s':>9}"
     print(head + f"{'handed':>8}{'notices':>9}{'to deliv s':>11}{'record s':>9}{'× base':>8}")
-    base = {(r.backend, r.due): r.tick_s for r in rows if r.total == r.due}
+    base = {(r.backend, r.due): r for r in rows if r.total == r.due}
+
+    def ratio(r: Row, field: str) -> float:
+        b = base.get((r.backend, r.due))
+        return float(getattr(r, field) / getattr(b, field)) if b else float("nan")
+
     for r in rows:
-        ratio = r.tick_s / base[(r.backend, r.due)] if (r.backend, r.due) in base else float("nan")
         print(
             f"{r.backend:<9}{r.total:>10}{r.due:>8}{r.load_s:>9.2f}{r.idle_s:>9.3f}{r.tick_s:>9.3f}"
-            f"{r.handed:>8}{r.notices:>9}{r.tick_s - r.record_s:>11.3f}{r.record_s:>9.3f}{ratio:>8.2f}"
+            f"{r.handed:>8}{r.notices:>9}{r.tick_s - r.record_s:>11.3f}{r.record_s:>9.3f}"
+            f"{ratio(r, 'tick_s'):>8.2f}"
+        )
+    if all(r.receipt_s != r.receipt_s for r in rows):  # NaN: --no-extras
+        return
+    print()
+    print(
+        f"{'backend':<9}{'open N':>10}{'due':>8}{'receipt s':>10}{'resends':>8}{'× base':>8}"
+        f"{'papers s':>10}{'papers':>7}{'items':>7}{'s/paper':>9}{'× base':>8}"
+    )
+    for r in rows:
+        per = r.paper_s / r.papers if r.papers else float("nan")
+        print(
+            f"{r.backend:<9}{r.total:>10}{r.due:>8}{r.receipt_s:>10.3f}{r.resends:>8}"
+            f"{ratio(r, 'receipt_s'):>8.2f}{r.paper_s:>10.3f}{r.papers:>7}{r.paper_items:>7}"
+            f"{per:>9.3f}{ratio(r, 'paper_s'):>8.2f}"
         )
 
 
@@ -291,14 +341,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument(
+        "--no-extras", action="store_true", help="the tick only (no 再次交办, papers)"
+    )
+    parser.add_argument("--db-name", default="duban_bench", help="PostgreSQL database to recreate")
     args = parser.parse_args()
+    global DB_NAME
+    DB_NAME = args.db_name
     sizes = [int(s) for s in args.sizes.split(",")]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             for n in sizes:
                 for total, sparse in ((n // 100, False), (n, True)):  # baseline, then full table
-                    rows.append(measure(backend, Path(tmp), total, sparse))
+                    rows.append(measure(backend, Path(tmp), total, sparse, not args.no_extras))
                     r = rows[-1]
                     print(
                         f"  {backend} N={r.total} due={r.due}: load {r.load_s:.1f} s, tick {r.tick_s:.3f} s"

@@ -1,8 +1,11 @@
-"""The tick's papers: each 督办 issues a numbered 督办单, each second 催办 a 催办单.
+"""The tick's papers: a unit's 督办 of a pass issue one numbered 督办单, its second 催办 one 催办单.
 
-Issued after the engine decides and before the message is delivered, in their own transaction,
-once per (obligation, action): a retried or reclaimed message finds the stored paper and the
-pipeline attaches the same files again (notify/pipeline).
+Issued after the engine decides and before the message is delivered, in their own transaction:
+one paper per unit and kind in a round (a round takes whole units, so everything of a unit that
+reaches 督办 at once is one paper listing it all, as the queue puts it on one sheet), and each
+action on one paper only: a retried or reclaimed message finds the stored paper and the pipeline
+attaches the same files again (notify/pipeline). The sheet link is set when the lines are queued
+(models/repo/chase.py).
 """
 
 from __future__ import annotations
@@ -15,9 +18,16 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from flows.context import FlowContext, flow_context
-from models.repo.papers import has_paper_for_due, issue_paper
+from models.repo.papers import has_paper_for_due, issue_paper, papers_by_line
 from notify.channels import office_info
-from notify.papers import PaperFacts, paper_context, paper_files, paper_label, render_paper_text
+from notify.papers import (
+    PaperFacts,
+    PaperLine,
+    paper_context,
+    paper_files,
+    paper_label,
+    render_paper_text,
+)
 from notify.render import Renderer
 from schedules.clock import OFFICE_TZ
 from schedules.obligation import Reason
@@ -48,10 +58,37 @@ def _renderer(ctx: FlowContext) -> Renderer:
     return renderer
 
 
+def _groups(planned: Sequence[Planned]) -> dict[tuple[int | None, str, str], list[Planned]]:
+    """This round's paper-worthy actions by (unit, kind): one paper each (the unit's name keys
+    an obligation without a unit id, so two such units never share a paper)."""
+    groups: dict[tuple[int | None, str, str], list[Planned]] = {}
+    for p in planned:
+        kind = paper_kind(p)
+        if kind is None:
+            continue
+        unit_id = next((u for u, _ in p.targets if u is not None), None)
+        groups.setdefault((unit_id, p.item.unit_name, kind), []).append(p)
+    return groups
+
+
+def _line(p: Planned) -> PaperLine:
+    item = p.item
+    return PaperLine(
+        plan=item.plan_title,
+        task_ref=item.task_ref,
+        task_title=item.task_title,
+        milestone=item.milestone,
+        role=item.role,
+        due=item.due,
+        overdue_days=max(0, -item.days_left),
+    )
+
+
 def issue_papers(planned: Sequence[Planned], now: datetime) -> int:
-    """Issue the papers this round's actions call for; return how many were new."""
-    wanted = [(p, kind) for p in planned if (kind := paper_kind(p)) is not None]
-    if not wanted:
+    """Issue the papers this round's actions call for, one per unit and kind listing its items;
+    return how many were new. An action already on a paper (a retry) keeps it."""
+    groups = _groups(planned)
+    if not groups:
         return 0
     ctx = flow_context()
     renderer = _renderer(ctx)
@@ -59,22 +96,27 @@ def issue_papers(planned: Sequence[Planned], now: datetime) -> int:
     office = {"name": ctx.settings.office_name, "contact": ctx.settings.office_contact}
     made = 0
     with Session(ctx.engine) as session:
-        for p, kind in wanted:
-            item = p.item
-            if kind == "chase" and has_paper_for_due(
-                session, p.obligation_id, "chase", item.due.isoformat()
-            ):
-                continue  # only the second 催办 of an occurrence has a paper
+        every = [(p.obligation_id, p.item.seq) for ps in groups.values() for p in ps]
+        covered = papers_by_line(session, every)  # actions already on a paper (a retry)
+        for (unit_id, unit_name, kind), ps in groups.items():
+            if kind == "chase":  # only the second 催办 of an occurrence has a paper
+                ps = [
+                    p
+                    for p in ps
+                    if not has_paper_for_due(
+                        session, p.obligation_id, "chase", p.item.due.isoformat()
+                    )
+                ]
+            ps = sorted(
+                (p for p in ps if (p.obligation_id, p.item.seq) not in covered),
+                key=lambda p: (p.item.plan_title, _ref_key(p.item.task_ref), p.item.due),
+            )
+            if not ps:
+                continue
             facts = PaperFacts(
                 kind=kind,
-                unit=item.unit_name,
-                plan=item.plan_title,
-                task_ref=item.task_ref,
-                task_title=item.task_title,
-                milestone=item.milestone,
-                role=item.role,
-                due=item.due,
-                overdue_days=max(0, -item.days_left),
+                unit=unit_name,
+                lines=tuple(_line(p) for p in ps),
                 issued=today,
                 reply_by=ctx.calendar.add_workdays(today, REPLY_DAYS[kind]),
             )
@@ -88,12 +130,10 @@ def issue_papers(planned: Sequence[Planned], now: datetime) -> int:
                     log.warning("%s 未生成 PDF：%s", label, problem)
                 return label, text, docx, pdf, problem
 
-            unit_id = next((u for u, _ in p.targets if u is not None), None)
             _, created = issue_paper(
                 session=session,
-                obligation_id=p.obligation_id,
                 kind=kind,
-                seq=item.seq,
+                lines=[(p.obligation_id, p.item.seq) for p in ps],
                 unit_id=unit_id,
                 year=today.year,
                 now=now,
@@ -102,3 +142,9 @@ def issue_papers(planned: Sequence[Planned], now: datetime) -> int:
             made += created
         session.commit()
     return made
+
+
+def _ref_key(ref: str) -> tuple[int, str]:
+    """Task refs in their natural order ("2" before "10")."""
+    head = ref.split(".")[0].split("-")[0]
+    return (int(head), ref) if head.isdigit() else (10**9, ref)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from flows.context import flow_context
@@ -23,7 +23,7 @@ from models.directory import Unit
 from models.people import Receipt
 from models.repo.audit import record_event
 from models.repo.bulk import one_of
-from models.tables import AuditEvent, Delivery, Milestone, Obligation, Plan, Task
+from models.tables import FIRST_SENT_WHERE, AuditEvent, Delivery, Milestone, Obligation, Plan, Task
 from notify.notice import Audience, Notice, group_notices
 from schedules.clock import OFFICE_TZ
 from schedules.obligation import CHASED_STATUSES, Status
@@ -32,19 +32,35 @@ from schedules.slots import is_in_window
 
 ACTION = "receipt_resent"  # the audit action of one obligation re-sent
 ACTOR = "duban"
-_SENT_STAGES = (Resent.ASSIGN.value, Resent.OFFICE.value)
+# A 交办/督办 not 签收 is re-sent at the first opening after receipt_days; one that fell due more
+# than this before (re-sends were off then, or no window opened) is not re-sent any more: a
+# month-old re-send is noise. The 未签收 page and the 考核 still count it.
+LOOKBACK = timedelta(days=31)
 _KIND_NAME = {Resent.ASSIGN: "交办", Resent.OFFICE: "督办"}
 
 
-def _first_sent(session: Session, ids: list[int] | None, before: datetime) -> dict[Any, datetime]:
-    """(obligation, stage) → when its first `assign`/`office` message was delivered."""
+def first_sent_query(before: datetime, after: datetime | None = None) -> Any:
+    """(obligation, stage, first sent) of the `assign`/`office` messages delivered by `before`
+    (and after `after`) to obligations not 签收."""
     d = Delivery
+    # The predicate of the partial index ix_delivery_first_sent, spelt as its definition (literal
+    # values, not parameters), so that PostgreSQL and SQLite read the window by that index.
     stmt = (
         select(d.obligation_id, d.stage, func.min(d.sent_at))
-        .where(col(d.stage).in_(_SENT_STAGES), d.status == "sent", col(d.sent_at) <= before)
+        .where(text(FIRST_SENT_WHERE), col(d.sent_at) <= before)
         .where(~select(Receipt.id).where(Receipt.obligation_id == d.obligation_id).exists())
         .group_by(d.obligation_id, d.stage)
     )
+    return stmt if after is None else stmt.where(col(d.sent_at) > after)
+
+
+def _first_sent(
+    session: Session, ids: list[int] | None, before: datetime, after: datetime | None = None
+) -> dict[Any, datetime]:
+    """(obligation, stage) → when its first `assign`/`office` message was delivered (of the
+    messages sent in (after, before], when `after` is given)."""
+    d = Delivery
+    stmt = first_sent_query(before, after)
     conds = [None] if ids is None else one_of(session, col(d.obligation_id), set(ids))
     out: dict[Any, datetime] = {}
     for cond in conds:
@@ -87,7 +103,10 @@ def plan_resends(session: Session, now: datetime) -> list[tuple[Any, Any]]:
     if not weights.receipt_resend or not is_in_window(now, window, ctx.calendar):
         return []
     # Calendar days are never more than working days: every late message was sent before this.
-    old = _first_sent(session, None, now - timedelta(days=weights.receipt_days))
+    # Only the messages of the look-back window before it are read, by index: a tick must not read
+    # every delivery ever made (bench/bench_tick.py, "receipt s").
+    before = now - timedelta(days=weights.receipt_days)
+    old = _first_sent(session, None, before, before - LOOKBACK)
     ids = sorted({ob_id for ob_id, _ in old})
     if not ids:
         return []

@@ -35,7 +35,7 @@ _TABLES = (
 )
 _HOME = (
     {name: "models.directory" for name in _DIRECTORY}
-    | {"ReportDocument": "models.documents", "Paper": "models.documents"}
+    | {name: "models.documents" for name in ("ReportDocument", "Paper", "PaperItem")}
     | {name: "models.people" for name in _PEOPLE}
     | {name: "models.tables" for name in _TABLES}
 )

@@ -50,10 +50,12 @@ PAPER_KINDS = ("office", "chase")  # 督办单 (each 督办), 催办单 (each se
 
 
 class Paper(SQLModel, table=True):
-    """A numbered 督办单 or 催办单: one per obligation and escalation action (`seq`).
+    """A numbered 督办单 or 催办单: one per unit and pass, listing the unit's items (`PaperItem`).
 
     Numbered in order within (kind, year) when issued; the DOCX and PDF are stored as issued, so
-    every (re)send of the message attaches the same bytes.
+    every (re)send of the message attaches the same bytes. `obligation_id` / `seq` are its first
+    line (papers issued before migration 0021 have that one line only); `sheet_id` is the queue
+    sheet (督办单 of the unit, level and day) its 督办 lines went on, set when they are queued.
     """
 
     __tablename__ = "paper"
@@ -68,8 +70,21 @@ class Paper(SQLModel, table=True):
     obligation_id: int = Field(foreign_key="obligation.id", index=True, ondelete="CASCADE")
     seq: str = Field(max_length=200)
     unit_id: int | None = Field(default=None, foreign_key="unit.id", ondelete="SET NULL")
+    sheet_id: int | None = Field(default=None, index=True)  # no foreign key: migration 0021
     title: str = Field(default="", max_length=500)
     body: str = ""
     docx: bytes = Field(default=b"", sa_type=LargeBinary)
     pdf: bytes = Field(default=b"", sa_type=LargeBinary)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PaperItem(SQLModel, table=True):
+    """One line of a paper: an obligation's action (its 督办 or second 催办), once per action."""
+
+    __tablename__ = "paper_item"
+    __table_args__ = (UniqueConstraint("obligation_id", "seq", name="uq_paper_item_action"),)
+    id: int | None = Field(default=None, primary_key=True)
+    paper_id: int = Field(foreign_key="paper.id", index=True, ondelete="CASCADE")
+    obligation_id: int = Field(foreign_key="obligation.id", ondelete="CASCADE")
+    seq: str = Field(max_length=200)
+    position: int = 0

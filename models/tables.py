@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import JSONValue, UTCDateTime
@@ -171,10 +171,24 @@ class ExtensionRequest(SQLModel, table=True):
     decision_reason: str | None = None
 
 
+FIRST_SENT_WHERE = "status = 'sent' AND stage IN ('assign', 'office')"
+
+
 class Delivery(SQLModel, table=True):
     """One (obligation, stage, occurrence, channel, recipient) message part, claimed before sending."""
 
     __tablename__ = "delivery"
+    # 再次交办 reads the 交办/督办 rows sent in its look-back window (flows/receipts.py, migration 0021)
+    __table_args__ = (
+        Index(
+            "ix_delivery_first_sent",
+            "sent_at",
+            "obligation_id",
+            "stage",
+            postgresql_where=text(FIRST_SENT_WHERE),
+            sqlite_where=text(FIRST_SENT_WHERE),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=400)
     batch: str = Field(index=True, max_length=64)

@@ -30,11 +30,9 @@ def paper_label(kind: str, year: int, number: int) -> str:
 
 
 @dataclass(frozen=True)
-class PaperFacts:
-    """What a paper says: who, what, since when, what is asked, by when."""
+class PaperLine:
+    """One item a paper lists: the duty, the unit's role, when it was due, how late it is."""
 
-    kind: str  # office | chase
-    unit: str
     plan: str
     task_ref: str
     task_title: str
@@ -42,26 +40,42 @@ class PaperFacts:
     role: str
     due: date
     overdue_days: int
+
+
+@dataclass(frozen=True)
+class PaperFacts:
+    """What a paper says: to which unit, about which items, what is asked, by when."""
+
+    kind: str  # office | chase
+    unit: str
+    lines: tuple[PaperLine, ...]
     issued: date
     reply_by: date
 
 
+def _line_context(line: PaperLine) -> dict[str, Any]:
+    return {
+        "plan": line.plan,
+        "task_ref": line.task_ref,
+        "task_title": line.task_title,
+        "milestone": line.milestone,
+        "role_name": {"lead": "牵头", "support": "配合"}.get(line.role, line.role),
+        "due": line.due.isoformat(),
+        "due_text": format_date(line.due),
+        "overdue_days": line.overdue_days,
+    }
+
+
 def paper_context(facts: PaperFacts, *, number: str, office: Mapping[str, Any]) -> dict[str, Any]:
-    """The variables a paper template sees."""
+    """The variables a paper template sees: `items` (one mapping per line: plan, task_ref,
+    task_title, milestone, role_name, due, due_text, overdue_days) and the paper's own."""
     return {
         "kind": facts.kind,
         "kind_name": PAPER_NAMES[facts.kind],
         "number": number,
         "office": dict(office),
         "unit": facts.unit,
-        "plan": facts.plan,
-        "task_ref": facts.task_ref,
-        "task_title": facts.task_title,
-        "milestone": facts.milestone,
-        "role_name": {"lead": "牵头", "support": "配合"}.get(facts.role, facts.role),
-        "due": facts.due.isoformat(),
-        "due_text": format_date(facts.due),
-        "overdue_days": facts.overdue_days,
+        "items": [_line_context(line) for line in facts.lines],
         "date_text": f"{facts.issued.year}年{facts.issued.month}月{facts.issued.day}日",
         "reply_by": facts.reply_by.isoformat(),
         "reply_by_text": format_date(facts.reply_by),
@@ -164,7 +178,7 @@ def paper_files(text: str) -> tuple[bytes, bytes, str]:
 
 
 def attachments_of(label: str, docx: bytes, pdf: bytes, ref: str) -> tuple[Attachment, ...]:
-    """The files an e-mail carries for one paper."""
+    """The files an e-mail carries for one paper (`ref`: the lines it lists, space-separated)."""
     files = [Attachment(f"{label}.docx", DOCX_MIME, docx, ref)] if docx else []
     if pdf:
         files.append(Attachment(f"{label}.pdf", PDF_MIME, pdf, ref))

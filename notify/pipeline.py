@@ -298,8 +298,9 @@ class Pipeline:
                 reason = f"模板错误（永久性）: {exc}"
                 report.unreached.append(Unreached(notice.unit_id, name, reason, obligations))
                 continue
-            files = tuple(f for i in notice.items for f in papers.get((i.obligation_id, i.seq), ()))
-            files = notice.files + files
+            # Each paper once, however many of the notice's items it lists.
+            listed = (papers.get((i.obligation_id, i.seq), ()) for i in notice.items)
+            files = notice.files + tuple(dict.fromkeys(f for fs in listed for f in fs))
             if files:  # the items' 督办单/催办单, the same stored files on every (re)send
                 content = replace(content, attachments=files)
             failing = {c.id for c in entry.channels if c.failing} if entry else set()
@@ -322,10 +323,12 @@ class Pipeline:
             return {}
         with session_scope(self.engine) as session:
             found = paper_files(session, pairs)
-        return {
-            key: attachments_of(title, docx, pdf, f"{key[0]}:{key[1]}")
-            for key, (title, docx, pdf) in found.items()
-        }
+        made: dict[int, tuple[Attachment, ...]] = {}
+        for pid, title, docx, pdf, lines in found.values():
+            if pid not in made:
+                ref = " ".join(f"{ob}:{seq}" for ob, seq in lines)
+                made[pid] = attachments_of(title, docx, pdf, ref)
+        return {key: made[found[key][0]] for key in found}
 
     def _start(
         self,
@@ -386,7 +389,7 @@ class Pipeline:
             except RenderError as exc:
                 return Attempt(False, 0, 0, error=f"模板错误: {exc}", permanent=True)
             refs = {f"{i.obligation_id}:{i.seq}" for i in items}
-            files = tuple(f for f in job.content.attachments if f.ref in refs)
+            files = tuple(f for f in job.content.attachments if refs & set(f.ref.split()))
             content = replace(content, attachments=files)
         transport = self.transports.get(job.route.target.kind)
         if transport is None:

@@ -21,7 +21,8 @@ class Attachment:
     filename: str
     mime: str  # "application/pdf"
     data: bytes
-    ref: str = ""  # "obligation_id:seq": kept when a resend lists only some of the items
+    ref: str = ""  # "obligation_id:seq" of the items it is for (space-separated): kept when a
+    # resend lists only some of the items and one of them is among those
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from models.repo.overview import (
     failed_deliveries,
     open_queue_count,
 )
-from models.repo.papers import papers_of
+from models.repo.papers import papers_of, sheet_papers
 from models.repo.queue import (
     QueueError,
     ack_item,
@@ -122,8 +122,8 @@ def queue_page(
         _ctx(
             who,
             **found,
-            # 督办单/催办单 papers by obligation, for every line of the listed sheets
-            papers=papers_of(session, (line["id"] for q in found["sheets"] for line in q["lines"])),
+            # each listed sheet's 督办单 paper(s) (DOCX/PDF links)
+            papers=sheet_papers(session, (q["sheet_id"] for q in found["sheets"])),
             plans=plans,
             f={"plan": plan, "unit": unit, "level": level},
             n=n,

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from models.repo.audit import record_event
 from models.repo.bulk import insert_rows, one_of, update_rows
+from models.repo.papers import link_sheets
 from models.repo.queue import close_done_sheets, sheet_for
 from models.tables import AuditEvent, Obligation, QueueItem
 from schedules.calendar import WorkCalendar
@@ -260,13 +261,17 @@ def record_actions(
         audits.append(_audit_row(d.ob.id, rec, d.action.stage.value))
         stages.append(d.action.stage.value)
         if d.action.stage in QUEUE_LEVEL:
-            queued.append((d.ob, QUEUE_LEVEL[d.action.stage]))
+            queued.append((d.ob, QUEUE_LEVEL[d.action.stage], d.action.seq))
         if d.action.stage is Stage.LAPSE:
             lapsed.append(d.ob)
     update_rows(session, _OBLIGATIONS, updates, constants=_RELEASE)
     insert_rows(session, AuditEvent.__table__, audits)  # type: ignore[arg-type]
-    for ob, level in queued:
-        _enqueue(session, ob, level, now)
+    links = []
+    for ob, level, seq in queued:
+        item = _enqueue(session, ob, level, now)
+        if item.level == level:
+            links.append((ob.id, seq, item.sheet_id))
+    link_sheets(session, links)  # each 督办单 paper to the sheet its lines went on
     for ob in lapsed:
         _resolve_queue(session, ob, "duban", now, reason=LAPSED_REASON)
     return stages

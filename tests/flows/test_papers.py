@@ -1,7 +1,9 @@
-"""督办单 / 催办单: a 督办 in a tick issues its numbered 督办单, attached to the e-mail that reaches
-the unit's head at a real SMTP sink; a retry after an outage attaches the same stored files.
+"""督办单 / 催办单: a unit's 督办 in a tick issue one numbered 督办单 listing them, attached to the
+e-mail that reaches the unit's head at a real SMTP sink; a retry after an outage attaches the same
+stored files, and the 督办单 is the paper of the unit's queue sheet of the day.
 
 Task 1 (区应急局 leads, due 2024-09-26): 催办 09-27 and 09-29 (the second: a 催办单), 督办 09-30.
+Tasks 2 and 4 (各街镇, due 2024-09-26) and the monthly report 5: 甲街道's items reach 督办 together.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from docx import Document
 from sqlmodel import Session, col, select
 
 from duban import runtime
-from models.documents import Paper
+from models.documents import Paper, PaperItem
+from models.tables import QueueItem, QueueSheet
 from tests.flows.conftest import ACTIVATED, Office, run, tick_at
 
 
@@ -40,9 +43,15 @@ def _pdf_text(data: bytes) -> str:
 
 
 def _papers(ob_id: int) -> list[Paper]:
+    """The papers that list the obligation, oldest first."""
     with Session(runtime.engine()) as s:
         rows = list(
-            s.exec(select(Paper).where(Paper.obligation_id == ob_id).order_by(col(Paper.id)))
+            s.exec(
+                select(Paper)
+                .join(PaperItem, col(PaperItem.paper_id) == col(Paper.id))
+                .where(PaperItem.obligation_id == ob_id)
+                .order_by(col(Paper.id))
+            )
         )
         s.expunge_all()
     return rows
@@ -111,3 +120,52 @@ def test_a_supervision_in_a_tick_sends_its_numbered_paper_attached_even_after_a_
     history = json.loads(run("obligation", "history", str(ob), "--json"))
     issued = [h["reason"] for h in history if h["action"] == "paper_issued"]
     assert issued == [papers[0].title, paper.title]
+
+
+def test_a_units_items_escalated_together_get_one_paper_listing_all_with_one_number(
+    office: Office,
+) -> None:
+    tick_at(ACTIVATED.date())
+    tick_at(date(2024, 9, 27))
+    tick_at(date(2024, 9, 29))
+    obs = {ref: office.ob_id(ref, "甲街道") for ref in ("2", "4")}
+    office.smtp.stop()  # the 督办 cannot go out: the paper is issued, the message waits
+    tick_at(date(2024, 9, 30))
+    (paper,) = {p.id: p for ob in obs.values() for p in _papers(ob) if p.kind == "office"}.values()
+    with Session(runtime.engine()) as s:
+        lines = s.exec(select(PaperItem).where(PaperItem.paper_id == paper.id)).all()
+        listed = {line.obligation_id for line in lines}
+        office_papers = s.exec(select(Paper.id, Paper.unit_id).where(Paper.kind == "office")).all()
+    assert set(obs.values()) <= listed  # one paper, one number for all of the unit's items
+    assert len(office_papers) == len({u for _, u in office_papers})  # one per unit this pass
+
+    office.smtp.start()
+    tick_at(date(2024, 9, 30), time(9, 20))  # the retry: the same paper, no new number
+    assert [p.id for p in _papers(obs["2"])][-1] == paper.id
+    with Session(runtime.engine()) as s:
+        assert s.exec(select(Paper.id).where(Paper.kind == "office")).all() == [
+            i for i, _ in office_papers
+        ]
+    mails = [m for m in _mails_to(office, "qianqi@example.gov.cn") if "督办" in str(m["Subject"])]
+    assert len(mails) == 1  # one message for the unit's items, the paper attached once
+    files = _files(mails[0])
+    assert files == {f"{paper.title}.docx": paper.docx, f"{paper.title}.pdf": paper.pdf}
+    text = _docx_text(paper.docx)
+    for expected in ("甲街道", "排查整治燃气隐患", "报送重点场所检查台账", "1. ", "2. "):
+        assert expected in text, expected
+    assert "乙街道" not in text
+    pdf = _pdf_text(paper.pdf)
+    assert "排查整治燃气隐患" in pdf and "报送重点场所检查台账" in pdf
+    # The paper is the one of the unit's queue sheet of the day, whose lines it lists.
+    with Session(runtime.engine()) as s:
+        sheet_ids = {
+            q.sheet_id
+            for q in s.exec(select(QueueItem).where(col(QueueItem.obligation_id).in_(listed)))
+        }
+        paper_sheet = s.get(Paper, paper.id).sheet_id  # type: ignore[union-attr]
+        assert sheet_ids == {paper_sheet}
+        sheet = s.get(QueueSheet, paper_sheet)
+        assert sheet is not None and sheet.level == 2 and str(sheet.office_day) == "2024-09-30"
+    for ob in obs.values():  # every listed duty's history names the paper
+        history = json.loads(run("obligation", "history", str(ob), "--json"))
+        assert paper.title in [h["reason"] for h in history if h["action"] == "paper_issued"]

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from duban import runtime
 from duban.cli import app
-from models.tables import AuditEvent, ExtensionRequest, Obligation
+from models.tables import AuditEvent, ExtensionRequest, Obligation, QueueItem
 from schedules.clock import OFFICE_TZ
 from tests.web.conftest import PASSWORD, Pages, csrf_of, login
 from tests.web.test_portal import PDF, _mine
@@ -196,7 +196,7 @@ def test_it_lists_the_duties_not_signed_for_within_receipt_days(
     assert "超过 2 天仍未签收" in html
 
 
-def test_the_queue_item_links_its_supervision_paper_as_issued(
+def test_the_queue_sheet_links_its_supervision_paper_as_issued(
     pages: Pages, client: TestClient
 ) -> None:
     from models.documents import Paper
@@ -205,16 +205,25 @@ def test_the_queue_item_links_its_supervision_paper_as_issued(
     for day in (date(2024, 9, 27), date(2024, 9, 29), date(2024, 9, 30)):
         tick_at(day)
     ob = pages.office.ob_id("1", "区应急局")
+    street = [pages.office.ob_id(ref, "甲街道") for ref in ("2", "4")]
     with Session(runtime.engine()) as s:
         paper = s.exec(select(Paper).where(Paper.obligation_id == ob, Paper.kind == "office")).one()
-        pid, title, docx, pdf = paper.id, paper.title, paper.docx, paper.pdf
+        pid, title, docx, pdf, sheet = paper.id, paper.title, paper.docx, paper.pdf, paper.sheet_id
+        sheets = {q.sheet_id for q in s.exec(select(QueueItem)) if q.obligation_id in street}
+        street_papers = s.exec(select(Paper.id).where(col(Paper.sheet_id).in_(sheets))).all()
+    assert sheet is not None and len(sheets) == 1 and len(street_papers) == 1
     login(client)
     queue = client.get("/office/queue")
     assert queue.status_code == 200
-    row = queue.text.split(f'href="/office/obligations/{ob}"', 1)[1].split("</tr>", 1)[0]
+    row = queue.text.split(f'<tr id="s-{sheet}">', 1)[1].split("</tr>", 1)[0]
+    assert f'href="/office/obligations/{ob}"' in row
     assert (
         title in row and f"/office/papers/{pid}/docx" in row and f"/office/papers/{pid}/pdf" in row
     )
+    # 甲街道's two items are on one sheet, and the sheet links its one paper, once.
+    (sid,) = sheets
+    row = queue.text.split(f'<tr id="s-{sid}">', 1)[1].split("</tr>", 1)[0]
+    assert row.count(f"/office/papers/{street_papers[0]}/docx") == 1
     got = client.get(f"/office/papers/{pid}/docx")
     assert got.status_code == 200 and got.content == docx
     assert client.get(f"/office/papers/{pid}/pdf").content == pdf
