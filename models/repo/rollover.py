@@ -5,8 +5,8 @@ first answer for a still-chased row is `Stage.LAPSE` (schedules/rules.py `decide
 the row goes to `lapsed`, its queue lines close. The tick used to reach those rows through its
 claim rounds (ORM objects, the engine per row, one queue query per lapsed row). `lapse_due` does
 the same to every such row before the rounds, `ROUND` rows per statement and transaction: the
-rows are selected (locked on PostgreSQL, rows another session holds skipped), updated in one
-statement, their audit records written in one, their queue lines closed in one query. Each row
+rows are selected (locked, rows another session holds skipped), updated and audited in one
+statement on PostgreSQL (three elsewhere), their queue lines closed in one query. Each row
 and audit record is exactly what `record_actions` writes for a lapse (tests/models/test_rollover.py).
 """
 
@@ -16,10 +16,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlmodel import Session
 
-from models.repo.bulk import insert_rows, one_of, update_rows
+from models.repo.bulk import insert_rows, is_postgres, one_of, update_rows
 from models.repo.chase import LAPSED_REASON, resolve_queues
 from models.tables import AuditEvent, Milestone, Obligation, Plan, Task
 from schedules.clock import OFFICE_TZ
@@ -98,9 +98,63 @@ def lapse_due(
             return done
 
 
+# PostgreSQL: one statement per round, the rows never leave the server (the audit records are
+# built from what the UPDATE returns, with the status each row had).
+_PG_ROUND = text(
+    """
+WITH picked AS (
+    SELECT id, status FROM obligation
+    WHERE milestone_id = ANY(:milestones) AND id > :after
+        AND next_action_at <= :now AND (lease_until IS NULL OR lease_until < :now)
+        AND status = ANY(:chased) AND lapses_on IS NOT NULL AND lapses_on > due_on
+        AND lapses_on <= :today
+    ORDER BY id LIMIT :round FOR UPDATE SKIP LOCKED
+), lapsed AS (
+    UPDATE obligation AS o
+    SET status = 'lapsed', last_seq = 'lapse@' || to_char(o.due_on, 'YYYY-MM-DD'),
+        last_action_at = :now, requested_due = NULL, next_action_at = NULL, updated_at = :now,
+        version = o.version + 1, lease_owner = NULL, lease_until = NULL
+    FROM picked WHERE o.id = picked.id
+    RETURNING o.id, picked.status AS before, o.escalation_level, o.last_seq
+), audited AS (
+    INSERT INTO audit_event (at, actor, entity, entity_id, action, from_status, to_status,
+        reason, data)
+    SELECT :now, 'duban', 'obligation', id, 'lapse', before, 'lapsed', :reason,
+        json_build_object('level_before', escalation_level, 'level_after', escalation_level,
+                          'stage', 'lapse', 'seq', last_seq)
+    FROM lapsed ORDER BY id
+    RETURNING entity_id
+), queued AS (
+    SELECT DISTINCT q.obligation_id FROM queue_item q JOIN lapsed l ON q.obligation_id = l.id
+    WHERE q.status <> 'resolved'
+)
+SELECT (SELECT count(*) FROM audited), (SELECT max(entity_id) FROM audited),
+    (SELECT array_agg(obligation_id ORDER BY obligation_id) FROM queued)
+"""
+)
+
+
+def _lapse_round_pg(
+    session: Session, milestones: list[int], now: datetime, after: int
+) -> tuple[int, int]:
+    conn = session.connection()
+    params = {
+        "milestones": milestones, "after": after, "now": now, "chased": _CHASED,
+        "today": now.astimezone(OFFICE_TZ).date(), "round": ROUND,
+        "reason": Reason.ROLLED_OVER.value,
+    }  # fmt: skip
+    count, last, queued = conn.execute(_PG_ROUND, params).one()
+    if not count:
+        return 0, after
+    resolve_queues(session, list(queued or []), "duban", now, reason=LAPSED_REASON)
+    return int(count), int(last)
+
+
 def _lapse_round(
     session: Session, milestones: list[int], now: datetime, after: int
 ) -> tuple[int, int]:
+    if is_postgres(session):
+        return _lapse_round_pg(session, milestones, now, after)
     conn = session.connection()
     rows: list[Any] = []
     for cond in one_of(session, _OB.milestone_id, milestones):
