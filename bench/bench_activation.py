@@ -1,7 +1,8 @@
 """Activating a plan against the cheapest way to put the same rows into the same table.
 
     eval "$(bash .ci/postgres)"
-    .venv/bin/python bench/bench_activation.py [--rows 200000] [--big]   # --big: 2,000,000 rows
+    .venv/bin/python bench/bench_activation.py [--rows 200000] [--big] [--row-by-row]
+    # --big: 2,000,000 rows; --row-by-row: the path before the set-based one (rows built in Python)
 
 A fresh PostgreSQL database (on the server of DUBAN_TEST_PG_URL) gets a draft plan of T tasks,
 each with one dated milestone (due 2025-06-30) owed by the group 全体单位 of U units (U = 1000,
@@ -91,7 +92,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(rows: int) -> dict[str, float]:
+def run(rows: int, set_based: bool | None = None) -> dict[str, float]:
     tasks = max(1, rows // UNITS)
     n = tasks * UNITS
     url = _database()
@@ -106,7 +107,9 @@ def run(rows: int) -> dict[str, float]:
     rss_before = _rss_mb()
     t0 = time.perf_counter()
     with Session(engine) as session:
-        report = activate_plan(session=session, ctx=ctx, plan_id=1, now=NOW, actor="bench")
+        report = activate_plan(
+            session=session, ctx=ctx, plan_id=1, now=NOW, actor="bench", set_based=set_based
+        )
         session.commit()
     activation = time.perf_counter() - t0
     rss_after = _rss_mb()
@@ -133,9 +136,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--big", action="store_true", help="2,000,000 rows")
+    ap.add_argument(
+        "--row-by-row", action="store_true", help="the rows built in Python, 5,000 per INSERT"
+    )
     args = ap.parse_args()
     load = os.getloadavg()[0]
-    r = run(2_000_000 if args.big else args.rows)
+    r = run(2_000_000 if args.big else args.rows, False if args.row_by_row else None)
     print(
         f"PostgreSQL  units {UNITS}  tasks {r['rows'] // UNITS:,}"
         f"  load average {load:.2f} → {os.getloadavg()[0]:.2f}"
