@@ -51,6 +51,7 @@ class SetWriter:
     links: list[dict[str, Any]] = field(default_factory=list)
     rows: int = 0  # rows the buffered templates stand for
     slots: int = 0  # occurrences buffered
+    confirm: int = 0  # of them, rows to confirm (counted here when nothing can be skipped)
 
     def add_milestone(
         self,
@@ -76,6 +77,10 @@ class SetWriter:
             slot = slots.setdefault(t["occurrence"], self.slots + len(slots))
             self.templates.append(t | {"owners": owner_id, "slot": slot})
         self.slots += len(slots)
+        by_role = {
+            role: sum(1 for r in roles.values() if r == role) for role in set(roles.values())
+        }
+        self.confirm += sum(by_role[t["role"]] for t in templates if t["status"] == "to_confirm")
         if not self.fresh:
             self.links += links
         self.rows += size
@@ -99,9 +104,14 @@ class SetWriter:
             "templates": _template_document(self.templates, dialect),
             "owners": json.dumps(owners, ensure_ascii=False),
         }
-        created, to_confirm = conn.execute(_insert_sql(dialect, self.fresh), params).one()
+        if self.fresh:  # every candidate row is written: no RETURNING to count them
+            conn.execute(_insert_sql(dialect, True), params)
+            created, to_confirm = self.rows, self.confirm
+        else:
+            created, to_confirm = conn.execute(_insert_sql(dialect, False), params).one()
         existing = self.rows - created
-        self.templates, self.owners, self.links, self.rows, self.slots = [], {}, [], 0, 0
+        self.templates, self.owners, self.links = [], {}, []
+        self.rows = self.slots = self.confirm = 0
         return int(created), int(to_confirm or 0), existing
 
 
@@ -148,8 +158,7 @@ def _insert_sql(dialect: Dialect, fresh: bool) -> Any:
             " AND NOT EXISTS (SELECT 1 FROM obligation x WHERE x.milestone_id = t.milestone_id"
             " AND x.unit_id = o.unit_id AND x.occurrence = t.occurrence)"
         )
-    sql = f"""
-WITH made AS (
+    insert = f"""
     INSERT INTO obligation ({", ".join(columns)})
     SELECT {picked}
     FROM json_to_recordset(CAST(:templates AS json)) AS t({template_cols})
@@ -157,12 +166,14 @@ WITH made AS (
         AS o(owners integer, unit_id integer, role varchar, position integer)
         ON o.owners = t.owners AND o.role = t.role
     WHERE {where}
-    ORDER BY t.slot, o.position
-    RETURNING status
-)
-SELECT count(*), count(*) FILTER (WHERE status = 'to_confirm') FROM made
-"""
-    return text(sql)
+    ORDER BY t.slot, o.position"""
+    if fresh:
+        return text(insert)
+    # Rows may be skipped: count what was written.
+    return text(
+        f"WITH made AS ({insert}\n    RETURNING status)\n"
+        "SELECT count(*), count(*) FILTER (WHERE status = 'to_confirm') FROM made"
+    )
 
 
 @functools.lru_cache(maxsize=2)
