@@ -32,7 +32,7 @@ from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
 from notify.notice import Audience, Item, Notice, group_notices
 from schedules.clock import OFFICE_TZ, parse_aware
 from schedules.policy import Policy
-from schedules.rules import Action, Recipient, decide
+from schedules.rules import Action, Recipient, Stage, decide
 
 RETRY_LATER = timedelta(minutes=10)
 AUDIENCE = {
@@ -299,8 +299,13 @@ def run_tick(
     owner: str = "duban",
     deliver: Deliver | None = None,
     stop: threading.Event | None = None,
+    roll_over: bool = True,
 ) -> TickSummary:
-    """The tick's body: rounds of claim-decide → deliver → record until nothing is due.
+    """The tick's body: the roll-over, then rounds of claim-decide → deliver → record until nothing is due.
+
+    The roll-over (`roll_over`, the default) first closes, in set-based statements, every missed
+    occurrence whose next one is due (models/repo/rollover.py): the rounds would do the same to
+    them row by row (no message goes out for a lapse). `roll_over=False` leaves them to the rounds.
 
     A round that claims fewer than `batch` is the last: everything due at `now` was free to claim,
     and what the round did moves each obligation's next instant past `now` (the engine's next slot,
@@ -315,6 +320,8 @@ def run_tick(
         return deliver_notices(notices, now, stop)
 
     total = TickSummary()
+    if roll_over and not (stop is not None and stop.is_set()):
+        _roll_over(now, total)
     while not (stop is not None and stop.is_set()):
         claimed, planned = run_task(claim_decide_task, now, batch, owner)
         if not claimed:
@@ -336,6 +343,16 @@ def run_tick(
         _retry_pending(now, total, stop)
     total.stopped = stop is not None and stop.is_set()
     return total
+
+
+def _roll_over(now: datetime, total: TickSummary) -> None:
+    from models.repo.rollover import lapse_due
+
+    ctx = flow_context()
+    lapsed = lapse_due(engine_session=lambda: Session(ctx.engine), ctx=ctx, now=now)
+    if lapsed:
+        total.actions += lapsed
+        total.by_stage[Stage.LAPSE.value] = total.by_stage.get(Stage.LAPSE.value, 0) + lapsed
 
 
 def _resend_unreceived(now: datetime, total: TickSummary, stop: threading.Event | None) -> None:

@@ -272,8 +272,7 @@ def record_actions(
         if item.level == level:
             links.append((ob.id, seq, item.sheet_id))
     link_sheets(session, links)  # each 督办单 paper to the sheet its lines went on
-    for ob in lapsed:
-        _resolve_queue(session, ob, "duban", now, reason=LAPSED_REASON)
+    resolve_queues(session, [ob.id or 0 for ob in lapsed], "duban", now, reason=LAPSED_REASON)
     return stages
 
 
@@ -426,22 +425,42 @@ LAPSED_REASON = "逾期未报：下一期已到期，本期不再催办"
 def _resolve_queue(
     session: Session, ob: Any, actor: str, now: datetime, *, reason: str = "义务已销号或免除"
 ) -> None:
-    items = session.exec(
-        select(QueueItem).where(QueueItem.obligation_id == ob.id, QueueItem.status != "resolved")
-    ).all()
+    resolve_queues(session, [ob.id], actor, now, reason=reason)
+
+
+def resolve_queues(
+    session: Session,
+    obligation_ids: list[int],
+    actor: str,
+    now: datetime,
+    *,
+    reason: str = "义务已销号或免除",
+) -> None:
+    """Resolve the open queue items of these obligations (one query, one audit INSERT), then
+    close the sheets left with no open line."""
+    table = QueueItem.__table__  # type: ignore[attr-defined]
+    order = {ob_id: k for k, ob_id in enumerate(obligation_ids)}
+    items = [
+        item
+        for cond in one_of(session, table.c.obligation_id, order)
+        for item in session.exec(
+            select(QueueItem).where(cond, QueueItem.status != "resolved")
+        ).all()
+    ]
+    if not items:
+        return
+    items.sort(key=lambda i: (order[i.obligation_id], i.id or 0))
     for item in items:
         item.status, item.resolved_by, item.resolved_at = "resolved", actor, now
-        record_event(
-            session=session,
-            at=now,
-            actor=actor,
-            entity="queue_item",
-            entity_id=item.id,
-            action="resolved",
-            reason=reason,
-        )
-    if items:
-        session.flush()
-        close_done_sheets(
-            session=session, sheet_ids=[i.sheet_id for i in items], by=actor, now=now, reason=reason
-        )
+        session.add(item)
+    session.flush()
+    audits: list[dict[str, Any]] = [
+        {"at": now, "actor": actor, "entity": "queue_item", "entity_id": item.id,
+         "action": "resolved", "from_status": None, "to_status": None, "reason": reason,
+         "data": {}}
+        for item in items
+    ]  # fmt: skip
+    insert_rows(session, AuditEvent.__table__, audits)  # type: ignore[arg-type]
+    close_done_sheets(
+        session=session, sheet_ids=[i.sheet_id for i in items], by=actor, now=now, reason=reason
+    )

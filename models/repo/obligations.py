@@ -22,7 +22,13 @@ from sqlmodel import Session, col, select
 
 from models.directory import Unit
 from models.repo.audit import record_event
-from models.repo.bulk import insert_rows, update_rows
+from models.repo.bulk import insert_rows, is_postgres, update_rows
+from models.repo.bulk_obligations import (
+    SetWriter,
+    occurrence_links,
+    plan_is_fresh,
+    templates_for,
+)
 from models.repo.chase import due_instant, next_action_time, state_of
 from models.repo.units import ensure_pending_unit, find_group, find_unit, group_members
 from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
@@ -45,6 +51,8 @@ class MaterialiseReport:
     unexpanded: set[str] = field(default_factory=set)
     pending: list[dict[str, Any]] = field(default_factory=list, repr=False)
     progress: Callable[[int], None] | None = field(default=None, repr=False)
+    # PostgreSQL: the rows are built by the server from per-occurrence templates (set-based).
+    writer: SetWriter | None = field(default=None, repr=False)
 
     def add(self, session: Session, row: dict[str, Any]) -> None:
         """Buffer one new row; every CHUNK rows go in one bulk INSERT (bounded memory)."""
@@ -54,11 +62,22 @@ class MaterialiseReport:
 
     def flush(self, session: Session) -> None:
         """Write the buffered rows (one statement on PostgreSQL: the rows as one JSON document)."""
+        if self.writer is not None:
+            self.count(self.writer.flush(session))
         if self.pending:
             insert_rows(session, _OBLIGATIONS, self.pending)
             self.pending = []
             if self.progress is not None:
                 self.progress(self.created)
+
+    def count(self, done: tuple[int, int, int]) -> None:
+        """Add what a set-based statement wrote (created, to confirm, already there); show progress."""
+        created, to_confirm, existing = done
+        self.created += created
+        self.to_confirm += to_confirm
+        self.existing += existing
+        if created and self.progress is not None:
+            self.progress(self.created)
 
 
 CHUNK = 5000  # rows per bulk INSERT during materialisation
@@ -92,28 +111,54 @@ def resolve_parties(
     return list(units.values()), empty
 
 
-def _responsible(session: Session, task: Task, now: datetime) -> tuple[dict[int, str], set[str]]:
+_Roles = tuple[dict[int, str], set[str]]
+
+
+def _responsible(
+    session: Session, task: Task, now: datetime, memo: dict[Any, _Roles] | None = None
+) -> _Roles:
     parties = session.exec(
         select(TaskUnit).where(TaskUnit.task_id == task.id).order_by(col(TaskUnit.position))
     ).all()
     names = {role: [p.name for p in parties if p.role == role] for role in ("lead", "support")}
-    return roles_of(session, names, now)
+    return roles_of(session, names, now, memo=memo)
 
 
 def milestone_owners(
-    session: Session, ms: Milestone, task_roles: dict[int, str], now: datetime
-) -> tuple[dict[int, str], set[str]]:
+    session: Session,
+    ms: Milestone,
+    task_roles: dict[int, str],
+    now: datetime,
+    memo: dict[Any, _Roles] | None = None,
+) -> _Roles:
     """Who owes a milestone: the units of its own clause when it names them, else the task's."""
     if not (ms.lead_units or ms.support_units):
         return task_roles, set()
     names = {"lead": list(ms.lead_units or []), "support": list(ms.support_units or [])}
-    return roles_of(session, names, now)
+    return roles_of(session, names, now, memo=memo)
 
 
 def roles_of(
-    session: Session, names: dict[str, list[str]], now: datetime
-) -> tuple[dict[int, str], set[str]]:
-    """{unit id: role} behind the names by role (groups expanded), and the empty groups."""
+    session: Session,
+    names: dict[str, list[str]],
+    now: datetime,
+    memo: dict[Any, _Roles] | None = None,
+) -> _Roles:
+    """{unit id: role} behind the names by role (groups expanded), and the empty groups.
+
+    With `memo` (one materialisation's), names already resolved are not looked up again: a
+    city-wide plan names the same groups in thousands of tasks. The result is shared: read only.
+    """
+    key = (tuple(names["lead"]), tuple(names["support"]))
+    if memo is not None and key in memo:
+        return memo[key]
+    found = _roles_of(session, names, now)
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+def _roles_of(session: Session, names: dict[str, list[str]], now: datetime) -> _Roles:
     roles: dict[int, str] = {}
     empty: set[str] = set()
     for role in ("lead", "support"):
@@ -232,6 +277,26 @@ def _materialise_milestone(
     spec = MilestoneSpec(due=ms.due, rrule=ms.rrule, dtstart=ms.dtstart, until=ms.until)
     today = now.astimezone(OFFICE_TZ).date()
     linked = _link(expand_occurrences(spec, *plan_period(plan)), ms.rrule is not None)
+    policy = ctx.policy_for(plan, task, ms)
+    cache: dict[tuple[Any, ...], datetime | None] = {}
+    if report.writer is not None:
+        occurrences = [o for o in linked if activation or o.due >= today]
+        # The occurrence a unit with nothing of this duty yet is assigned on (listed in its 交办).
+        first = next(
+            (o.due for o in occurrences if not (activation and needs_confirmation(o.due, now))),
+            None,
+        )
+        templates = templates_for(
+            occurrences,
+            roles,
+            lambda role, occ, listed: _new_obligation(
+                ctx, rows, policy, 0, role, occ, now, activation, listed, cache
+            ),
+            first if assign else None,
+        )
+        links = occurrence_links(ms.id or 0, linked)
+        report.count(report.writer.add_milestone(session, roles, templates, links))
+        return
     stored = session.exec(
         select(
             Obligation.id, Obligation.unit_id, Obligation.occurrence, Obligation.starts_on,
@@ -242,8 +307,6 @@ def _materialise_milestone(
     _relink(session, stored, linked)
     # A unit with nothing of this duty yet gets it listed in its 交办 (its first open occurrence).
     to_assign = set(roles) - {unit_id for unit_id, _ in have} if assign else set()
-    policy = ctx.policy_for(plan, task, ms)
-    cache: dict[tuple[Any, ...], datetime | None] = {}
     for occ in (o for o in linked if activation or o.due >= today):
         for unit_id, role in roles.items():
             if (unit_id, occ.due) in have:
@@ -268,13 +331,19 @@ def materialise_plan(
     now: datetime,
     activation: bool = False,
     progress: Callable[[int], None] | None = None,
+    set_based: bool | None = None,
 ) -> MaterialiseReport:
     """Create the missing obligations of `plan` over its period. Running it again creates nothing.
 
     Outside activation, occurrences already past are not created (a unit that joins a group mid-year
-    owes what is still ahead, not what fell due before it joined).
+    owes what is still ahead, not what fell due before it joined). On PostgreSQL (`set_based`
+    None) the rows are built by the server, ≈100,000 per statement (`models/repo/bulk_obligations`);
+    elsewhere, or with `set_based=False`, in Python and written 5,000 per INSERT. Same rows either way.
     """
     report = MaterialiseReport(progress=progress)
+    if is_postgres(session) if set_based is None else set_based:
+        report.writer = SetWriter(fresh=plan_is_fresh(session, plan.id or 0))
+    memo: dict[Any, _Roles] = {}
     owing: dict[int, str] = {}  # every unit with a duty in the plan
     reporting: list[tuple[Milestone, set[int]]] = []  # the plan's own recurring reports, by owners
     for task in session.exec(
@@ -282,10 +351,10 @@ def materialise_plan(
     ).all():
         if task.ref == PROGRESS_REF:
             continue
-        roles, empty = _responsible(session, task, now)
+        roles, empty = _responsible(session, task, now, memo)
         report.unexpanded |= empty
         for ms in session.exec(select(Milestone).where(Milestone.task_id == task.id)).all():
-            owners, missing = milestone_owners(session, ms, roles, now)
+            owners, missing = milestone_owners(session, ms, roles, now, memo)
             report.unexpanded |= missing
             owing.update((u, "lead") for u in owners)
             if ms.is_report and ms.rrule:
@@ -372,8 +441,10 @@ def activate_plan(
     now: datetime,
     actor: str,
     progress: Callable[[int], None] | None = None,
+    set_based: bool | None = None,
 ) -> MaterialiseReport:
-    """Draft → active: materialise every obligation and start the chase."""
+    """Draft → active: materialise every obligation and start the chase (one transaction: the
+    caller commits; a failure part-way leaves nothing once it rolls back)."""
     plan = session.get(Plan, plan_id)
     if plan is None:
         raise ValueError(f"没有编号为 {plan_id} 的计划")
@@ -381,7 +452,13 @@ def activate_plan(
         raise ValueError(f"计划 {plan_id} 的状态是 {plan.status}，只有草稿（draft）可以启用")
     plan.status, plan.activated_at = "active", now
     report = materialise_plan(
-        session=session, ctx=ctx, plan=plan, now=now, activation=True, progress=progress
+        session=session,
+        ctx=ctx,
+        plan=plan,
+        now=now,
+        activation=True,
+        progress=progress,
+        set_based=set_based,
     )
     record_event(
         session=session,
