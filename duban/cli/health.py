@@ -1,5 +1,5 @@
 """What `duban doctor` reports, and the delivery state `duban status` shows when messages are in
-trouble (read-only). The rest of `status` is duban/status_view.py, which starts without the ORM."""
+trouble (read-only). The rest of `status` is duban/cli/status_view.py, which starts without the ORM."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def _templates() -> dict[str, Any]:
     from notify.template_check import check_templates
 
     settings = runtime.settings()
-    problems = check_templates(settings.templates_dir, office_info(settings))
+    problems = check_templates(settings.templates_dir, office_info(settings.send_config()))
     detail = "全部模板渲染通过" if not problems else "；".join(str(p) for p in problems[:5])
     return _check("消息模板", not problems, detail)
 
@@ -247,8 +247,8 @@ def _office(session: Session) -> dict[str, Any]:
 
 
 def _periodic() -> dict[str, Any]:
-    from duban.cli_service import periodic_line
-    from duban.status_view import periodic_state
+    from duban.cli.service import periodic_line
+    from duban.cli.status_view import periodic_state
 
     with runtime.reading() as conn:
         jobs = periodic_state(conn, runtime.current_time())
