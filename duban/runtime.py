@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from duban.settings import Settings, SettingsError, load_settings
-from flows.context import build_context, provide_context
+from flows.context import build_context, provide_context, reset_context
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -95,7 +95,9 @@ def fast_reading() -> Iterator[FastConn | Connection]:
 
 
 def reset() -> None:
-    """Forget cached settings and engines (tests change the environment between commands)."""
+    """Forget cached settings and engines (tests change the environment between commands), and
+    the flows' context built from them."""
+    reset_context()
     while _ENGINES:
         _ENGINES.pop().dispose()
     settings.cache_clear()

@@ -15,7 +15,7 @@ from duban import runtime
 from duban.cli.common import fail
 from schedules.clock import OFFICE_TZ
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 STAGE_CN = {
     "assign": "交办",
     "remind": "提醒",
