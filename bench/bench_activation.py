@@ -31,11 +31,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from duban.settings import load_settings
 from flows.context import FlowContext
 from models.db import make_engine
 from models.migrate import upgrade
 from models.repo.obligations import activate_plan
+from notify.config import SendConfig
 from schedules.calendar_data import load_calendar
 from schedules.policy import PolicySet
 
@@ -102,7 +102,7 @@ def run(rows: int, set_based: bool | None = None) -> dict[str, float]:
             conn.execute(text(sql), {"t": NOW, "u": UNITS, "k": tasks})
         conn.execute(text("ANALYZE"))
     ctx = FlowContext(
-        engine=engine, settings=load_settings({}), calendar=load_calendar(), policies=PolicySet()
+        engine=engine, send=SendConfig(), calendar=load_calendar(), policies=PolicySet()
     )
     rss_before = _rss_mb()
     t0 = time.perf_counter()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -26,6 +25,7 @@ from intake import limits
 from intake.errors import IntakeError
 from intake.limits import check_formulas, check_package, read_limited
 from models.directory import CHANNEL_TYPES, CONTACT_ROLES, UNIT_KINDS
+from models.directory_spec import ChannelSpec, ContactSpec, DirectorySpec, GroupSpec, UnitSpec
 from notify.mask import mask_url
 from schedules.yaml_safe import compose_bounded, load_bounded
 
@@ -36,50 +36,6 @@ class DirectoryError(ValueError):
     def __init__(self, path: Path | str, where: str | None, message: str) -> None:
         self.path, self.where = str(path), where
         super().__init__(f"{path}{'，' + where if where else ''}: {message}")
-
-
-@dataclass
-class ContactSpec:
-    name: str
-    role: str
-    email: str | None = None
-    mobile: str | None = None
-
-
-@dataclass
-class ChannelSpec:
-    type: str
-    url: str = ""
-    secret: str | None = None
-    enabled: bool = True
-
-
-@dataclass
-class UnitSpec:
-    name: str
-    where: str
-    kind: str = "other"
-    aliases: list[str] = field(default_factory=list)
-    parent: str | None = None
-    note: str = ""
-    contacts: list[ContactSpec] = field(default_factory=list)
-    channels: list[ChannelSpec] = field(default_factory=list)
-
-
-@dataclass
-class GroupSpec:
-    name: str
-    where: str
-    members: list[str] = field(default_factory=list)
-    aliases: list[str] = field(default_factory=list)
-    note: str = ""
-
-
-@dataclass
-class DirectorySpec:
-    path: str
-    units: list[UnitSpec] = field(default_factory=list)
-    groups: list[GroupSpec] = field(default_factory=list)
 
 
 # The local part is RFC 5322's dot-atom (no quotes, commas or brackets: `x,attacker"@…` would

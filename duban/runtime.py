@@ -1,5 +1,8 @@
 """What every command needs: settings, the database engine (migrated), the clock and the actor.
 
+Also the flows' context: importing this module registers `flow_context_from_settings` with
+flows/context.py, so that flows/ builds its context without importing duban (the edge provides it).
+
 Light on purpose: `duban status` and the lists start from here, and SQLModel (the ORM, 0.3 s to
 import) or Prefect (1 s) are imported only by the commands that write or run flows.
 """
@@ -15,12 +18,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from duban.settings import Settings, SettingsError, load_settings
+from flows.context import build_context, provide_context, reset_context
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlmodel import Session
 
     from duban.fast_db import FastConn
+    from flows.context import FlowContext
     from models.repo.evidence import EvidenceStore
 
 
@@ -90,7 +95,9 @@ def fast_reading() -> Iterator[FastConn | Connection]:
 
 
 def reset() -> None:
-    """Forget cached settings and engines (tests change the environment between commands)."""
+    """Forget cached settings and engines (tests change the environment between commands), and
+    the flows' context built from them."""
+    reset_context()
     while _ENGINES:
         _ENGINES.pop().dispose()
     settings.cache_clear()
@@ -129,3 +136,18 @@ def evidence_store() -> EvidenceStore:
         max_bytes=int(st.evidence_max_mb * 1024 * 1024),
         quota_bytes=int(st.evidence_quota_mb * 1024 * 1024),
     )
+
+
+def flow_context_from_settings() -> FlowContext:
+    """The flows' context from this installation's settings (registered below for flows/)."""
+    st = settings()
+    return build_context(
+        engine=migrated_engine(),
+        send=st.send_config(),
+        calendar_file=st.calendar_file,
+        policy_file=st.policy_file,
+        pending_give_up_hours=st.pending_give_up_hours,
+    )
+
+
+provide_context(flow_context_from_settings)

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from intake import limits
+from notify.config import DELIVERY_MODES, SendConfig
 from notify.mask import mask_password, remember, remember_url
 
 SMTP_TLS_MODES = ("none", "starttls", "ssl")
-# auto: e-mail by SMTP when DUBAN_SMTP_HOST is set (else the outbox), robots to their URLs;
-# outbox: every channel writes to the outbox (demos, drills, a directory with example URLs).
-DELIVERY_MODES = ("auto", "outbox")
+# DELIVERY_MODES (notify/config.py): auto: e-mail by SMTP when DUBAN_SMTP_HOST is set (else the
+# outbox), robots to their URLs; outbox: every channel writes to the outbox (demos, drills, a
+# directory with example URLs).
 
 
 class SettingsError(ValueError):
@@ -88,6 +89,11 @@ class Settings:
     def resolved_outbox_dir(self) -> Path:
         """Where the outbox channel writes messages."""
         return self.outbox_dir or self.home / "outbox"
+
+    def send_config(self) -> SendConfig:
+        """What notify/ needs to send (notify never reads the settings itself)."""
+        same = {f.name: getattr(self, f.name) for f in fields(SendConfig) if f.name != "outbox_dir"}
+        return SendConfig(outbox_dir=self.resolved_outbox_dir, **same)
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict, with secrets masked (for `duban doctor`)."""

@@ -23,7 +23,7 @@ log = logging.getLogger("duban.delivery")
 def pipeline() -> Pipeline:
     """The process's delivery pipeline, built from the settings once."""
     ctx = flow_context()
-    return build_pipeline(ctx.settings, ctx.engine)
+    return build_pipeline(ctx.send, ctx.engine)
 
 
 # Retries happen inside the pipeline, per message, never here; and never a cached or persisted

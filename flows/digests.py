@@ -18,6 +18,7 @@ from flows.tick import make_item
 from models.directory import Unit
 from models.repo.units import find_unit
 from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
+from notify.config import SendConfig
 from notify.notice import Audience, Item, Notice
 from schedules.clock import OFFICE_TZ, parse_aware
 
@@ -48,15 +49,15 @@ def _open_rows(
     return session.exec(stmt.order_by(col(Unit.name), col(Obligation.due_on))).all()
 
 
-def office_unit_id(ctx: FlowContext, session: Session) -> int | None:
+def office_unit_id(send: SendConfig, session: Session) -> int | None:
     """Where the office's own notices go: None means DUBAN_OFFICE_EMAIL (when it is set), else the
     directory's office unit (kind office; the one named like DUBAN_OFFICE_NAME first), else None."""
-    if ctx.settings.office_email:
+    if send.office_email:
         return None
     offices = session.exec(
         select(Unit).where(Unit.kind == "office", Unit.status == "active").order_by(col(Unit.name))
     ).all()
-    named = [u for u in offices if ctx.settings.office_name in u.name]
+    named = [u for u in offices if send.office_name in u.name]
     chosen = (named or list(offices) or [None])[0]
     return chosen.id if chosen is not None else None
 
@@ -69,7 +70,7 @@ def build_office_digest(ctx: FlowContext, session: Session, now: datetime) -> No
     items = tuple(_item(ctx, r, today, f"digest@{today.isoformat()}") for r in rows)
     if not items:
         return None
-    office = office_unit_id(ctx, session)
+    office = office_unit_id(ctx.send, session)
     return Notice(
         unit_id=office,
         audience=Audience.OFFICE,
@@ -157,7 +158,7 @@ def _deliver(notices: list[Notice], now: datetime) -> dict[str, Any]:
             delivered += 1
         else:
             status = "稍后重试" if "retry" in result.outcome.values() else "未送达"
-            who = names.get(notice.unit_id) or flow_context().settings.office_name
+            who = names.get(notice.unit_id) or flow_context().send.office_name
             undelivered.append(f"{who}（{status}）")
     return {
         "notices": len(notices),
@@ -197,12 +198,12 @@ def preview_office_digest(at: datetime) -> str | None:
             return None
         units = load_units(session, [notice.unit_id]) if notice.unit_id else {}
     entry = units.get(notice.unit_id) if notice.unit_id else None
-    name = entry.unit.name if entry else ctx.settings.office_name
-    routes = routes_for(notice, entry, ctx.settings.office_email)
+    name = entry.unit.name if entry else ctx.send.office_name
+    routes = routes_for(notice, entry, ctx.send.office_email)
     to = "、".join(r.recipient for r in routes) or (
         "无人可收（请设置 DUBAN_OFFICE_EMAIL，或在单位目录中加入类型为办公室的本单位及其邮箱）"
     )
-    rendered = Renderer(office_info(ctx.settings), ctx.settings.templates_dir).render(
+    rendered = Renderer(office_info(ctx.send), ctx.send.templates_dir).render(
         notice, recipient_name=name, at=at, formats=("subject", "text")
     )
     workday = ctx.calendar.is_workday(at.astimezone(OFFICE_TZ).date())

@@ -52,7 +52,7 @@ def paper_kind(p: Planned) -> str | None:
 def _renderer(ctx: FlowContext) -> Renderer:
     if id(ctx) not in _RENDERERS:
         _RENDERERS.clear()
-        _RENDERERS[id(ctx)] = Renderer(office_info(ctx.settings), ctx.settings.templates_dir)
+        _RENDERERS[id(ctx)] = Renderer(office_info(ctx.send), ctx.send.templates_dir)
     renderer = _RENDERERS[id(ctx)]
     renderer.refresh()
     return renderer
@@ -93,7 +93,7 @@ def issue_papers(planned: Sequence[Planned], now: datetime) -> int:
     ctx = flow_context()
     renderer = _renderer(ctx)
     today = now.astimezone(OFFICE_TZ).date()
-    office = {"name": ctx.settings.office_name, "contact": ctx.settings.office_contact}
+    office = {"name": ctx.send.office_name, "contact": ctx.send.office_contact}
     made = 0
     with Session(ctx.engine) as session:
         every = [(p.obligation_id, p.item.seq) for ps in groups.values() for p in ps]

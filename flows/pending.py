@@ -69,7 +69,7 @@ def retry_pending(
         rows=rows,
         skipped={},
         deliver=deliver,
-        office_email=ctx.settings.office_email,
+        office_email=ctx.send.office_email,
         by=ACTOR,
         now=now,
         mark=False,

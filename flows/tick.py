@@ -369,7 +369,7 @@ def _resend_unreceived(now: datetime, total: TickSummary, stop: threading.Event 
 
 
 def _retry_pending(now: datetime, total: TickSummary, stop: threading.Event | None) -> None:
-    hours = flow_context().settings.pending_give_up_hours
+    hours = flow_context().pending_give_up_hours
     done = run_task(retry_pending_task, now, timedelta(hours=hours), stop)
     total.retried, total.superseded, total.given_up = done.retried, done.superseded, done.given_up
     total.add(done.report.counts())

@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from duban.settings import Settings
 from models.db import session_scope
 from models.repo.audit import record_event
 from models.repo.deliveries import (
@@ -36,6 +35,7 @@ from models.repo.papers import paper_files
 from models.repo.queue import queue_unreachable
 from notify.breaker import HostBreaker, host_of
 from notify.channels import build_transports, office_info
+from notify.config import SendConfig
 from notify.jobs import Job, claim_requests, outcome_of, result_of
 from notify.keys import message_key
 from notify.notice import Notice
@@ -488,19 +488,19 @@ def _at(now: datetime, started: float) -> datetime:
 
 
 def build_pipeline(
-    settings: Settings,
+    config: SendConfig,
     engine: Engine,
     *,
     options: PipelineOptions | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Pipeline:
-    """The installation's pipeline: transports and templates from the settings."""
-    office = office_info(settings)
-    opts = options or PipelineOptions(office_email=settings.office_email)
+    """The installation's pipeline: transports and templates from the config."""
+    office = office_info(config)
+    opts = options or PipelineOptions(office_email=config.office_email)
     return Pipeline(
         engine=engine,
-        transports=build_transports(settings),
-        renderer=Renderer(office, settings.templates_dir),
+        transports=build_transports(config),
+        renderer=Renderer(office, config.templates_dir),
         options=opts,
         sleep=sleep,
     )

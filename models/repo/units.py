@@ -13,7 +13,7 @@ from models.directory import Channel, Contact, GroupMember, Unit, UnitAlias, Uni
 from models.repo.audit import record_event
 
 if TYPE_CHECKING:
-    from duban.directory import DirectorySpec, GroupSpec, UnitSpec
+    from models.directory_spec import DirectorySpec, GroupSpec, UnitSpec
 
 
 @dataclass

@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from duban.cli import app
-from duban.cli_common import InputError, format_duration, parse_date
+from duban.cli.common import InputError, format_duration, parse_date
 from duban.directory import DirectoryError, load_directory
 from duban.labels import CHANNEL_LABEL, UNIT_KIND_LABEL
 from models.directory import CHANNEL_TYPES, UNIT_KINDS

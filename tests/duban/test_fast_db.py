@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from duban import fast_db, runtime, status_view
+from duban import fast_db, runtime
+from duban.cli import status_view
 from duban.office_views import list_obligations, list_queue
 from tests.flows.conftest import Office, days, office, tick_at
 

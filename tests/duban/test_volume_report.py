@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from duban.volume_report import measure_sent
+from duban.cli.volume_report import measure_sent
 from models.directory import Unit
 from models.repo.audit import record_event
 from models.tables import Milestone, Obligation, Plan, Task

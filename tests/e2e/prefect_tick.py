@@ -270,10 +270,10 @@ def task_runs_of(client: Any, flow_run_ids: list[Any]) -> dict[str, int]:
 
 
 EXPECTED_DEPLOYMENTS = {
-    "duban-tick/tick": "flows/tick.py:tick_flow",
-    "duban-monthly-cycle/monthly": "flows/monthly.py:monthly_cycle_flow",
-    "duban-daily-digest/daily-digest": "flows/digests.py:daily_digest_flow",
-    "duban-weekly-summary/weekly-summary": "flows/digests.py:weekly_summary_flow",
+    "duban-tick/tick": "duban/deployments.py:tick_flow",
+    "duban-monthly-cycle/monthly": "duban/deployments.py:monthly_cycle_flow",
+    "duban-daily-digest/daily-digest": "duban/deployments.py:daily_digest_flow",
+    "duban-weekly-summary/weekly-summary": "duban/deployments.py:weekly_summary_flow",
 }
 
 

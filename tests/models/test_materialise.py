@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from duban.settings import load_settings
 from flows.context import FlowContext
 from intake import parse_path
 from models.directory import GroupMember, Unit, UnitGroup
@@ -20,6 +19,7 @@ from models.repo.obligations import activate_plan, materialise_active_plans
 from models.repo.plans import store_draft
 from models.repo.units import find_group
 from models.tables import Milestone, Obligation, Task
+from notify.config import SendConfig
 from schedules.calendar_data import load_calendar
 from schedules.clock import OFFICE_TZ
 from schedules.policy import PolicySet
@@ -35,9 +35,7 @@ PLAN = """序号,任务,时间节点,责任单位,配合单位,区领导
 
 @pytest.fixture
 def ctx(engine: Engine) -> FlowContext:
-    return FlowContext(
-        engine=engine, settings=load_settings({}), calendar=CAL, policies=PolicySet()
-    )
+    return FlowContext(engine=engine, send=SendConfig(), calendar=CAL, policies=PolicySet())
 
 
 @pytest.fixture
@@ -156,7 +154,7 @@ def _with_progress(ctx: FlowContext) -> FlowContext:
 
     return FlowContext(
         engine=ctx.engine,
-        settings=ctx.settings,
+        send=ctx.send,
         calendar=ctx.calendar,
         policies=PolicySet(default=Policy(progress=True)),
     )

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from duban.settings import load_settings
 from flows.context import FlowContext
 from intake import parse_text
 from models.directory import Unit
@@ -21,6 +20,7 @@ from models.repo.obligations import activate_plan
 from models.repo.plans import load_parsed, store_draft
 from models.repo.reconcile import revise_plan
 from models.tables import Milestone, Obligation
+from notify.config import SendConfig
 from schedules.calendar_data import load_calendar
 from schedules.clock import OFFICE_TZ
 from schedules.policy import PolicySet
@@ -37,7 +37,7 @@ PLAN = """示例镇2024年安全生产工作要点
 @pytest.fixture
 def ctx(engine: Engine) -> FlowContext:
     return FlowContext(
-        engine=engine, settings=load_settings({}), calendar=load_calendar(), policies=PolicySet()
+        engine=engine, send=SendConfig(), calendar=load_calendar(), policies=PolicySet()
     )
 
 

@@ -23,7 +23,6 @@ from typer.testing import CliRunner
 from duban import runtime
 from duban.cli import app
 from duban.directory import load_directory
-from duban.settings import load_settings
 from flows.context import FlowContext, reset_context
 from intake import parse_path
 from intake.model import ParsedPlan
@@ -42,6 +41,7 @@ from models.repo.reconcile import (
 )
 from models.repo.units import apply_directory
 from models.tables import QueueItem
+from notify.config import SendConfig
 from schedules.calendar_data import load_calendar
 from schedules.clock import OFFICE_TZ
 from schedules.machine import Event
@@ -62,9 +62,7 @@ POLICY = Policy(assign=False)
 
 @pytest.fixture
 def ctx(engine: Engine) -> FlowContext:
-    return FlowContext(
-        engine=engine, settings=load_settings({}), calendar=CAL, policies=PolicySet()
-    )
+    return FlowContext(engine=engine, send=SendConfig(), calendar=CAL, policies=PolicySet())
 
 
 @pytest.fixture

@@ -299,7 +299,7 @@ def test_it_reads_the_ca_file_from_duban_toml_and_the_environment(tmp_path: Path
     )
     settings = load_settings({"DUBAN_CONFIG": str(toml), "DUBAN_HOME": str(tmp_path)})
     assert settings.smtp_ca_file == Path("/etc/duban/office-ca.pem")
-    email = build_transports(settings)["email"]
+    email = build_transports(settings.send_config())["email"]
     assert isinstance(email, Email) and email.config.ca_file == settings.smtp_ca_file
     env = {"DUBAN_CONFIG": str(toml), "DUBAN_SMTP_CA_FILE": ""}
     assert load_settings(env).smtp_ca_file is None  # empty: the system's trust

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from duban import runtime
-from duban.cli_common import fail, json_option, mask_secret, mask_url, print_json
-from duban.cli_zh import DubanTyper
+from duban.cli.common import fail, json_option, mask_secret, mask_url, print_json
+from duban.cli.zh import DubanTyper
 from duban.labels import CHANNEL_LABEL, UNIT_KIND_LABEL, UNIT_STATUS_LABEL
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from duban import runtime
-from duban.cli_common import json_option, print_json
-from duban.cli_zh import DubanTyper
+from duban.cli.common import json_option, print_json
+from duban.cli.zh import DubanTyper
 
 app = DubanTyper()
 

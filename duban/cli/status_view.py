@@ -1,6 +1,6 @@
 """What `duban status` reports (read-only), through SQLAlchemy Core.
 
-Moved out of duban/health.py (which keeps `doctor`): `status` is typed all day and starts in well
+Moved out of duban/cli/health.py (which keeps `doctor`): `status` is typed all day and starts in well
 under a second only without the ORM and Prefect, which health.py's doctor checks import.
 """
 
@@ -27,7 +27,7 @@ CALM = {
 
 
 def delivery_state(conn: Connection | FastConn) -> dict[str, Any]:
-    """Messages waiting, failed, in flight or repeated, by host (duban/health.py's counts).
+    """Messages waiting, failed, in flight or repeated, by host (duban/cli/health.py's counts).
 
     Those counts need the ORM; they are all zero unless some delivery row has failed, is being
     sent or was re-sent after a crash, which one indexed query tells: only then is the ORM loaded.
@@ -49,7 +49,7 @@ def delivery_state(conn: Connection | FastConn) -> dict[str, Any]:
         return dict(CALM, failing_hosts=[])
     from sqlmodel import Session
 
-    from duban.health import delivery_state as full_state
+    from duban.cli.health import delivery_state as full_state
 
     with Session(runtime.migrated_engine()) as session:
         return full_state(session)

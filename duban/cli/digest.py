@@ -7,7 +7,7 @@ import threading
 import typer
 
 from duban import runtime
-from duban.cli_common import json_option, print_json
+from duban.cli.common import json_option, print_json
 
 
 def digest_cmd(
@@ -51,7 +51,7 @@ def rollcall_cmd(
 
     from sqlmodel import Session
 
-    from duban.cli_common import InputError
+    from duban.cli.common import InputError
     from flows.monthly import roll_call
 
     found = re.fullmatch(r"\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*", month)

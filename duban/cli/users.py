@@ -8,8 +8,8 @@ from datetime import timedelta
 import typer
 
 from duban import runtime
-from duban.cli_common import fail, print_json
-from duban.cli_zh import DubanTyper
+from duban.cli.common import fail, print_json
+from duban.cli.zh import DubanTyper
 
 users = DubanTyper()
 portal = DubanTyper()

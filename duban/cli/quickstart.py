@@ -12,10 +12,10 @@ from typing import Any
 import typer
 
 from duban import runtime
-from duban.cli_common import fail
+from duban.cli.common import fail
 from schedules.clock import OFFICE_TZ
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 STAGE_CN = {
     "assign": "交办",
     "remind": "提醒",
@@ -54,8 +54,10 @@ def _load_examples(examples: Path, *, replay: bool) -> date:
     typer.echo(
         f"单位目录: {len(spec.units)} 个单位，{len(spec.groups)} 个分组（{examples / 'units.yaml'}）"
     )
+    now, actor = runtime.current_time(), runtime.actor()
     imported = [
-        (p, import_plan_flow.fn(path=str(p))) for p in sorted((examples / "plans").glob("*"))
+        (p, import_plan_flow.fn(path=str(p), now=now, actor=actor))
+        for p in sorted((examples / "plans").glob("*"))
     ]
     with Session(runtime.engine()) as s:
         plans = [s.get(Plan, int(r["plan_id"])) for _, r in imported]
@@ -197,7 +199,7 @@ def demo(
     first: date, days: int, seconds_per_day: float, submit_rate: float = 0.6, seed: int = 1
 ) -> None:
     """Run the jobs over simulated days (the fast clock), printing what each day did."""
-    from duban.demo import run_demo
+    from duban.cli.demo import run_demo
     from flows.jobs import run_periodic_jobs, tick_job
 
     typer.echo(
@@ -233,7 +235,7 @@ def demo(
 def _summary() -> None:
     from sqlmodel import Session, func, select
 
-    from duban.volume_report import measure_sent
+    from duban.cli.volume_report import measure_sent
     from models.tables import Delivery, QueueItem
     from schedules.volume import render_volume
 
@@ -304,7 +306,7 @@ def quickstart(
         if web:
             serve_pages(start + timedelta(days=max(days, 0)))
         return
-    from duban.cli_service import serve_cmd
+    from duban.cli.service import serve_cmd
 
     typer.echo(
         "按真实时间运行服务（Ctrl-C 停止）；示例计划的日期已过，节点在“待确认”清单中: duban obligation list --status to_confirm"
@@ -320,8 +322,8 @@ def serve_pages(day: date) -> None:
     from sqlalchemy import func
     from sqlmodel import col, select
 
-    from duban.cli_users import unit_link
-    from duban.cli_web import web_cmd
+    from duban.cli.users import unit_link
+    from duban.cli.web import web_cmd
     from models.repo.accounts import AccountError, add_user, set_password
     from models.tables import Obligation
 

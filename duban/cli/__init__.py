@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import typer
 
-from duban import (
-    cli_activate,
-    cli_db,
-    cli_digest,
-    cli_main,
-    cli_notify,
-    cli_office,
-    cli_plan,
-    cli_report,
-    cli_resend,
-    cli_service,
-    cli_simulate,
-    cli_units,
-    cli_users,
-    cli_web,
-)
-from duban.cli_zh import DubanTyper, RootGroup
+# The sub-modules keep their old names here (cli_X) so that this registration table reads as
+# before the CLI became a package (and merges with edits made to it before the move).
+from duban.cli import activate as cli_activate
+from duban.cli import db as cli_db
+from duban.cli import digest as cli_digest
+from duban.cli import notify as cli_notify
+from duban.cli import office as cli_office
+from duban.cli import plan as cli_plan
+from duban.cli import quickstart as cli_main
+from duban.cli import report as cli_report
+from duban.cli import resend as cli_resend
+from duban.cli import service as cli_service
+from duban.cli import simulate as cli_simulate
+from duban.cli import units as cli_units
+from duban.cli import users as cli_users
+from duban.cli import web as cli_web
+from duban.cli.zh import DubanTyper, RootGroup
 
 app = DubanTyper(cls=RootGroup, help="督办 duban: 工作计划任务的提醒、催办、督办与通报。")
 
@@ -76,5 +76,5 @@ app.add_typer(cli_notify.templates_app, name="templates", help="消息模板：�
 
 
 def main() -> None:
-    """Console entry point (errors become one `错误:` line: see duban/cli_zh.py)."""
+    """Console entry point (errors become one `错误:` line: see duban/cli/zh.py)."""
     app()

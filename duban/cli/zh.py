@@ -88,7 +88,7 @@ USER_ERRORS = (
     ("duban.settings", "SettingsError"),
     ("duban.directory", "DirectoryError"),
     ("duban.office_views", "ViewError"),
-    ("duban.cli_common", "InputError"),
+    ("duban.cli.common", "InputError"),
     ("models.repo.plan_rows", "PlanError"),
     ("models.repo.queue", "QueueError"),
     ("schedules.machine", "TransitionError"),

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from duban import runtime
-from duban.cli_common import fail, json_option, print_json
-from duban.cli_zh import DubanTyper
+from duban.cli.common import fail, json_option, print_json
+from duban.cli.zh import DubanTyper
 
 if TYPE_CHECKING:
     from notify.targets import Route
@@ -44,12 +44,12 @@ def test_cmd(
     if not routes:
         fail(f"{found.name} 没有启用的渠道，或邮件渠道没有带邮箱的联系人")
     try:
-        content = Renderer(office_info(settings), settings.templates_dir).render(
+        content = Renderer(office_info(settings.send_config()), settings.templates_dir).render(
             notice, recipient_name=found.name, at=now
         )
     except RenderError as exc:
         fail(f"测试消息模板有误: {exc}")
-    results = _send_tests(routes, content, build_transports(settings), now)
+    results = _send_tests(routes, content, build_transports(settings.send_config()), now)
     _print_results(found.name, results, as_json)
     if not all(r["ok"] for r in results):
         raise typer.Exit(1)
@@ -113,7 +113,7 @@ def check_cmd(
 
     settings = runtime.settings()
     folder = folder or settings.templates_dir
-    problems = check_templates(folder, office_info(settings))
+    problems = check_templates(folder, office_info(settings.send_config()))
     for p in problems:
         typer.echo(str(p), err=True)
     where = f"{folder}（其余用内置模板）" if folder else "内置模板"

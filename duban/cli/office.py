@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from duban import runtime
-from duban.cli_common import (
+from duban.cli.common import (
     InputError,
     all_option,
     date_option,
@@ -27,7 +27,7 @@ from duban.cli_common import (
     page_footer,
     print_json,
 )
-from duban.cli_zh import DubanTyper
+from duban.cli.zh import DubanTyper
 
 if TYPE_CHECKING:
     from sqlmodel import Session

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 
 from duban import runtime
-from duban.cli_common import format_duration, json_option, print_json
+from duban.cli.common import format_duration, json_option, print_json
 from schedules.clock import utc_now
 
 LEASE_NAME = "sender"
@@ -284,7 +284,7 @@ def serve_cmd(
 
 def status_cmd(as_json: bool = json_option()) -> None:
     """服务状态：上次 tick、延迟、到期与逾期数量、督办队列、失败渠道、主/备实例、日历覆盖年份。"""
-    from duban.status_view import collect_status
+    from duban.cli.status_view import collect_status
 
     info = collect_status(LEASE_NAME)
     if as_json:
@@ -313,7 +313,7 @@ def status_cmd(as_json: bool = json_option()) -> None:
         typer.echo(f"{label}: {value}")
     lines = []
     if info["failing_hosts"]:
-        from duban.health import trouble_lines
+        from duban.cli.health import trouble_lines
 
         lines = trouble_lines(info)
     typer.echo("失败主机: " + ("无" if not lines else ""))
@@ -341,7 +341,7 @@ def periodic_line(job: dict[str, Any]) -> str:
 
 def doctor_cmd(as_json: bool = json_option()) -> None:
     """体检：数据库与迁移、模板、渠道设置、工作日日历覆盖。发现问题时退出码非零。"""
-    from duban.health import collect_doctor
+    from duban.cli.health import collect_doctor
 
     checks = collect_doctor()
     if as_json:

@@ -10,7 +10,7 @@ from datetime import date
 
 import typer
 
-from duban.cli_common import date_option, json_option
+from duban.cli.common import date_option, json_option
 
 
 def simulate_cmd(
@@ -26,6 +26,6 @@ def simulate_cmd(
     as_json: bool = json_option(),
 ) -> None:
     """模拟计划执行：按模拟时钟逐日列出提醒、催办、督办、通报（不发送任何消息，不保存任何数据）。"""
-    from duban.simulation import run_simulation
+    from duban.cli.simulation import run_simulation
 
     run_simulation(plan, date_from, date_to, submit_rate, seed, as_json)

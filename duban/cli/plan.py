@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from duban import runtime
-from duban.cli_common import fail, id_argument, json_option, print_json
-from duban.cli_zh import DubanTyper
+from duban.cli.common import fail, id_argument, json_option, print_json
+from duban.cli.zh import DubanTyper
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -46,7 +46,12 @@ def import_cmd(
 
     try:
         result = import_plan_flow.fn(
-            str(path), dry_run=dry_run, force=force, parent_task=parent_task
+            str(path),
+            dry_run=dry_run,
+            force=force,
+            parent_task=parent_task,
+            now=runtime.current_time(),
+            actor=runtime.actor(),
         )
     except (IntakeError, PlanError, SubPlanError) as exc:
         fail(str(exc))
@@ -83,7 +88,7 @@ def _print_preview(parsed: dict[str, Any]) -> None:
 
 
 def _print_unowned(items: list[dict[str, Any]]) -> None:
-    from duban.plan_views import unowned_lines
+    from duban.cli.plan_views import unowned_lines
 
     for line in unowned_lines(items):
         typer.echo(f"  {line}")
@@ -132,7 +137,7 @@ def list_cmd(as_json: bool = json_option()) -> None:
     """列出所有计划（编号、状态、年度、任务数、标题）。"""
     from sqlmodel import col, func, select
 
-    from duban.plan_views import plan_dict
+    from duban.cli.plan_views import plan_dict
     from models.tables import Plan, Task
 
     with runtime.transaction() as session:
@@ -159,7 +164,7 @@ def list_cmd(as_json: bool = json_option()) -> None:
 @app.command("show")
 def show_cmd(plan_id: int = id_argument("计划编号"), as_json: bool = json_option()) -> None:
     """查看一个计划：任务、责任单位和里程碑；列出目录中还没有的单位。"""
-    from duban.plan_views import describe_plan
+    from duban.cli.plan_views import describe_plan
     from models.repo.plan_parties import PendingParties
     from models.repo.plans import PlanError
 
@@ -292,7 +297,7 @@ def _print_changes(changes: PlanChanges, *, dry_run: bool, as_json: bool) -> Non
 @app.command("pending")
 def pending_cmd(plan_id: int = id_argument("计划编号"), as_json: bool = json_option()) -> None:
     """列出计划中目录还不认识的单位、分组和领导（待补充）。"""
-    from duban.plan_views import unowned_lines
+    from duban.cli.plan_views import unowned_lines
     from intake.model import unowned_items
     from models.repo.plan_parties import list_pending, unit_status
     from models.repo.plans import PlanError, get_plan, load_parsed

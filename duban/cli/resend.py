@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from duban import runtime
-from duban.cli_common import date_option, fail, json_option, mask_url, print_json
+from duban.cli.common import date_option, fail, json_option, mask_url, print_json
 from duban.labels import CHANNEL_LABEL, describe_choices
 from duban.labels import channel_type as parse_channel_type
 from schedules.clock import OFFICE_TZ
@@ -140,7 +140,7 @@ def resend_cmd(
     deliver = None
     if not dry_run:
         options = PipelineOptions(office_email=settings.office_email, actor=by.strip())
-        pipeline = build_pipeline(settings, engine, options=options)
+        pipeline = build_pipeline(settings.send_config(), engine, options=options)
         deliver = lambda notices, at: pipeline.deliver(notices, now=at)  # noqa: E731
     report = resend_deliveries(
         engine=engine,

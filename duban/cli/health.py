@@ -1,5 +1,5 @@
 """What `duban doctor` reports, and the delivery state `duban status` shows when messages are in
-trouble (read-only). The rest of `status` is duban/status_view.py, which starts without the ORM."""
+trouble (read-only). The rest of `status` is duban/cli/status_view.py, which starts without the ORM."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def _templates() -> dict[str, Any]:
     from notify.template_check import check_templates
 
     settings = runtime.settings()
-    problems = check_templates(settings.templates_dir, office_info(settings))
+    problems = check_templates(settings.templates_dir, office_info(settings.send_config()))
     detail = "全部模板渲染通过" if not problems else "；".join(str(p) for p in problems[:5])
     return _check("消息模板", not problems, detail)
 
@@ -171,8 +171,8 @@ def _mail_ca() -> dict[str, Any] | None:
 
 
 def _calendar(session: Session) -> dict[str, Any]:
-    from flows.context import flow_context
-    from schedules.calendar_data import check_coverage
+    # The calendar file alone, not the flows' whole context: a broken policy file is its own check.
+    from schedules.calendar_data import check_coverage, load_calendar
 
     today = runtime.current_time().astimezone(OFFICE_TZ).date()
     years = {today.year}
@@ -181,8 +181,9 @@ def _calendar(session: Session) -> dict[str, Any]:
     ).all():
         if y:
             years.update(range(y, (until or y) + 1))
-    warnings = check_coverage(flow_context().calendar, sorted(years))
-    covered = sorted(flow_context().calendar.covered_years)
+    calendar = load_calendar(runtime.settings().calendar_file)
+    warnings = check_coverage(calendar, sorted(years))
+    covered = sorted(calendar.covered_years)
     detail = (
         "；".join(warnings)
         if warnings
@@ -211,7 +212,6 @@ def collect_doctor() -> list[dict[str, Any]]:
 def _office(session: Session) -> dict[str, Any]:
     """Someone receives the office's digests and roll-call: DUBAN_OFFICE_EMAIL, or the office's own
     unit in the directory (kind office) with a contact that has an e-mail or a working channel."""
-    from flows.context import flow_context
     from flows.digests import office_unit_id
 
     settings = runtime.settings()
@@ -219,7 +219,7 @@ def _office(session: Session) -> dict[str, Any]:
         return _check(
             "办公室收件人", True, f"日报与点名发往 DUBAN_OFFICE_EMAIL={settings.office_email}"
         )
-    unit_id = office_unit_id(flow_context(), session)
+    unit_id = office_unit_id(settings.send_config(), session)
     if unit_id is None:
         return _check(
             "办公室收件人",
@@ -247,8 +247,8 @@ def _office(session: Session) -> dict[str, Any]:
 
 
 def _periodic() -> dict[str, Any]:
-    from duban.cli_service import periodic_line
-    from duban.status_view import periodic_state
+    from duban.cli.service import periodic_line
+    from duban.cli.status_view import periodic_state
 
     with runtime.reading() as conn:
         jobs = periodic_state(conn, runtime.current_time())

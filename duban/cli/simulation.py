@@ -19,7 +19,7 @@ import typer
 from sqlmodel import Session
 
 from duban import runtime
-from duban.cli_common import fail, print_json
+from duban.cli.common import fail, print_json
 from intake.errors import IntakeError
 from intake.model import ParsedPlan
 from models.repo.obligations import plan_period

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from duban import runtime
-from duban.cli_common import fail, id_argument
+from duban.cli.common import fail, id_argument
 
 
 def activate_cmd(
@@ -18,7 +18,7 @@ def activate_cmd(
 
     有时限却没有责任单位的任务会让该时限无人被催办：此时拒绝启用，除非加 --allow-unowned。
     """
-    from duban.plan_views import UNOWNED_HINT, unowned_lines
+    from duban.cli.plan_views import UNOWNED_HINT, unowned_lines
     from flows.context import flow_context
     from intake.model import unowned_items
     from models.repo.audit import record_event

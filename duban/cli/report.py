@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from duban import runtime
-from duban.cli_common import fail, id_argument, json_option, print_json
-from duban.cli_zh import DubanTyper
+from duban.cli.common import fail, id_argument, json_option, print_json
+from duban.cli.zh import DubanTyper
 
 if TYPE_CHECKING:
     from datetime import date
@@ -303,7 +303,7 @@ def assess_cmd(
     """考核：各单位在考核期内的得分（按策略文件 assessment 的权重扣分）、扣分明细与排名。"""
     from datetime import date, timedelta
 
-    from duban.cli_common import parse_date
+    from duban.cli.common import parse_date
     from duban.ledger import write_assessment_xlsx
     from flows.context import flow_context
     from models.repo.reports import active_plan_ids, assessment
