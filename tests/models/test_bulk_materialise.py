@@ -14,7 +14,6 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from duban.settings import load_settings
 from flows.context import FlowContext
 from intake import parse_path
 from models.db import session_scope
@@ -23,6 +22,7 @@ from models.repo import bulk_obligations
 from models.repo.obligations import activate_plan, materialise_plan
 from models.repo.plans import store_draft
 from models.tables import AuditEvent, Milestone, Obligation, Plan, Task
+from notify.config import SendConfig
 from schedules.calendar_data import load_calendar
 from schedules.clock import OFFICE_TZ
 from schedules.policy import Policy, PolicySet
@@ -56,7 +56,7 @@ def engine_pg(engine: Engine) -> Engine:
 def ctx(engine_pg: Engine) -> FlowContext:
     return FlowContext(
         engine=engine_pg,
-        settings=load_settings({}),
+        send=SendConfig(),
         calendar=load_calendar(),
         policies=PolicySet(default=Policy(progress=True)),
     )
