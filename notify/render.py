@@ -208,6 +208,7 @@ def build_context(
     local = at.astimezone(OFFICE_TZ)
     b = notice.bulletin
     return {
+        "rollcall": rollcall_vars(notice),
         "bulletin": {
             "number": b.number if b else "",
             "title": b.title if b else "",
@@ -230,6 +231,21 @@ def build_context(
         "notes": list(notice.notes),
         "date_text": format_date(local.date()),
         "time_text": local.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def rollcall_vars(notice: Notice) -> dict[str, Any]:
+    """The roll-call's month in words and its two lists (empty for any other notice)."""
+    r = notice.rollcall
+    if r is None:
+        return {"month": "", "month_text": "", "reported": [], "missing": [], "total": 0}
+    year, month = (int(x) for x in r.month.split("-"))
+    return {
+        "month": r.month,
+        "month_text": f"{year}年{month}月",
+        "reported": list(r.reported),
+        "missing": list(r.missing),
+        "total": len(r.reported) + len(r.missing),
     }
 
 
