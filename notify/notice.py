@@ -75,6 +75,8 @@ class Item:
     unit_name: str
     is_report: bool = False
     role: str = "lead"  # the unit's part in the duty: lead (牵头) or support (配合)
+    plan_level: str = "区"  # the level of the committee that issued the plan: 镇, 区 or 市
+    next_step: str = ""  # what the office does next about it, with its date (notify/wording.py)
 
 
 @dataclass(frozen=True)
