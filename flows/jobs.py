@@ -232,6 +232,8 @@ def job_outcome(result: dict[str, Any]) -> str:
     if "delivered" not in result:  # the monthly cycle
         closed = result.get("closed")
         done = f"，{closed['month']} 月报送点名已记录" if closed else ""
+        if result.get("closed_late"):
+            done += f"，{result['closed_late']['month']} 月报送点名已补记"
         for call in result.get("rollcall") or []:
             done += "，" + rollcall_outcome(call)
         return f"补齐报送义务 {result.get('materialised', 0)} 条{done}{caught}"

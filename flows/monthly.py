@@ -165,6 +165,10 @@ def monthly_cycle(at: datetime) -> dict[str, Any]:
     if today.day > 26:  # reports were due by the 26th: this month's roll-call, once
         with Session(ctx.engine) as session:
             out["closed"] = close_report_month(session, _month_start(today), at)
+    else:  # down from the 27th to the month's end: last month's roll-call is recorded now
+        late = close_missed_month(previous_month(_month_start(today)), at)
+        if late is not None:
+            out["closed_late"] = late
     if ctx.calendar.is_workday(today):
         sent = [r for m in rollcall_months(today) if (r := deliver_rollcall(m, at))]
         if sent:
@@ -172,6 +176,15 @@ def monthly_cycle(at: datetime) -> dict[str, Any]:
     if today >= ctx.calendar.workday_on_or_after(_month_start(today)):
         out["bulletins"] = draft_bulletins(previous_month(_month_start(today)), at)
     return out
+
+
+def close_missed_month(month: date, at: datetime) -> dict[str, Any] | None:
+    """Record `month`'s roll-call if no run did (None when one did, or no report fell due)."""
+    with Session(flow_context().engine) as session:
+        info = roll_call(session, month)
+        if not info["reported"] and not info["missing"]:
+            return None
+        return close_report_month(session, month, at)
 
 
 def rollcall_months(today: date) -> list[date]:

@@ -83,6 +83,19 @@ def test_it_catches_up_and_retries_a_roll_call_the_relay_refused(office: Office)
     assert len(_rollcalls(office)) == 1
 
 
+def test_a_month_no_run_closed_is_recorded_and_sent_after_the_downtime(office: Office) -> None:
+    _at("2024-09-26T09:06:00+08:00")
+    run("tick")
+    _at("2024-10-08T08:40:00+08:00")  # nothing ran from the 27th to the end of September
+    line = _monthly_line(run("tick"))
+    assert "2024-09 月报送点名已补记" in line and "2024-09 月报送点名已送达办公室" in line
+    assert len(_rollcalls(office)) == 1
+    _at("2024-10-09T08:40:00+08:00")
+    line = _monthly_line(run("tick"))
+    assert "补记" not in line and "月报送点名" not in line
+    assert len(_rollcalls(office)) == 1
+
+
 def test_the_roll_call_preview_prints_the_message_and_sends_nothing(office: Office) -> None:
     _at("2024-09-27T08:00:00+08:00")
     out = run("rollcall", "--month", "2024-09")
