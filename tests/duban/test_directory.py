@@ -280,3 +280,27 @@ def test_the_example_directory_is_one_districts() -> None:
     for other in ("华阳路街道", "新华路街道", "虹桥街道", "新泾镇", "北新泾街道"):  # 长宁区
         assert other not in towns
         assert all(other not in g.members for g in spec.groups)
+
+
+TOWN = EXAMPLES / "town" / "units.yaml"
+TOWN_PLAN = EXAMPLES / "plans" / "2024-2026_镇安全生产治本攻坚三年行动方案.md"
+
+
+def test_the_town_plan_has_a_directory_of_its_own(cli_env: Path) -> None:
+    from duban.directory import load_directory
+
+    spec = load_directory(TOWN)
+    town = {u.name for u in spec.units}
+    code, _, err = _run("units", "import", str(TOWN))
+    assert code == 0, err
+    code, out, err = _run("import", str(TOWN_PLAN))
+    assert code == 0, err
+    plan_id = out.split("草稿计划 ")[1].split("：")[0].split(":")[0].strip()
+    code, out, err = _run("plan", "activate", plan_id)
+    assert code == 0 and "待补充" not in err, err
+    code, out, _ = _run("obligation", "list", "--plan", plan_id, "--all", "--json")
+    units = {row["unit"] for row in json.loads(out)["items"]}
+    # "各成员单位" is the town committee's members here, never the district's bureaus.
+    assert units and units <= town, sorted(units - town)
+    assert not any(u.startswith("区") for u in units)
+    assert {"规建办", "徐泾村"} <= units
