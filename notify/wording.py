@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from schedules.calendar import WorkCalendar
 from schedules.policy import Policy
@@ -20,6 +21,7 @@ _TOWN = re.compile(r"[镇乡]|街道|办事处")
 _DISTRICT = re.compile(r"区")
 
 
+@lru_cache(maxsize=256)  # a tick asks once per item, for a handful of plans
 def plan_level(issuer: str, title: str = "") -> str:
     """The level of the committee that issued a plan: 镇 (a town's or street's), 区 or 市.
 
