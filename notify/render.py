@@ -210,7 +210,7 @@ def build_context(
         groups.setdefault(it["unit"], []).append(it)
     top = [it for it in items if it["level"] == notice.level]
     levels = {i.plan_level for i in notice.items}
-    level = levels.pop() if len(levels) == 1 else "区"
+    level = levels.pop() if len(levels) == 1 else ""  # plans of several levels: none named
     local = at.astimezone(OFFICE_TZ)
     b = notice.bulletin
     return {
@@ -238,7 +238,7 @@ def build_context(
         "next_steps": list(dict.fromkeys(it["next_step"] for it in top if it["next_step"])),
         "plan_level": level,
         "level_leader": f"{level}领导",
-        "plan_office": plan_office(level, office.name),
+        "plan_office": plan_office(level, office.name) if level else office.name,
         "units": [{"name": name, "entries": its} for name, its in groups.items()],
         "notes": list(notice.notes),
         "date_text": format_date(local.date()),

@@ -128,3 +128,13 @@ def test_the_office_template_promises_what_the_default_policy_does() -> None:
     _, text, _, _ = _render(Notice(1, Audience.UNIT_CONTACTS, (office,)))
     assert "工作日内" not in text and "将报区领导通报" not in text
     assert "区安委办不再逐项催办；仍未办结的，列入2024年9月月度通报" in text
+
+
+def test_a_message_over_plans_of_two_levels_names_neither_level() -> None:
+    town = _item("office", 2, -3, plan_level="镇", policy=DEFAULT)
+    district = Item(**{**_item("office", 2, -3, plan_level="区", policy=DEFAULT).__dict__,
+                       "obligation_id": 9})  # fmt: skip
+    subject, text, _, _ = _render(Notice(1, Audience.UNIT_CONTACTS, (town, district)))
+    assert subject == "【督办】规建办：2 项逾期工作已列入安委办督办"
+    assert "下一步：镇安委办不再逐项催办" in text and "下一步：区安委办不再逐项催办" in text
+    assert "各项的下一步见上文" in text
