@@ -77,7 +77,6 @@ def issue_papers(planned: Sequence[Planned], now: datetime) -> int:
                 overdue_days=max(0, -item.days_left),
                 issued=today,
                 reply_by=ctx.calendar.add_workdays(today, REPLY_DAYS[kind]),
-                next_step=item.next_step,
             )
 
             def make(number: int, facts: PaperFacts = facts) -> tuple[str, str, bytes, bytes, str]:

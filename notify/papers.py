@@ -44,7 +44,6 @@ class PaperFacts:
     overdue_days: int
     issued: date
     reply_by: date
-    next_step: str = ""  # what the office does next (notify/wording.py), from the policy in force
 
 
 def paper_context(facts: PaperFacts, *, number: str, office: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,7 +65,6 @@ def paper_context(facts: PaperFacts, *, number: str, office: Mapping[str, Any]) 
         "date_text": f"{facts.issued.year}年{facts.issued.month}月{facts.issued.day}日",
         "reply_by": facts.reply_by.isoformat(),
         "reply_by_text": format_date(facts.reply_by),
-        "next_step": facts.next_step,
     }
 
 
