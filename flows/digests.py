@@ -134,7 +134,7 @@ def build_leader_summaries(
     return notices
 
 
-def _deliver(notices: list[Notice], now: datetime) -> dict[str, Any]:
+def deliver_each(notices: list[Notice], now: datetime) -> dict[str, Any]:
     """Deliver each notice on its own pass, so that what is reported is what happened to it:
     `delivered` counts the notices that reached someone (now or earlier the same day or week),
     `undelivered` names the others (no address, every channel failing, or still to retry)."""
@@ -181,7 +181,7 @@ def leaders_joined(at: datetime, leader_ids: set[int]) -> dict[str, Any]:
         notices = build_leader_summaries(
             ctx, session, at, only=leader_ids, seq=f"joined@{today.isoformat()}"
         )
-    return _deliver(notices, at)
+    return deliver_each(notices, at)
 
 
 def preview_office_digest(at: datetime) -> str | None:
@@ -246,7 +246,7 @@ def daily_digest(at: datetime, check_day: bool = True) -> dict[str, Any]:
         return {"skipped": "非工作日"}
     with Session(ctx.engine) as session:
         notice = build_office_digest(ctx, session, at)
-    return _deliver([notice] if notice else [], at)
+    return deliver_each([notice] if notice else [], at)
 
 
 def weekly_summary(at: datetime, check_day: bool = True) -> dict[str, Any]:
@@ -259,4 +259,4 @@ def weekly_summary(at: datetime, check_day: bool = True) -> dict[str, Any]:
         return {"skipped": f"本周第一个工作日是 {first.isoformat()}"}
     with Session(ctx.engine) as session:
         notices = build_leader_summaries(ctx, session, at)
-    return _deliver(notices, at)
+    return deliver_each(notices, at)

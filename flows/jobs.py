@@ -232,12 +232,21 @@ def job_outcome(result: dict[str, Any]) -> str:
     if "delivered" not in result:  # the monthly cycle
         closed = result.get("closed")
         done = f"，{closed['month']} 月报送点名已记录" if closed else ""
-        sent = result.get("rollcall_sent")
-        if sent:
-            done += f"，点名{sent}"
+        if result.get("closed_late"):
+            done += f"，{result['closed_late']['month']} 月报送点名已补记"
+        for call in result.get("rollcall") or []:
+            done += "，" + rollcall_outcome(call)
         return f"补齐报送义务 {result.get('materialised', 0)} 条{done}{caught}"
     if not result.get("notices"):
         return f"没有需要发送的事项{caught}"
     missing = result.get("undelivered") or []
     text = f"送达 {result['delivered']}/{result['notices']} 份"
     return text + (f"；未送达: {'、'.join(missing)}" if missing else "") + caught
+
+
+def rollcall_outcome(call: dict[str, Any]) -> str:
+    """What one roll-call send did: delivered to the office, or to whom it did not get."""
+    if call.get("delivered"):
+        return f"{call['month']} 月报送点名已送达办公室"
+    missing = "、".join(call.get("undelivered") or []) or "办公室"
+    return f"{call['month']} 月报送点名未送达：{missing}（下次运行重试）"

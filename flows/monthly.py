@@ -2,7 +2,10 @@
 
 Each month each unit owes its report by the 26th (a recurring milestone marked `is_report`). The
 chase of those who did not report is the ordinary engine's work; this flow keeps the horizon
-materialised and writes the month's roll-call (who reported, who did not) to the audit log, once.
+materialised, writes the month's roll-call (who reported, who did not) to the audit log once, and
+delivers it to the office (its directory unit or DUBAN_OFFICE_EMAIL) through the pipeline: one
+delivery row per month and recipient, so restarts and catch-up never send it twice, and a failed
+send is tried again by the next run until it reaches the office.
 From the first working day of a month it drafts last month's 通报 (models/repo/documents.py), once
 per active plan and once for the office across plans, for the office to edit and approve.
 """
@@ -19,11 +22,13 @@ from flows.context import flow_context
 from flows.runner import in_worker_thread
 from models.directory import Unit
 from models.repo.audit import record_event
-from models.tables import AuditEvent, Milestone, Obligation, Plan
+from models.tables import AuditEvent, Delivery, Milestone, Obligation, Plan
+from notify.notice import Audience, Notice, RollCall
 from schedules.clock import OFFICE_TZ, parse_aware
 from schedules.report import previous_month
 
 REPORTED = ("submitted", "accepted")
+NOT_OWED = ("waived", "to_confirm")
 
 
 def _month_start(d: date) -> date:
@@ -44,10 +49,76 @@ def roll_call(session: Session, month: date) -> dict[str, Any]:
         .where(col(Obligation.occurrence) >= month, col(Obligation.occurrence) < end)
     ).all()
     reported = sorted({u.name for ob, u in rows if ob.status in REPORTED})
+    # Waived reports are owed by nobody; those already past when the plan was activated wait for
+    # the office to confirm them (to_confirm) and were never asked for.
     missing = sorted(
-        {u.name for ob, u in rows if ob.status not in REPORTED and ob.status != "waived"}
+        {u.name for ob, u in rows if ob.status not in REPORTED and ob.status not in NOT_OWED}
     )
     return {"month": month.strftime("%Y-%m"), "reported": reported, "missing": missing}
+
+
+def rollcall_notice(session: Session, month: date) -> Notice | None:
+    """The month's roll-call as a notice to the office; None when no monthly report fell due."""
+    from flows.digests import office_unit_id
+
+    info = roll_call(session, month)
+    if not info["reported"] and not info["missing"]:
+        return None
+    call = RollCall(info["month"], tuple(info["reported"]), tuple(info["missing"]))
+    unit = office_unit_id(flow_context(), session)
+    return Notice(unit_id=unit, audience=Audience.OFFICE, items=(), kind="rollcall", rollcall=call)
+
+
+def rollcall_delivered(session: Session, month: date) -> bool:
+    """Whether the month's roll-call already reached the office (a delivery row `sent`)."""
+    found = session.exec(
+        select(Delivery.id).where(
+            Delivery.stage == "rollcall",
+            Delivery.seq == f"month{month.strftime('%Y-%m')}",
+            Delivery.status == "sent",
+        )
+    )
+    return found.first() is not None
+
+
+def deliver_rollcall(month: date, at: datetime) -> dict[str, Any] | None:
+    """Send the month's roll-call to the office unless it already reached it; None when it did
+    (or when no report fell due). What reached whom, as the digests report it."""
+    from flows.digests import deliver_each
+
+    with Session(flow_context().engine) as session:
+        if rollcall_delivered(session, month):
+            return None
+        notice = rollcall_notice(session, month)
+    if notice is None:
+        return None
+    return {"month": month.strftime("%Y-%m"), **deliver_each([notice], at)}
+
+
+def preview_rollcall(month: date, at: datetime) -> str | None:
+    """The month's roll-call as the office would read it, with who would get it (nothing sent)."""
+    from notify.channels import office_info
+    from notify.render import Renderer
+    from notify.targets import load_units, routes_for
+
+    ctx = flow_context()
+    with Session(ctx.engine) as session:
+        notice = rollcall_notice(session, month)
+        if notice is None:
+            return None
+        units = load_units(session, [notice.unit_id]) if notice.unit_id else {}
+        sent = rollcall_delivered(session, month)
+    entry = units.get(notice.unit_id) if notice.unit_id else None
+    name = entry.unit.name if entry else ctx.settings.office_name
+    routes = routes_for(notice, entry, ctx.settings.office_email)
+    to = "、".join(r.recipient for r in routes) or (
+        "无人可收（请设置 DUBAN_OFFICE_EMAIL，或在单位目录中加入类型为办公室的本单位及其邮箱）"
+    )
+    rendered = Renderer(office_info(ctx.settings), ctx.settings.templates_dir).render(
+        notice, recipient_name=name, at=at, formats=("subject", "text")
+    )
+    state = "已送达办公室" if sent else "尚未发送（每月 26 日后的第一个工作日由定期任务发送）"
+    return f"收件人: {to}（{state}）\n主题: {rendered.subject}\n\n{rendered.text}"
 
 
 def close_report_month(session: Session, month: date, now: datetime) -> dict[str, Any] | None:
@@ -94,9 +165,33 @@ def monthly_cycle(at: datetime) -> dict[str, Any]:
     if today.day > 26:  # reports were due by the 26th: this month's roll-call, once
         with Session(ctx.engine) as session:
             out["closed"] = close_report_month(session, _month_start(today), at)
+    else:  # down from the 27th to the month's end: last month's roll-call is recorded now
+        late = close_missed_month(previous_month(_month_start(today)), at)
+        if late is not None:
+            out["closed_late"] = late
+    if ctx.calendar.is_workday(today):
+        sent = [r for m in rollcall_months(today) if (r := deliver_rollcall(m, at))]
+        if sent:
+            out["rollcall"] = sent
     if today >= ctx.calendar.workday_on_or_after(_month_start(today)):
         out["bulletins"] = draft_bulletins(previous_month(_month_start(today)), at)
     return out
+
+
+def close_missed_month(month: date, at: datetime) -> dict[str, Any] | None:
+    """Record `month`'s roll-call if no run did (None when one did, or no report fell due)."""
+    with Session(flow_context().engine) as session:
+        info = roll_call(session, month)
+        if not info["reported"] and not info["missing"]:
+            return None
+        return close_report_month(session, month, at)
+
+
+def rollcall_months(today: date) -> list[date]:
+    """The months whose roll-call may still be owed to the office on `today`: last month (a
+    service down from the 27th on catches up), and this month from the 27th. Each is sent once."""
+    this = _month_start(today)
+    return [previous_month(this), *([this] if today.day > 26 else [])]
 
 
 def draft_bulletins(month: date, at: datetime) -> list[dict[str, Any]]:

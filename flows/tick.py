@@ -30,6 +30,7 @@ from models.repo.chase import Done, load_states, record_actions, reschedule_many
 from models.repo.units import find_unit
 from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
 from notify.notice import Audience, Item, Notice, group_notices
+from notify.wording import next_step, plan_level, plan_office
 from schedules.clock import OFFICE_TZ, parse_aware
 from schedules.policy import Policy
 from schedules.rules import Action, Recipient, Stage, decide
@@ -111,6 +112,16 @@ def make_item(
 ) -> Item:
     """What a message says about one obligation (shared by the tick and the digests)."""
     ob, ms, tk, plan, unit = row
+    level_of = plan_level(plan.issuer, plan.title)
+    step = next_step(
+        stage=stage,
+        due=ob.due_on,
+        role=ob.role,
+        level=level_of,
+        office=plan_office(level_of, ctx.settings.office_name),
+        policy=_policy(ctx, plan, tk, ms),
+        cal=ctx.calendar,
+    )
     return Item(
         obligation_id=ob.id or 0,
         stage=stage,
@@ -125,12 +136,17 @@ def make_item(
         unit_name=unit.name,
         is_report=ms.is_report,
         role=ob.role,
+        plan_level=level_of,
+        next_step=step,
     )
 
 
 def _item(ctx: FlowContext, row: tuple[Obligation, Milestone, Task, Plan, Unit], a: Action) -> Item:
     today = a.at.astimezone(OFFICE_TZ).date()
-    return make_item(ctx, row, stage=a.stage.value, seq=a.seq, level=a.level, today=today)
+    # A chase the office asks for by hand on an item already at 督办 or 通报 is still at that level:
+    # the message says so (督办级别), not 催办.
+    level = max(a.level, row[0].escalation_level)
+    return make_item(ctx, row, stage=a.stage.value, seq=a.seq, level=level, today=today)
 
 
 _POLICIES: dict[tuple[int | None, int | None, int | None, int], Policy] = {}

@@ -45,12 +45,18 @@ def claim_requests(notice: Notice, route: Route, batch: str) -> tuple[ClaimReque
     """One row per item of `notice` through `route`, all sent in message `batch`.
 
     A 通报 being sent lists no obligation: one row keyed by its document (`bulletin`, `doc<id>`).
+    A month's roll-call likewise: one row keyed by its month (`rollcall`, `month2024-09`).
     """
+    single = None
     if notice.kind == "bulletin" and notice.bulletin is not None:
-        seq = f"doc{notice.bulletin.doc_id}"
+        single = ("bulletin", f"doc{notice.bulletin.doc_id}")
+    elif notice.kind == "rollcall" and notice.rollcall is not None:
+        single = ("rollcall", f"month{notice.rollcall.month}")
+    if single is not None:
+        stage, seq = single
         key = build_key(
             obligation_id=None,
-            stage="bulletin",
+            stage=stage,
             seq=seq,
             channel=route.channel_key,
             recipient=route.recipient_key,
@@ -62,7 +68,7 @@ def claim_requests(notice: Notice, route: Route, batch: str) -> tuple[ClaimReque
                 obligation_id=None,
                 unit_id=notice.unit_id,
                 channel_id=route.channel_id,
-                stage="bulletin",
+                stage=stage,
                 seq=seq,
                 channel_type=route.target.kind,
                 recipient=route.recipient,

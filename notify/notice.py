@@ -26,6 +26,7 @@ STAGE_NAMES = {
     "test": "测试",
     "bulletin": "通报印发",
     "receipt": "再次交办",
+    "rollcall": "月度报送点名",
 }
 TEMPLATE_KINDS = (
     "assign",
@@ -38,8 +39,9 @@ TEMPLATE_KINDS = (
     "test",
     "bulletin",
     "receipt",
+    "rollcall",
 )
-NO_ITEM_KINDS = ("test", "bulletin")  # notices that list no obligation
+NO_ITEM_KINDS = ("test", "bulletin", "rollcall")  # notices that list no obligation
 ROLE_NAMES = {"lead": "牵头", "support": "配合"}
 
 
@@ -73,6 +75,8 @@ class Item:
     unit_name: str
     is_report: bool = False
     role: str = "lead"  # the unit's part in the duty: lead (牵头) or support (配合)
+    plan_level: str = "区"  # the level of the committee that issued the plan: 镇, 区 or 市
+    next_step: str = ""  # what the office does next about it, with its date (notify/wording.py)
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,16 @@ class BulletinRef:
     title: str
     summary: str  # the first lines of its text, for robots
     link: str = ""  # the console page, when there are pages
+
+
+@dataclass(frozen=True)
+class RollCall:
+    """The month's report roll-call a `rollcall` notice sends to the office: who reported the
+    monthly reports that fell due in `month` (2024-09), who did not."""
+
+    month: str
+    reported: tuple[str, ...]
+    missing: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,7 @@ class Notice:
     notes: tuple[str, ...] = ()  # lines the office must see first (the digest's delivery problems)
     bulletin: BulletinRef | None = None  # kind "bulletin": the 通报 being sent
     files: tuple[Attachment, ...] = ()  # attached to its e-mails (the 通报's PDF)
+    rollcall: RollCall | None = None  # kind "rollcall": the month's roll-call
 
     def __post_init__(self) -> None:
         if not self.items and self.kind not in NO_ITEM_KINDS:

@@ -25,6 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from models.tokens import mint_unit_token
 from notify.notice import ROLE_NAMES, STAGE_NAMES, Audience, Item, Notice
 from notify.transport import Rendered
+from notify.wording import plan_office
 from schedules.clock import OFFICE_TZ
 
 DEFAULT_DIR = Path(__file__).parent / "templates"
@@ -163,6 +164,8 @@ def describe_item(item: Item, today: date | None = None) -> dict[str, Any]:
         "unit": item.unit_name,
         "role": item.role,
         "role_name": ROLE_NAMES.get(item.role, item.role),
+        "plan_level": item.plan_level,
+        "next_step": item.next_step,
     }
 
 
@@ -205,9 +208,13 @@ def build_context(
         it["report_how"] = str(shared.report_how(it, office_vars))
         items.append(it)
         groups.setdefault(it["unit"], []).append(it)
+    top = [it for it in items if it["level"] == notice.level]
+    levels = {i.plan_level for i in notice.items}
+    level = levels.pop() if len(levels) == 1 else ""  # plans of several levels: none named
     local = at.astimezone(OFFICE_TZ)
     b = notice.bulletin
     return {
+        "rollcall": rollcall_vars(notice),
         "bulletin": {
             "number": b.number if b else "",
             "title": b.title if b else "",
@@ -226,10 +233,31 @@ def build_context(
         "items": items,
         "count": len(items),
         "overdue_count": sum(1 for it in items if it["overdue"]),
+        # The items at the message's own level (its 督办 or 通报), apart from what comes with them.
+        "top_count": sum(1 for it in items if it["level"] == notice.level),
+        "next_steps": list(dict.fromkeys(it["next_step"] for it in top if it["next_step"])),
+        "plan_level": level,
+        "level_leader": f"{level}领导",
+        "plan_office": plan_office(level, office.name) if level else office.name,
         "units": [{"name": name, "entries": its} for name, its in groups.items()],
         "notes": list(notice.notes),
         "date_text": format_date(local.date()),
         "time_text": local.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def rollcall_vars(notice: Notice) -> dict[str, Any]:
+    """The roll-call's month in words and its two lists (empty for any other notice)."""
+    r = notice.rollcall
+    if r is None:
+        return {"month": "", "month_text": "", "reported": [], "missing": [], "total": 0}
+    year, month = (int(x) for x in r.month.split("-"))
+    return {
+        "month": r.month,
+        "month_text": f"{year}年{month}月",
+        "reported": list(r.reported),
+        "missing": list(r.missing),
+        "total": len(r.reported) + len(r.missing),
     }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 
-from notify.notice import TEMPLATE_KINDS, Audience, Item, Notice
+from notify.notice import TEMPLATE_KINDS, Audience, Item, Notice, RollCall
 from notify.render import (
     DEFAULT_DIR,
     FORMATS,
@@ -53,7 +53,7 @@ def sample_notices() -> list[Notice]:
     """Notices covering every template: each kind, unit and leader audiences, 1 and 2 items."""
     notices = []
     for kind in TEMPLATE_KINDS:
-        if kind in ("test", "bulletin"):
+        if kind in ("test", "bulletin", "rollcall"):
             items: tuple[Item, ...] = ()
         elif kind == "monthly":
             items = (_SAMPLES["report"],)
@@ -62,6 +62,10 @@ def sample_notices() -> list[Notice]:
         else:
             items = (_SAMPLES["chase"], _SAMPLES["remind"])
         for audience in (Audience.UNIT_CONTACTS, Audience.LEADER):
+            if kind == "rollcall":
+                call = RollCall("2024-04", reported=("甲街道",), missing=("乙街道", "丙镇"))
+                notices.append(Notice(1, Audience.OFFICE, (), kind=kind, rollcall=call))
+                break
             notices.append(Notice(1, audience, items, kind=kind))
             if items:
                 notices.append(Notice(1, audience, items[:1], kind=kind))

@@ -45,7 +45,7 @@ def rollcall_cmd(
     month: str = typer.Option(..., "--month", metavar="年月", help="月份，如 2024-09 或 2024年9月"),
     as_json: bool = json_option(),
 ) -> None:
-    """月度报送点名：该月到期的月报，哪些单位已报送、哪些未报送（只读，不发送）。"""
+    """月度报送点名：该月到期的月报，哪些单位已报送、哪些未报送，以及发给办公室的点名（预览，不发送）。"""
     import re
     from datetime import date
 
@@ -71,3 +71,9 @@ def rollcall_cmd(
     )
     typer.echo(f"  未报送：{'、'.join(info['missing']) or '无'}")
     typer.echo(f"  已报送：{'、'.join(info['reported']) or '无'}")
+    from flows.monthly import preview_rollcall
+
+    text = preview_rollcall(first, runtime.current_time())
+    if text:
+        typer.echo("\n—— 发给办公室的月度点名（预览，不发送）——")
+        typer.echo(text)

@@ -90,7 +90,8 @@ def _print_day(day: date, results: dict[str, Any]) -> None:
 
     stages = results.get("by_stage", {})
     digest = results.get("daily_digest") or {}
-    if not stages and not digest.get("notices") and not results.get("reported"):
+    calls = (results.get("monthly") or {}).get("rollcall") or []
+    if not stages and not digest.get("notices") and not results.get("reported") and not calls:
         return
     text = "，".join(
         f"{STAGE_CN.get(k, k)} {v}" for k, v in sorted(stages.items(), key=lambda kv: kv[0])
@@ -108,6 +109,10 @@ def _print_day(day: date, results: dict[str, Any]) -> None:
         )
     if results.get("reported"):
         extra += f"，{results['reported']} 项按期报送并销号"
+    if calls:
+        from flows.jobs import rollcall_outcome
+
+        extra += "".join(f"，{rollcall_outcome(c)}" for c in calls)
     typer.echo(
         f"{day.isoformat()} 周{'一二三四五六日'[day.weekday()]}: {text or '无催办动作'}"
         f"（通知 {results.get('notices', 0)} 条{extra}）督办队列 {queue} 项"

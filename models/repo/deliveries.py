@@ -358,7 +358,8 @@ def pending_due(*, session: Session, now: datetime, limit: int) -> list[Delivery
             col(Delivery.status) == "failed",
             col(Delivery.permanent) == false(),
             or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) <= now),
-            col(Delivery.stage) != "bulletin",  # a 通报's rows are retried by sending it again
+            # A 通报's rows are retried by sending it again, a roll-call's by the next monthly run.
+            col(Delivery.stage).not_in(("bulletin", "rollcall")),
         )
         .order_by(col(Delivery.id))
         .limit(limit)
@@ -402,6 +403,8 @@ def settle_pending(
         session.exec(
             select(Delivery)
             .where(col(Delivery.status) == "failed", col(Delivery.permanent) == false())
+            # A roll-call is tried again by each monthly run while its month is owed: not given up.
+            .where(col(Delivery.stage) != "rollcall")
             .order_by(col(Delivery.id))
             .limit(limit)
         ).all()

@@ -253,6 +253,54 @@ def test_it_ships_a_directory_naming_every_unit_and_group_of_the_seeds(seeds_dir
         (path.name, name)
         for path in sorted(seeds_dir.glob("*.txt"))
         for task in intake.parse_path(path).tasks
-        for name in task.lead_units + task.support_units
+        for name in task.lead_units + task.support_units + task.leaders
     }
     assert named and {n for n in named if n[1] not in known} == set()
+    leaders = {n for p, n in named if p.startswith("000_") and n in SEED0_LEADERS}
+    assert leaders == SEED0_LEADERS  # seed 000 names them, and none comes up pending
+    kinds = {u.name: u.kind for u in spec.units}
+    assert {kinds[n] for n in SEED0_LEADERS} == {"leader"}
+
+
+SEED0_LEADERS = {"肖文高", "姜爱锋", "李荣华", "王珏", "张骏", "蒋龙", "肖立"}
+PUTUO = {  # 普陀区: 8 个街道, 2 个镇 (since 2014, when 万里街道 and 真如镇街道 were set up)
+    "曹杨新村街道", "长风新村街道", "长寿路街道", "甘泉路街道", "石泉路街道", "宜川路街道",
+    "真如镇街道", "万里街道", "长征镇", "桃浦镇",
+}  # fmt: skip
+
+
+def test_the_example_directory_is_one_districts() -> None:
+    from duban.directory import load_directory
+
+    spec = load_directory(EXAMPLES / "units.yaml")
+    [streets] = [g for g in spec.groups if g.name == "各街镇"]
+    assert set(streets.members) == PUTUO
+    towns = {u.name for u in spec.units if u.kind == "street_town"}
+    assert towns >= PUTUO
+    for other in ("华阳路街道", "新华路街道", "虹桥街道", "新泾镇", "北新泾街道"):  # 长宁区
+        assert other not in towns
+        assert all(other not in g.members for g in spec.groups)
+
+
+TOWN = EXAMPLES / "town" / "units.yaml"
+TOWN_PLAN = EXAMPLES / "plans" / "2024-2026_镇安全生产治本攻坚三年行动方案.md"
+
+
+def test_the_town_plan_has_a_directory_of_its_own(cli_env: Path) -> None:
+    from duban.directory import load_directory
+
+    spec = load_directory(TOWN)
+    town = {u.name for u in spec.units}
+    code, _, err = _run("units", "import", str(TOWN))
+    assert code == 0, err
+    code, out, err = _run("import", str(TOWN_PLAN))
+    assert code == 0, err
+    plan_id = out.split("草稿计划 ")[1].split("：")[0].split(":")[0].strip()
+    code, out, err = _run("plan", "activate", plan_id)
+    assert code == 0 and "待补充" not in err, err
+    code, out, _ = _run("obligation", "list", "--plan", plan_id, "--all", "--json")
+    units = {row["unit"] for row in json.loads(out)["items"]}
+    # "各成员单位" is the town committee's members here, never the district's bureaus.
+    assert units and units <= town, sorted(units - town)
+    assert not any(u.startswith("区") for u in units)
+    assert {"规建办", "徐泾村"} <= units

@@ -76,5 +76,12 @@ def test_it_replays_the_example_plans_on_a_fast_clock(
         for p in office_mail
     ]
     assert sum("【每日汇总】" in s for s in subjects) >= len(days)
+    # The month's roll-call reaches the office once per month (45 days from 02-26: February's and
+    # March's), said so on the day it went, and is in the outbox.
+    calls = [line for line in result.stdout.splitlines() if "月报送点名" in line]
+    assert any("2024-03 月报送点名已送达办公室" in line for line in calls), calls
+    assert all("未送达" not in line for line in calls)
+    rollcalls = [s for s in subjects if s.startswith("【月度报送点名】2024年3月月报")]
+    assert len(rollcalls) == 2  # the office unit's two contacts, one message each, once
     reset_pipeline()
     reset_context()
