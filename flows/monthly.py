@@ -65,7 +65,7 @@ def rollcall_notice(session: Session, month: date) -> Notice | None:
     if not info["reported"] and not info["missing"]:
         return None
     call = RollCall(info["month"], tuple(info["reported"]), tuple(info["missing"]))
-    unit = office_unit_id(flow_context(), session)
+    unit = office_unit_id(flow_context().send, session)
     return Notice(unit_id=unit, audience=Audience.OFFICE, items=(), kind="rollcall", rollcall=call)
 
 
@@ -109,12 +109,12 @@ def preview_rollcall(month: date, at: datetime) -> str | None:
         units = load_units(session, [notice.unit_id]) if notice.unit_id else {}
         sent = rollcall_delivered(session, month)
     entry = units.get(notice.unit_id) if notice.unit_id else None
-    name = entry.unit.name if entry else ctx.settings.office_name
-    routes = routes_for(notice, entry, ctx.settings.office_email)
+    name = entry.unit.name if entry else ctx.send.office_name
+    routes = routes_for(notice, entry, ctx.send.office_email)
     to = "、".join(r.recipient for r in routes) or (
         "无人可收（请设置 DUBAN_OFFICE_EMAIL，或在单位目录中加入类型为办公室的本单位及其邮箱）"
     )
-    rendered = Renderer(office_info(ctx.settings), ctx.settings.templates_dir).render(
+    rendered = Renderer(office_info(ctx.send), ctx.send.templates_dir).render(
         notice, recipient_name=name, at=at, formats=("subject", "text")
     )
     state = "已送达办公室" if sent else "尚未发送（每月 26 日后的第一个工作日由定期任务发送）"

@@ -118,7 +118,7 @@ def make_item(
         due=ob.due_on,
         role=ob.role,
         level=level_of,
-        office=plan_office(level_of, ctx.settings.office_name),
+        office=plan_office(level_of, ctx.send.office_name),
         policy=_policy(ctx, plan, tk, ms),
         cal=ctx.calendar,
     )
