@@ -4,8 +4,9 @@
 
 A fresh database `duban_bench_pages` gets `--total` open obligations (bench_tick's loader: one active
 plan, 100 tasks, `--units` units, 1 % due soon, the rest over the year), of which one in 5,000 is
-submitted (waiting to be accepted), one in 10,000 has an extension asked, and one in 500 has an
-open 督办 item. `duban web` (one uvicorn worker) serves it on 127.0.0.1; `--clients` (20) clients
+submitted (waiting to be accepted), one in 10,000 has an extension asked, and one in 167 is a
+line of an open 督办单 (one sheet per unit, about 3 lines each, every line with its numbered 督办单
+paper: the page lists them). `duban web` (`--workers`, 1 by default) serves it on 127.0.0.1; `--clients` (20) clients
 each send their share of `--requests` (400) requests per page, all at once: a unit's portal page
 (a random unit's signed link), the office's queue page (logged in), and, as the baseline in the
 same run, the stylesheet served by the same server. Reported: median and p95 latency, requests per
@@ -26,8 +27,9 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 from sqlalchemy import text
@@ -67,13 +69,7 @@ def load(total: int, units: int, home: Path) -> str:
                 "WHERE id % 10000 = 7"
             )
         )
-        conn.execute(
-            text(
-                "INSERT INTO queue_item (obligation_id, level, status, notes, created_at) "
-                "SELECT id, 2, 'open', '[]', :t FROM obligation WHERE id % 500 = 1"
-            ),
-            {"t": now},
-        )
+        load_sheets(conn, now)
     with session_scope(engine) as s:
         add_user(
             session=s,
@@ -88,6 +84,42 @@ def load(total: int, units: int, home: Path) -> str:
     engine.dispose()
     print(f"loaded {total} obligations over {units} units in {time.perf_counter() - t:.1f} s")
     return url
+
+
+def load_sheets(conn: Any, now: datetime) -> None:
+    """The queue as the chase builds it: one 督办单 per unit, level and office day, its lines the
+    unit's escalated obligations (one in 167: about 3 a unit), each with its numbered 督办单 paper
+    (DOCX and PDF stored in the row, as `flows/papers.py` issues them)."""
+    picked = "FROM obligation o WHERE o.id % 167 = 1"
+    level = "CASE WHEN o.unit_id % 20 = 0 THEN 3 ELSE 2 END"
+    day = "(CAST(:day AS date) - o.unit_id % 30)"
+    conn.execute(
+        text(
+            "INSERT INTO queue_sheet (unit_id, level, office_day, status, notes, created_at) "
+            f"SELECT u, {level.replace('o.unit_id', 'u')}, {day.replace('o.unit_id', 'u')}, "
+            "'open', CAST('[]' AS json), CAST(:t AS timestamptz) - make_interval(days => u % 30) "
+            f"FROM (SELECT DISTINCT o.unit_id AS u {picked}) AS units"
+        ),
+        {"t": now, "day": now.date()},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO queue_item (obligation_id, sheet_id, level, status, notes, created_at) "
+            "SELECT o.id, s.id, s.level, 'open', CAST('[]' AS json), s.created_at "
+            "FROM obligation o JOIN queue_sheet s ON s.unit_id = o.unit_id WHERE o.id % 167 = 1"
+        )
+    )
+    conn.execute(
+        text(
+            "INSERT INTO paper (kind, year, number, obligation_id, seq, unit_id, title, body, "
+            "docx, pdf, created_at) "
+            "SELECT 'office', 2024, row_number() OVER (ORDER BY q.id), q.obligation_id, "
+            "'office:' || q.level || '@' || o.due_on, o.unit_id, "
+            "'督办单〔2024〕' || row_number() OVER (ORDER BY q.id) || '号', '督办', "
+            "convert_to(repeat('docx ', 4000), 'UTF8'), convert_to(repeat('%PDF ', 8000), 'UTF8'), "
+            "q.created_at FROM queue_item q JOIN obligation o ON o.id = q.obligation_id"
+        )
+    )
 
 
 def reused(home: Path) -> str:
