@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from duban import runtime
-from duban.web.app import DbId, PageError, Web, db, page, small_id, web_state
+from duban.web.app import DbId, PageError, Web, db, page, reads_only, small_id, web_state
 from duban.web.calendar import calendar_token
 from duban.web.forms import Form, FormError, read_form
 from flows.context import flow_context
@@ -102,6 +102,7 @@ def _context(who: Visitor, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("")
+@reads_only
 def duties_page(
     request: Request,
     who: Visitor = Depends(visitor),
