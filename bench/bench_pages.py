@@ -6,12 +6,15 @@ A fresh database `duban_bench_pages` gets `--total` open obligations (bench_tick
 plan, 100 tasks, `--units` units, 1 % due soon, the rest over the year), of which one in 5,000 is
 submitted (waiting to be accepted), one in 10,000 has an extension asked, and one in 167 is a
 line of an open 督办单 (one sheet per unit, about 3 lines each, every line with its numbered 督办单
-paper: the page lists them). `duban web` (`--workers`, 1 by default) serves it on 127.0.0.1; `--clients` (20) clients
-each send their share of `--requests` (400) requests per page, all at once: a unit's portal page
+paper: the page lists them). `duban web` (`--workers`, 1 by default) serves it on 127.0.0.1;
+`--clients` (20) clients each send their share of `--requests` (400) requests per page, all at once: a unit's portal page
 (a random unit's signed link), the office's queue page (logged in), and, as the baseline in the
 same run, the stylesheet served by the same server. Reported: median and p95 latency, requests per
 second, the median's ratio to the stylesheet's, and the median of 50 requests from one client
-alone (the service time, without queueing). Target: under 100 ms at the median.
+alone (the service time, without queueing), and the CPU time per request of the server's processes
+and of the database's backends (/proc: what the shared machine's load does not inflate). Target:
+under 100 ms at the median. `--code DIR` serves another checkout's code (e.g. `git archive main`
+unpacked) on the same data, for a before/after on the same machine minutes apart.
 """
 
 from __future__ import annotations
@@ -128,14 +131,16 @@ def reused(home: Path) -> str:
     return make_url(base).set(database=DB_NAME).render_as_string(hide_password=False)
 
 
-def serve(url: str, home: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    """`duban web` on the bench database."""
+def serve(url: str, home: Path, port: int, workers: int, code: str = "") -> subprocess.Popen[bytes]:
+    """`duban web` on the bench database (from the `code` checkout's sources when given)."""
     env = dict(
         os.environ,
         DUBAN_DATABASE_URL=url,
         DUBAN_HOME=str(home),
         DUBAN_NOW=bench_tick.NOW.isoformat(),
     )
+    if code:
+        env["PYTHONPATH"] = str(Path(code).resolve())
     proc = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("duban")),
@@ -172,6 +177,56 @@ def office_cookie(base: str) -> dict[str, str]:
     return dict(s.cookies)
 
 
+def _ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def cpu_seconds(root: int, url: str) -> tuple[float, float]:
+    """CPU time used so far by the server's processes (the root and its workers) and by the
+    PostgreSQL backends of the bench database: a cost per request that the machine's load does
+    not inflate the way it inflates wall time (Linux /proc; other engineers share the cores)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        me = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        backends = (
+            conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> :me"
+                ),
+                {"me": me},
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    hz = os.sysconf("SC_CLK_TCK")
+
+    def total(pids: list[int]) -> float:
+        out = 0
+        for pid in pids:
+            try:
+                out += _ticks(pid)
+            except (OSError, IndexError, ValueError):
+                continue
+        return out / hz
+
+    return total(tree), total(list(backends))
+
+
 def hammer(paths: list[str], clients: int, cookies: dict[str, str]) -> tuple[list[float], float]:
     """All `paths` through `clients` concurrent sessions; per-request seconds and wall time."""
     share = [paths[i::clients] for i in range(clients)]
@@ -204,6 +259,7 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="keep the last run's duban_bench_pages"
     )
+    parser.add_argument("--code", default="", help="serve this checkout's sources instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -212,7 +268,7 @@ def main() -> None:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
         base = f"http://127.0.0.1:{port}"
-        proc = serve(url, home, port, args.workers)
+        proc = serve(url, home, port, args.workers, args.code)
         try:
             secret = load_secret(home)
             now = bench_tick.NOW
@@ -227,21 +283,24 @@ def main() -> None:
                 "queue page": [f"{base}/office/queue"] * args.requests,
             }
             hammer([base + links[0], f"{base}/office/queue"] * 10, 2, cookies)  # warm up
-            results, alone = {}, {}
+            results, alone, cpu = {}, {}, {}
             for name, paths in kinds.items():
                 alone[name] = statistics.median(hammer(paths[:50], 1, cookies)[0])
+                web0, db0 = cpu_seconds(proc.pid, url)
                 results[name] = hammer(paths, args.clients, cookies)
+                web1, db1 = cpu_seconds(proc.pid, url)
+                cpu[name] = ((web1 - web0) / len(paths), (db1 - db0) / len(paths))
         finally:
             proc.terminate()
             proc.wait(timeout=10)
     base_median = statistics.median(results["stylesheet (baseline)"][0])
     print(
         f"\n{args.total} open obligations, {args.units} units, {args.clients} clients, "
-        f"{args.workers} worker(s)"
+        f"{args.workers} worker(s){', code from ' + args.code if args.code else ''}"
     )
     print(
         f"{'page':<24}{'1 client ms':>12}{'requests':>9}{'median ms':>11}{'p95 ms':>9}{'req/s':>8}"
-        f"{'× static':>10}"
+        f"{'× static':>10}{'web CPU ms':>11}{'db CPU ms':>10}"
     )
     for name, (times, wall) in results.items():
         med = statistics.median(times)
@@ -250,7 +309,9 @@ def main() -> None:
             f"{name:<24}{alone[name] * 1000:>12.1f}{len(times):>9}{med * 1000:>11.1f}"
             f"{p95 * 1000:>9.1f}"
             f"{len(times) / wall:>8.0f}{med / base_median:>10.1f}"
+            f"{cpu[name][0] * 1000:>11.2f}{cpu[name][1] * 1000:>10.2f}"
         )
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end of the run")
 
 
 if __name__ == "__main__":
