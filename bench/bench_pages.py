@@ -12,7 +12,8 @@ paper: the page lists them). `duban web` (`--workers`, 1 by default) serves it o
 same run, the stylesheet served by the same server. Reported: median and p95 latency, requests per
 second, the median's ratio to the stylesheet's, and the median of 50 requests from one client
 alone (the service time, without queueing), and the CPU time per request of the server's processes
-and of the database's backends (/proc: what the shared machine's load does not inflate). Target:
+and of the database's backends (/proc: what the shared machine's load does not inflate) with the
+database sessions opened meanwhile (connections the pool did not keep). Target:
 under 100 ms at the median. `--code DIR` serves another checkout's code (e.g. `git archive main`
 unpacked) on the same data, for a before/after on the same machine minutes apart.
 """
@@ -182,10 +183,11 @@ def _ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def cpu_seconds(root: int, url: str) -> tuple[float, float]:
-    """CPU time used so far by the server's processes (the root and its workers) and by the
-    PostgreSQL backends of the bench database: a cost per request that the machine's load does
-    not inflate the way it inflates wall time (Linux /proc; other engineers share the cores)."""
+def cpu_ticks(root: int, url: str) -> tuple[dict[int, int], dict[int, int], int]:
+    """CPU ticks so far of the server's processes (the root and its workers) and of the
+    PostgreSQL backends of the bench database, by pid, and the sessions the database has seen:
+    a cost per request that the machine's load does not inflate the way it inflates wall time
+    (Linux /proc; other engineers share the cores)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -201,30 +203,36 @@ def cpu_seconds(root: int, url: str) -> tuple[float, float]:
         todo.extend(children.get(pid, []))
     engine = make_engine(url)
     with engine.connect() as conn:
-        me = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
         backends = (
             conn.execute(
                 text(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> :me"
-                ),
-                {"me": me},
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
             )
             .scalars()
             .all()
         )
+        sessions = conn.execute(
+            text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        ).scalar_one()
     engine.dispose()
-    hz = os.sysconf("SC_CLK_TCK")
 
-    def total(pids: list[int]) -> float:
-        out = 0
+    def ticks(pids: list[int]) -> dict[int, int]:
+        out = {}
         for pid in pids:
             try:
-                out += _ticks(pid)
+                out[pid] = _ticks(pid)
             except (OSError, IndexError, ValueError):
                 continue
-        return out / hz
+        return out
 
-    return total(tree), total(list(backends))
+    return ticks(tree), ticks(list(backends)), int(sessions)
+
+
+def cpu_used(before: dict[int, int], after: dict[int, int]) -> float:
+    """Seconds of CPU between two samples (a process gone by the second is not counted)."""
+    return sum(t - before.get(pid, 0) for pid, t in after.items()) / os.sysconf("SC_CLK_TCK")
 
 
 def hammer(paths: list[str], clients: int, cookies: dict[str, str]) -> tuple[list[float], float]:
@@ -286,10 +294,11 @@ def main() -> None:
             results, alone, cpu = {}, {}, {}
             for name, paths in kinds.items():
                 alone[name] = statistics.median(hammer(paths[:50], 1, cookies)[0])
-                web0, db0 = cpu_seconds(proc.pid, url)
+                web0, db0, s0 = cpu_ticks(proc.pid, url)
                 results[name] = hammer(paths, args.clients, cookies)
-                web1, db1 = cpu_seconds(proc.pid, url)
-                cpu[name] = ((web1 - web0) / len(paths), (db1 - db0) / len(paths))
+                web1, db1, s1 = cpu_ticks(proc.pid, url)
+                n = len(paths)
+                cpu[name] = (cpu_used(web0, web1) / n, cpu_used(db0, db1) / n, s1 - s0 - 1)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
@@ -300,7 +309,7 @@ def main() -> None:
     )
     print(
         f"{'page':<24}{'1 client ms':>12}{'requests':>9}{'median ms':>11}{'p95 ms':>9}{'req/s':>8}"
-        f"{'× static':>10}{'web CPU ms':>11}{'db CPU ms':>10}"
+        f"{'× static':>10}{'web CPU ms':>11}{'db CPU ms':>10}{'db sessions':>12}"
     )
     for name, (times, wall) in results.items():
         med = statistics.median(times)
@@ -309,7 +318,7 @@ def main() -> None:
             f"{name:<24}{alone[name] * 1000:>12.1f}{len(times):>9}{med * 1000:>11.1f}"
             f"{p95 * 1000:>9.1f}"
             f"{len(times) / wall:>8.0f}{med / base_median:>10.1f}"
-            f"{cpu[name][0] * 1000:>11.2f}{cpu[name][1] * 1000:>10.2f}"
+            f"{cpu[name][0] * 1000:>11.2f}{cpu[name][1] * 1000:>10.2f}{cpu[name][2]:>12}"
         )
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end of the run")
 

@@ -124,6 +124,31 @@ def reads_only(handler: F) -> F:
     return handler
 
 
+# A request holds one pooled connection from its first read to its response (across the thread
+# hops of its dependencies and handler). SQLAlchemy's default pool keeps 5 and closes the
+# overflow on return, so at 20 clients most requests opened a PostgreSQL session (a fork and a
+# login): 108 sessions for 200 portal requests. The pages' pool keeps as many as that many
+# clients use at once.
+WEB_POOL = 20
+
+
+def web_engine() -> Engine:
+    """The pages' engine: on PostgreSQL a pool that keeps `WEB_POOL` connections."""
+    engine = runtime.engine()
+    if engine.dialect.name != "postgresql":
+        return engine
+    return _pooled(runtime.settings().resolved_database_url)
+
+
+@cache
+def _pooled(url: str) -> Engine:
+    from models.db import make_engine
+
+    pooled = make_engine(url, pool_size=WEB_POOL, max_overflow=WEB_POOL)
+    runtime.keep_engine(pooled)  # disposed of by runtime.reset(), as the others
+    return pooled
+
+
 @cache
 def _autocommit(engine: Engine) -> Engine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -135,7 +160,7 @@ def db(request: Request) -> Iterator[Session]:
     A page marked `reads_only` reads in autocommit instead: under READ COMMITTED each statement
     takes its own snapshot inside a transaction too, so BEGIN and COMMIT would only add two
     round trips to the database (measured in docs/benchmarks.md, "The pages under load")."""
-    engine = runtime.engine()
+    engine = web_engine()
     if getattr(request.scope.get("endpoint"), "duban_reads_only", False):
         with Session(_autocommit(engine)) as session:
             yield session
@@ -164,6 +189,7 @@ def create_app() -> FastAPI:
     async def lifespan(app: FastAPI) -> Any:
         yield
         runtime.reset()
+        _pooled.cache_clear()
 
     # No Swagger UI: it loads its assets from a CDN. The OpenAPI document is served as JSON.
     app = FastAPI(

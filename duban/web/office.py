@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from duban import runtime
 from duban.office_views import history
-from duban.web.app import DbId, PageError, db, page, reads_only, small_id, web_state
+from duban.web.app import DbId, PageError, db, page, reads_only, small_id, web_engine, web_state
 from duban.web.forms import Form
 from duban.web.office_auth import Clerk, check_csrf, clerk, must_act, read_body, safe_next
 from flows.context import flow_context
@@ -248,7 +248,7 @@ async def act(ob_id: DbId, action: str, request: Request, who: Clerk = Depends(c
     check_csrf(form, who)
     must_act(who)
     try:
-        with session_scope(runtime.engine()) as s:
+        with session_scope(web_engine()) as s:
             _apply(s, who, ob_id, action, form)
     except ActionError as exc:
         raise PageError(str(exc), 409, "未能办理") from exc
@@ -269,7 +269,7 @@ async def queue_act(
     must_act(who)
     now = runtime.current_time()
     try:
-        with session_scope(runtime.engine()) as s:
+        with session_scope(web_engine()) as s:
             if action == "ack":
                 ack_item(session=s, item_id=item_id, by=who.name, now=now)
             else:
@@ -293,7 +293,7 @@ async def sheet_act(
     must_act(who)
     now = runtime.current_time()
     try:
-        with session_scope(runtime.engine()) as s:
+        with session_scope(web_engine()) as s:
             if action == "ack":
                 ack_sheet(session=s, sheet_id=sheet_id, by=who.name, now=now)
             elif action == "note":
