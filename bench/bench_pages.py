@@ -290,7 +290,8 @@ def main() -> None:
                 "portal page": [base + p for p in links],
                 "queue page": [f"{base}/office/queue"] * args.requests,
             }
-            hammer([base + links[0], f"{base}/office/queue"] * 10, 2, cookies)  # warm up
+            # warm up at full concurrency: templates compiled, statements prepared, pools filled
+            hammer([base + links[0], f"{base}/office/queue"] * args.clients, args.clients, cookies)
             results, alone, cpu = {}, {}, {}
             for name, paths in kinds.items():
                 alone[name] = statistics.median(hammer(paths[:50], 1, cookies)[0])
