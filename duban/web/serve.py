@@ -49,7 +49,14 @@ def serve_pages(host: str, port: int, workers: int, **options: Any) -> None:
         access_log=False,  # portal URLs carry the unit's token
         **options,
     )
-    if workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-    else:
-        uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    try:
+        if workers > 1:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            config.load_app()
+            server.run()
+    except KeyboardInterrupt:
+        pass
+    if workers <= 1 and not server.started:
+        raise SystemExit(f"网页未能在 {host}:{port} 启动（原因见上方的错误信息，如端口已被占用）")
