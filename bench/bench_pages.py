@@ -4,13 +4,18 @@
 
 A fresh database `duban_bench_pages` gets `--total` open obligations (bench_tick's loader: one active
 plan, 100 tasks, `--units` units, 1 % due soon, the rest over the year), of which one in 5,000 is
-submitted (waiting to be accepted), one in 10,000 has an extension asked, and one in 500 has an
-open 督办 item. `duban web` (one uvicorn worker) serves it on 127.0.0.1; `--clients` (20) clients
-each send their share of `--requests` (400) requests per page, all at once: a unit's portal page
+submitted (waiting to be accepted), one in 10,000 has an extension asked, and one in 167 is a
+line of an open 督办单 (one sheet per unit, about 3 lines each, every line with its numbered 督办单
+paper: the page lists them). `duban web` (`--workers`, 1 by default) serves it on 127.0.0.1;
+`--clients` (20) clients each send their share of `--requests` (400) requests per page, all at once: a unit's portal page
 (a random unit's signed link), the office's queue page (logged in), and, as the baseline in the
 same run, the stylesheet served by the same server. Reported: median and p95 latency, requests per
 second, the median's ratio to the stylesheet's, and the median of 50 requests from one client
-alone (the service time, without queueing). Target: under 100 ms at the median.
+alone (the service time, without queueing), and the CPU time per request of the server's processes
+and of the database's backends (/proc: what the shared machine's load does not inflate) with the
+database sessions opened meanwhile (connections the pool did not keep). Target:
+under 100 ms at the median. `--code DIR` serves another checkout's code (e.g. `git archive main`
+unpacked) on the same data, for a before/after on the same machine minutes apart.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 from sqlalchemy import text
@@ -67,13 +73,7 @@ def load(total: int, units: int, home: Path) -> str:
                 "WHERE id % 10000 = 7"
             )
         )
-        conn.execute(
-            text(
-                "INSERT INTO queue_item (obligation_id, level, status, notes, created_at) "
-                "SELECT id, 2, 'open', '[]', :t FROM obligation WHERE id % 500 = 1"
-            ),
-            {"t": now},
-        )
+        load_sheets(conn, now)
     with session_scope(engine) as s:
         add_user(
             session=s,
@@ -90,20 +90,58 @@ def load(total: int, units: int, home: Path) -> str:
     return url
 
 
+def load_sheets(conn: Any, now: datetime) -> None:
+    """The queue as the chase builds it: one 督办单 per unit, level and office day, its lines the
+    unit's escalated obligations (one in 167: about 3 a unit), each with its numbered 督办单 paper
+    (DOCX and PDF stored in the row, as `flows/papers.py` issues them)."""
+    picked = "FROM obligation o WHERE o.id % 167 = 1"
+    level = "CASE WHEN o.unit_id % 20 = 0 THEN 3 ELSE 2 END"
+    day = "(CAST(:day AS date) - o.unit_id % 30)"
+    conn.execute(
+        text(
+            "INSERT INTO queue_sheet (unit_id, level, office_day, status, notes, created_at) "
+            f"SELECT u, {level.replace('o.unit_id', 'u')}, {day.replace('o.unit_id', 'u')}, "
+            "'open', CAST('[]' AS json), CAST(:t AS timestamptz) - make_interval(days => u % 30) "
+            f"FROM (SELECT DISTINCT o.unit_id AS u {picked}) AS units"
+        ),
+        {"t": now, "day": now.date()},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO queue_item (obligation_id, sheet_id, level, status, notes, created_at) "
+            "SELECT o.id, s.id, s.level, 'open', CAST('[]' AS json), s.created_at "
+            "FROM obligation o JOIN queue_sheet s ON s.unit_id = o.unit_id WHERE o.id % 167 = 1"
+        )
+    )
+    conn.execute(
+        text(
+            "INSERT INTO paper (kind, year, number, obligation_id, seq, unit_id, title, body, "
+            "docx, pdf, created_at) "
+            "SELECT 'office', 2024, row_number() OVER (ORDER BY q.id), q.obligation_id, "
+            "'office:' || q.level || '@' || o.due_on, o.unit_id, "
+            "'督办单〔2024〕' || row_number() OVER (ORDER BY q.id) || '号', '督办', "
+            "convert_to(repeat('docx ', 4000), 'UTF8'), convert_to(repeat('%PDF ', 8000), 'UTF8'), "
+            "q.created_at FROM queue_item q JOIN obligation o ON o.id = q.obligation_id"
+        )
+    )
+
+
 def reused(home: Path) -> str:
     """The last run's database (same data: the load is deterministic)."""
     base = os.environ["DUBAN_TEST_PG_URL"]
     return make_url(base).set(database=DB_NAME).render_as_string(hide_password=False)
 
 
-def serve(url: str, home: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    """`duban web` on the bench database."""
+def serve(url: str, home: Path, port: int, workers: int, code: str = "") -> subprocess.Popen[bytes]:
+    """`duban web` on the bench database (from the `code` checkout's sources when given)."""
     env = dict(
         os.environ,
         DUBAN_DATABASE_URL=url,
         DUBAN_HOME=str(home),
         DUBAN_NOW=bench_tick.NOW.isoformat(),
     )
+    if code:
+        env["PYTHONPATH"] = str(Path(code).resolve())
     proc = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("duban")),
@@ -140,6 +178,63 @@ def office_cookie(base: str) -> dict[str, str]:
     return dict(s.cookies)
 
 
+def _ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def cpu_ticks(root: int, url: str) -> tuple[dict[int, int], dict[int, int], int]:
+    """CPU ticks so far of the server's processes (the root and its workers) and of the
+    PostgreSQL backends of the bench database, by pid, and the sessions the database has seen:
+    a cost per request that the machine's load does not inflate the way it inflates wall time
+    (Linux /proc; other engineers share the cores)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        backends = (
+            conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        sessions = conn.execute(
+            text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        ).scalar_one()
+    engine.dispose()
+
+    def ticks(pids: list[int]) -> dict[int, int]:
+        out = {}
+        for pid in pids:
+            try:
+                out[pid] = _ticks(pid)
+            except (OSError, IndexError, ValueError):
+                continue
+        return out
+
+    return ticks(tree), ticks(list(backends)), int(sessions)
+
+
+def cpu_used(before: dict[int, int], after: dict[int, int]) -> float:
+    """Seconds of CPU between two samples (a process gone by the second is not counted)."""
+    return sum(t - before.get(pid, 0) for pid, t in after.items()) / os.sysconf("SC_CLK_TCK")
+
+
 def hammer(paths: list[str], clients: int, cookies: dict[str, str]) -> tuple[list[float], float]:
     """All `paths` through `clients` concurrent sessions; per-request seconds and wall time."""
     share = [paths[i::clients] for i in range(clients)]
@@ -172,6 +267,7 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="keep the last run's duban_bench_pages"
     )
+    parser.add_argument("--code", default="", help="serve this checkout's sources instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -180,7 +276,7 @@ def main() -> None:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
         base = f"http://127.0.0.1:{port}"
-        proc = serve(url, home, port, args.workers)
+        proc = serve(url, home, port, args.workers, args.code)
         try:
             secret = load_secret(home)
             now = bench_tick.NOW
@@ -194,22 +290,27 @@ def main() -> None:
                 "portal page": [base + p for p in links],
                 "queue page": [f"{base}/office/queue"] * args.requests,
             }
-            hammer([base + links[0], f"{base}/office/queue"] * 10, 2, cookies)  # warm up
-            results, alone = {}, {}
+            # warm up at full concurrency: templates compiled, statements prepared, pools filled
+            hammer([base + links[0], f"{base}/office/queue"] * args.clients, args.clients, cookies)
+            results, alone, cpu = {}, {}, {}
             for name, paths in kinds.items():
                 alone[name] = statistics.median(hammer(paths[:50], 1, cookies)[0])
+                web0, db0, s0 = cpu_ticks(proc.pid, url)
                 results[name] = hammer(paths, args.clients, cookies)
+                web1, db1, s1 = cpu_ticks(proc.pid, url)
+                n = len(paths)
+                cpu[name] = (cpu_used(web0, web1) / n, cpu_used(db0, db1) / n, s1 - s0 - 1)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
     base_median = statistics.median(results["stylesheet (baseline)"][0])
     print(
         f"\n{args.total} open obligations, {args.units} units, {args.clients} clients, "
-        f"{args.workers} worker(s)"
+        f"{args.workers} worker(s){', code from ' + args.code if args.code else ''}"
     )
     print(
         f"{'page':<24}{'1 client ms':>12}{'requests':>9}{'median ms':>11}{'p95 ms':>9}{'req/s':>8}"
-        f"{'× static':>10}"
+        f"{'× static':>10}{'web CPU ms':>11}{'db CPU ms':>10}{'db sessions':>12}"
     )
     for name, (times, wall) in results.items():
         med = statistics.median(times)
@@ -218,7 +319,9 @@ def main() -> None:
             f"{name:<24}{alone[name] * 1000:>12.1f}{len(times):>9}{med * 1000:>11.1f}"
             f"{p95 * 1000:>9.1f}"
             f"{len(times) / wall:>8.0f}{med / base_median:>10.1f}"
+            f"{cpu[name][0] * 1000:>11.2f}{cpu[name][1] * 1000:>10.2f}{cpu[name][2]:>12}"
         )
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end of the run")
 
 
 if __name__ == "__main__":

@@ -94,6 +94,11 @@ def fast_reading() -> Iterator[FastConn | Connection]:
         fast.close()
 
 
+def keep_engine(eng: Engine) -> None:
+    """Dispose of `eng` with the others on `reset()` (an engine made with options of its own)."""
+    _ENGINES.append(eng)
+
+
 def reset() -> None:
     """Forget cached settings and engines (tests change the environment between commands), and
     the flows' context built from them."""

@@ -13,20 +13,11 @@ def web_cmd(
     workers: int = typer.Option(1, "--workers", help="进程数"),
 ) -> None:
     """启动网页：单位门户（消息中的链接）与办公室控制台。生产环境请置于反向代理之后。"""
-    import uvicorn
+    from duban.web.serve import serve_pages
 
     st = runtime.settings()
     host, port = host or st.web_host, port or st.web_port
     typer.echo(
         f"duban 网页: http://{host}:{port}/office （办公室控制台）；单位门户经消息中的链接进入"
     )
-    uvicorn.run(
-        "duban.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="warning",
-        access_log=False,  # portal URLs carry the unit's token
-    )
+    serve_pages(host, port, workers)

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from duban import runtime
 from duban.office_views import history
-from duban.web.app import DbId, Web, db, web_state
+from duban.web.app import DbId, Web, db, web_engine, web_state
 from flows.context import flow_context
 from models.db import session_scope
 from models.directory import Unit
@@ -127,7 +127,7 @@ def _today() -> date:
 
 def _act(fn: Any, **kw: Any) -> None:
     try:
-        with session_scope(runtime.engine()) as s:
+        with session_scope(web_engine()) as s:
             kw["ob"] = get_obligation(s, kw.pop("ob_id"), unit_id=kw.pop("unit_id", None))
             fn(session=s, now=runtime.current_time(), via=VIA, **kw)
     except ActionError as exc:
@@ -207,7 +207,7 @@ def login(body: Login, request: Request) -> SessionOut:
     """Open an office session (wrong passwords count towards the lock-out)."""
     st = runtime.settings()
     now = runtime.current_time()
-    with session_scope(runtime.engine()) as s:
+    with session_scope(web_engine()) as s:
         try:
             user = check_login(
                 session=s,

@@ -6,12 +6,12 @@ The scheduler never runs here: the pages only read and record, the service sends
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import jinja2
 from fastapi import FastAPI, Request
@@ -20,6 +20,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -114,9 +115,57 @@ def page(name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     return HTMLResponse(html, status_code=status)
 
 
-def db() -> Iterator[Session]:
-    """One transaction per request (committed when the handler returns normally)."""
-    with session_scope(runtime.engine()) as session:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reads_only(handler: F) -> F:
+    """Mark a page that never writes: its request reads without a transaction (see `db`)."""
+    handler.__dict__["duban_reads_only"] = True
+    return handler
+
+
+# A request holds one pooled connection from its first read to its response (across the thread
+# hops of its dependencies and handler). SQLAlchemy's default pool keeps 5 and closes the
+# overflow on return, so at 20 clients most requests opened a PostgreSQL session (a fork and a
+# login): 108 sessions for 200 portal requests. The pages' pool keeps as many as that many
+# clients use at once.
+WEB_POOL = 20
+
+
+def web_engine() -> Engine:
+    """The pages' engine: on PostgreSQL a pool that keeps `WEB_POOL` connections."""
+    engine = runtime.engine()
+    if engine.dialect.name != "postgresql":
+        return engine
+    return _pooled(runtime.settings().resolved_database_url)
+
+
+@cache
+def _pooled(url: str) -> Engine:
+    from models.db import make_engine
+
+    pooled = make_engine(url, pool_size=WEB_POOL, max_overflow=WEB_POOL)
+    runtime.keep_engine(pooled)  # disposed of by runtime.reset(), as the others
+    return pooled
+
+
+@cache
+def _autocommit(engine: Engine) -> Engine:
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def db(request: Request) -> Iterator[Session]:
+    """One transaction per request (committed when the handler returns normally).
+
+    A page marked `reads_only` reads in autocommit instead: under READ COMMITTED each statement
+    takes its own snapshot inside a transaction too, so BEGIN and COMMIT would only add two
+    round trips to the database (measured in docs/benchmarks.md, "The pages under load")."""
+    engine = web_engine()
+    if getattr(request.scope.get("endpoint"), "duban_reads_only", False):
+        with Session(_autocommit(engine)) as session:
+            yield session
+        return
+    with session_scope(engine) as session:
         yield session
 
 
@@ -140,6 +189,7 @@ def create_app() -> FastAPI:
     async def lifespan(app: FastAPI) -> Any:
         yield
         runtime.reset()
+        _pooled.cache_clear()
 
     # No Swagger UI: it loads its assets from a CDN. The OpenAPI document is served as JSON.
     app = FastAPI(

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from duban import runtime
 from duban.office_views import history
-from duban.web.app import DbId, PageError, db, page, small_id, web_state
+from duban.web.app import DbId, PageError, db, page, reads_only, small_id, web_engine, web_state
 from duban.web.forms import Form
 from duban.web.office_auth import Clerk, check_csrf, clerk, must_act, read_body, safe_next
 from flows.context import flow_context
@@ -34,7 +34,7 @@ from models.repo.overview import (
     failed_deliveries,
     open_queue_count,
 )
-from models.repo.papers import papers_of, sheet_papers
+from models.repo.papers import papers_of
 from models.repo.queue import (
     QueueError,
     ack_item,
@@ -43,8 +43,9 @@ from models.repo.queue import (
     note_sheet,
     resolve_sheet,
 )
+from models.repo.queue_page import active_plans, sheet_papers
 from models.repo.queue_page import queue_page as read_queue_page
-from models.tables import Plan, QueueItem
+from models.tables import QueueItem
 from models.tokens import plan_calendar_key
 from schedules.clock import OFFICE_TZ
 from schedules.machine import Event
@@ -70,6 +71,7 @@ def _ctx(who: Clerk, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("/office")
+@reads_only
 def dashboard(
     request: Request, who: Clerk = Depends(clerk), session: Session = Depends(db)
 ) -> Response:
@@ -92,6 +94,7 @@ def dashboard(
 
 
 @router.get("/office/queue")
+@reads_only
 def queue_page(
     who: Clerk = Depends(clerk),
     session: Session = Depends(db),
@@ -116,15 +119,15 @@ def queue_page(
         level=int(level) if level in ("2", "3") else None,
         limit=n,
     )
-    plans = session.exec(select(Plan).where(Plan.status == "active").order_by(col(Plan.id))).all()
+    conn = session.connection()
     return page(
         "office/queue.html.j2",
         _ctx(
             who,
             **found,
             # each listed sheet's 督办单 paper(s) (DOCX/PDF links)
-            papers=sheet_papers(session, (q["sheet_id"] for q in found["sheets"])),
-            plans=plans,
+            papers=sheet_papers(conn, found["sheets"]),
+            plans=active_plans(conn),
             f={"plan": plan, "unit": unit, "level": level},
             n=n,
             more=f"/office/queue?plan={plan}&unit={unit}&level={level}&n={n * 4}",
@@ -245,7 +248,7 @@ async def act(ob_id: DbId, action: str, request: Request, who: Clerk = Depends(c
     check_csrf(form, who)
     must_act(who)
     try:
-        with session_scope(runtime.engine()) as s:
+        with session_scope(web_engine()) as s:
             _apply(s, who, ob_id, action, form)
     except ActionError as exc:
         raise PageError(str(exc), 409, "未能办理") from exc
@@ -266,7 +269,7 @@ async def queue_act(
     must_act(who)
     now = runtime.current_time()
     try:
-        with session_scope(runtime.engine()) as s:
+        with session_scope(web_engine()) as s:
             if action == "ack":
                 ack_item(session=s, item_id=item_id, by=who.name, now=now)
             else:
@@ -290,7 +293,7 @@ async def sheet_act(
     must_act(who)
     now = runtime.current_time()
     try:
-        with session_scope(runtime.engine()) as s:
+        with session_scope(web_engine()) as s:
             if action == "ack":
                 ack_sheet(session=s, sheet_id=sheet_id, by=who.name, now=now)
             elif action == "note":

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from duban import runtime
-from duban.web.app import PageError, db, page, web_state
+from duban.web.app import PageError, db, page, web_engine, web_state
 from duban.web.forms import Form, FormError, read_form
 from models.db import session_scope
 from models.people import UserAccount, WebSession
@@ -100,7 +100,7 @@ async def login(request: Request) -> Response:
     st = runtime.settings()
     now = runtime.current_time()
     source = request.client.host if request.client else "?"
-    with session_scope(runtime.engine()) as s:
+    with session_scope(web_engine()) as s:
         try:
             user = check_login(
                 session=s,
@@ -138,7 +138,7 @@ async def logout(request: Request, who: Clerk = Depends(clerk)) -> Response:
     """End the session."""
     form = await read_body(request)
     check_csrf(form, who)
-    with session_scope(runtime.engine()) as s:
+    with session_scope(web_engine()) as s:
         close_session(s, request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/office/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")

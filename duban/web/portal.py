@@ -18,11 +18,20 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from duban import runtime
-from duban.web.app import DbId, PageError, Web, db, page, small_id, web_state
+from duban.web.app import (
+    DbId,
+    PageError,
+    Web,
+    db,
+    page,
+    reads_only,
+    small_id,
+    web_engine,
+    web_state,
+)
 from duban.web.calendar import calendar_token
 from duban.web.forms import Form, FormError, read_form
 from flows.context import flow_context
-from models.directory import Unit
 from models.people import EvidenceFile
 from models.repo.actions import (
     ActionError,
@@ -34,7 +43,7 @@ from models.repo.actions import (
 )
 from models.repo.boards import duty_record, unit_closed, unit_duties
 from models.repo.evidence import EvidenceError
-from models.repo.portal import check_not_revoked
+from models.repo.portal import unit_behind
 from models.tokens import TokenError, UnitToken, form_key, read_unit_token
 from schedules.clock import OFFICE_TZ
 
@@ -51,10 +60,18 @@ DONE_MESSAGES = {
 
 
 @dataclass(frozen=True)
+class PortalUnit:
+    """The unit behind a link: what the pages need of it."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class Visitor:
     """Who opened the portal: the unit behind a valid token."""
 
-    unit: Unit
+    unit: PortalUnit
     token: UnitToken
     raw: str
     csrf: str
@@ -70,13 +87,12 @@ def visitor(token: str, session: Session = Depends(db), web: Web = Depends(web_s
     now = runtime.current_time()
     try:
         tok = read_unit_token(web.secret, token, now=now)
-        check_not_revoked(session, tok)
+        unit = unit_behind(session, tok)
     except TokenError as exc:
         raise PageError(str(exc), 403, "链接无法打开") from exc
-    unit = session.get(Unit, tok.unit_id)
     if unit is None:
         raise PageError("链接无效：单位不存在。", 403, "链接无法打开")
-    return Visitor(unit, tok, token, form_key(web.secret, token))
+    return Visitor(PortalUnit(*unit), tok, token, form_key(web.secret, token))
 
 
 def _today() -> date:
@@ -102,6 +118,7 @@ def _context(who: Visitor, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("")
+@reads_only
 def duties_page(
     request: Request,
     who: Visitor = Depends(visitor),
@@ -303,4 +320,4 @@ def runtime_session() -> Any:
     """A transaction for a form's action (the form is read before it opens)."""
     from models.db import session_scope
 
-    return session_scope(runtime.engine())
+    return session_scope(web_engine())

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from duban import runtime
 from duban.bulletin_send import bulletin_deliveries
 from duban.charts import bars, heatmap, line, series
-from duban.web.app import DbId, PageError, db, page
+from duban.web.app import DbId, PageError, db, page, web_engine
 from duban.web.office import _ctx
 from duban.web.office_auth import Clerk, check_csrf, clerk, must_act, read_body
 from models.db import session_scope
@@ -128,7 +128,7 @@ async def report_act(
             raise PageError(str(exc), 409, "未能印发") from exc
         return RedirectResponse(f"/office/reports/{doc_id}?done=send", status_code=303)
     try:
-        with session_scope(runtime.engine()) as s:
+        with session_scope(web_engine()) as s:
             if action == "edit":
                 edit_document(
                     session=s,
@@ -158,7 +158,7 @@ async def draft_act(request: Request, who: Clerk = Depends(clerk)) -> Response:
     raw = form.get("plan")
     plan_id = int(raw) if raw.isdigit() else None
     try:
-        with session_scope(runtime.engine()) as s:
+        with session_scope(web_engine()) as s:
             doc, _ = draft_bulletin(
                 session=s, plan_id=plan_id, month=month, now=runtime.current_time(), by=who.name
             )

@@ -2,8 +2,8 @@
 and the 督办单 (督办/通报 sheets, and obligations nobody could be told of).
 
 Each list picks its page from its own table first (the sheets from `queue_sheet` alone: a few
-thousand rows, sorted without touching the million obligations), then reads the lines and the
-details of those rows only, by primary key. SQLAlchemy Core, no ORM objects. The CLI's `duban
+thousand rows, sorted without touching the million obligations), then reads the lines of those
+sheets with their obligations' details in one statement. SQLAlchemy Core, no ORM objects. The CLI's `duban
 queue list --sheet` (duban/office_views.py) gives the same sheets with their total and offsets.
 """
 
@@ -13,11 +13,13 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from models.directory import Unit
+from models.documents import Paper
 from models.labels import LEVEL_LABEL, QUEUE_LEVEL_LABEL, QUEUE_STATUS_LABEL, ROLE_LABEL
 from models.repo.boards import waiting_on_office
 from models.tables import Milestone, Obligation, Plan, QueueItem, QueueSheet, Task
@@ -37,21 +39,9 @@ OPEN_ITEM = ("open", "acked")
 
 @lru_cache(maxsize=16)
 def _sheets_stmt(by_level: bool, by_plan: bool, by_unit: bool) -> Any:
-    """The page of open 督办单 (from `queue_sheet` alone; by plan through its lines)."""
-    page = (
-        select(
-            _SH.id,
-            _SH.level,
-            _SH.status,
-            _SH.office_day,
-            _SH.notes,
-            _SH.acked_by,
-            _SH.created_at,
-            _UN.c.name.label("unit"),
-        )
-        .join(_UN, _UN.c.id == _SH.unit_id)
-        .where(_SH.status.in_(OPEN_ITEM))
-    )
+    """The page of open 督办单, picked from `queue_sheet` alone (by plan through its lines),
+    then joined to the units of those rows only."""
+    page = select(_SH.id, _SH.unit_id).where(_SH.status.in_(OPEN_ITEM))
     if by_level:
         page = page.where(_SH.level == bindparam("level"))
     if by_unit:
@@ -63,14 +53,68 @@ def _sheets_stmt(by_level: bool, by_plan: bool, by_unit: bool) -> Any:
             .where(_OB.c.plan_id == bindparam("plan"), _Q.sheet_id.is_not(None))
         )
         page = page.where(_SH.id.in_(on_plan))
-    return page.order_by(_SH.level.desc(), _SH.created_at, _SH.id).limit(bindparam("limit"))
+    picked = (
+        page.order_by(_SH.level.desc(), _SH.created_at, _SH.id)
+        .limit(bindparam("limit"))
+        .subquery("picked")
+    )
+    return (
+        select(
+            _SH.id,
+            _SH.level,
+            _SH.status,
+            _SH.office_day,
+            _SH.notes,
+            _SH.acked_by,
+            _SH.created_at,
+            _UN.c.name.label("unit"),
+        )
+        .select_from(picked)
+        .join(QueueSheet.__table__, _SH.id == picked.c.id)
+        .join(_UN, _UN.c.id == picked.c.unit_id)
+    )
 
 
-_LINES = (
-    select(_Q.id, _Q.sheet_id, _Q.obligation_id, _Q.status)
-    .where(_Q.sheet_id.in_(bindparam("ids", expanding=True)))
-    .order_by(_Q.id)
+_ob = _OB.c
+# A line's own columns and its obligation's, in one read (the unit is the sheet's).
+_LINE_COLUMNS = (
+    _Q.id.label("queue_id"),
+    _Q.sheet_id,
+    _Q.status.label("queue_status"),
+    _ob.id,
+    _ob.plan_id,
+    _PL.c.title.label("plan"),
+    _TK.c.ref,
+    _TK.c.title,
+    _MS.c.label,
+    _MS.c.source_text,
+    _ob.role,
+    _ob.due_on,
+    _ob.status,
+    _ob.escalation_level,
+    _ob.next_action_at,
 )
+
+
+@lru_cache(maxsize=4)
+def _lines_stmt(dialect: str) -> Any:
+    """The lines of a page of sheets with their obligations. On PostgreSQL the sheet ids are one
+    array parameter (`= ANY`): one statement text whatever the page's size, which psycopg
+    prepares once; elsewhere an expanding IN list."""
+    ids = (
+        _Q.sheet_id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
+        if dialect == "postgresql"
+        else _Q.sheet_id.in_(bindparam("ids", expanding=True))
+    )
+    return (
+        select(*_LINE_COLUMNS)
+        .select_from(QueueItem.__table__)
+        .join(_OB, _ob.id == _Q.obligation_id)
+        .join(_MS, _MS.c.id == _ob.milestone_id)
+        .join(_TK, _TK.c.id == _ob.task_id)
+        .join(_PL, _PL.c.id == _ob.plan_id)
+        .where(ids)
+    )
 
 
 def queue_sheets(
@@ -83,24 +127,25 @@ def queue_sheets(
 ) -> list[dict[str, Any]]:
     """The open 督办单, most severe and oldest first (one page), each with its lines and their
     obligations (same keys as `duban queue list --sheet --json`'s items); by plan, only the
-    lines of that plan."""
+    lines of that plan. Two reads: the page, then all its lines with their details."""
     stmt = _sheets_stmt(level is not None, plan is not None, unit is not None)
-    page = list(conn.execute(stmt, {"level": level, "plan": plan, "unit": unit, "limit": limit}))
-    lines = list(conn.execute(_LINES, {"ids": [r.id for r in page]})) if page else []
-    details = _obligations(conn, [q.obligation_id for q in lines])
+    args = {"level": level, "plan": plan, "unit": unit, "limit": limit}
+    page = sorted(conn.execute(stmt, args), key=lambda r: (-r.level, r.created_at, r.id))
     by_sheet: dict[int, list[dict[str, Any]]] = {r.id: [] for r in page}
-    for q in lines:
-        d = details.get(q.obligation_id)
-        if d is None or (plan is not None and d["plan_id"] != plan):
-            continue
-        by_sheet[q.sheet_id].append(
-            {
-                "queue_id": q.id,
-                "queue_status": q.status,
-                "queue_status_label": QUEUE_STATUS_LABEL.get(q.status, q.status),
-                **d,
-            }
-        )
+    unit_of = {r.id: r.unit for r in page}
+    if page:
+        ids = [r.id for r in page]
+        for q in conn.execute(_lines_stmt(conn.dialect.name), {"ids": ids}):
+            if plan is not None and q.plan_id != plan:
+                continue
+            by_sheet[q.sheet_id].append(
+                {
+                    "queue_id": q.queue_id,
+                    "queue_status": q.queue_status,
+                    "queue_status_label": QUEUE_STATUS_LABEL.get(q.queue_status, q.queue_status),
+                    **_obligation_row(q, unit_of[q.sheet_id]),
+                }
+            )
     for found in by_sheet.values():
         found.sort(key=lambda line: (line["due"], line["queue_id"]))
     return [
@@ -122,57 +167,26 @@ def queue_sheets(
     ]
 
 
-_ob = _OB.c
-_DETAILS = (
-    select(
-        _ob.id,
-        _ob.plan_id,
-        _PL.c.title.label("plan"),
-        _TK.c.ref,
-        _TK.c.title,
-        _MS.c.label,
-        _MS.c.source_text,
-        _UN.c.name.label("unit"),
-        _ob.role,
-        _ob.due_on,
-        _ob.status,
-        _ob.escalation_level,
-        _ob.next_action_at,
-    )
-    .select_from(_OB)
-    .join(_MS, _MS.c.id == _ob.milestone_id)
-    .join(_TK, _TK.c.id == _ob.task_id)
-    .join(_PL, _PL.c.id == _ob.plan_id)
-    .join(_UN, _UN.c.id == _ob.unit_id)
-    .where(_ob.id.in_(bindparam("ids", expanding=True)))
-)
-
-
-def _obligations(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The rows of `ids` as the office reads them (keys of office_views.obligation_row)."""
-    if not ids:
-        return {}
-    out = {}
-    for r in conn.execute(_DETAILS, {"ids": sorted(set(ids))}):
-        nxt = r.next_action_at
-        out[r.id] = {
-            "id": r.id,
-            "plan_id": r.plan_id,
-            "plan": r.plan,
-            "task_ref": r.ref,
-            "task": r.title,
-            "milestone": r.label or r.source_text,
-            "unit": r.unit,
-            "role": r.role,
-            "role_label": ROLE_LABEL.get(r.role, r.role),
-            "due": r.due_on.isoformat(),
-            "status": r.status,
-            "status_label": STATUS_LABEL[Status(r.status)],
-            "level": r.escalation_level,
-            "level_label": LEVEL_LABEL.get(r.escalation_level, ""),
-            "next_action_at": nxt.astimezone(OFFICE_TZ).isoformat() if nxt else None,
-        }
-    return out
+def _obligation_row(r: Any, unit: str) -> dict[str, Any]:
+    """A line's obligation as the office reads it (keys of office_views.obligation_row)."""
+    nxt = r.next_action_at
+    return {
+        "id": r.id,
+        "plan_id": r.plan_id,
+        "plan": r.plan,
+        "task_ref": r.ref,
+        "task": r.title,
+        "milestone": r.label or r.source_text,
+        "unit": unit,
+        "role": r.role,
+        "role_label": ROLE_LABEL.get(r.role, r.role),
+        "due": r.due_on.isoformat(),
+        "status": r.status,
+        "status_label": STATUS_LABEL[Status(r.status)],
+        "level": r.escalation_level,
+        "level_label": LEVEL_LABEL.get(r.escalation_level, ""),
+        "next_action_at": nxt.astimezone(OFFICE_TZ).isoformat() if nxt else None,
+    }
 
 
 def queue_page(
@@ -199,3 +213,39 @@ def queue_page(
             session.connection(), level=level, plan=plan, unit=unit, limit=limit
         ),
     }
+
+
+_PA = Paper.__table__.c  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=4)
+def _papers_stmt(dialect: str) -> Any:
+    ids = (
+        _PA.sheet_id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
+        if dialect == "postgresql"
+        else _PA.sheet_id.in_(bindparam("ids", expanding=True))
+    )
+    has_pdf = (func.length(_PA.pdf) > 0).label("has_pdf")
+    return select(_PA.id, _PA.sheet_id, _PA.title, has_pdf).where(ids).order_by(_PA.id)
+
+
+def sheet_papers(conn: Connection, sheets: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """queue sheet → its 督办单 papers (id, title, whether a PDF is stored), oldest first, for
+    every sheet of `sheets` (one paper per unit and pass lists the sheet's items); without the
+    files (the PDF's length only)."""
+    ids = sorted({q["sheet_id"] for q in sheets})
+    out: dict[int, list[dict[str, Any]]] = {}
+    if ids:
+        for p in conn.execute(_papers_stmt(conn.dialect.name), {"ids": ids}):
+            out.setdefault(p.sheet_id, []).append(
+                {"id": p.id, "title": p.title, "pdf": bool(p.has_pdf)}
+            )
+    return out
+
+
+_ACTIVE_PLANS = select(_PL.c.id, _PL.c.title).where(_PL.c.status == "active").order_by(_PL.c.id)
+
+
+def active_plans(conn: Connection) -> list[Any]:
+    """The active plans (id, title), for the page's filter."""
+    return list(conn.execute(_ACTIVE_PLANS))
