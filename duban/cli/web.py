@@ -13,7 +13,7 @@ def web_cmd(
     workers: int = typer.Option(1, "--workers", help="进程数"),
 ) -> None:
     """启动网页：单位门户（消息中的链接）与办公室控制台。生产环境请置于反向代理之后。"""
-    from duban.web.serve import serve_pages
+    from duban.serving import serve_pages
 
     st = runtime.settings()
     host, port = host or st.web_host, port or st.web_port

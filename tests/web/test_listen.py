@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from duban.web.serve import PagesConfig
+from duban.serving import PagesConfig
 
 
 def test_it_accepts_connections_with_tcp_nodelay_for_several_workers() -> None:

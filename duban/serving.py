@@ -1,4 +1,4 @@
-"""Serving the pages: uvicorn, in one process or in several over one listening socket.
+"""Serving the pages (`duban web`, `duban serve`): uvicorn, in one process or in several over one listening socket.
 
 With `--workers N` (N > 1) uvicorn binds the socket itself with `socket.socket(family)`, whose
 protocol number is 0; asyncio turns Nagle's algorithm off only on accepted sockets whose
