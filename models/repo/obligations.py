@@ -28,6 +28,16 @@ from models.repo.units import ensure_pending_unit, find_group, find_unit, group_
 from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
 from schedules.clock import OFFICE_TZ
 from schedules.policy import Policy
+from schedules.progress import (
+    PROGRESS_LABEL,
+    PROGRESS_REF,
+    PROGRESS_TITLE,
+    Linked,
+    ProgressRule,
+    ladder_override,
+    link_series,
+    progress_rules,
+)
 from schedules.recurrence import MilestoneSpec, expand_occurrences
 from schedules.rules import needs_confirmation
 
@@ -227,11 +237,16 @@ def _materialise_milestone(
     activation: bool,
     report: MaterialiseReport,
     assign: bool = True,
+    series: list[Linked] | None = None,
 ) -> None:
+    # `series`: the occurrences already linked across the milestones of one duty (progress reports).
     plan, task, ms = rows
-    spec = MilestoneSpec(due=ms.due, rrule=ms.rrule, dtstart=ms.dtstart, until=ms.until)
     today = now.astimezone(OFFICE_TZ).date()
-    linked = _link(expand_occurrences(spec, *plan_period(plan)), ms.rrule is not None)
+    if series is None:
+        spec = MilestoneSpec(due=ms.due, rrule=ms.rrule, dtstart=ms.dtstart, until=ms.until)
+        linked = _link(expand_occurrences(spec, *plan_period(plan)), ms.rrule is not None)
+    else:
+        linked = [_Occurrence(o.due, o.previous, o.following) for o in series]
     stored = session.exec(
         select(
             Obligation.id, Obligation.unit_id, Obligation.occurrence, Obligation.starts_on,
@@ -284,7 +299,10 @@ def materialise_plan(
             continue
         roles, empty = _responsible(session, task, now)
         report.unexpanded |= empty
-        for ms in session.exec(select(Milestone).where(Milestone.task_id == task.id)).all():
+        stones = session.exec(select(Milestone).where(Milestone.task_id == task.id)).all()
+        if not stones:  # an undated duty: tracked through the unit's progress report
+            owing.update((u, "lead") for u in roles)
+        for ms in stones:
             owners, missing = milestone_owners(session, ms, roles, now)
             report.unexpanded |= missing
             owing.update((u, "lead") for u in owners)
@@ -295,11 +313,6 @@ def materialise_plan(
     report.flush(session)
     session.flush()
     return report
-
-
-PROGRESS_REF = "进展报告"
-PROGRESS_TITLE = "定期报送工作进展（一次报告涵盖本单位在本计划中全部未办结的任务）"
-_PROGRESS_LABEL = {"cadence": "按计划报送周期", "quarterly": "每季度", "year_end": "年终总结"}
 
 
 def _materialise_progress(
@@ -314,11 +327,11 @@ def _materialise_progress(
 ) -> None:
     """Periodic progress reports (issue 14 item 5), when the policy asks for them.
 
-    One duty per unit with duties in the plan: at the plan's own report cadence where it has one
-    (a unit that already owes that report reports its progress there, so it gets nothing more),
-    else the policy's quarterly rule plus the year-end summary. Stored as a task of its own
-    (`进展报告`) so it is reminded, chased and rolled over like any duty, and listed once in the
-    unit's 交办.
+    One duty per unit with duties in the plan (undated ones included): at the plan's own report
+    cadence where it has one (a unit that already owes that report reports its progress there, so
+    it gets nothing more), else the policy's quarterly rule plus the year-end summary, one series
+    (schedules/progress.py). Stored as a task of its own (`进展报告`) so it is reminded, chased
+    and rolled over like any duty, and listed once in the unit's 交办.
     """
     task = session.exec(
         select(Task).where(Task.plan_id == plan.id, Task.ref == PROGRESS_REF)
@@ -329,15 +342,10 @@ def _materialise_progress(
         return
     # A progress report is owed from the plan's start in duban, never for periods before it.
     start = max(plan_period(plan)[0], (plan.activated_at or now).astimezone(OFFICE_TZ).date())
-    if reporting:
-        own, covered = reporting[0][0], set().union(*(units for _, units in reporting))
-        rules = [("cadence", own.rrule, max(own.dtstart or start, start), own.until)]
-    else:
-        covered = set()
-        rules = [
-            ("quarterly", policy.progress_rrule, start, None),
-            ("year_end", policy.progress_year_end, start, None),
-        ]
+    own = reporting[0][0] if reporting else None
+    covered = set().union(*(units for _, units in reporting))
+    cadence = (own.rrule or "", own.dtstart, own.until) if own is not None else None
+    rules = progress_rules(policy, start, cadence)
     owners = {u: role for u, role in owing.items() if u not in covered}
     if task is None:
         if not owners:
@@ -345,23 +353,43 @@ def _materialise_progress(
         task = Task(plan_id=plan.id or 0, ref=PROGRESS_REF, position=10**6, title=PROGRESS_TITLE)
         session.add(task)
         session.flush()
-    for n, (key, rule, dtstart, until) in enumerate(rules):
-        ms = session.exec(
-            select(Milestone).where(Milestone.task_id == task.id, Milestone.key == key)
-        ).first()
-        if ms is None:
-            label = _PROGRESS_LABEL[key]
-            ms = Milestone(
-                task_id=task.id or 0, key=key, label=f"进展报告（{label}）", rrule=rule,
-                dtstart=dtstart, until=until, source_text=PROGRESS_TITLE, is_report=True,
-            )  # fmt: skip
-            session.add(ms)
-            session.flush()
+    stones = [_progress_milestone(session, task, rule, policy) for rule in rules]
+    period = plan_period(plan)
+    series = link_series(
+        {
+            ms.key: expand_occurrences(
+                MilestoneSpec(due=None, rrule=ms.rrule, dtstart=ms.dtstart, until=ms.until),
+                *period,
+            )
+            for ms in stones
+        }
+    )
+    for n, ms in enumerate(stones):
         # One duty in the 交办: its first rule's first occurrence (the year-end summary is the
         # same duty, not a second line).
         _materialise_milestone(
-            session, ctx, (plan, task, ms), owners, now, activation, report, assign=n == 0
-        )
+            session, ctx, (plan, task, ms), owners, now, activation, report, n == 0,
+            series[ms.key],
+        )  # fmt: skip
+
+
+def _progress_milestone(
+    session: Session, task: Task, rule: ProgressRule, policy: Policy
+) -> Milestone:
+    # The milestone stores its ladder override (no 督办 by default), so the tick, `duban simulate`
+    # of the stored plan and the office's edits all read it from the row.
+    ms = session.exec(
+        select(Milestone).where(Milestone.task_id == task.id, Milestone.key == rule.key)
+    ).first()
+    if ms is None:
+        ms = Milestone(
+            task_id=task.id or 0, key=rule.key, label=f"进展报告（{PROGRESS_LABEL[rule.key]}）",
+            rrule=rule.rrule, dtstart=rule.dtstart, until=rule.until, source_text=PROGRESS_TITLE,
+            is_report=True, policy=ladder_override(policy),
+        )  # fmt: skip
+        session.add(ms)
+        session.flush()
+    return ms
 
 
 def activate_plan(
