@@ -168,11 +168,12 @@ def build_obligations(
         for index, (spec, policy) in enumerate(task.milestones):
             own = task.owners[index] if index < len(task.owners) else ((), ())
             roles = _assign_roles(*own, directory) if own[0] or own[1] else task_roles
-            owing.update(dict.fromkeys(roles, True))
             if spec.rrule and index < len(task.reports) and task.reports[index]:
                 reporting.append((spec, set(roles)))
             dues = _occurrences(task, spec, plan.period)
             first = next((d for d in dues if d >= begin), None)
+            if first is not None or (spec.due is None and spec.rrule is None):
+                owing.update(dict.fromkeys(roles, True))  # open or undated: progress reported
             for k, due in enumerate(dues):
                 prev = dues[k - 1] if k else None
                 nxt = dues[k + 1] if spec.rrule and k + 1 < len(dues) else None

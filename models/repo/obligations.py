@@ -238,8 +238,9 @@ def _materialise_milestone(
     report: MaterialiseReport,
     assign: bool = True,
     series: list[Linked] | None = None,
-) -> None:
-    # `series`: the occurrences already linked across the milestones of one duty (progress reports).
+) -> bool:
+    # `series`: the occurrences already linked across the milestones of one duty (progress
+    # reports). Returns whether the duty is still open: undated, or an occurrence not yet past.
     plan, task, ms = rows
     today = now.astimezone(OFFICE_TZ).date()
     if series is None:
@@ -273,6 +274,8 @@ def _materialise_milestone(
             report.add(session, row)
             report.created += 1
             report.to_confirm += row["status"] == "to_confirm"
+    undated = ms.due is None and ms.rrule is None
+    return undated or any(not needs_confirmation(o.due, now) for o in linked)
 
 
 def materialise_plan(
@@ -305,10 +308,12 @@ def materialise_plan(
         for ms in stones:
             owners, missing = milestone_owners(session, ms, roles, now)
             report.unexpanded |= missing
-            owing.update((u, "lead") for u in owners)
             if ms.is_report and ms.rrule:
                 reporting.append((ms, set(owners)))
-            _materialise_milestone(session, ctx, (plan, task, ms), owners, now, activation, report)
+            if _materialise_milestone(
+                session, ctx, (plan, task, ms), owners, now, activation, report
+            ):  # still open (or undated): its units report their progress
+                owing.update((u, "lead") for u in owners)
     _materialise_progress(session, ctx, plan, owing, reporting, now, activation, report)
     report.flush(session)
     session.flush()

@@ -227,6 +227,7 @@ def test_it_links_the_quarterly_reports_and_the_year_end_summary_as_one_series(
         "序号,任务,时间节点,责任单位,配合单位,区领导\n"
         "1,开展安全生产大检查,2024年9月26日前,区应急局,,\n"
         "2,完善安全生产长效机制,,区建管委,,\n"
+        "3,制定实施方案,2024年3月31日前,区房管局,,\n"
     )
     _activate(session, ctx, tmp_path, plan)
     rows = _rows(session)
@@ -235,10 +236,17 @@ def test_it_links_the_quarterly_reports_and_the_year_end_summary_as_one_series(
                      key=lambda ob: ob.due_on)
         for unit in ("区应急局", "区建管委")
     }  # fmt: skip
+    # A unit whose only duty was past at activation (to confirm, not chased) has nothing open.
+    assert not [ob for ob, ref, u in rows if ref == "进展报告" and u == "区房管局"]
+    assert [ob.status for ob, ref, u in rows if u == "区房管局"] == ["to_confirm"]
     # The unit whose only duty is undated reports its progress like the others.
     assert [ob.due_on for ob in progress["区建管委"]] == [ob.due_on for ob in progress["区应急局"]]
     series = progress["区应急局"]
-    assert [ob.due_on for ob in series] == [date(2024, 6, 30), date(2024, 9, 30), date(2024, 12, 20)]
+    assert [ob.due_on for ob in series] == [
+        date(2024, 6, 30),
+        date(2024, 9, 30),
+        date(2024, 12, 20),
+    ]
     # One series: a missed September report closes when the December summary falls due.
     for earlier, later in pairwise(series):
         assert earlier.lapses_on == later.due_on and later.starts_on == earlier.due_on
