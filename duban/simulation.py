@@ -29,7 +29,7 @@ from models.repo.units import find_group, find_unit, group_members
 from models.tables import Milestone, Plan, Task
 from schedules.clock import OFFICE_TZ
 from schedules.policy import Policy
-from schedules.progress import PROGRESS_REF, link_series, progress_policy, progress_rules
+from schedules.progress import PROGRESS_REF, link_rules, progress_policy, progress_rules
 from schedules.receipt import count_resends
 from schedules.recurrence import MilestoneSpec, RecurrenceError, expand_occurrences
 from schedules.rules import Stage
@@ -205,13 +205,7 @@ def _progress_obligations(
     units = [u for u in owing if u not in covered]
     cadence = (own.rrule or "", own.dtstart, own.until) if own is not None else None
     rules = progress_rules(policy, start, cadence)
-    dues = {
-        r.key: expand_occurrences(
-            MilestoneSpec(due=None, rrule=r.rrule, dtstart=r.dtstart, until=r.until), *plan.period
-        )
-        for r in rules
-    }
-    series = link_series(dues)
+    series = link_rules(rules, plan.period)
     # One duty in the 交办: the first rule's first occurrence not yet past.
     first = next((o.due for o in series[rules[0].key] if o.due >= begin), None)
     return [

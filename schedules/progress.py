@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from schedules.policy import Policy
+from schedules.recurrence import MilestoneSpec, expand_occurrences
 
 PROGRESS_REF = "进展报告"
 PROGRESS_TITLE = "定期报送工作进展（一次报告涵盖本单位在本计划中全部未办结的任务）"
@@ -69,6 +70,18 @@ def link_series(dues: dict[str, tuple[date, ...]]) -> dict[str, list[Linked]]:
         )
 
     return {key: [linked(d) for d in ds] for key, ds in dues.items()}
+
+
+def link_rules(rules: list[ProgressRule], period: tuple[date, date]) -> dict[str, list[Linked]]:
+    """Each rule's occurrences over the plan's period, linked as one series (`link_series`)."""
+    return link_series(
+        {
+            r.key: expand_occurrences(
+                MilestoneSpec(due=None, rrule=r.rrule, dtstart=r.dtstart, until=r.until), *period
+            )
+            for r in rules
+        }
+    )
 
 
 def ladder_override(policy: Policy) -> dict[str, Any]:
