@@ -51,9 +51,12 @@ class Policy:
     # 定期进展报告: every unit with duties in the plan reports progress once per period, one report
     # covering all its open duties: at the plan's own report cadence (a recurring report milestone)
     # where it has one, else quarterly (progress_rrule) plus a year-end summary (progress_year_end).
-    progress: bool = False
+    progress: bool = True
     progress_rrule: str = "FREQ=MONTHLY;BYMONTH=3,6,9;BYMONTHDAY=-1"
     progress_year_end: str = "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=20"
+    # The progress report's own 督办 (office_at of its milestones): 0 = none, a missed report is
+    # chased (chase_max) and then closes as 逾期未报 when the next one falls due.
+    progress_office_at: int = 0
 
     def __post_init__(self) -> None:
         _check_policy(self)
@@ -95,8 +98,10 @@ def _check_policy(p: Policy) -> None:
         raise _fail("chase_every", "应为非负整数（0 表示只催办一次）")
     if p.chase_max is not None and p.chase_max < 0:
         raise _fail("chase_max", "应为非负整数（null 表示不限次数）")
-    if p.office_at < p.chase_after:
-        raise _fail("office_at", "应满足 chase_after ≤ office_at")
+    if p.office_at < 0 or 0 < p.office_at < p.chase_after:
+        raise _fail("office_at", "应为 0（不自动督办）或满足 chase_after ≤ office_at")
+    if p.progress_office_at < 0 or 0 < p.progress_office_at < p.chase_after:
+        raise _fail("progress_office_at", "应为 0（不自动督办）或满足 chase_after ≤ 该值")
     if p.leader_at < 0 or 0 < p.leader_at <= p.office_at:
         raise _fail("leader_at", "应为 0（不逐项通报）或大于 office_at 的整数")
 
@@ -178,6 +183,7 @@ _COERCE: dict[str, Callable[[str, object], Any]] = {
     "progress": _coerce_bool,
     "progress_rrule": _coerce_rule,
     "progress_year_end": _coerce_rule,
+    "progress_office_at": _coerce_int,
 }
 
 

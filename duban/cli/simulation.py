@@ -23,12 +23,13 @@ from duban.cli.common import fail, print_json
 from intake.errors import IntakeError
 from intake.model import ParsedPlan
 from models.repo.obligations import plan_period
-from models.repo.plan_rows import PlanError, load_task_rows
+from models.repo.plan_rows import PlanError, is_report_milestone, load_task_rows
 from models.repo.plans import fill_meta, get_plan
 from models.repo.units import find_group, find_unit, group_members
-from models.tables import Plan
+from models.tables import Milestone, Plan, Task
 from schedules.clock import OFFICE_TZ
 from schedules.policy import Policy
+from schedules.progress import PROGRESS_REF, link_rules, progress_policy, progress_rules
 from schedules.receipt import count_resends
 from schedules.recurrence import MilestoneSpec, RecurrenceError, expand_occurrences
 from schedules.rules import Stage
@@ -53,6 +54,8 @@ class TaskSpec:
     milestones: tuple[tuple[MilestoneSpec, Policy], ...]
     # Per milestone, the (lead, support) of its own clause; empty: the task's parties owe it.
     owners: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    # Per milestone, whether it is a recurring report (每月26日前报送…: the plan's own cadence).
+    reports: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class SimPlan:
     label: str
     period: tuple[date, date]
     tasks: tuple[TaskSpec, ...]
+    progress: Policy | None = None  # the progress report's policy (None: no progress reports)
 
 
 @dataclass
@@ -95,6 +99,8 @@ def load_stored_plan(*, session: Session, ctx: FlowContext, plan_id: int) -> Sim
     plan = get_plan(session=session, plan_id=plan_id)
     tasks = []
     for rows in load_task_rows(session, plan_id):
+        if rows.task.ref == PROGRESS_REF:  # simulated from its rule (below), as activation makes it
+            continue
         stones = tuple(
             (_spec(m.due, m.rrule, m.dtstart, m.until), ctx.policy_for(plan, rows.task, m))
             for m in rows.milestones
@@ -103,9 +109,13 @@ def load_stored_plan(*, session: Session, ctx: FlowContext, plan_id: int) -> Sim
         owners = tuple(
             (tuple(m.lead_units or ()), tuple(m.support_units or ())) for m in rows.milestones
         )
-        tasks.append(TaskSpec(rows.task.ref, lead, support, leaders, stones, owners))
+        reports = tuple(bool(m.is_report) for m in rows.milestones)
+        tasks.append(TaskSpec(rows.task.ref, lead, support, leaders, stones, owners, reports))
     status = STATUS_NAMES.get(plan.status, plan.status)
-    return SimPlan(f"计划 {plan_id}（{status}）{plan.title}", plan_period(plan), tuple(tasks))
+    probe = (Task(plan_id=plan_id, ref=PROGRESS_REF), Milestone(task_id=0, key="progress"))
+    progress = ctx.policy_for(plan, *probe)
+    label = f"计划 {plan_id}（{status}）{plan.title}"
+    return SimPlan(label, plan_period(plan), tuple(tasks), progress)
 
 
 _ROLES = ("lead", "support", "leader")
@@ -123,11 +133,12 @@ def load_file_plan(parsed: ParsedPlan, policy: Policy) -> SimPlan:
             tuple(t.leaders),
             tuple((_spec(m.due, m.rrule, m.dtstart, m.until), policy) for m in t.milestones),
             tuple((tuple(m.lead_units), tuple(m.support_units)) for m in t.milestones),
+            tuple(is_report_milestone(m) for m in t.milestones),
         )
         for t in parsed.tasks
     )
     label = f"计划文件 {Path(parsed.source).name}（未保存）{parsed.meta.title}"
-    return SimPlan(label, plan_period(transient), tasks)
+    return SimPlan(label, plan_period(transient), tasks, policy)
 
 
 def _spec(
@@ -143,17 +154,26 @@ def build_obligations(
 
     As activation on `start` would: the first occurrence not yet past is the one the 交办 lists,
     each occurrence's lead time runs from the previous one (the first's from `start`), and a
-    recurring duty's occurrence rolls over when the next one falls due.
+    recurring duty's occurrence rolls over when the next one falls due. Then each unit's periodic
+    progress report (schedules/progress.py), as activation creates it.
     """
     begin = start or plan.period[0]
     out: list[SimObligation] = []
+    owing: dict[str, bool] = {}  # every unit with a duty in the plan
+    reporting: list[tuple[MilestoneSpec, set[str]]] = []  # the plan's own recurring reports
     for task in plan.tasks:
         task_roles = _assign_roles(task.lead, task.support, directory)
+        if not task.milestones:  # an undated duty: tracked through the progress report
+            owing.update(dict.fromkeys(task_roles, True))
         for index, (spec, policy) in enumerate(task.milestones):
             own = task.owners[index] if index < len(task.owners) else ((), ())
             roles = _assign_roles(*own, directory) if own[0] or own[1] else task_roles
+            if spec.rrule and index < len(task.reports) and task.reports[index]:
+                reporting.append((spec, set(roles)))
             dues = _occurrences(task, spec, plan.period)
             first = next((d for d in dues if d >= begin), None)
+            if first is not None or (spec.due is None and spec.rrule is None):
+                owing.update(dict.fromkeys(roles, True))  # open or undated: progress reported
             for k, due in enumerate(dues):
                 prev = dues[k - 1] if k else None
                 nxt = dues[k + 1] if spec.rrule and k + 1 < len(dues) else None
@@ -164,7 +184,40 @@ def build_obligations(
                     )
                     for unit, is_lead in roles.items()
                 )  # fmt: skip
+    out.extend(_progress_obligations(plan, owing, reporting, max(begin, plan.period[0]), begin))
     return out
+
+
+def _progress_obligations(
+    plan: SimPlan,
+    owing: dict[str, bool],
+    reporting: list[tuple[MilestoneSpec, set[str]]],
+    start: date,
+    begin: date,
+) -> list[SimObligation]:
+    # The plan's own report cadence where it has one (its owners report there: nothing more),
+    # else the policy's quarterly rule plus the year-end summary, linked as one series.
+    if plan.progress is None or not plan.progress.progress:
+        return []
+    policy = progress_policy(plan.progress)
+    own = reporting[0][0] if reporting else None
+    covered = set().union(*(units for _, units in reporting))
+    units = [u for u in owing if u not in covered]
+    cadence = (own.rrule or "", own.dtstart, own.until) if own is not None else None
+    rules = progress_rules(policy, start, cadence)
+    series = link_rules(rules, plan.period)
+    # One duty in the 交办: the first rule's first occurrence not yet past.
+    first = next((o.due for o in series[rules[0].key] if o.due >= begin), None)
+    return [
+        SimObligation(
+            unit, PROGRESS_REF, o.due, True, (), policy,
+            assign=key == rules[0].key and o.due == first, starts_on=o.previous,
+            lapses_on=o.following,
+        )
+        for key, linked in series.items()
+        for o in linked
+        for unit in units
+    ]  # fmt: skip
 
 
 def list_unowned(plan: SimPlan) -> list[str]:

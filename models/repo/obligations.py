@@ -34,6 +34,7 @@ from models.repo.units import ensure_pending_unit, find_group, find_unit, group_
 from models.tables import Milestone, Obligation, Plan, Task, TaskUnit
 from schedules.clock import OFFICE_TZ
 from schedules.policy import Policy
+from schedules.progress import PROGRESS_REF, Linked
 from schedules.recurrence import MilestoneSpec, expand_occurrences
 from schedules.rules import needs_confirmation
 
@@ -272,11 +273,17 @@ def _materialise_milestone(
     activation: bool,
     report: MaterialiseReport,
     assign: bool = True,
-) -> None:
+    series: list[Linked] | None = None,
+) -> bool:
+    # `series`: the occurrences already linked across the milestones of one duty (progress
+    # reports). Returns whether the duty is still open: undated, or an occurrence not yet past.
     plan, task, ms = rows
-    spec = MilestoneSpec(due=ms.due, rrule=ms.rrule, dtstart=ms.dtstart, until=ms.until)
     today = now.astimezone(OFFICE_TZ).date()
-    linked = _link(expand_occurrences(spec, *plan_period(plan)), ms.rrule is not None)
+    if series is None:
+        spec = MilestoneSpec(due=ms.due, rrule=ms.rrule, dtstart=ms.dtstart, until=ms.until)
+        linked = _link(expand_occurrences(spec, *plan_period(plan)), ms.rrule is not None)
+    else:
+        linked = [_Occurrence(o.due, o.previous, o.following) for o in series]
     policy = ctx.policy_for(plan, task, ms)
     cache: dict[tuple[Any, ...], datetime | None] = {}
     if report.writer is not None:
@@ -296,7 +303,7 @@ def _materialise_milestone(
         )
         links = occurrence_links(ms.id or 0, linked)
         report.count(report.writer.add_milestone(session, roles, templates, links))
-        return
+        return _still_open(ms, linked, now)
     stored = session.exec(
         select(
             Obligation.id, Obligation.unit_id, Obligation.occurrence, Obligation.starts_on,
@@ -321,6 +328,13 @@ def _materialise_milestone(
             report.add(session, row)
             report.created += 1
             report.to_confirm += row["status"] == "to_confirm"
+    return _still_open(ms, linked, now)
+
+
+def _still_open(ms: Milestone, linked: list[_Occurrence], now: datetime) -> bool:
+    """Whether a duty is still open for its units: undated, or an occurrence not yet past."""
+    undated = ms.due is None and ms.rrule is None
+    return undated or any(not needs_confirmation(o.due, now) for o in linked)
 
 
 def materialise_plan(
@@ -353,84 +367,24 @@ def materialise_plan(
             continue
         roles, empty = _responsible(session, task, now, memo)
         report.unexpanded |= empty
-        for ms in session.exec(select(Milestone).where(Milestone.task_id == task.id)).all():
+        stones = session.exec(select(Milestone).where(Milestone.task_id == task.id)).all()
+        if not stones:  # an undated duty: tracked through the unit's progress report
+            owing.update((u, "lead") for u in roles)
+        for ms in stones:
             owners, missing = milestone_owners(session, ms, roles, now, memo)
             report.unexpanded |= missing
-            owing.update((u, "lead") for u in owners)
             if ms.is_report and ms.rrule:
                 reporting.append((ms, set(owners)))
-            _materialise_milestone(session, ctx, (plan, task, ms), owners, now, activation, report)
-    _materialise_progress(session, ctx, plan, owing, reporting, now, activation, report)
+            if _materialise_milestone(
+                session, ctx, (plan, task, ms), owners, now, activation, report
+            ):  # still open (or undated): its units report their progress
+                owing.update((u, "lead") for u in owners)
+    from models.repo.progress_duties import materialise_progress
+
+    materialise_progress(session, ctx, plan, owing, reporting, now, activation, report)
     report.flush(session)
     session.flush()
     return report
-
-
-PROGRESS_REF = "进展报告"
-PROGRESS_TITLE = "定期报送工作进展（一次报告涵盖本单位在本计划中全部未办结的任务）"
-_PROGRESS_LABEL = {"cadence": "按计划报送周期", "quarterly": "每季度", "year_end": "年终总结"}
-
-
-def _materialise_progress(
-    session: Session,
-    ctx: FlowContext,
-    plan: Plan,
-    owing: dict[int, str],
-    reporting: list[tuple[Milestone, set[int]]],
-    now: datetime,
-    activation: bool,
-    report: MaterialiseReport,
-) -> None:
-    """Periodic progress reports (issue 14 item 5), when the policy asks for them.
-
-    One duty per unit with duties in the plan: at the plan's own report cadence where it has one
-    (a unit that already owes that report reports its progress there, so it gets nothing more),
-    else the policy's quarterly rule plus the year-end summary. Stored as a task of its own
-    (`进展报告`) so it is reminded, chased and rolled over like any duty, and listed once in the
-    unit's 交办.
-    """
-    task = session.exec(
-        select(Task).where(Task.plan_id == plan.id, Task.ref == PROGRESS_REF)
-    ).first()
-    probe = Milestone(task_id=0, key="progress")
-    policy = ctx.policy_for(plan, task or Task(plan_id=plan.id or 0, ref=PROGRESS_REF), probe)
-    if not policy.progress and task is None:
-        return
-    # A progress report is owed from the plan's start in duban, never for periods before it.
-    start = max(plan_period(plan)[0], (plan.activated_at or now).astimezone(OFFICE_TZ).date())
-    if reporting:
-        own, covered = reporting[0][0], set().union(*(units for _, units in reporting))
-        rules = [("cadence", own.rrule, max(own.dtstart or start, start), own.until)]
-    else:
-        covered = set()
-        rules = [
-            ("quarterly", policy.progress_rrule, start, None),
-            ("year_end", policy.progress_year_end, start, None),
-        ]
-    owners = {u: role for u, role in owing.items() if u not in covered}
-    if task is None:
-        if not owners:
-            return
-        task = Task(plan_id=plan.id or 0, ref=PROGRESS_REF, position=10**6, title=PROGRESS_TITLE)
-        session.add(task)
-        session.flush()
-    for n, (key, rule, dtstart, until) in enumerate(rules):
-        ms = session.exec(
-            select(Milestone).where(Milestone.task_id == task.id, Milestone.key == key)
-        ).first()
-        if ms is None:
-            label = _PROGRESS_LABEL[key]
-            ms = Milestone(
-                task_id=task.id or 0, key=key, label=f"进展报告（{label}）", rrule=rule,
-                dtstart=dtstart, until=until, source_text=PROGRESS_TITLE, is_report=True,
-            )  # fmt: skip
-            session.add(ms)
-            session.flush()
-        # One duty in the 交办: its first rule's first occurrence (the year-end summary is the
-        # same duty, not a second line).
-        _materialise_milestone(
-            session, ctx, (plan, task, ms), owners, now, activation, report, assign=n == 0
-        )
 
 
 def activate_plan(

@@ -20,6 +20,7 @@ from models.repo.plan_rows import (
     unique_names,
 )
 from models.tables import Plan
+from schedules.progress import PROGRESS_REF
 
 META_FIELDS = {
     "title": "标题",
@@ -136,7 +137,7 @@ def diff_tasks(stored: list[TaskRows], edited: ParsedPlan) -> list[Change]:
     changes = [
         Change(kind="task_removed", ref=r.task.ref, old=r.task.title)
         for r in stored
-        if r.task.ref not in wanted
+        if r.task.ref not in wanted and r.task.ref != PROGRESS_REF  # duban's own, not the text's
     ]
     for task in edited.tasks:
         rows = by_ref.get(clip(task.ref, "ref"))

@@ -30,6 +30,7 @@ from models.repo.plan_rows import (
     write_units,
 )
 from models.tables import Milestone, Plan, Task, TaskUnit
+from schedules.progress import PROGRESS_REF
 
 __all__ = ["Change", "PlanChanges", "apply_plan_edits", "diff_plan"]
 
@@ -92,7 +93,8 @@ def apply_plan_edits(
     result = diff_plan(session=session, plan_id=plan_id, edited=edited)
     plan = _editable_plan(session, plan_id)
     rows = {r.task.ref: r for r in load_task_rows(session, plan_id)}
-    next_position = max((r.task.position for r in rows.values()), default=-1) + 1
+    own = [r.task.position for r in rows.values() if r.task.ref != PROGRESS_REF]  # not 进展报告
+    next_position = max(own, default=-1) + 1
     for change in result.changes:
         entity, entity_id = _apply_one(session, plan, rows, change, result, next_position)
         next_position += change.kind == "task_added"

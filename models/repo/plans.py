@@ -18,6 +18,7 @@ from models.repo.plan_edits import Change, PlanChanges, apply_plan_edits, diff_p
 from models.repo.plan_parties import PendingParties, ensure_parties, list_pending
 from models.repo.plan_rows import PlanError, add_task, load_task_rows, task_parties, to_parsed_task
 from models.tables import AuditEvent, Plan
+from schedules.progress import PROGRESS_REF
 
 __all__ = [
     "Change",
@@ -146,7 +147,12 @@ def load_parsed(*, session: Session, plan_id: int) -> ParsedPlan:
         year=plan.year,
         until_year=plan.until_year,
     )
-    tasks = [to_parsed_task(rows) for rows in load_task_rows(session, plan_id)]
+    # The 进展报告 task is duban's own (materialisation adds it), not a row of the document.
+    tasks = [
+        to_parsed_task(rows)
+        for rows in load_task_rows(session, plan_id)
+        if rows.task.ref != PROGRESS_REF
+    ]
     return ParsedPlan(
         meta=meta,
         tasks=tasks,

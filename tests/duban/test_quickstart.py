@@ -7,7 +7,7 @@ from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 from typer.testing import CliRunner
 
 from duban import runtime
@@ -15,7 +15,7 @@ from duban.cli import app
 from flows.context import reset_context
 from flows.delivery import reset_pipeline
 from models.people import Receipt
-from models.tables import Delivery, Obligation, Plan, QueueItem
+from models.tables import Delivery, Obligation, Plan, QueueItem, Task
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -61,9 +61,20 @@ def test_it_replays_the_example_plans_on_a_fast_clock(
         resent = s.exec(
             select(Delivery.obligation_id, Delivery.created_at).where(Delivery.stage == "receipt")
         ).all()
+        # Periodic progress reports (on by default): listed in the 交办, then reminded.
+        progress = dict(
+            s.exec(
+                select(Delivery.stage, func.count())
+                .join(Obligation, col(Obligation.id) == col(Delivery.obligation_id))
+                .join(Task, col(Task.id) == col(Obligation.task_id))
+                .where(Task.ref == "进展报告", Delivery.status == "sent")
+                .group_by(col(Delivery.stage))
+            ).all()
+        )
     outbox = list((cli_env / "home" / "outbox").rglob("*.*"))
     assert sent > 0 and len(outbox) >= 1 and queued > 0 and accepted > 0
     assert len(signed) > assigned / 2
+    assert progress.get("assign", 0) > 0 and progress.get("remind", 0) > 0, progress
     assert resent and all(ob not in signed or signed[ob] >= at for ob, at in resent)
     assert any(p.suffix == ".eml" for p in outbox) and any(p.suffix == ".json" for p in outbox)
     # The office's digests really reach its own unit (区安委办, kind office): each working day's

@@ -244,3 +244,59 @@ def test_it_simulates_each_seed_over_its_period(cli_env: Path, seeds_dir: Path, 
         assert ref not in dues or set(days) <= dues[ref], ref
     assert not milestones or set(milestones) & set(dues)  # 001: task 10 (镇安委会相关成员单位)
     reset_context()
+
+
+def test_it_simulates_one_progress_report_per_unit_and_period(
+    sim_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(_small(sim_env))
+    data = _simulate(path, "--submit-rate", "0")
+    progress = [a for a in data["actions"] if a["task_ref"] == "进展报告"]
+    # The plan reports monthly (每月26日前): the units that owe that report (区市场监管局, the
+    # towns, 区新设局) report their progress there; the others report at the same cadence.
+    assert {a["unit"] for a in progress} == {"区应急局", "区消防救援支队"}
+    months = [date(2024, m, 26).isoformat() for m in range(1, 13)]
+    for unit in ("区应急局", "区消防救援支队"):
+        mine = [a for a in progress if a["unit"] == unit]
+        assert sorted({a["due"] for a in mine}) == months  # one report per period
+        assert [a["stage"] for a in mine].count("assign") == 1  # listed once in the 交办
+        for due in months:
+            stages = [a["stage"] for a in mine if a["due"] == due]
+            assert stages.count("chase") <= 2 and "office" not in stages  # no 督办 by default
+            # Each missed month closes as 逾期未报 when the next one falls due (not December's).
+            assert stages.count("lapse") == (due != months[-1])
+        assert {"remind", "chase"} <= {a["stage"] for a in mine}
+    assert data["totals"]["lapsed"] >= 2 * 11
+    _assert_on_policy(data)
+    # Counted in the volume: the same plan with progress reports off sends fewer messages.
+    off = sim_env / "off.yaml"
+    off.write_text("default:\n  progress: false\n", encoding="utf-8")
+    monkeypatch.setenv("DUBAN_POLICY_FILE", str(off))
+    runtime.reset()
+    reset_context()
+    without = _simulate(path, "--submit-rate", "0")
+    assert not [a for a in without["actions"] if a["task_ref"] == "进展报告"]
+    extra = len({(a["unit"], a["at"]) for a in progress if a["stage"] != "lapse"})
+    assert data["volume"]["messages"] > without["volume"]["messages"]
+    assert data["volume"]["messages"] - without["volume"]["messages"] <= extra
+    reset_context()
+
+
+def test_it_simulates_the_quarterly_default_when_the_plan_has_no_report(sim_env: Path) -> None:
+    path = sim_env / "one.txt"
+    path.write_text(
+        "示范区2024年安全生产模拟测试计划\n\n1. 开展专项检查。9月26日前完成全区检查。（责任单位：区应急局）\n",
+        encoding="utf-8",
+    )
+    data = _simulate(str(path), "--submit-rate", "0", "--from", "2024-04-15")
+    mine = [a for a in data["actions"] if a["task_ref"] == "进展报告"]
+    assert {a["unit"] for a in mine} == {"区应急局"}
+    assert sorted({a["due"] for a in mine}) == ["2024-06-30", "2024-09-30", "2024-12-20"]
+    # One series: September's missed report closes when the December summary falls due.
+    lapses = [(a["due"], _local(a).date().isoformat()) for a in mine if a["stage"] == "lapse"]
+    assert lapses == [("2024-06-30", "2024-09-30"), ("2024-09-30", "2024-12-20")]
+    # The 交办 on the activation day lists it with the unit's other duty: one message.
+    assigns = [a for a in data["actions"] if a["stage"] == "assign"]
+    assert {a["task_ref"] for a in assigns} == {"1", "进展报告"}
+    assert {_local(a).date() for a in assigns} == {date(2024, 4, 15)}
+    assert len({a["at"] for a in assigns}) == 1

@@ -155,3 +155,16 @@ def office(
     smtp.stop()
     reset_pipeline()
     reset_context()
+
+
+@pytest.fixture
+def no_progress(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped policy without periodic progress reports, for tests that count the deliveries
+    of one ladder (request it before `office`, which activates the plan)."""
+    from importlib import resources
+
+    text = resources.files("schedules").joinpath("default_policy.yaml").read_text("utf-8")
+    assert "\n  progress: true\n" in text
+    policy = cli_env / "no_progress.yaml"
+    policy.write_text(text.replace("\n  progress: true\n", "\n  progress: false\n"), "utf-8")
+    monkeypatch.setenv("DUBAN_POLICY_FILE", str(policy))

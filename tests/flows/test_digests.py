@@ -56,9 +56,14 @@ def test_it_closes_the_report_month_once_with_who_reported(office: Office) -> No
     for day in days(date(2024, 9, 19), date(2024, 9, 26)):
         tick_at(day)
     first = run_flow(monthly_cycle_flow, now=_at(date(2024, 9, 27), 8, 30))
+    # The towns owe the plan's monthly report; the other units with duties owe their 进展报告 on
+    # the same 26th (progress reports, on by default): all are called.
     assert first["closed"]["month"] == "2024-09" and set(first["closed"]["missing"]) == {
         "甲街道",
         "乙街道",
+        "区应急局",
+        "区建管委",
+        "区房管局",
     }
     assert run_flow(monthly_cycle_flow, now=_at(date(2024, 9, 28), 8, 30))["closed"] is None  # once
     with Session(runtime.engine()) as s:

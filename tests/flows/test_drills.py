@@ -115,7 +115,9 @@ def test_drill_smtp_down_while_the_webhook_works_loses_no_email(office: Office) 
     assert {ob.last_stage for ob in advanced} <= {"assign", "remind"}
 
 
-def test_drill_a_webhook_answering_500_is_retried_until_it_answers(office: Office) -> None:
+def test_drill_a_webhook_answering_500_is_retried_until_it_answers(
+    no_progress: None, office: Office
+) -> None:
     answer = {"status": 500}
 
     def hook(request: Request) -> Response:
@@ -158,7 +160,9 @@ def _with_dead_robots(office: Office) -> tuple[str, str]:
     return "no-such-host.invalid", closed
 
 
-def test_drill_dead_hosts_are_shown_retried_and_given_up_after_the_bound(office: Office) -> None:
+def test_drill_dead_hosts_are_shown_retried_and_given_up_after_the_bound(
+    no_progress: None, office: Office
+) -> None:
     dead, closed = _with_dead_robots(office)
     first = _tick(time(9, 5))
     assert first["pending"] == 2 and first["failed"] == 0

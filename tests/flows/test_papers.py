@@ -64,6 +64,7 @@ def _mails_to(office: Office, address: str) -> list[EmailMessage]:
 
 
 def test_a_supervision_in_a_tick_sends_its_numbered_paper_attached_even_after_a_retry(
+    no_progress: None,
     office: Office,
 ) -> None:
     tick_at(ACTIVATED.date())

@@ -44,7 +44,7 @@ def _unit_obligations(s: Session, name: str) -> list[Obligation]:
 
 
 def test_a_unit_that_did_not_sign_gets_one_resend_after_receipt_days_and_only_one(
-    office: Office, monkeypatch: pytest.MonkeyPatch
+    no_progress: None, office: Office, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DUBAN_PORTAL_URL", "http://portal.example")
     monkeypatch.setenv("DUBAN_SECRET_KEY", "s" * 40)

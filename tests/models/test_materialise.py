@@ -84,8 +84,15 @@ def test_it_marks_the_first_open_occurrence_for_the_assignment_and_links_occurre
     session.commit()
     rows = _rows(session)
     assigned = Counter((ref, unit) for ob, ref, unit in rows if ob.assign_at is not None)
-    # One occurrence per duty and unit is listed in the 交办: lead and support alike.
-    assert assigned == {("1", "区应急局"): 1, ("1", "区建管委"): 1, ("2", "甲街道"): 1}
+    # One occurrence per duty and unit is listed in the 交办: lead and support alike; the units
+    # that do not owe the plan's monthly report list their progress report (on by default).
+    assert assigned == {
+        ("1", "区应急局"): 1,
+        ("1", "区建管委"): 1,
+        ("2", "甲街道"): 1,
+        ("进展报告", "区应急局"): 1,
+        ("进展报告", "区建管委"): 1,
+    }
     monthly = [ob for ob, ref, _ in rows if ref == "2"]
     open_months = [ob for ob in monthly if ob.status == "open"]
     first = open_months[0]
@@ -149,14 +156,14 @@ def _activate(session: Session, ctx: FlowContext, tmp_path: Path, plan_text: str
     session.commit()
 
 
-def _with_progress(ctx: FlowContext) -> FlowContext:
+def _with_progress(ctx: FlowContext, on: bool = True) -> FlowContext:
     from schedules.policy import Policy
 
     return FlowContext(
         engine=ctx.engine,
         send=ctx.send,
         calendar=ctx.calendar,
-        policies=PolicySet(default=Policy(progress=True)),
+        policies=PolicySet(default=Policy(progress=on)),
     )
 
 
@@ -204,6 +211,49 @@ def test_progress_reports_default_to_quarterly_and_a_year_end_summary(
 def test_no_progress_reports_unless_the_policy_asks(
     session: Session, ctx: FlowContext, tmp_path: Path
 ) -> None:
-    _activate(session, ctx, tmp_path, PLAN)
+    _activate(session, _with_progress(ctx, on=False), tmp_path, PLAN)
     assert not [ob for ob, ref, _ in _rows(session) if ref == "进展报告"]
     assert session.exec(select(Task).where(Task.ref == "进展报告")).first() is None
+
+
+def test_it_links_the_quarterly_reports_and_the_year_end_summary_as_one_series(
+    session: Session, ctx: FlowContext, tmp_path: Path
+) -> None:
+    # A plan with one dated duty and one undated duty (no time: tracked through the progress
+    # report only): the shipped default (quarterly + 12-20) for both units.
+    plan = (
+        "序号,任务,时间节点,责任单位,配合单位,区领导\n"
+        "1,开展安全生产大检查,2024年9月26日前,区应急局,,\n"
+        "2,完善安全生产长效机制,,区建管委,,\n"
+        "3,制定实施方案,2024年3月31日前,区房管局,,\n"
+    )
+    _activate(session, ctx, tmp_path, plan)
+    rows = _rows(session)
+    progress = {
+        unit: sorted((ob for ob, ref, u in rows if ref == "进展报告" and u == unit),
+                     key=lambda ob: ob.due_on)
+        for unit in ("区应急局", "区建管委")
+    }  # fmt: skip
+    # A unit whose only duty was past at activation (to confirm, not chased) has nothing open.
+    assert not [ob for ob, ref, u in rows if ref == "进展报告" and u == "区房管局"]
+    assert [ob.status for ob, ref, u in rows if u == "区房管局"] == ["to_confirm"]
+    # The unit whose only duty is undated reports its progress like the others.
+    assert [ob.due_on for ob in progress["区建管委"]] == [ob.due_on for ob in progress["区应急局"]]
+    series = progress["区应急局"]
+    assert [ob.due_on for ob in series] == [
+        date(2024, 6, 30),
+        date(2024, 9, 30),
+        date(2024, 12, 20),
+    ]
+    # One series: a missed September report closes when the December summary falls due.
+    for earlier, later in pairwise(series):
+        assert earlier.lapses_on == later.due_on and later.starts_on == earlier.due_on
+    assert series[-1].lapses_on is None and series[0].starts_on == date(2024, 4, 15)
+    assert sum(ob.assign_at is not None for ob in series) == 1
+    # No 督办 of a missed progress report by default: its milestones carry office_at 0.
+    stones = session.exec(
+        select(Milestone).join(Task, col(Task.id) == col(Milestone.task_id))
+        .where(Task.ref == "进展报告")
+    ).all()  # fmt: skip
+    assert {ms.key for ms in stones} == {"quarterly", "year_end"}
+    assert all(ms.policy == {"office_at": 0} for ms in stones)

@@ -143,9 +143,11 @@ def office(
     monkeypatch.setenv("DUBAN_SMTP_PORT", str(smtp.port))
     monkeypatch.setenv("DUBAN_SMTP_TLS", "none")
     monkeypatch.setenv("DUBAN_NOW", "2024-09-02T09:00:00+08:00")
-    # These tests count failed deliveries: no 再次交办 (flows/receipts) among them.
+    # These tests count failed deliveries: no 再次交办 (flows/receipts) and no 进展报告 among them.
     policy = cli_env / "policy.yaml"
-    policy.write_text("assessment:\n  receipt_resend: false\n", encoding="utf-8")
+    policy.write_text(
+        "default:\n  progress: false\nassessment:\n  receipt_resend: false\n", encoding="utf-8"
+    )
     monkeypatch.setenv("DUBAN_POLICY_FILE", str(policy))
     runtime.reset()
     reset_context()
