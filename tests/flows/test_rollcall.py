@@ -12,6 +12,8 @@ from flows.context import reset_context
 from flows.delivery import reset_pipeline
 from tests.flows.conftest import Office, run
 
+# The roll-call of one ladder: the shipped 进展报告 (at the plan's monthly cadence) would add their
+# units; tests/flows/test_progress_reports.py and tests/duban cover those.
 LABEL = "每月报送周期与月度点名"
 
 
@@ -38,7 +40,7 @@ def _text(msg: EmailMessage) -> str:
     return str(part.get_content())
 
 
-def test_it_sends_the_month_roll_call_to_the_office_once(office: Office) -> None:
+def test_it_sends_the_month_roll_call_to_the_office_once(no_progress: None, office: Office) -> None:
     _at("2024-09-26T09:06:00+08:00")
     assert "月报送点名" not in _monthly_line(run("tick"))  # reports are due today: no roll-call yet
     assert _rollcalls(office) == []
@@ -63,7 +65,9 @@ def test_it_sends_the_month_roll_call_to_the_office_once(office: Office) -> None
     assert len(_rollcalls(office)) == 1
 
 
-def test_it_catches_up_and_retries_a_roll_call_the_relay_refused(office: Office) -> None:
+def test_it_catches_up_and_retries_a_roll_call_the_relay_refused(
+    no_progress: None, office: Office
+) -> None:
     _at("2024-09-26T09:06:00+08:00")
     run("tick")
     office.smtp.stop()  # the relay is down on the 27th
@@ -83,7 +87,9 @@ def test_it_catches_up_and_retries_a_roll_call_the_relay_refused(office: Office)
     assert len(_rollcalls(office)) == 1
 
 
-def test_a_month_no_run_closed_is_recorded_and_sent_after_the_downtime(office: Office) -> None:
+def test_a_month_no_run_closed_is_recorded_and_sent_after_the_downtime(
+    no_progress: None, office: Office
+) -> None:
     _at("2024-09-26T09:06:00+08:00")
     run("tick")
     _at("2024-10-08T08:40:00+08:00")  # nothing ran from the 27th to the end of September
@@ -96,7 +102,9 @@ def test_a_month_no_run_closed_is_recorded_and_sent_after_the_downtime(office: O
     assert len(_rollcalls(office)) == 1
 
 
-def test_the_roll_call_preview_prints_the_message_and_sends_nothing(office: Office) -> None:
+def test_the_roll_call_preview_prints_the_message_and_sends_nothing(
+    no_progress: None, office: Office
+) -> None:
     _at("2024-09-27T08:00:00+08:00")
     out = run("rollcall", "--month", "2024-09")
     assert "未报送：乙街道、甲街道" in out
