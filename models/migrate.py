@@ -8,6 +8,8 @@ version table and the revision ids in `versions/` directly.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,11 +37,50 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+# pg_advisory_lock key of the schema migration (any fixed 64-bit number; "duban" in ASCII).
+_MIGRATION_LOCK = 0x647562616E
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrator at a time per database: processes that start together (`duban serve` and its
+    pages, `duban web --workers N`, two cron runs) would otherwise run the same migration twice,
+    and the second fails half-way ("column … already exists"). PostgreSQL: a session advisory
+    lock; SQLite file: an exclusive lock on a file beside the database."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                conn.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: one process at a time is the operator's to ensure
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to `revision` (default: the newest)."""
+    """Bring the database to `revision` (default: the newest), one migrator at a time: a process
+    that waited for another finds the schema already there and does nothing."""
     from alembic import command
 
-    command.upgrade(alembic_config(engine), revision)
+    with migration_lock(engine):
+        command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
