@@ -247,14 +247,19 @@ def _summary() -> None:
     settings = runtime.settings()
     with Session(runtime.engine()) as s:
         volume = measure_sent(s)
-        sent = s.exec(
-            select(func.count()).select_from(Delivery).where(Delivery.status == "sent")
+        # one message = one batch (a unit's items of one pass, to one address or robot); its
+        # delivery rows are one per item
+        sent, items = s.exec(
+            select(func.count(func.distinct(Delivery.batch)), func.count()).where(
+                Delivery.status == "sent"
+            )
         ).one()
         queue = s.exec(
             select(func.count()).select_from(QueueItem).where(QueueItem.status != "resolved")
         ).one()
     typer.echo(
-        f"\n已发送 {sent} 条（写入发件箱 {settings.resolved_outbox_dir}/，可直接打开 .eml 与 .json）；"
+        f"\n已发送消息 {sent} 条，含事项 {items} 项次（写入发件箱 {settings.resolved_outbox_dir}/，"
+        "可直接打开 .eml 与 .json）；"
         f"督办队列未办结 {queue} 项。"
     )
     for line in render_volume(volume, top=5):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from pathlib import Path
@@ -77,6 +78,10 @@ def test_it_replays_the_example_plans_on_a_fast_clock(
     assert progress.get("assign", 0) > 0 and progress.get("remind", 0) > 0, progress
     assert resent and all(ob not in signed or signed[ob] >= at for ob, at in resent)
     assert any(p.suffix == ".eml" for p in outbox) and any(p.suffix == ".json" for p in outbox)
+    # The closing line counts messages (one file each in the outbox), not the items inside them.
+    said = re.search(r"已发送消息 (\d+) 条，含事项 (\d+) 项次", result.stdout)
+    assert said is not None, result.stdout[-2000:]
+    assert int(said[1]) == len(outbox) and int(said[2]) > int(said[1])
     # The office's digests really reach its own unit (区安委办, kind office): each working day's
     # digest is said delivered and is in the outbox, addressed to its contacts.
     days = [line for line in result.stdout.splitlines() if "办公室日报" in line]
