@@ -40,6 +40,7 @@ from models.repo.actions import (
     report_progress,
     request_extension,
     submit_done,
+    submit_progress_form,
 )
 from models.repo.boards import duty_record, unit_closed, unit_duties
 from models.repo.evidence import EvidenceError
@@ -244,9 +245,19 @@ async def progress_all(request: Request, who: Visitor = Depends(visitor)) -> Res
     if not rows:
         raise PageError("请至少填写一项任务的进展。", 400, "未能提交")
     with runtime_session() as s:
-        for ob_id, text in sorted(rows.items()):
-            ob = _mine(s, ob_id, who)
-            _run(s, report_progress, ob=ob, by=who.unit.name, text=text, now=now, via=VIA)
+        for ob_id in rows:  # another unit's id: refused before anything is written
+            _mine(s, ob_id, who)
+        _run(
+            s,
+            submit_progress_form,
+            ctx=flow_context(),
+            unit_id=who.unit.id or 0,
+            notes=rows,
+            by=who.unit.name,
+            store=web_state(request).store,
+            now=now,
+            via=VIA,
+        )
     return _back(who, None, "progress-all")
 
 

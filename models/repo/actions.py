@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, and_, col, or_, select
 
 from models.people import EvidenceFile, ProgressReport, Receipt
 from models.repo.audit import record_event
@@ -19,7 +19,10 @@ from models.repo.chase import OfficeAction, apply_decision
 from models.repo.evidence import EvidenceStore, Staged
 from models.tables import ExtensionRequest, Milestone, Obligation, Plan, Submission, Task
 from models.types import clean_text
+from schedules.clock import OFFICE_TZ
 from schedules.machine import EVENT_LABEL, SOURCES, STATUS_LABEL, Event, TransitionError
+from schedules.obligation import CHASED_STATUSES
+from schedules.progress import PROGRESS_REF
 from schedules.rules import ObligationState, Status
 
 if TYPE_CHECKING:
@@ -265,3 +268,81 @@ def report_progress(
         data={"via": via},
     )
     return row
+
+
+def current_progress_reports(
+    session: Session, unit_id: int, plan_ids: set[int], now: datetime
+) -> list[Obligation]:
+    """The unit's periodic report of the period under way, one per plan of `plan_ids`: duban's
+    进展报告 or, for a unit that carries the plan's own recurring report (001's 每月26日前, which
+    then stands for its 进展报告), that report. In each plan the earliest occurrence still chased
+    whose period has begun (its lead time starts on or before today): a later period's report is
+    never closed early, however often the unit writes."""
+    if not plan_ids:
+        return []
+    today = now.astimezone(OFFICE_TZ).date()
+    rows = session.exec(
+        select(Obligation)
+        .join(Task, col(Task.id) == col(Obligation.task_id))
+        .join(Milestone, col(Milestone.id) == col(Obligation.milestone_id))
+        .where(
+            Obligation.unit_id == unit_id,
+            or_(
+                Task.ref == PROGRESS_REF,
+                and_(col(Milestone.is_report).is_(True), col(Milestone.rrule).is_not(None)),
+            ),
+            col(Obligation.plan_id).in_(sorted(plan_ids)),
+            col(Obligation.status).in_(sorted(CHASED_STATUSES)),
+        )
+        .order_by(col(Obligation.plan_id), col(Obligation.due_on), col(Obligation.id))
+    ).all()
+    current: dict[int, Obligation] = {}
+    for ob in rows:
+        if ob.starts_on is None or ob.starts_on <= today:
+            current.setdefault(ob.plan_id, ob)
+    return list(current.values())
+
+
+def submit_progress_form(
+    *,
+    session: Session,
+    ctx: FlowContext,
+    unit_id: int,
+    notes: dict[int, str],
+    by: str,
+    store: EvidenceStore,
+    now: datetime,
+    via: str,
+) -> list[Obligation]:
+    """The unit's periodic progress report, one form with a row per open duty: each row's text is
+    a progress note on its duty, and the unit's current periodic report in each plan of those
+    duties (`current_progress_reports`) is reported (报送, for the office to accept) with the
+    notes as its text. Returns the reports."""
+    duties = {ob_id: get_obligation(session, ob_id, unit_id=unit_id) for ob_id in notes}
+    for ob_id, text in sorted(notes.items()):
+        report_progress(session=session, ob=duties[ob_id], by=by, text=text, now=now, via=via)
+    reports = current_progress_reports(
+        session, unit_id, {ob.plan_id for ob in duties.values()}, now
+    )
+    refs = {
+        t.id: t.ref
+        for t in session.exec(
+            select(Task).where(col(Task.id).in_({ob.task_id for ob in duties.values()}))
+        )
+    }
+    for report in reports:
+        lines = [
+            f"任务 {refs.get(ob.task_id, '')}：{notes[ob.id or 0]}"
+            if ob.id != report.id
+            else notes[ob.id]
+            for ob in duties.values()
+            if ob.plan_id == report.plan_id
+        ]
+        text = "\n".join(lines)
+        if len(text) > MAX_TEXT:
+            text = text[: MAX_TEXT - 1] + "…"
+        submit_done(
+            session=session, ctx=ctx, ob=report, by=by, note=text, files=[],
+            store=store, now=now, via=via,
+        )  # fmt: skip
+    return reports

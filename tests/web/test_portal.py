@@ -11,13 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 from typer.testing import CliRunner
 
 from duban import runtime
 from duban.cli import app
 from models.people import EvidenceFile, ProgressReport, Receipt
-from models.tables import AuditEvent, Obligation, Submission
+from models.tables import AuditEvent, Milestone, Obligation, Submission, Task
 from models.tokens import load_secret, mint_unit_token
 from tests.web.conftest import Pages, csrf_of
 
@@ -269,10 +269,54 @@ def test_it_takes_the_periodic_progress_report_in_one_form(
     with Session(runtime.engine()) as s:
         reports = s.exec(select(ProgressReport)).all()
         assert [(p.obligation_id, p.text) for p in reports] == [(rows[0], "燃气隐患已排查 80%")]
+        # The form is the unit's periodic report of this period (甲街道 carries the plan's own
+        # 每月26日前 report, which stands for its 进展报告): the current one is reported (for the
+        # office to accept), with the notes as its text; the later periods' stay open.
+        duty = s.get(Obligation, rows[0])
+        assert duty is not None
+        series = s.exec(
+            select(Obligation)
+            .join(Milestone, col(Milestone.id) == col(Obligation.milestone_id))
+            .where(col(Milestone.rrule).is_not(None), col(Milestone.is_report).is_(True))
+            .where(Obligation.unit_id == duty.unit_id)
+            .where(Obligation.plan_id == duty.plan_id)
+            .order_by(col(Obligation.due_on))
+        ).all()
+        done = [ob for ob in series if ob.status == "submitted"]
+        assert len(series) >= 2 and len(done) == 1, [(ob.due_on, ob.status) for ob in series]
+        [sub] = s.exec(select(Submission).where(Submission.obligation_id == done[0].id)).all()
+        assert "燃气隐患已排查 80%" in sub.note
+        assert all(ob.status != "submitted" for ob in series if ob.due_on > done[0].due_on)
     _other, their_ob = _mine(pages)  # another unit's id in the form is refused whole
     r = client.post(f"{path}/progress", data={"csrf": data["csrf"], f"text-{their_ob}": "x"})
     assert r.status_code == 404
     assert client.post(f"{path}/progress", data={"csrf": data["csrf"]}).status_code == 400
+
+
+def test_the_progress_form_reports_the_units_jinzhan_baogao(
+    pages: Pages, client: TestClient
+) -> None:
+    """A unit without the plan's own report (区房管局: one dated task) owes duban's 进展报告 at the
+    plan's cadence; its one progress form reports the current one, and only that one."""
+    path, _ = _mine(pages, "zhaoliu@example.gov.cn")
+    page = client.get(path)
+    rows = [int(i) for i in re.findall(r'name="text-(\d+)"', page.text)]
+    assert rows
+    data = {"csrf": csrf_of(page.text), **{f"text-{ob}": "整改方案已报区房管局党组" for ob in rows}}
+    assert client.post(f"{path}/progress", data=data).status_code == 303
+    with Session(runtime.engine()) as s:
+        unit_id = s.get(Obligation, rows[0]).unit_id  # type: ignore[union-attr]
+        series = s.exec(
+            select(Obligation)
+            .join(Task, col(Task.id) == col(Obligation.task_id))
+            .where(Task.ref == "进展报告", Obligation.unit_id == unit_id)
+            .order_by(col(Obligation.due_on))
+        ).all()
+        assert [ob.status for ob in series][:2] == ["submitted", "open"], [
+            (ob.due_on, ob.status) for ob in series
+        ]
+        [sub] = s.exec(select(Submission).where(Submission.obligation_id == series[0].id)).all()
+        assert "整改方案已报区房管局党组" in sub.note
 
 
 def test_it_shares_one_code_path_with_the_cli(
