@@ -34,6 +34,7 @@ from models.repo.actions import (
     report_progress,
     request_extension,
     submit_done,
+    submit_progress_form,
 )
 from models.repo.boards import duty_record, unit_duties
 from models.repo.chase import OfficeAction
@@ -53,6 +54,19 @@ class Text(BaseModel):
     """A progress note."""
 
     text: Clean = Field(min_length=1, max_length=4000)
+
+
+class Note(BaseModel):
+    """One row of the periodic progress report: a duty and its progress."""
+
+    id: int = Field(ge=1, le=2**31 - 1)
+    text: Clean = Field(min_length=1, max_length=4000)
+
+
+class ProgressForm(BaseModel):
+    """The periodic progress report: a row per open duty (as the portal's one form)."""
+
+    notes: list[Note] = Field(min_length=1, max_length=500)
 
 
 class Done(BaseModel):
@@ -185,6 +199,31 @@ def done(
         ctx=flow_context(),
     )
     return {"result": "submitted"}
+
+
+@router.post("/unit/progress", tags=["unit"])
+def progress_report(
+    body: ProgressForm, request: Request, unit: Unit = Depends(api_unit)
+) -> dict[str, Any]:
+    """The periodic progress report (the portal's one form): a note on each duty, and the unit's
+    current periodic report in each plan concerned reported with them."""
+    try:
+        with session_scope(web_engine()) as s:
+            reports = submit_progress_form(
+                session=s,
+                ctx=flow_context(),
+                unit_id=unit.id or 0,
+                notes={n.id: n.text for n in body.notes},
+                by=unit.name,
+                store=web_state(request).store,
+                now=runtime.current_time(),
+                via=VIA,
+            )
+            reported = [ob.id for ob in reports]
+    except ActionError as exc:
+        status = 404 if "没有找到" in str(exc) else 409
+        raise HTTPException(status, str(exc)) from exc
+    return {"result": "progress_reported", "reports": reported}
 
 
 @router.post("/unit/duties/{ob_id}/extension", tags=["unit"])

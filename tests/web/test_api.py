@@ -111,3 +111,21 @@ def test_it_keeps_nul_and_control_characters_out_of_the_database(
         assert s.exec(select(ProgressReport.text)).one() == "进展"
     r = client.get("/office/login?next=/office/queue%00x")
     assert r.status_code == 200 and 'value="/office"' in r.text
+
+
+def test_it_takes_the_periodic_progress_report_as_the_portal_form_does(
+    pages: Pages, client: TestClient
+) -> None:
+    path, ob = _mine(pages, "zhaoliu@example.gov.cn")  # 区房管局: it owes duban's 进展报告
+    _other, other_ob = _mine(pages, "wangwu@example.gov.cn")
+    url = "/api/v1/unit/progress"
+    assert client.post(url, headers=_unit(path), json={"notes": []}).status_code == 422
+    r = client.post(url, headers=_unit(path), json={"notes": [{"id": other_ob, "text": "x"}]})
+    assert r.status_code == 404 and "不属于本单位" in r.json()["detail"]
+    assert _status(other_ob).status != "submitted"  # refused whole: nothing written
+    r = client.post(url, headers=_unit(path), json={"notes": [{"id": ob, "text": "方案已定"}]})
+    assert r.status_code == 200, r.text
+    [report] = r.json()["reports"]
+    assert report != ob and _status(report).status == "submitted"
+    record = client.get(f"/api/v1/unit/duties/{ob}", headers=_unit(path)).json()
+    assert record["progress"][0]["text"] == "方案已定"
