@@ -161,7 +161,7 @@ class MaskingStream(io.TextIOBase):
         self.inner = inner
         self._pending = ""
 
-    def write(self, s: str) -> int:  # type: ignore[override]
+    def write(self, s: str) -> int:
         data = self._pending + s
         head, sep, tail = data.rpartition("\n")
         if sep:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import jinja2
 import jinja2.sandbox
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from models.tokens import mint_unit_token
@@ -301,12 +302,12 @@ class _Budgeted(SandboxedEnvironment):
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, int) and abs(right) > 100:
-            raise jinja2.sandbox.SecurityError("模板中的乘方过大")
+            raise SecurityError("模板中的乘方过大")
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
                 sized = isinstance(seq, str | list | tuple) and isinstance(n, int)
                 if sized and len(seq) * n > MAX_OUTPUT:
-                    raise jinja2.sandbox.SecurityError("模板中的重复结果过大")
+                    raise SecurityError("模板中的重复结果过大")
         return super().call_binop(context, operator, left, right)
 
 
@@ -314,9 +315,9 @@ def _spend(n: int) -> None:
     left = getattr(_budget, "loop", MAX_LOOP) - n
     _budget.loop = left
     if left < 0:
-        raise jinja2.sandbox.SecurityError(f"模板循环次数超过上限 {MAX_LOOP}")
+        raise SecurityError(f"模板循环次数超过上限 {MAX_LOOP}")
     if time.monotonic() > getattr(_budget, "deadline", float("inf")):
-        raise jinja2.sandbox.SecurityError(f"模板渲染超过 {MAX_SECONDS:g} 秒")
+        raise SecurityError(f"模板渲染超过 {MAX_SECONDS:g} 秒")
 
 
 def _budget_range(*args: int) -> Iterator[int]:

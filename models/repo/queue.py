@@ -46,7 +46,7 @@ def _move(
         session=session,
         at=now,
         actor=by,
-        entity=row.__tablename__,  # type: ignore[arg-type]
+        entity=row.__tablename__,
         entity_id=row.id,
         action=status,
         from_status=before,
