@@ -57,6 +57,10 @@ class Policy:
     # The progress report's own 督办 (office_at of its milestones): 0 = none, a missed report is
     # chased (chase_max) and then closes as 逾期未报 when the next one falls due.
     progress_office_at: int = 0
+    # A unit's first progress report falls due at least this many calendar days after the plan's
+    # activation (its 交办): a report due the day it is asked for is skipped, the next period's is
+    # the first.
+    progress_first_after: int = 10
 
     def __post_init__(self) -> None:
         _check_policy(self)
@@ -102,6 +106,8 @@ def _check_policy(p: Policy) -> None:
         raise _fail("office_at", "应为 0（不自动督办）或满足 chase_after ≤ office_at")
     if p.progress_office_at < 0 or 0 < p.progress_office_at < p.chase_after:
         raise _fail("progress_office_at", "应为 0（不自动督办）或满足 chase_after ≤ 该值")
+    if p.progress_first_after < 0:
+        raise _fail("progress_first_after", "应为非负整数（天）")
     if p.leader_at < 0 or 0 < p.leader_at <= p.office_at:
         raise _fail("leader_at", "应为 0（不逐项通报）或大于 office_at 的整数")
 
@@ -184,6 +190,7 @@ _COERCE: dict[str, Callable[[str, object], Any]] = {
     "progress_rrule": _coerce_rule,
     "progress_year_end": _coerce_rule,
     "progress_office_at": _coerce_int,
+    "progress_first_after": _coerce_int,
 }
 
 

@@ -15,7 +15,7 @@ later at the next September), and the December summary's lead time starts at Sep
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from schedules.policy import Policy
@@ -48,7 +48,11 @@ class Linked:
 def progress_rules(
     policy: Policy, start: date, cadence: tuple[str, date | None, date | None] | None
 ) -> list[ProgressRule]:
-    """The progress report's rules from `start`: the plan's cadence (rrule, dtstart, until) if any."""
+    """The progress report's rules from `start` (the plan's activation in duban, or its period's
+    start if later): the plan's cadence (rrule, dtstart, until) if any. The first occurrence is
+    at least `policy.progress_first_after` days after `start`: a unit is never asked for a report
+    due the day (or a few days after) it first hears of the plan."""
+    start = start + timedelta(days=policy.progress_first_after)
     if cadence is not None:
         rrule, dtstart, until = cadence
         return [ProgressRule("cadence", rrule, max(dtstart or start, start), until)]

@@ -13,9 +13,26 @@ PERIOD = (date(2024, 1, 1), date(2025, 12, 31))
 
 def test_it_uses_the_plans_cadence_from_the_start_when_there_is_one() -> None:
     [rule] = progress_rules(Policy(), date(2024, 4, 15), ("FREQ=MONTHLY;BYMONTHDAY=26", None, None))
-    assert (rule.key, rule.dtstart) == ("cadence", date(2024, 4, 15))
+    # progress_first_after (10 days): the series starts 10 days after activation
+    assert (rule.key, rule.dtstart) == ("cadence", date(2024, 4, 25))
     dues = [o.due for o in link_rules([rule], PERIOD)["cadence"]]
     assert dues[:2] == [date(2024, 4, 26), date(2024, 5, 26)] and len(dues) == 21
+
+
+def test_a_first_report_due_within_days_of_activation_is_skipped() -> None:
+    cadence = ("FREQ=MONTHLY;BYMONTHDAY=26", None, None)
+    for activated, first in (
+        (date(2024, 4, 26), date(2024, 5, 26)),  # due the very day of the 交办
+        (date(2024, 4, 20), date(2024, 5, 26)),  # six days after it
+        (date(2024, 4, 16), date(2024, 4, 26)),  # ten days: kept
+    ):
+        [rule] = progress_rules(Policy(), activated, cadence)
+        assert link_rules([rule], PERIOD)["cadence"][0].due == first, activated
+    [rule] = progress_rules(Policy(progress_first_after=0), date(2024, 4, 26), cadence)
+    assert link_rules([rule], PERIOD)["cadence"][0].due == date(2024, 4, 26)
+    quarterly = progress_rules(Policy(), date(2024, 6, 25), None)
+    series = link_rules(quarterly, PERIOD)
+    assert min(o.due for linked in series.values() for o in linked) == date(2024, 9, 30)
 
 
 def test_it_links_quarterly_and_year_end_as_one_series() -> None:
