@@ -184,19 +184,15 @@ def leaders_joined(at: datetime, leader_ids: set[int]) -> dict[str, Any]:
     return deliver_each(notices, at)
 
 
-def preview_office_digest(at: datetime) -> str | None:
-    """Today's office digest as its recipients would read it (text), with who would get it; None
-    when nothing is open or due this week. Nothing is claimed or sent."""
+def office_preview(session: Session, notice: Notice, at: datetime) -> tuple[str, str, str]:
+    """Who would receive a notice to the office (its unit's routes, or DUBAN_OFFICE_EMAIL) and
+    how it reads: (recipients, subject, text). Nothing is claimed or sent."""
     from notify.channels import office_info
     from notify.render import Renderer
     from notify.targets import load_units, routes_for
 
     ctx = flow_context()
-    with Session(ctx.engine) as session:
-        notice = build_office_digest(ctx, session, at)
-        if notice is None:
-            return None
-        units = load_units(session, [notice.unit_id]) if notice.unit_id else {}
+    units = load_units(session, [notice.unit_id]) if notice.unit_id else {}
     entry = units.get(notice.unit_id) if notice.unit_id else None
     name = entry.unit.name if entry else ctx.send.office_name
     routes = routes_for(notice, entry, ctx.send.office_email)
@@ -206,9 +202,21 @@ def preview_office_digest(at: datetime) -> str | None:
     rendered = Renderer(office_info(ctx.send), ctx.send.templates_dir).render(
         notice, recipient_name=name, at=at, formats=("subject", "text")
     )
+    return to, rendered.subject, rendered.text
+
+
+def preview_office_digest(at: datetime) -> str | None:
+    """Today's office digest as its recipients would read it (text), with who would get it; None
+    when nothing is open or due this week. Nothing is claimed or sent."""
+    ctx = flow_context()
+    with Session(ctx.engine) as session:
+        notice = build_office_digest(ctx, session, at)
+        if notice is None:
+            return None
+        to, subject, text = office_preview(session, notice, at)
     workday = ctx.calendar.is_workday(at.astimezone(OFFICE_TZ).date())
     when = "" if workday else "（今天不是工作日，服务不会发送日报）\n"
-    return f"{when}收件人: {to}\n主题: {rendered.subject}\n\n{rendered.text}"
+    return f"{when}收件人: {to}\n主题: {subject}\n\n{text}"
 
 
 @flow(name="duban-daily-digest")

@@ -97,28 +97,16 @@ def deliver_rollcall(month: date, at: datetime) -> dict[str, Any] | None:
 
 def preview_rollcall(month: date, at: datetime) -> str | None:
     """The month's roll-call as the office would read it, with who would get it (nothing sent)."""
-    from notify.channels import office_info
-    from notify.render import Renderer
-    from notify.targets import load_units, routes_for
+    from flows.digests import office_preview
 
-    ctx = flow_context()
-    with Session(ctx.engine) as session:
+    with Session(flow_context().engine) as session:
         notice = rollcall_notice(session, month)
         if notice is None:
             return None
-        units = load_units(session, [notice.unit_id]) if notice.unit_id else {}
+        to, subject, text = office_preview(session, notice, at)
         sent = rollcall_delivered(session, month)
-    entry = units.get(notice.unit_id) if notice.unit_id else None
-    name = entry.unit.name if entry else ctx.send.office_name
-    routes = routes_for(notice, entry, ctx.send.office_email)
-    to = "、".join(r.recipient for r in routes) or (
-        "无人可收（请设置 DUBAN_OFFICE_EMAIL，或在单位目录中加入类型为办公室的本单位及其邮箱）"
-    )
-    rendered = Renderer(office_info(ctx.send), ctx.send.templates_dir).render(
-        notice, recipient_name=name, at=at, formats=("subject", "text")
-    )
     state = "已送达办公室" if sent else "尚未发送（每月 26 日后的第一个工作日由定期任务发送）"
-    return f"收件人: {to}（{state}）\n主题: {rendered.subject}\n\n{rendered.text}"
+    return f"收件人: {to}（{state}）\n主题: {subject}\n\n{text}"
 
 
 def close_report_month(session: Session, month: date, now: datetime) -> dict[str, Any] | None:
