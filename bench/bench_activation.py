@@ -27,13 +27,12 @@ import resource
 import time
 from datetime import UTC, datetime
 
+from bench_db import fresh_postgres
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from flows.context import FlowContext
 from models.db import make_engine
-from models.migrate import upgrade
 from models.repo.obligations import activate_plan
 from notify.config import SendConfig
 from schedules.calendar_data import load_calendar
@@ -45,19 +44,7 @@ NOW = datetime(2025, 1, 6, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
 
 
 def _database() -> str:
-    base = os.environ.get("DUBAN_TEST_PG_URL")
-    if not base:
-        raise SystemExit('未设置 DUBAN_TEST_PG_URL（先运行 eval "$(bash .ci/postgres)"）')
-    admin = make_engine(make_url(base).set(database="postgres").render_as_string(False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {DB_NAME}"))
-    admin.dispose()
-    url = make_url(base).set(database=DB_NAME).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
+    return fresh_postgres(DB_NAME)
 
 
 PARENTS = [

@@ -19,18 +19,17 @@ Target: N = 1M on PostgreSQL under 10 s.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
+from bench_db import fresh_postgres, migrated
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from models.db import make_engine
-from models.migrate import upgrade
 from models.repo.reports import month_report
 
 MONTH = date(2024, 6, 1)
@@ -114,21 +113,8 @@ def fresh_database(backend: str, tmp: Path, n: int) -> str:
     if backend == "sqlite":
         url = f"sqlite:///{tmp / f'report-{n}.db'}"
     else:
-        base = os.environ.get("DUBAN_TEST_PG_URL")
-        if not base:
-            raise SystemExit(
-                'PostgreSQL: 未设置 DUBAN_TEST_PG_URL（先运行 eval "$(bash .ci/postgres)"）'
-            )
-        url = make_url(base).set(database=DB_NAME).render_as_string(hide_password=False)
-        admin = make_engine(make_url(base).set(database="postgres").render_as_string(False))
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {DB_NAME}"))
-        admin.dispose()
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
+        return fresh_postgres(DB_NAME)
+    return migrated(url)
 
 
 def load(engine: Engine, backend: str, n: int) -> float:

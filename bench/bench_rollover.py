@@ -28,12 +28,11 @@ import os
 import time
 from datetime import UTC, datetime
 
+from bench_db import fresh_postgres
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from models.db import make_engine
-from models.migrate import upgrade
 
 DB_NAME = "duban_bench_rollover"
 UNITS = 1000
@@ -82,19 +81,7 @@ BASELINE = [
 
 
 def _database() -> str:
-    base = os.environ.get("DUBAN_TEST_PG_URL")
-    if not base:
-        raise SystemExit('未设置 DUBAN_TEST_PG_URL（先运行 eval "$(bash .ci/postgres)"）')
-    admin = make_engine(make_url(base).set(database="postgres").render_as_string(False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {DB_NAME}"))
-    admin.dispose()
-    url = make_url(base).set(database=DB_NAME).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
+    return fresh_postgres(DB_NAME)
 
 
 def _load(url: str, n: int) -> None:

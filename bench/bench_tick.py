@@ -33,13 +33,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench_db import fresh_postgres, migrated
 from sqlalchemy import insert, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from tick_history import load_history, time_papers, time_receipts
 
 from models.db import make_engine
 from models.directory import Unit
-from models.migrate import upgrade
 from models.tables import Milestone, Obligation, Plan, Task
 from notify.notice import Notice
 from schedules.clock import OFFICE_TZ
@@ -202,21 +202,8 @@ def fresh_database(backend: str, tmp: Path, name: str, db_name: str = "duban_ben
     if backend == "sqlite":
         url = f"sqlite:///{tmp / name}.db"
     else:
-        base = os.environ.get("DUBAN_TEST_PG_URL")
-        if not base:
-            raise SystemExit(
-                'PostgreSQL: 未设置 DUBAN_TEST_PG_URL（先运行 eval "$(bash .ci/postgres)"）'
-            )
-        url = make_url(base).set(database=db_name).render_as_string(hide_password=False)
-        admin = make_engine(make_url(base).set(database="postgres").render_as_string(False))
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {db_name}"))
-        admin.dispose()
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
+        return fresh_postgres(db_name)
+    return migrated(url)
 
 
 def analyse(engine: Engine) -> None:
