@@ -4,9 +4,11 @@ created again on the server of DUBAN_TEST_PG_URL), or a SQLite file."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Engine, make_url
 
 from models.db import make_engine
 from models.migrate import upgrade
@@ -33,3 +35,33 @@ def migrated(url: str) -> str:
     upgrade(engine)
     engine.dispose()
     return url
+
+
+def copy_rows(
+    engine: Engine, table: Any, columns: list[str], rows: Iterable[tuple[Any, ...]]
+) -> None:
+    """Bulk-load `rows` (tuples in `columns` order) into `table`: COPY on PostgreSQL, executemany
+    in chunks of 20,000 elsewhere."""
+    if engine.dialect.name == "postgresql":
+        raw = engine.raw_connection()
+        try:
+            cols = ", ".join(f'"{c}"' for c in columns)
+            with (
+                raw.cursor() as cur,
+                cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy,  # type: ignore[attr-defined]
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            raw.commit()
+        finally:
+            raw.close()
+        return
+    with engine.begin() as conn:
+        chunk: list[dict[str, Any]] = []
+        for row in rows:
+            chunk.append(dict(zip(columns, row, strict=True)))
+            if len(chunk) == 20_000:
+                conn.execute(insert(table), chunk)
+                chunk = []
+        if chunk:
+            conn.execute(insert(table), chunk)

@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench_db import fresh_postgres, migrated
+from bench_db import copy_rows, fresh_postgres, migrated
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 from tick_history import load_history, time_papers, time_receipts
@@ -47,7 +47,7 @@ from schedules.clock import OFFICE_TZ
 NOW = datetime(2024, 3, 25, 9, 30, tzinfo=OFFICE_TZ)  # a Monday, inside the office window
 DUE_SOON = date(2024, 3, 27)  # 2 working days ahead: the "2 days before" reminder is due now
 SINCE = datetime(2024, 3, 1, 9, 0, tzinfo=OFFICE_TZ)
-UNITS, TASKS, CHUNK = 200, 100, 20_000
+UNITS, TASKS = 200, 100
 DB_NAME = "duban_bench"  # --db-name: engineers sharing one server each use their own
 COLUMNS = [
     "plan_id",
@@ -169,32 +169,7 @@ def seed_parents(engine: Engine) -> None:
 
 def load_obligations(engine: Engine, total: int, sparse: bool) -> None:
     """Bulk-load: COPY on PostgreSQL, executemany in chunks on SQLite."""
-    rows = obligation_rows(total, sparse)
-    if engine.dialect.name == "postgresql":
-        raw = engine.raw_connection()
-        try:
-            with (
-                raw.cursor() as cur,
-                cur.copy(  # type: ignore[attr-defined]
-                    f"COPY obligation ({', '.join(COLUMNS)}) FROM STDIN"
-                ) as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-            raw.commit()
-        finally:
-            raw.close()
-        return
-    stmt = insert(Obligation)
-    with engine.begin() as conn:
-        chunk: list[dict[str, Any]] = []
-        for row in rows:
-            chunk.append(dict(zip(COLUMNS, row, strict=True)))
-            if len(chunk) == CHUNK:
-                conn.execute(stmt, chunk)
-                chunk = []
-        if chunk:
-            conn.execute(stmt, chunk)
+    copy_rows(engine, Obligation.__table__, COLUMNS, obligation_rows(total, sparse))  # type: ignore[attr-defined]
 
 
 def fresh_database(backend: str, tmp: Path, name: str, db_name: str = "duban_bench") -> str:

@@ -22,7 +22,8 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import insert, text
+from bench_db import copy_rows
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from models.people import Receipt
@@ -57,32 +58,9 @@ def load_history(engine: Engine) -> int:
         ).all()
     ids = [(int(r[0]), int(r[1]), bool(r[2])) for r in rows]
     receipts = ((ob, "单位", "portal", OLD_SENT) for ob, _, due in ids if not due)
-    _copy(engine, Delivery.__table__, DELIVERY_COLUMNS, history_rows(ids))  # type: ignore[attr-defined]
-    _copy(engine, Receipt.__table__, RECEIPT_COLUMNS, receipts)  # type: ignore[attr-defined]
+    copy_rows(engine, Delivery.__table__, DELIVERY_COLUMNS, history_rows(ids))  # type: ignore[attr-defined]
+    copy_rows(engine, Receipt.__table__, RECEIPT_COLUMNS, receipts)  # type: ignore[attr-defined]
     return len(ids)
-
-
-def _copy(engine: Engine, table: Any, columns: list[str], rows: Iterator[tuple[Any, ...]]) -> None:
-    if engine.dialect.name == "postgresql":
-        raw = engine.raw_connection()
-        try:
-            cols = ", ".join(f'"{c}"' for c in columns)
-            with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in rows:
-                    copy.write_row(row)
-            raw.commit()
-        finally:
-            raw.close()
-        return
-    with engine.begin() as conn:
-        chunk: list[dict[str, Any]] = []
-        for row in rows:
-            chunk.append(dict(zip(columns, row, strict=True)))
-            if len(chunk) == 20_000:
-                conn.execute(insert(table), chunk)
-                chunk = []
-        if chunk:
-            conn.execute(insert(table), chunk)
 
 
 def time_receipts(now: datetime, repeat: int = 3) -> tuple[float, int]:
