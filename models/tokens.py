@@ -9,10 +9,12 @@ message mints one, so rendering a message costs one HMAC; revocation is a list i
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,14 +111,25 @@ def load_secret(home: Path, configured: str = "") -> bytes:
     path = home / "secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole under a temporary name, then linked into place: a second process (another
+        # web worker starting at the same moment) either wins the link or reads the winner's
+        # complete key, never an empty file (an O_EXCL create and a later write left that window).
+        fd, tmp = tempfile.mkstemp(prefix=".secret.", dir=path.parent)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            pass
-        else:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(48))
-    return path.read_text(encoding="utf-8").strip().encode()
+            os.chmod(tmp, 0o600)
+            # another process linked its key first: use theirs
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    key = path.read_text(encoding="utf-8").strip()
+    if not key:
+        raise ValueError(
+            f"{path}：密钥文件是空的，请删除后重新启动（会生成新密钥，已发出的链接随之失效）"
+        )
+    return key.encode()
 
 
 def plan_calendar_key(secret: bytes, plan_id: int) -> str:

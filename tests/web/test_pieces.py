@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,34 @@ def test_it_never_brings_the_scheduler_into_the_web_process(tmp_path: Path) -> N
     }
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def _secret_of(home: Path, start: Any, out: Any) -> None:
+    start.wait()
+    out.put(load_secret(home))
+
+
+def test_workers_starting_together_share_one_whole_secret(tmp_path: Path) -> None:
+    """`duban web --workers N` on a fresh home: every worker reads the same, complete key (a
+    worker that saw the file before its creator wrote it once signed links with an empty key)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for round_ in range(40):
+        home = tmp_path / f"h{round_}"
+        start, out = ctx.Barrier(6), ctx.Queue()
+        procs = [ctx.Process(target=_secret_of, args=(home, start, out)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        keys = [out.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+        assert len(set(keys)) == 1 and len(keys[0]) >= 48
+        assert [p.name for p in home.iterdir()] == ["secret.key"]  # no temporary left behind
+
+
+def test_an_empty_secret_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "secret.key").write_text("\n")
+    with pytest.raises(ValueError, match="密钥文件是空的"):
+        load_secret(tmp_path)
