@@ -60,3 +60,17 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def data_stamp(conn: Any) -> str | None:
+    """What the database has committed, as a value that changes with every commit (PostgreSQL:
+    the current snapshot, `xmin:xmax:in-progress`); None elsewhere.
+
+    Two reads under the same stamp see the same committed rows, so a page rendered from reads
+    made after reading the stamp may be served again while the stamp is unchanged
+    (duban/web/page_cache.py). Read-only work assigns no transaction id and leaves it as it is."""
+    if conn.dialect.name != "postgresql":
+        return None
+    # The snapshot is the cluster's: the URL keeps two databases of one server apart.
+    snapshot = conn.exec_driver_sql("SELECT pg_current_snapshot()").scalar_one()
+    return f"{conn.engine.url.render_as_string(hide_password=True)}|{snapshot}"

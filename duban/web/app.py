@@ -109,10 +109,14 @@ def template(name: str) -> jinja2.Template:
     return TEMPLATES.get_template(name)
 
 
+def render_page(name: str, context: dict[str, Any]) -> str:
+    """One template rendered."""
+    return template(name).render(context)
+
+
 def page(name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     """Render one template to a response."""
-    html = template(name).render(context)
-    return HTMLResponse(html, status_code=status)
+    return HTMLResponse(render_page(name, context), status_code=status)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -182,7 +186,10 @@ def create_app() -> FastAPI:
 
     install_log_masking()  # the server's logs (request lines carry portal paths, errors URLs)
 
+    from duban.web.page_cache import PAGES
+
     st = runtime.settings()
+    PAGES.clear()
     runtime.migrated_engine()  # once, at start: requests then use the plain engine
 
     @asynccontextmanager

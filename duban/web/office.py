@@ -17,11 +17,22 @@ from sqlmodel import Session, col, select
 
 from duban import runtime
 from duban.office_views import history
-from duban.web.app import DbId, PageError, db, page, reads_only, small_id, web_engine, web_state
+from duban.web.app import (
+    DbId,
+    PageError,
+    db,
+    page,
+    reads_only,
+    render_page,
+    small_id,
+    web_engine,
+    web_state,
+)
 from duban.web.forms import Form
 from duban.web.office_auth import Clerk, check_csrf, clerk, must_act, read_body, safe_next
+from duban.web.page_cache import cached_page
 from flows.context import flow_context
-from models.db import session_scope
+from models.db import data_stamp, session_scope
 from models.directory import Unit
 from models.people import EvidenceFile
 from models.repo.actions import ActionError, answer_extension, decide, get_obligation
@@ -55,16 +66,21 @@ VIA = "office"
 QUEUE_PAGE = 50  # rows per table on the queue page (the most severe and oldest first); ?n= more
 
 
+def _who_key(who: Clerk) -> tuple[str, str]:
+    """What a cached page of the console depends on of the person reading it."""
+    return who.name, who.user.role
+
+
 def _today() -> date:
     return runtime.current_time().astimezone(OFFICE_TZ).date()
 
 
-def _ctx(who: Clerk, **extra: Any) -> dict[str, Any]:
+def _ctx(who: Clerk, csrf: str | None = None, **extra: Any) -> dict[str, Any]:
     return {
         "me": who.name,
         "role": who.user.role,
         "can_act": who.can_act,
-        "csrf": who.session.csrf,
+        "csrf": who.session.csrf if csrf is None else csrf,
         "office": runtime.settings().office_name,
         **extra,
     }
@@ -77,20 +93,25 @@ def dashboard(
 ) -> Response:
     """By plan and by unit: due, overdue, escalated, red/yellow/green; what waits on a person."""
     today = _today()
-    plans = board(session, today, by="plan")
-    secret = web_state(request).secret
-    for p in plans:
-        p["calendar"] = f"/cal/p/{p['id']}.{plan_calendar_key(secret, p['id'])}.ics"
-    units = [u for u in board(session, today, by="unit") if u["red"] or u["yellow"]][:30]
-    waiting = {
-        "submitted": sum(p["submitted"] for p in plans),
-        "extension": sum(p["extension"] for p in plans),
-        "queue": open_queue_count(session),
-    }
-    return page(
-        "office/dashboard.html.j2",
-        _ctx(who, plans=plans, units=units, waiting=waiting, today=today),
-    )
+
+    def render(csrf: str) -> str:
+        plans = board(session, today, by="plan")
+        secret = web_state(request).secret
+        for p in plans:
+            p["calendar"] = f"/cal/p/{p['id']}.{plan_calendar_key(secret, p['id'])}.ics"
+        units = [u for u in board(session, today, by="unit") if u["red"] or u["yellow"]][:30]
+        waiting = {
+            "submitted": sum(p["submitted"] for p in plans),
+            "extension": sum(p["extension"] for p in plans),
+            "queue": open_queue_count(session),
+        }
+        return render_page(
+            "office/dashboard.html.j2",
+            _ctx(who, csrf, plans=plans, units=units, waiting=waiting, today=today),
+        )
+
+    stamp = data_stamp(session.connection())
+    return cached_page(stamp, ("dashboard", today, *_who_key(who)), who.session.csrf, render)
 
 
 @router.get("/office/queue")
@@ -107,34 +128,41 @@ def queue_page(
     """What needs a person: reports to accept or send back, extensions to answer, 督办/通报 items."""
     today = _today()
     n = max(QUEUE_PAGE, min(n, 2000))
-    plan_id = small_id(plan)
-    unit_id_given = small_id(unit)
-    unit_row = session.get(Unit, unit_id_given) if unit_id_given else None
-    unit_id = unit_row.id if unit_row else None
-    found = read_queue_page(
-        session,
-        today,
-        plan=plan_id,
-        unit=unit_id,
-        level=int(level) if level in ("2", "3") else None,
-        limit=n,
-    )
     conn = session.connection()
-    return page(
-        "office/queue.html.j2",
-        _ctx(
-            who,
-            **found,
-            # each listed sheet's 督办单 paper(s) (DOCX/PDF links)
-            papers=sheet_papers(conn, found["sheets"]),
-            plans=active_plans(conn),
-            f={"plan": plan, "unit": unit, "level": level},
-            n=n,
-            more=f"/office/queue?plan={plan}&unit={unit}&level={level}&n={n * 4}",
-            unit_name=unit_row.name if unit_row else "",
-            message=DONE.get(done, ""),
-        ),
-    )
+    stamp = data_stamp(conn)  # before any of the page's reads (duban/web/page_cache.py)
+
+    def render(csrf: str) -> str:
+        plan_id = small_id(plan)
+        unit_id_given = small_id(unit)
+        unit_row = session.get(Unit, unit_id_given) if unit_id_given else None
+        unit_id = unit_row.id if unit_row else None
+        found = read_queue_page(
+            session,
+            today,
+            plan=plan_id,
+            unit=unit_id,
+            level=int(level) if level in ("2", "3") else None,
+            limit=n,
+        )
+        return render_page(
+            "office/queue.html.j2",
+            _ctx(
+                who,
+                csrf,
+                **found,
+                # each listed sheet's 督办单 paper(s) (DOCX/PDF links)
+                papers=sheet_papers(conn, found["sheets"]),
+                plans=active_plans(conn),
+                f={"plan": plan, "unit": unit, "level": level},
+                n=n,
+                more=f"/office/queue?plan={plan}&unit={unit}&level={level}&n={n * 4}",
+                unit_name=unit_row.name if unit_row else "",
+                message=DONE.get(done, ""),
+            ),
+        )
+
+    key = ("queue", today, *_who_key(who), plan, unit, level, done, n)
+    return cached_page(stamp, key, who.session.csrf, render)
 
 
 @router.get("/office/unreceived")

@@ -1,0 +1,99 @@
+"""Rendered pages kept while the database has not changed (PostgreSQL only).
+
+A page is looked up under the database's snapshot (`models.db.data_stamp`: which transactions
+are committed), read before any of the page's data. Two requests that read the same snapshot
+would read the same rows, so the second gets the first one's HTML; any commit anywhere (the
+service's tick, a unit's 签收, a clerk's 销号, the CLI) moves the snapshot, and the next request
+reads and renders afresh. An entry is never older than its key: the page's reads come after the
+stamp, so at worst it holds a commit the stamp did not, which a request with that stamp may see.
+
+The rest of the key is what the page's rendering depends on besides the data: its template and
+arguments, the day, the person (name and role). The CSRF token of each session is put into the
+cached HTML on the way out (rendered as `MARK`), so clerks share nothing but the rows.
+
+On SQLite there is no stamp (each connection's `data_version` misses its own writes), so every
+request renders: SQLite is the small installation, where pages render in a few milliseconds.
+Each worker process keeps its own entries, at most `BUDGET` bytes, least recently used first out.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+from fastapi.responses import HTMLResponse
+from markupsafe import escape
+
+# What the cached HTML holds where a session's CSRF token goes (random per process: no request
+# can put it into a page).
+MARK = "csrf-mark-" + secrets.token_hex(16)
+BUDGET = 32 * 1024 * 1024
+HEADER = "X-Duban-Page"  # "cached" or "rendered": what the response cost (tests, the bench)
+
+
+@dataclass
+class PageCache:
+    """Rendered pages by key, within a byte budget."""
+
+    budget: int = BUDGET
+    entries: OrderedDict[Hashable, bytes] = field(default_factory=OrderedDict)
+    size: int = 0
+    hits: int = 0
+    misses: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self.entries.move_to_end(key)
+            self.hits += 1
+            return found
+
+    def put(self, key: Hashable, body: bytes) -> None:
+        if len(body) > self.budget // 8:
+            return
+        with self.lock:
+            old = self.entries.pop(key, None)
+            self.size -= len(old) if old is not None else 0
+            self.entries[key] = body
+            self.size += len(body)
+            while self.size > self.budget:
+                _, dropped = self.entries.popitem(last=False)
+                self.size -= len(dropped)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.size = self.hits = self.misses = 0
+
+
+PAGES = PageCache()
+
+
+def cached_page(
+    stamp: str | None,
+    key: tuple[Hashable, ...],
+    csrf: str,
+    render: Callable[[str], str],
+) -> HTMLResponse:
+    """The page under (`stamp`, `key`), rendered by `render(csrf_mark)` when not kept.
+
+    `render` is given the text to write where the CSRF token goes; without a stamp the page is
+    rendered with the token itself and not kept."""
+    if stamp is None:
+        return HTMLResponse(render(csrf), headers={HEADER: "rendered"})
+    token = str(escape(csrf)).encode()
+    full = (stamp, *key)
+    body = PAGES.get(full)
+    state = "cached"
+    if body is None:
+        body = render(MARK).encode()
+        PAGES.put(full, body)
+        state = "rendered"
+    return HTMLResponse(body.replace(MARK.encode(), token), headers={HEADER: state})
