@@ -97,7 +97,7 @@ class Obligation(SQLModel, table=True):
         UniqueConstraint("milestone_id", "unit_id", "occurrence", name="uq_obligation_occurrence"),
         Index("ix_obligation_next_action_at", "next_action_at"),
         # A unit's portal: its duties by status, the open ones up to a due date (issue 16).
-        Index("ix_obligation_unit_status_due", "unit_id", "status", "due_on"),
+        Index("ix_obligation_unit_status_due_plan", "unit_id", "status", "due_on", "plan_id"),
         # The 交办 not yet 签收 after the policy's receipt_days (issue 16).
         Index("ix_obligation_assign_at", "assign_at"),
         # The office's queue page lists what waits on a person (submitted, extension asked).

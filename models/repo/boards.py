@@ -219,7 +219,7 @@ def unit_duties(
     """The unit's open duties across active plans, most urgent first, and how many lie beyond
     the horizon (untouched duties due more than 60 days ahead; listed only with `everything`).
 
-    `ix_obligation_unit_status_due` finds the unit's open rows up to the horizon and its rows in
+    `ix_obligation_unit_status_due_plan` finds the unit's open rows up to the horizon and its rows in
     the other open statuses, and counts the rest from the index alone."""
     conn = session.connection()
     horizon = today + timedelta(days=HORIZON_DAYS)
