@@ -8,7 +8,9 @@ submitted (waiting to be accepted), one in 10,000 has an extension asked, and on
 line of an open 督办单 (one sheet per unit, about 3 lines each, every line with its numbered 督办单
 paper: the page lists them). `duban web` (`--workers`, 1 by default) serves it on 127.0.0.1;
 `--clients` (20) clients each send their share of `--requests` (400) requests per page, all at once: a unit's portal page
-(a random unit's signed link), the office's queue page (logged in), and, as the baseline in the
+(a random unit's signed link), the office's queue page and dashboard (logged in; kept until the
+next commit, duban/web/page_cache.py), the queue page again from a server that keeps nothing
+(`DUBAN_PAGE_CACHE_MB=0`: what every request costs after a commit), and, as the baseline in the
 same run, the stylesheet served by the same server. Reported: median and p95 latency, requests per
 second, the median's ratio to the stylesheet's, and the median of 50 requests from one client
 alone (the service time, without queueing), and the CPU time per request of the server's processes
@@ -132,13 +134,16 @@ def reused(home: Path) -> str:
     return make_url(base).set(database=DB_NAME).render_as_string(hide_password=False)
 
 
-def serve(url: str, home: Path, port: int, workers: int, code: str = "") -> subprocess.Popen[bytes]:
+def serve(
+    url: str, home: Path, port: int, workers: int, code: str = "", **extra: str
+) -> subprocess.Popen[bytes]:
     """`duban web` on the bench database (from the `code` checkout's sources when given)."""
     env = dict(
         os.environ,
         DUBAN_DATABASE_URL=url,
         DUBAN_HOME=str(home),
         DUBAN_NOW=bench_tick.NOW.isoformat(),
+        **extra,
     )
     if code:
         env["PYTHONPATH"] = str(Path(code).resolve())
@@ -276,33 +281,54 @@ def main() -> None:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
         base = f"http://127.0.0.1:{port}"
-        proc = serve(url, home, port, args.workers, args.code)
-        try:
-            secret = load_secret(home)
-            now = bench_tick.NOW
-            rng = random.Random(1)
-            exp = now + timedelta(days=30)
-            units = [rng.randint(1, args.units) for _ in range(args.requests)]
-            links = ["/u/" + mint_unit_token(secret, u, issued=now, expires=exp) for u in units]
-            cookies = office_cookie(base)
-            kinds = {
-                "stylesheet (baseline)": [f"{base}/static/duban.css"] * args.requests,
-                "portal page": [base + p for p in links],
-                "queue page": [f"{base}/office/queue"] * args.requests,
-            }
-            # warm up at full concurrency: templates compiled, statements prepared, pools filled
-            hammer([base + links[0], f"{base}/office/queue"] * args.clients, args.clients, cookies)
-            results, alone, cpu = {}, {}, {}
-            for name, paths in kinds.items():
-                alone[name] = statistics.median(hammer(paths[:50], 1, cookies)[0])
-                web0, db0, s0 = cpu_ticks(proc.pid, url)
-                results[name] = hammer(paths, args.clients, cookies)
-                web1, db1, s1 = cpu_ticks(proc.pid, url)
-                n = len(paths)
-                cpu[name] = (cpu_used(web0, web1) / n, cpu_used(db0, db1) / n, s1 - s0 - 1)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+        secret = load_secret(home)  # before the workers start: they read it, none writes it
+        now = bench_tick.NOW
+        rng = random.Random(1)
+        exp = now + timedelta(days=30)
+        units = [rng.randint(1, args.units) for _ in range(args.requests)]
+        links = ["/u/" + mint_unit_token(secret, u, issued=now, expires=exp) for u in units]
+        results: dict[str, tuple[list[float], float]] = {}
+        alone: dict[str, float] = {}
+        cpu: dict[str, tuple[float, float, int]] = {}
+        # The console's pages are kept until the next commit (duban/web/page_cache.py); the last
+        # row is the queue page from a server that keeps nothing (DUBAN_PAGE_CACHE_MB=0): the
+        # cost of every request after a commit.
+        servers = [
+            ("", {}, ["stylesheet (baseline)", "portal page", "queue page", "dashboard"]),
+            (" (rendered each time)", {"DUBAN_PAGE_CACHE_MB": "0"}, ["queue page"]),
+        ]
+        for suffix, extra, names in servers:
+            proc = serve(url, home, port, args.workers, args.code, **extra)
+            try:
+                cookies = office_cookie(base)
+                kinds = {
+                    "stylesheet (baseline)": [f"{base}/static/duban.css"] * args.requests,
+                    "portal page": [base + p for p in links],
+                    "queue page": [f"{base}/office/queue"] * args.requests,
+                    "dashboard": [f"{base}/office"] * args.requests,
+                }
+                # warm up at full concurrency: templates compiled, statements prepared, pools
+                # filled (and the dashboard's first rendering, which takes seconds at 1M)
+                hammer([f"{base}/office"], 1, cookies)
+                hammer(
+                    [base + links[0], f"{base}/office/queue"] * args.clients, args.clients, cookies
+                )
+                for name in names:
+                    paths = kinds[name]
+                    label = name + suffix
+                    alone[label] = statistics.median(hammer(paths[:50], 1, cookies)[0])
+                    web0, db0, s0 = cpu_ticks(proc.pid, url)
+                    results[label] = hammer(paths, args.clients, cookies)
+                    web1, db1, s1 = cpu_ticks(proc.pid, url)
+                    n = len(paths)
+                    cpu[label] = (
+                        cpu_used(web0, web1) / n,
+                        cpu_used(db0, db1) / n,
+                        s1 - s0 - 1,
+                    )
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
     base_median = statistics.median(results["stylesheet (baseline)"][0])
     print(
         f"\n{args.total} open obligations, {args.units} units, {args.clients} clients, "

@@ -57,6 +57,7 @@ class Settings:
     login_max_failures: int = 5  # consecutive wrong passwords before the account is locked
     login_lock_minutes: int = 15
     session_hours: float = 12.0
+    page_cache_mb: float = 32.0  # console pages kept per web worker until the next commit (0: off)
     delivery: str = "auto"
     lease_ttl: float = 90.0  # seconds a service's sender lease lasts without renewal
     lease_renew: float = 20.0  # seconds between renewals (a standby takes over within ttl + renew)

@@ -62,15 +62,19 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def data_stamp(conn: Any) -> str | None:
-    """What the database has committed, as a value that changes with every commit (PostgreSQL:
-    the current snapshot, `xmin:xmax:in-progress`); None elsewhere.
+# PostgreSQL's tables behind `data_stamp` (migration 0024; no model: nothing but triggers write them)
+DATA_VERSION_TABLES = ("data_version", "data_version_mark")
 
-    Two reads under the same stamp see the same committed rows, so a page rendered from reads
-    made after reading the stamp may be served again while the stamp is unchanged
-    (duban/web/page_cache.py). Read-only work assigns no transaction id and leaves it as it is."""
+
+def data_stamp(conn: Any) -> str | None:
+    """A value that moves with every commit that changed what the pages show (PostgreSQL:
+    `data_version.n`, moved by triggers in the committing transaction itself, migration 0024);
+    None elsewhere.
+
+    Read before a page's other reads, it says those reads are at least as new as it: a page
+    rendered from them may be served again while it is unchanged (duban/web/page_cache.py)."""
     if conn.dialect.name != "postgresql":
         return None
-    # The snapshot is the cluster's: the URL keeps two databases of one server apart.
-    snapshot = conn.exec_driver_sql("SELECT pg_current_snapshot()").scalar_one()
-    return f"{conn.engine.url.render_as_string(hide_password=True)}|{snapshot}"
+    n = conn.exec_driver_sql("SELECT n FROM data_version WHERE id = 1").scalar_one()
+    # the URL keeps two databases apart (tests run several in one process)
+    return f"{conn.engine.url.render_as_string(hide_password=True)}|{n}"

@@ -7,7 +7,7 @@ The scheduler never runs here: the pages only read and record, the service sends
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from duban import runtime
@@ -119,15 +120,6 @@ def page(name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     return HTMLResponse(render_page(name, context), status_code=status)
 
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def reads_only(handler: F) -> F:
-    """Mark a page that never writes: its request reads without a transaction (see `db`)."""
-    handler.__dict__["duban_reads_only"] = True
-    return handler
-
-
 # A request holds one pooled connection from its first read to its response (across the thread
 # hops of its dependencies and handler). SQLAlchemy's default pool keeps 5 and closes the
 # overflow on return, so at 20 clients most requests opened a PostgreSQL session (a fork and a
@@ -158,19 +150,33 @@ def _autocommit(engine: Engine) -> Engine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
-def db(request: Request) -> Iterator[Session]:
-    """One transaction per request (committed when the handler returns normally).
+def db() -> Iterator[Session]:
+    """One transaction per request (committed when the handler returns normally). The pages
+    that only read use `read_session` instead."""
+    with session_scope(web_engine()) as session:
+        yield session
 
-    A page marked `reads_only` reads in autocommit instead: under READ COMMITTED each statement
+
+@contextmanager
+def read_session() -> Iterator[Session]:
+    """A session for a page that only reads, in autocommit: under READ COMMITTED each statement
     takes its own snapshot inside a transaction too, so BEGIN and COMMIT would only add two
     round trips to the database (measured in docs/benchmarks.md, "The pages under load")."""
-    engine = web_engine()
-    if getattr(request.scope.get("endpoint"), "duban_reads_only", False):
-        with Session(_autocommit(engine)) as session:
-            yield session
-        return
-    with session_scope(engine) as session:
+    with Session(_autocommit(web_engine())) as session:
         yield session
+
+
+R = TypeVar("R")
+
+
+async def in_thread(work: Callable[..., R], *args: Any) -> R:
+    """`work(*args)` in the thread pool, in one hop.
+
+    FastAPI runs each synchronous dependency and handler in the pool separately: the session,
+    the person behind the cookie or link, the handler, and the session's closing were four hops
+    of about 150 µs of CPU each (measured). The busiest pages (the portal's list, the queue, the
+    dashboard) are `async` and do all their work in one hop through this."""
+    return await run_in_threadpool(work, *args)
 
 
 def web_state(request: Request) -> Web:
@@ -190,6 +196,7 @@ def create_app() -> FastAPI:
 
     st = runtime.settings()
     PAGES.clear()
+    PAGES.budget = int(st.page_cache_mb * 1024 * 1024)
     runtime.migrated_engine()  # once, at start: requests then use the plain engine
 
     @asynccontextmanager

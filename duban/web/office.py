@@ -21,8 +21,9 @@ from duban.web.app import (
     DbId,
     PageError,
     db,
+    in_thread,
     page,
-    reads_only,
+    read_session,
     render_page,
     small_id,
     web_engine,
@@ -30,9 +31,9 @@ from duban.web.app import (
 )
 from duban.web.forms import Form
 from duban.web.office_auth import Clerk, check_csrf, clerk, must_act, read_body, safe_next
-from duban.web.page_cache import cached_page
+from duban.web.page_cache import cached_page, stamp_for_pages
 from flows.context import flow_context
-from models.db import data_stamp, session_scope
+from models.db import session_scope
 from models.directory import Unit
 from models.people import EvidenceFile
 from models.repo.actions import ActionError, answer_extension, decide, get_obligation
@@ -87,11 +88,17 @@ def _ctx(who: Clerk, csrf: str | None = None, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("/office")
-@reads_only
-def dashboard(
-    request: Request, who: Clerk = Depends(clerk), session: Session = Depends(db)
-) -> Response:
+async def dashboard(request: Request) -> Response:
     """By plan and by unit: due, overdue, escalated, red/yellow/green; what waits on a person."""
+    return await in_thread(_dashboard, request)
+
+
+def _dashboard(request: Request) -> Response:
+    with read_session() as session:
+        return _dashboard_of(request, clerk(request, session), session)
+
+
+def _dashboard_of(request: Request, who: Clerk, session: Session) -> Response:
     today = _today()
 
     def render(csrf: str) -> str:
@@ -110,15 +117,13 @@ def dashboard(
             _ctx(who, csrf, plans=plans, units=units, waiting=waiting, today=today),
         )
 
-    stamp = data_stamp(session.connection())
+    stamp = stamp_for_pages(session.connection())
     return cached_page(stamp, ("dashboard", today, *_who_key(who)), who.session.csrf, render)
 
 
 @router.get("/office/queue")
-@reads_only
-def queue_page(
-    who: Clerk = Depends(clerk),
-    session: Session = Depends(db),
+async def queue_page(
+    request: Request,
     plan: str = "",
     unit: str = "",
     level: str = "",
@@ -126,10 +131,22 @@ def queue_page(
     n: int = QUEUE_PAGE,
 ) -> Response:
     """What needs a person: reports to accept or send back, extensions to answer, 督办/通报 items."""
+    return await in_thread(_queue_page, request, plan, unit, level, done, n)
+
+
+def _queue_page(request: Request, plan: str, unit: str, level: str, done: str, n: int) -> Response:
+    with read_session() as session:
+        who = clerk(request, session)
+        return _queue_page_of(who, session, plan, unit, level, done, n)
+
+
+def _queue_page_of(
+    who: Clerk, session: Session, plan: str, unit: str, level: str, done: str, n: int
+) -> Response:
     today = _today()
     n = max(QUEUE_PAGE, min(n, 2000))
     conn = session.connection()
-    stamp = data_stamp(conn)  # before any of the page's reads (duban/web/page_cache.py)
+    stamp = stamp_for_pages(conn)  # before any of the page's reads (duban/web/page_cache.py)
 
     def render(csrf: str) -> str:
         plan_id = small_id(plan)

@@ -1,11 +1,13 @@
 """Rendered pages kept while the database has not changed (PostgreSQL only).
 
-A page is looked up under the database's snapshot (`models.db.data_stamp`: which transactions
-are committed), read before any of the page's data. Two requests that read the same snapshot
-would read the same rows, so the second gets the first one's HTML; any commit anywhere (the
-service's tick, a unit's 签收, a clerk's 销号, the CLI) moves the snapshot, and the next request
-reads and renders afresh. An entry is never older than its key: the page's reads come after the
-stamp, so at worst it holds a commit the stamp did not, which a request with that stamp may see.
+A page is looked up under the database's data version (`models.db.data_stamp`), read before
+any of the page's data. Every transaction that writes moves it, inside itself, at its commit
+(triggers on every table, migration 0024), so two requests that read the same version read the
+same rows, and the second gets the first one's HTML; any commit by any path (the service's tick,
+a unit's 签收, a clerk's 销号, the CLI, psql) moves it, and the next request reads and renders
+afresh. An entry is never older than its key: the page's reads come after the version, so at
+worst it holds a commit the version did not, which a request under that version may see.
+Bookkeeping writes (the sender's lease, tick runs, logins) do not move it.
 
 The rest of the key is what the page's rendering depends on besides the data: its template and
 arguments, the day, the person (name and role). The CSRF token of each session is put into the
@@ -13,7 +15,8 @@ cached HTML on the way out (rendered as `MARK`), so clerks share nothing but the
 
 On SQLite there is no stamp (each connection's `data_version` misses its own writes), so every
 request renders: SQLite is the small installation, where pages render in a few milliseconds.
-Each worker process keeps its own entries, at most `BUDGET` bytes, least recently used first out.
+Each worker process keeps its own entries, at most `DUBAN_PAGE_CACHE_MB` (32), least recently used
+first out; 0 turns the cache off.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi.responses import HTMLResponse
 from markupsafe import escape
+
+from models.db import data_stamp
 
 # What the cached HTML holds where a session's CSRF token goes (random per process: no request
 # can put it into a page).
@@ -74,6 +80,11 @@ class PageCache:
 
 
 PAGES = PageCache()
+
+
+def stamp_for_pages(conn: Any) -> str | None:
+    """The stamp to look pages up under (`models.db.data_stamp`), None when nothing is kept."""
+    return data_stamp(conn) if PAGES.budget > 0 else None
 
 
 def cached_page(

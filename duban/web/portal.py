@@ -23,8 +23,9 @@ from duban.web.app import (
     PageError,
     Web,
     db,
+    in_thread,
     page,
-    reads_only,
+    read_session,
     small_id,
     web_engine,
     web_state,
@@ -119,16 +120,17 @@ def _context(who: Visitor, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("")
-@reads_only
-def duties_page(
-    request: Request,
-    who: Visitor = Depends(visitor),
-    session: Session = Depends(db),
-    all: int = 0,
-    done: str = "",
-) -> Response:
+async def duties_page(request: Request, token: str, all: int = 0, done: str = "") -> Response:
     """The unit's open duties across plans, most urgent first."""
-    rows, later = unit_duties(session, who.unit.id or 0, _today(), everything=bool(all))
+    return await in_thread(_duties_page, web_state(request), token, bool(all), done)
+
+
+def _duties_page(web: Web, token: str, everything: bool, done: str) -> Response:
+    with read_session() as session:
+        who = visitor(token, session, web)
+        unit_id, today = who.unit.id or 0, _today()
+        rows, later = unit_duties(session, unit_id, today, everything=everything)
+        closed = unit_closed(session, unit_id, today)
     return page(
         "portal/duties.html.j2",
         _context(
@@ -136,8 +138,8 @@ def duties_page(
             rows=rows,
             later=later,
             unreceived=sum(1 for r in rows if not r["received"]),
-            closed=unit_closed(session, who.unit.id or 0, _today()),
-            calendar=f"/cal/u/{calendar_token(web_state(request), who.unit.id or 0, runtime.current_time())}.ics",
+            closed=closed,
+            calendar=f"/cal/u/{calendar_token(web, unit_id, runtime.current_time())}.ics",
             message=DONE_MESSAGES.get(done, ""),
         ),
     )

@@ -157,6 +157,13 @@ def test_it_has_migrations_that_match_the_models(engine) -> None:  # type: ignor
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
+    from models.db import DATA_VERSION_TABLES
+
+    def ours(name: str | None, kind: str, _parents: object) -> bool:
+        # the data version's tables are PostgreSQL's, made by migration 0024 alone
+        return not (kind == "table" and name in DATA_VERSION_TABLES)
+
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": ours})
+        diff = compare_metadata(context, SQLModel.metadata)
     assert diff == [], f"models and migrations differ: write a migration for {diff}"

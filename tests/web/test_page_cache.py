@@ -1,14 +1,16 @@
 """The console's pages kept while nothing is committed (PostgreSQL), and never after a commit.
 
-The queue page and the dashboard are rendered once per database snapshot and person; any commit,
+The queue page and the dashboard are rendered once per data version (migration 0024) and person; any commit,
 by any path (here: SQL from another connection, the CLI, a form), makes the next request render
 afresh. Each session's CSRF token is put into the kept HTML; roles never share a page."""
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from datetime import date
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -143,3 +145,16 @@ def test_the_cache_keeps_within_its_budget() -> None:
     kept.put(("big",), bytes(200))  # over an eighth of the budget: not kept
     assert kept.get(("big",)) is None
     PAGES.clear()
+
+
+def test_page_cache_mb_0_renders_every_request(
+    pages: Pages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DUBAN_PAGE_CACHE_MB", "0")
+    runtime.reset()
+    with TestClient(create_app(), follow_redirects=False) as c:
+        login(c)
+        states = {_state(c.get("/office/queue")) for _ in range(3)}
+        states |= {_state(c.get("/office")) for _ in range(2)}
+    assert states == {"rendered"}
+    assert PAGES.entries == OrderedDict()
