@@ -309,7 +309,7 @@ def main() -> None:
                 }
                 # warm up at full concurrency: templates compiled, statements prepared, pools
                 # filled (and the dashboard's first rendering, which takes seconds at 1M)
-                hammer([f"{base}/office"], 1, cookies)
+                hammer([f"{base}/office"] * args.clients, args.clients, cookies)
                 hammer(
                     [base + links[0], f"{base}/office/queue"] * args.clients, args.clients, cookies
                 )

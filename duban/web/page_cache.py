@@ -37,6 +37,7 @@ from models.db import data_stamp
 # can put it into a page).
 MARK = "csrf-mark-" + secrets.token_hex(16)
 BUDGET = 32 * 1024 * 1024
+RENDER_WAIT = 30.0  # seconds a request waits for another's rendering of the same page
 HEADER = "X-Duban-Page"  # "cached" or "rendered": what the response cost (tests, the bench)
 
 
@@ -50,6 +51,7 @@ class PageCache:
     hits: int = 0
     misses: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    rendering: dict[Hashable, threading.Event] = field(default_factory=dict)
 
     def get(self, key: Hashable) -> bytes | None:
         with self.lock:
@@ -78,6 +80,38 @@ class PageCache:
             self.entries.clear()
             self.size = self.hits = self.misses = 0
 
+    def kept(self, key: Hashable, render: Callable[[], bytes]) -> tuple[bytes, bool]:
+        """The entry under `key`, rendered once when missing: requests that miss the same key
+        meanwhile wait for that one rendering rather than each doing it (after a commit, 20
+        clerks' requests for the dashboard would otherwise each spend its seconds over 1M
+        rows). Returns (body, whether it was kept already)."""
+        while True:
+            found = self.get(key)
+            if found is not None:
+                return found, True
+            with self.lock:
+                running = self.rendering.get(key)
+                if running is None:
+                    running = self.rendering[key] = threading.Event()
+                    mine = True
+                else:
+                    mine = False
+            if not mine:
+                running.wait(RENDER_WAIT)
+                if key in self.rendering and self.rendering[key] is running:
+                    break  # still not done: render ourselves rather than wait on
+                continue
+            try:
+                body = render()
+                self.put(key, body)
+                return body, False
+            finally:
+                with self.lock:
+                    self.rendering.pop(key, None)
+                running.set()
+        body = render()
+        return body, False
+
 
 PAGES = PageCache()
 
@@ -100,11 +134,7 @@ def cached_page(
     if stamp is None:
         return HTMLResponse(render(csrf), headers={HEADER: "rendered"})
     token = str(escape(csrf)).encode()
-    full = (stamp, *key)
-    body = PAGES.get(full)
-    state = "cached"
-    if body is None:
-        body = render(MARK).encode()
-        PAGES.put(full, body)
-        state = "rendered"
-    return HTMLResponse(body.replace(MARK.encode(), token), headers={HEADER: state})
+    body, kept = PAGES.kept((stamp, *key), lambda: render(MARK).encode())
+    return HTMLResponse(
+        body.replace(MARK.encode(), token), headers={HEADER: "cached" if kept else "rendered"}
+    )

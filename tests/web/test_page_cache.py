@@ -158,3 +158,40 @@ def test_page_cache_mb_0_renders_every_request(
         states |= {_state(c.get("/office")) for _ in range(2)}
     assert states == {"rendered"}
     assert PAGES.entries == OrderedDict()
+
+
+def test_requests_missing_together_wait_for_one_rendering() -> None:
+    """After a commit, concurrent requests for one page render it once (the dashboard takes
+    seconds over 1M rows: twenty renderings at once would take twenty times that)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from duban.web.page_cache import PageCache
+
+    kept = PageCache()
+    calls: list[int] = []
+    started = threading.Event()
+    release = threading.Event()
+
+    def render() -> bytes:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return b"<html>board</html>"
+
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(kept.kept, ("board", 1), render)
+        assert started.wait(10)
+        others = [pool.submit(kept.kept, ("board", 1), render) for _ in range(7)]
+        release.set()
+        results = [first.result(10), *(f.result(10) for f in others)]
+    assert len(calls) == 1
+    assert {body for body, _ in results} == {b"<html>board</html>"}
+    assert [was_kept for _, was_kept in results].count(False) == 1
+
+    def broken() -> bytes:
+        raise RuntimeError("数据库断开")
+
+    with pytest.raises(RuntimeError):
+        kept.kept(("board", 2), broken)
+    assert kept.kept(("board", 2), lambda: b"again") == (b"again", False)  # not stuck
