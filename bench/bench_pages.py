@@ -31,8 +31,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -261,6 +264,31 @@ def hammer(paths: list[str], clients: int, cookies: dict[str, str]) -> tuple[lis
     return times, time.perf_counter() - t0
 
 
+@contextmanager
+def committing(url: str, every: float) -> Iterator[None]:
+    """While inside, a write committed every `every` seconds (0: none), as a busy office's
+    clerks and the service's ticks do: each one makes the kept pages render afresh."""
+    if not every:
+        yield
+        return
+    stop = threading.Event()
+    engine = make_engine(url)
+
+    def write() -> None:
+        while not stop.wait(every):
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE unit SET note = note WHERE id = 1"))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        writer.join()
+        engine.dispose()
+
+
 def main() -> None:
     """Load, serve, measure the three pages, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -294,7 +322,17 @@ def main() -> None:
         # row is the queue page from a server that keeps nothing (DUBAN_PAGE_CACHE_MB=0): the
         # cost of every request after a commit.
         servers = [
-            ("", {}, ["stylesheet (baseline)", "portal page", "queue page", "dashboard"]),
+            (
+                "",
+                {},
+                [
+                    "stylesheet (baseline)",
+                    "portal page",
+                    "queue page",
+                    "queue page, a commit a second",
+                    "dashboard",
+                ],
+            ),
             (" (rendered each time)", {"DUBAN_PAGE_CACHE_MB": "0"}, ["queue page"]),
         ]
         for suffix, extra, names in servers:
@@ -305,6 +343,7 @@ def main() -> None:
                     "stylesheet (baseline)": [f"{base}/static/duban.css"] * args.requests,
                     "portal page": [base + p for p in links],
                     "queue page": [f"{base}/office/queue"] * args.requests,
+                    "queue page, a commit a second": [f"{base}/office/queue"] * args.requests,
                     "dashboard": [f"{base}/office"] * args.requests,
                 }
                 # warm up at full concurrency: templates compiled, statements prepared, pools
@@ -318,7 +357,8 @@ def main() -> None:
                     label = name + suffix
                     alone[label] = statistics.median(hammer(paths[:50], 1, cookies)[0])
                     web0, db0, s0 = cpu_ticks(proc.pid, url)
-                    results[label] = hammer(paths, args.clients, cookies)
+                    with committing(url, 1.0 if "commit" in name else 0):
+                        results[label] = hammer(paths, args.clients, cookies)
                     web1, db1, s1 = cpu_ticks(proc.pid, url)
                     n = len(paths)
                     cpu[label] = (
