@@ -17,10 +17,9 @@ from urllib.parse import parse_qsl
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from duban.web.app import web_engine
+from duban.web.app import in_thread, web_engine
 from models.db import session_scope
 from models.repo.evidence import MAX_FILES, EvidenceError, EvidenceStore, Staged
 from models.types import clean_text
@@ -199,7 +198,7 @@ async def _on_loop(fn: Callable[..., object], *args: object) -> None:
 
 
 async def _off_loop(fn: Callable[..., object], *args: object) -> None:
-    await run_in_threadpool(fn, *args)
+    await in_thread(fn, *args)
 
 
 async def run_in_transaction(work: Callable[[Session], T]) -> T:
@@ -207,7 +206,7 @@ async def run_in_transaction(work: Callable[[Session], T]) -> T:
     when it raises, the exception passed on) on the thread pool, so that while it waits on the
     database (a lock, a slow write), on files or on a password hash, the event loop goes on
     answering the worker's other requests."""
-    return await run_in_threadpool(_in_transaction, work)
+    return await in_thread(_in_transaction, work)
 
 
 def _in_transaction(work: Callable[[Session], T]) -> T:

@@ -14,7 +14,6 @@ from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -281,7 +280,7 @@ async def done(ob_id: DbId, request: Request, who: Visitor = Depends(visitor)) -
     # another unit's id: refused before a byte is written
     await run_in_transaction(lambda s: _mine(s, ob_id, who))
     form = await _form(request, who, files=True)
-    await run_in_threadpool(_submit_done, ob_id, who, form, store, runtime.current_time())
+    await in_thread(_submit_done, ob_id, who, form, store, runtime.current_time())
     return _back(who, ob_id, "done")
 
 
