@@ -35,7 +35,7 @@ def _open_rows(
     session: Session, *, due_to: date, min_level: int = 0, task_ids: list[int] | None = None
 ) -> Any:
     stmt = (
-        select(Obligation, Milestone, Task, Plan, Unit)
+        select(Obligation, Milestone, Task, Plan, Unit)  # type: ignore[call-overload]  # sqlmodel types select() for at most 4 entities
         .join(Milestone, col(Milestone.id) == col(Obligation.milestone_id))
         .join(Task, col(Task.id) == col(Obligation.task_id))
         .join(Plan, col(Plan.id) == col(Obligation.plan_id))
@@ -58,7 +58,7 @@ def office_unit_id(send: SendConfig, session: Session) -> int | None:
         select(Unit).where(Unit.kind == "office", Unit.status == "active").order_by(col(Unit.name))
     ).all()
     named = [u for u in offices if send.office_name in u.name]
-    chosen = (named or list(offices) or [None])[0]
+    chosen = named[0] if named else offices[0] if offices else None
     return chosen.id if chosen is not None else None
 
 
@@ -142,9 +142,7 @@ def deliver_each(notices: list[Notice], now: datetime) -> dict[str, Any]:
 
     delivered, undelivered, messages = 0, [], {}  # type: ignore[var-annotated]
     with Session(flow_context().engine) as session:
-        names = {
-            n.unit_id: (session.get(Unit, n.unit_id).name if n.unit_id else "") for n in notices
-        }
+        names = {n.unit_id: _unit_name(session, n.unit_id) for n in notices}
     for notice in notices:
         result = deliver_notices([notice], now)
         for key, count in result.counts.items():  # numbers, and numbers per host
@@ -268,3 +266,8 @@ def weekly_summary(at: datetime, check_day: bool = True) -> dict[str, Any]:
     with Session(ctx.engine) as session:
         notices = build_leader_summaries(ctx, session, at)
     return deliver_each(notices, at)
+
+
+def _unit_name(session: Session, unit_id: int | None) -> str:
+    unit = session.get(Unit, unit_id) if unit_id else None
+    return unit.name if unit is not None else ""

@@ -13,8 +13,9 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,9 @@ from flows.runner import embedded
 from models.repo.ticks import finish_tick, start_tick
 from models.tables import PeriodicJobRow
 from schedules.clock import utc_now
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
 
 log = logging.getLogger("duban.jobs")
 DEPLOYMENTS = {
@@ -74,8 +78,10 @@ def _via_deployment(name: str, now: datetime, **extra: Any) -> dict[str, Any]:
     from prefect.deployments import run_deployment
 
     parameters: dict[str, Any] = {"now": now.isoformat(), **extra}
-    run = run_deployment(
-        name=DEPLOYMENTS[name], parameters=parameters, timeout=600, poll_interval=1
+    # Called from sync code, Prefect's sync_compatible `run_deployment` returns the run itself.
+    run = cast(
+        "FlowRun",
+        run_deployment(name=DEPLOYMENTS[name], parameters=parameters, timeout=600, poll_interval=1),
     )
     state = run.state
     if state is None or not state.is_completed():
@@ -158,7 +164,7 @@ def run_periodic_jobs(now: datetime, stop: threading.Event) -> dict[str, Any]:
     """
     from schedules.periodic import JOBS, decide
 
-    bodies = {
+    bodies: dict[str, Callable[[datetime, threading.Event], dict[str, Any]]] = {
         "monthly": monthly_job,
         "daily_digest": lambda at, st: daily_digest_job(at, st, check_day=False),
         "weekly_summary": lambda at, st: weekly_summary_job(at, st, check_day=False),

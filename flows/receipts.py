@@ -49,7 +49,7 @@ def first_sent_query(before: datetime, after: datetime | None = None) -> Any:
         select(d.obligation_id, d.stage, func.min(d.sent_at))
         .where(text(FIRST_SENT_WHERE), col(d.sent_at) <= before)
         .where(~select(Receipt.id).where(Receipt.obligation_id == d.obligation_id).exists())
-        .group_by(d.obligation_id, d.stage)
+        .group_by(col(d.obligation_id), col(d.stage))
     )
     return stmt if after is None else stmt.where(col(d.sent_at) > after)
 
@@ -85,7 +85,7 @@ def _rows(session: Session, ids: list[int]) -> list[Any]:
     rows: list[Any] = []
     for cond in one_of(session, col(Obligation.id), set(ids)):
         rows += session.exec(
-            select(Obligation, Milestone, Task, Plan, Unit)
+            select(Obligation, Milestone, Task, Plan, Unit)  # type: ignore[call-overload]  # sqlmodel types select() for at most 4 entities
             .join(Milestone, col(Milestone.id) == col(Obligation.milestone_id))
             .join(Task, col(Task.id) == col(Obligation.task_id))
             .join(Plan, col(Plan.id) == col(Obligation.plan_id))

@@ -142,9 +142,9 @@ def plan_calendar(
         raise PageError("日历链接无效。", 403, "日历链接无法打开")
     stmt = (
         joined_duties()
-        .add_columns(Unit.name)
+        .add_columns(col(Unit.name))
         .join(Unit, col(Unit.id) == col(Obligation.unit_id))
         .where(col(Obligation.plan_id) == plan_id, col(Obligation.status).not_in(CLOSED))
     )
-    rows = [((ob, ms, tk, p), name) for ob, ms, tk, p, name in session.exec(stmt).all()]
+    rows = [((ob, ms, tk, p), name) for ob, ms, tk, p, name in session.execute(stmt).all()]
     return _ics(render_ics(plan.title, rows, runtime.current_time()))

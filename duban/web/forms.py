@@ -1,19 +1,30 @@
 """Forms read from the request stream: fields capped, files written to the evidence folder as
 they arrive (never held whole in memory or spooled elsewhere), refused the moment they break a
 limit. The form's CSRF field comes before its files, so a forged upload is refused before a
-byte of it is written."""
+byte of it is written.
+
+The handlers that take a form are `async` only to read it: what the form asks for (the
+database, files, password hashing) runs in the thread pool (`run_in_transaction`), and so do a
+file's writes as it arrives, so that a request waiting on a lock or a disk never stalls the
+worker's other requests."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+from sqlmodel import Session
 from starlette.requests import Request
 
+from duban.web.app import in_thread, web_engine
+from models.db import session_scope
 from models.repo.evidence import MAX_FILES, EvidenceError, EvidenceStore, Staged
 from models.types import clean_text
+
+T = TypeVar("T")
 
 MAX_FIELD = 16 * 1024
 MAX_PLAIN_BODY = 256 * 1024
@@ -149,6 +160,10 @@ async def read_form(
         raise FormError("表单格式错误", 400)
     parts = _Parts(form, store, before_files)
     parser = MultipartParser(opts[b"boundary"], parts.callbacks())  # type: ignore[arg-type]
+    # A form that takes files writes and hashes each chunk as it is parsed (up to the socket's
+    # read size at a time, 10 files of up to the cap in all): in the thread pool, one chunk at a
+    # time, while the stream itself is read here. A text-only form is parsed in memory.
+    feed = _off_loop if store is not None else _on_loop
     failure: Exception | None = None
     seen = 0
     async for chunk in request.stream():
@@ -160,19 +175,40 @@ async def read_form(
         try:
             if seen > limit:
                 raise FormError("提交的内容过大", 413)
-            parser.write(chunk)
+            await feed(parser.write, chunk)
         except (FormError, EvidenceError) as exc:
             failure = exc
-            form.discard()
+            await feed(form.discard)
         except Exception:  # the multipart parser's own errors: a malformed body
             failure = FormError("表单格式错误", 400)
-            form.discard()
+            await feed(form.discard)
     if failure is None:
         try:
-            parser.finalize()
+            await feed(parser.finalize)
         except Exception as exc:
-            form.discard()
+            await feed(form.discard)
             raise FormError("表单格式错误", 400) from exc
     if failure is not None:
         raise failure
     return form
+
+
+async def _on_loop(fn: Callable[..., object], *args: object) -> None:
+    fn(*args)
+
+
+async def _off_loop(fn: Callable[..., object], *args: object) -> None:
+    await in_thread(fn, *args)
+
+
+async def run_in_transaction(work: Callable[[Session], T]) -> T:
+    """Do what a form asks for in one transaction (committed when `work` returns, rolled back
+    when it raises, the exception passed on) on the thread pool, so that while it waits on the
+    database (a lock, a slow write), on files or on a password hash, the event loop goes on
+    answering the worker's other requests."""
+    return await in_thread(_in_transaction, work)
+
+
+def _in_transaction(work: Callable[[Session], T]) -> T:
+    with session_scope(web_engine()) as session:
+        return work(session)

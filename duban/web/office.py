@@ -26,14 +26,12 @@ from duban.web.app import (
     read_session,
     render_page,
     small_id,
-    web_engine,
     web_state,
 )
-from duban.web.forms import Form
-from duban.web.office_auth import Clerk, check_csrf, clerk, must_act, read_body, safe_next
+from duban.web.forms import Form, run_in_transaction
+from duban.web.office_auth import Clerk, action_form, clerk, safe_next
 from duban.web.page_cache import cached_page, stamp_for_pages
 from flows.context import flow_context
-from models.db import session_scope
 from models.directory import Unit
 from models.people import EvidenceFile
 from models.repo.actions import ActionError, answer_extension, decide, get_obligation
@@ -289,17 +287,18 @@ async def act(ob_id: DbId, action: str, request: Request, who: Clerk = Depends(c
     """One of the office's decisions on a duty."""
     if action not in ACTIONS:
         raise PageError("没有这种操作。", 404)
-    form = await read_body(request)
-    check_csrf(form, who)
-    must_act(who)
+    form = await action_form(request, who)
     try:
-        with session_scope(web_engine()) as s:
-            _apply(s, who, ob_id, action, form)
+        await run_in_transaction(lambda s: _apply(s, who, ob_id, action, form))
     except ActionError as exc:
         raise PageError(str(exc), 409, "未能办理") from exc
     back = safe_next(form.get("back")) if form.get("back") else f"/office/obligations/{ob_id}"
+    return _done(back, action)
+
+
+def _done(back: str, done: str) -> Response:
     sep = "&" if "?" in back else "?"
-    return RedirectResponse(f"{back}{sep}done={action}", status_code=303)
+    return RedirectResponse(f"{back}{sep}done={done}", status_code=303)
 
 
 @router.post("/office/queue/{item_id}/{action}")
@@ -309,21 +308,20 @@ async def queue_act(
     """认领 or annotate a 督办/通报 item."""
     if action not in ("ack", "note"):
         raise PageError("没有这种操作。", 404)
-    form = await read_body(request)
-    check_csrf(form, who)
-    must_act(who)
+    form = await action_form(request, who)
     now = runtime.current_time()
+
+    def work(s: Session) -> None:
+        if action == "ack":
+            ack_item(session=s, item_id=item_id, by=who.name, now=now)
+        else:
+            note_item(session=s, item_id=item_id, by=who.name, text=form.get("text"), now=now)
+
     try:
-        with session_scope(web_engine()) as s:
-            if action == "ack":
-                ack_item(session=s, item_id=item_id, by=who.name, now=now)
-            else:
-                note_item(session=s, item_id=item_id, by=who.name, text=form.get("text"), now=now)
+        await run_in_transaction(work)
     except QueueError as exc:
         raise PageError(str(exc), 409, "未能办理") from exc
-    back = safe_next(form.get("back") or "/office/queue")
-    sep = "&" if "?" in back else "?"
-    return RedirectResponse(f"{back}{sep}done={action}", status_code=303)
+    return _done(safe_next(form.get("back") or "/office/queue"), action)
 
 
 @router.post("/office/queue/sheet/{sheet_id}/{action}")
@@ -333,25 +331,22 @@ async def sheet_act(
     """认领, annotate or close a 督办单 (the sheet and its open lines)."""
     if action not in ("ack", "note", "resolve"):
         raise PageError("没有这种操作。", 404)
-    form = await read_body(request)
-    check_csrf(form, who)
-    must_act(who)
+    form = await action_form(request, who)
     now = runtime.current_time()
+
+    def work(s: Session) -> None:
+        if action == "ack":
+            ack_sheet(session=s, sheet_id=sheet_id, by=who.name, now=now)
+        elif action == "note":
+            note_sheet(session=s, sheet_id=sheet_id, by=who.name, text=form.get("text"), now=now)
+        else:
+            resolve_sheet(session=s, sheet_id=sheet_id, by=who.name, now=now)
+
     try:
-        with session_scope(web_engine()) as s:
-            if action == "ack":
-                ack_sheet(session=s, sheet_id=sheet_id, by=who.name, now=now)
-            elif action == "note":
-                note_sheet(
-                    session=s, sheet_id=sheet_id, by=who.name, text=form.get("text"), now=now
-                )
-            else:
-                resolve_sheet(session=s, sheet_id=sheet_id, by=who.name, now=now)
+        await run_in_transaction(work)
     except QueueError as exc:
         raise PageError(str(exc), 409, "未能办理") from exc
-    back = safe_next(form.get("back") or "/office/queue")
-    sep = "&" if "?" in back else "?"
-    return RedirectResponse(f"{back}{sep}done=sheet_{action}", status_code=303)
+    return _done(safe_next(form.get("back") or "/office/queue"), f"sheet_{action}")
 
 
 @router.get("/office/files/{file_id}")

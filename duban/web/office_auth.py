@@ -17,9 +17,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from duban import runtime
-from duban.web.app import PageError, db, page, web_engine, web_state
-from duban.web.forms import Form, FormError, read_form
-from models.db import session_scope
+from duban.web.app import PageError, db, page, web_state
+from duban.web.forms import Form, FormError, read_form, run_in_transaction
 from models.people import UserAccount, WebSession
 from models.repo.accounts import (
     AccountError,
@@ -100,7 +99,8 @@ async def login(request: Request) -> Response:
     st = runtime.settings()
     now = runtime.current_time()
     source = request.client.host if request.client else "?"
-    with session_scope(web_engine()) as s:
+
+    def work(s: Session) -> tuple[str | None, str]:  # (the session cookie, else the error)
         try:
             user = check_login(
                 session=s,
@@ -111,11 +111,11 @@ async def login(request: Request) -> Response:
                 source=source,
             )
         except AccountError as exc:
-            error = str(exc)
-            user = None
-        if user is not None:
-            cookie, _ = open_session(session=s, user=user, now=now, hours=st.session_hours)
-    if user is None:  # the failure was committed (it counts towards the lock-out)
+            return None, str(exc)
+        return open_session(session=s, user=user, now=now, hours=st.session_hours)[0], ""
+
+    cookie, error = await run_in_transaction(work)  # argon2 and the writes: off the loop
+    if cookie is None:  # the failure was committed (it counts towards the lock-out)
         response = login_page(safe_next(form.get("next")), error)
         response.status_code = 401
         return response
@@ -138,8 +138,8 @@ async def logout(request: Request, who: Clerk = Depends(clerk)) -> Response:
     """End the session."""
     form = await read_body(request)
     check_csrf(form, who)
-    with session_scope(web_engine()) as s:
-        close_session(s, request.cookies.get(COOKIE, ""))
+    cookie = request.cookies.get(COOKIE, "")
+    await run_in_transaction(lambda s: close_session(s, cookie))
     response = RedirectResponse("/office/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -150,6 +150,14 @@ async def read_body(request: Request) -> Form:
         return await read_form(request)
     except FormError as exc:
         raise PageError(str(exc), exc.status) from exc
+
+
+async def action_form(request: Request, who: Clerk) -> Form:
+    """A console action's form: read, its CSRF value checked, leaders refused."""
+    form = await read_body(request)
+    check_csrf(form, who)
+    must_act(who)
+    return form
 
 
 def check_csrf(form: Form, who: Clerk) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -31,8 +31,9 @@ from duban.web.app import (
     web_state,
 )
 from duban.web.calendar import calendar_token
-from duban.web.forms import Form, FormError, read_form
+from duban.web.forms import Form, FormError, read_form, run_in_transaction
 from flows.context import flow_context
+from models.db import session_scope
 from models.people import EvidenceFile
 from models.repo.actions import (
     ActionError,
@@ -44,7 +45,7 @@ from models.repo.actions import (
     submit_progress_form,
 )
 from models.repo.boards import duty_record, unit_closed, unit_duties
-from models.repo.evidence import EvidenceError
+from models.repo.evidence import EvidenceError, EvidenceStore
 from models.repo.portal import unit_behind
 from models.tokens import TokenError, UnitToken, form_key, read_unit_token
 from schedules.clock import OFFICE_TZ
@@ -197,9 +198,10 @@ def _run(session: Session, fn: Any, **kw: Any) -> None:
 async def ack(ob_id: DbId, request: Request, who: Visitor = Depends(visitor)) -> Response:
     """签收 one duty (the time is recorded once)."""
     await _form(request, who)
-    with runtime_session() as s:
-        ob = _mine(s, ob_id, who)
-        _run(s, acknowledge, ob=ob, by=who.unit.name, now=runtime.current_time(), via=VIA)
+    now = runtime.current_time()
+    await run_in_transaction(
+        lambda s: _run(s, acknowledge, ob=_mine(s, ob_id, who), by=who.unit.name, now=now, via=VIA)
+    )
     return _back(who, ob_id, "ack")
 
 
@@ -208,11 +210,14 @@ async def ack_all(request: Request, who: Visitor = Depends(visitor)) -> Response
     """签收 every open duty listed."""
     await _form(request, who)
     now = runtime.current_time()
-    with runtime_session() as s:
+
+    def work(s: Session) -> None:
         rows, _ = unit_duties(s, who.unit.id or 0, _today(), everything=True)
         for r in rows:
             if not r["received"]:
                 _run(s, acknowledge, ob=_mine(s, r["id"], who), by=who.unit.name, now=now, via=VIA)
+
+    await run_in_transaction(work)
     return _back(who, None, "ack-all")
 
 
@@ -220,17 +225,18 @@ async def ack_all(request: Request, who: Visitor = Depends(visitor)) -> Response
 async def progress(ob_id: DbId, request: Request, who: Visitor = Depends(visitor)) -> Response:
     """Report progress (text)."""
     form = await _form(request, who)
-    with runtime_session() as s:
-        ob = _mine(s, ob_id, who)
-        _run(
+    now = runtime.current_time()
+    await run_in_transaction(
+        lambda s: _run(
             s,
             report_progress,
-            ob=ob,
+            ob=_mine(s, ob_id, who),
             by=who.unit.name,
             text=form.get("text"),
-            now=runtime.current_time(),
+            now=now,
             via=VIA,
         )
+    )
     return _back(who, ob_id, "progress")
 
 
@@ -246,7 +252,9 @@ async def progress_all(request: Request, who: Visitor = Depends(visitor)) -> Res
     }
     if not rows:
         raise PageError("请至少填写一项任务的进展。", 400, "未能提交")
-    with runtime_session() as s:
+    store = web_state(request).store
+
+    def work(s: Session) -> None:
         for ob_id in rows:  # another unit's id: refused before anything is written
             _mine(s, ob_id, who)
         _run(
@@ -256,42 +264,48 @@ async def progress_all(request: Request, who: Visitor = Depends(visitor)) -> Res
             unit_id=who.unit.id or 0,
             notes=rows,
             by=who.unit.name,
-            store=web_state(request).store,
+            store=store,
             now=now,
             via=VIA,
         )
+
+    await run_in_transaction(work)
     return _back(who, None, "progress-all")
 
 
 @router.post("/o/{ob_id}/done")
 async def done(ob_id: DbId, request: Request, who: Visitor = Depends(visitor)) -> Response:
     """Report the duty done, with 佐证 files (streamed to disk, checked, then kept)."""
-    web = web_state(request)
-    with runtime_session() as s:  # another unit's id: refused before a byte is written
-        _mine(s, ob_id, who)
+    store = web_state(request).store
+    # another unit's id: refused before a byte is written
+    await run_in_transaction(lambda s: _mine(s, ob_id, who))
     form = await _form(request, who, files=True)
+    await in_thread(_submit_done, ob_id, who, form, store, runtime.current_time())
+    return _back(who, ob_id, "done")
+
+
+def _submit_done(ob_id: int, who: Visitor, form: Form, store: EvidenceStore, now: datetime) -> None:
+    """Check the staged files (their content is read) and record the report with them."""
     try:
         for f in form.files:
-            web.store.check(f)
-        with runtime_session() as s:
-            ob = _mine(s, ob_id, who)
+            store.check(f)
+        with session_scope(web_engine()) as s:
             _run(
                 s,
                 submit_done,
                 ctx=flow_context(),
-                ob=ob,
+                ob=_mine(s, ob_id, who),
                 by=who.unit.name,
                 note=form.get("note"),
                 files=form.files,
-                store=web.store,
-                now=runtime.current_time(),
+                store=store,
+                now=now,
                 via=VIA,
             )
     except EvidenceError as exc:
         raise PageError(str(exc), exc.status, "未能提交") from exc
     finally:
         form.discard()  # whatever was not kept (kept files were moved away)
-    return _back(who, ob_id, "done")
 
 
 @router.post("/o/{ob_id}/extension")
@@ -302,19 +316,20 @@ async def extension(ob_id: DbId, request: Request, who: Visitor = Depends(visito
         new_due = date.fromisoformat(form.get("new_due"))
     except ValueError:
         raise PageError("请选择新的截止日期。", 400, "未能提交") from None
-    with runtime_session() as s:
-        ob = _mine(s, ob_id, who)
-        _run(
+    now = runtime.current_time()
+    await run_in_transaction(
+        lambda s: _run(
             s,
             request_extension,
             ctx=flow_context(),
-            ob=ob,
+            ob=_mine(s, ob_id, who),
             by=who.unit.name,
             new_due=new_due,
             reason=form.get("reason"),
-            now=runtime.current_time(),
+            now=now,
             via=VIA,
         )
+    )
     return _back(who, ob_id, "extension")
 
 
@@ -327,10 +342,3 @@ def evidence(
     if f is None or f.unit_id != who.unit.id:
         raise PageError("没有这个文件（或不属于本单位）。", 404, "找不到文件")
     return FileResponse(f.path, filename=f.name, content_disposition_type="attachment")
-
-
-def runtime_session() -> Any:
-    """A transaction for a form's action (the form is read before it opens)."""
-    from models.db import session_scope
-
-    return session_scope(web_engine())

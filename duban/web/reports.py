@@ -16,10 +16,10 @@ from sqlmodel import Session, col, select
 from duban import runtime
 from duban.bulletin_send import bulletin_deliveries
 from duban.charts import bars, heatmap, line, series
-from duban.web.app import DbId, PageError, db, page, web_engine
+from duban.web.app import DbId, PageError, db, page
+from duban.web.forms import run_in_transaction
 from duban.web.office import _ctx
-from duban.web.office_auth import Clerk, check_csrf, clerk, must_act, read_body
-from models.db import session_scope
+from duban.web.office_auth import Clerk, action_form, clerk
 from models.repo.documents import (
     DocumentError,
     approve_document,
@@ -114,9 +114,7 @@ async def report_act(
     """修改 (the text, with a note) or 审定 (numbered) a draft; 印发 (send) an approved one."""
     if action not in ("edit", "approve", "send"):
         raise PageError("没有这种操作。", 404)
-    form = await read_body(request)
-    check_csrf(form, who)
-    must_act(who)
+    form = await action_form(request, who)
     now = runtime.current_time()
     if action == "send":
         from duban.bulletin_send import send_bulletin
@@ -127,19 +125,22 @@ async def report_act(
         except (DocumentError, PdfError) as exc:
             raise PageError(str(exc), 409, "未能印发") from exc
         return RedirectResponse(f"/office/reports/{doc_id}?done=send", status_code=303)
+
+    def work(s: Session) -> None:
+        if action == "edit":
+            edit_document(
+                session=s,
+                doc_id=doc_id,
+                body=form.get("body"),
+                by=who.name,
+                now=now,
+                reason=form.get("reason"),
+            )
+        else:
+            approve_document(session=s, doc_id=doc_id, by=who.name, now=now)
+
     try:
-        with session_scope(web_engine()) as s:
-            if action == "edit":
-                edit_document(
-                    session=s,
-                    doc_id=doc_id,
-                    body=form.get("body"),
-                    by=who.name,
-                    now=now,
-                    reason=form.get("reason"),
-                )
-            else:
-                approve_document(session=s, doc_id=doc_id, by=who.name, now=now)
+        await run_in_transaction(work)
     except DocumentError as exc:
         raise PageError(str(exc), 409, "未能办理") from exc
     return RedirectResponse(f"/office/reports/{doc_id}?done={action}", status_code=303)
@@ -148,21 +149,21 @@ async def report_act(
 @router.post("/office/reports")
 async def draft_act(request: Request, who: Clerk = Depends(clerk)) -> Response:
     """Draft a month's 通报 now (the monthly cycle does it on the first working day)."""
-    form = await read_body(request)
-    check_csrf(form, who)
-    must_act(who)
+    form = await action_form(request, who)
     try:
         month = parse_month(form.get("month"))
     except PeriodError as exc:
         raise PageError(str(exc), 400, "未能生成") from exc
     raw = form.get("plan")
     plan_id = int(raw) if raw.isdigit() else None
+    now = runtime.current_time()
+
+    def work(s: Session) -> int | None:
+        doc, _ = draft_bulletin(session=s, plan_id=plan_id, month=month, now=now, by=who.name)
+        return doc.id
+
     try:
-        with session_scope(web_engine()) as s:
-            doc, _ = draft_bulletin(
-                session=s, plan_id=plan_id, month=month, now=runtime.current_time(), by=who.name
-            )
-            doc_id = doc.id
+        doc_id = await run_in_transaction(work)
     except DocumentError as exc:
         raise PageError(str(exc), 404, "未能生成") from exc
     return RedirectResponse(f"/office/reports/{doc_id}", status_code=303)

@@ -15,11 +15,16 @@ config = context.config
 target_metadata = SQLModel.metadata
 
 
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("未指定数据库：没有传入 engine，也没有配置 sqlalchemy.url")
+    return url
+
+
 def run_migrations_online() -> None:
     """Run migrations in one transaction on the configured engine."""
-    engine = config.attributes.get("engine") or make_engine(
-        config.get_main_option("sqlalchemy.url")
-    )
+    engine = config.attributes.get("engine") or make_engine(_url())
     with engine.begin() as connection:
         context.configure(
             connection=connection,

@@ -334,7 +334,7 @@ def submit_progress_form(
         lines = [
             f"任务 {refs.get(ob.task_id, '')}：{notes[ob.id or 0]}"
             if ob.id != report.id
-            else notes[ob.id]
+            else notes[ob.id or 0]
             for ob in duties.values()
             if ob.plan_id == report.plan_id
         ]

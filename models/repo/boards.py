@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from models.directory import Unit
 from models.labels import ROLE_LABEL
@@ -89,7 +90,7 @@ def _duty(ob: Obligation, ms: Milestone, tk: Task, plan: Plan, today: date) -> d
     }
 
 
-def joined_duties() -> Any:
+def joined_duties() -> Select[Obligation, Milestone, Task, Plan]:
     """Obligations with their milestone, task and plan, ready to filter."""
     return (
         select(Obligation, Milestone, Task, Plan)

@@ -265,12 +265,12 @@ def record_actions(
         if d.action.stage is Stage.LAPSE:
             lapsed.append(d.ob)
     update_rows(session, _OBLIGATIONS, updates, constants=_RELEASE)
-    insert_rows(session, AuditEvent.__table__, audits)  # type: ignore[arg-type]
+    insert_rows(session, AuditEvent.__table__, audits)  # type: ignore[attr-defined]
     links = []
     for ob, level, seq in queued:
         item = _enqueue(session, ob, level, now)
         if item.level == level:
-            links.append((ob.id, seq, item.sheet_id))
+            links.append((ob.id or 0, seq, item.sheet_id))
     link_sheets(session, links)  # each 督办单 paper to the sheet its lines went on
     resolve_queues(session, [ob.id or 0 for ob in lapsed], "duban", now, reason=LAPSED_REASON)
     return stages
@@ -460,7 +460,7 @@ def resolve_queues(
          "data": {}}
         for item in items
     ]  # fmt: skip
-    insert_rows(session, AuditEvent.__table__, audits)  # type: ignore[arg-type]
+    insert_rows(session, AuditEvent.__table__, audits)  # type: ignore[attr-defined]
     close_done_sheets(
         session=session, sheet_ids=[i.sheet_id for i in items], by=actor, now=now, reason=reason
     )

@@ -59,7 +59,7 @@ def take_lease(
     if previous is not None and dead is not None and dead(previous):
         free = or_(free, col(ServiceLease.holder) == previous)
     stmt = update(ServiceLease).where(col(ServiceLease.name) == name).where(free)
-    if session.exec(stmt.values(holder=holder, expires_at=now + ttl)).rowcount == 1:  # type: ignore[call-overload]
+    if session.exec(stmt.values(holder=holder, expires_at=now + ttl)).rowcount == 1:
         if previous is not None:
             session.execute(
                 update(ServiceLease).where(col(ServiceLease.name) == name).values(acquired_at=now)
@@ -85,7 +85,7 @@ def release_lease(*, session: Session, name: str, holder: str, now: datetime) ->
         .where(col(ServiceLease.name) == name, col(ServiceLease.holder) == holder)
         .values(expires_at=now, holder="")
     )
-    session.exec(stmt)  # type: ignore[call-overload]
+    session.exec(stmt)
     session.commit()
 
 

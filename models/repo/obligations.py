@@ -18,6 +18,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.directory import Unit
@@ -304,11 +305,11 @@ def _materialise_milestone(
         links = occurrence_links(ms.id or 0, linked)
         report.count(report.writer.add_milestone(session, roles, templates, links))
         return _still_open(ms, linked, now)
-    stored = session.exec(
-        select(
-            Obligation.id, Obligation.unit_id, Obligation.occurrence, Obligation.starts_on,
-            Obligation.lapses_on,
-        ).where(Obligation.milestone_id == ms.id)
+    stored = session.execute(  # sqlalchemy's select: sqlmodel's is typed for 4 columns at most
+        sa_select(
+            col(Obligation.id), col(Obligation.unit_id), col(Obligation.occurrence),
+            col(Obligation.starts_on), col(Obligation.lapses_on),
+        ).where(col(Obligation.milestone_id) == ms.id)
     ).all()  # fmt: skip
     have = {(r.unit_id, r.occurrence) for r in stored}
     _relink(session, stored, linked)

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import case, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.directory import Channel, Contact, Unit
@@ -24,17 +25,17 @@ def _bucket_sql(today: date) -> Any:
 
 def board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]:
     """Counts per plan (`by="plan"`) or per unit (`by="unit"`): by status group and colour."""
-    key = Obligation.plan_id if by == "plan" else Obligation.unit_id
+    key = col(Obligation.plan_id) if by == "plan" else col(Obligation.unit_id)
     bucket = _bucket_sql(today)
     escalated = col(Obligation.escalation_level) >= 2
     stmt = (
-        select(key, Obligation.status, escalated, bucket, func.count())
+        sa_select(key, col(Obligation.status), escalated, bucket, func.count())
         .join(Plan, col(Plan.id) == col(Obligation.plan_id))
         .where(col(Plan.status) == "active")
-        .group_by(key, Obligation.status, escalated, bucket)
+        .group_by(key, col(Obligation.status), escalated, bucket)
     )
     acc: dict[int, dict[str, Any]] = {}
-    for k, status, esc, bkt, n in session.exec(stmt).all():
+    for k, status, esc, bkt, n in session.execute(stmt).all():
         row = acc.setdefault(
             k,
             {
@@ -117,10 +118,10 @@ def directory_rows(session: Session, *, missing_only: bool = False) -> list[dict
     for ch in session.exec(select(Channel).order_by(col(Channel.id))).all():
         channels.setdefault(ch.unit_id, []).append(ch)
     open_counts = dict(
-        session.exec(  # type: ignore[arg-type]
+        session.exec(
             select(Obligation.unit_id, func.count())
             .where(col(Obligation.status).not_in(CLOSED))
-            .group_by(Obligation.unit_id)
+            .group_by(col(Obligation.unit_id))
         ).all()
     )
     out = []

@@ -70,7 +70,7 @@ def _sheets_stmt(by_level: bool, by_plan: bool, by_unit: bool) -> Any:
             _UN.c.name.label("unit"),
         )
         .select_from(picked)
-        .join(QueueSheet.__table__, _SH.id == picked.c.id)
+        .join(QueueSheet.__table__, _SH.id == picked.c.id)  # type: ignore[attr-defined]
         .join(_UN, _UN.c.id == picked.c.unit_id)
     )
 
@@ -108,7 +108,7 @@ def _lines_stmt(dialect: str) -> Any:
     )
     return (
         select(*_LINE_COLUMNS)
-        .select_from(QueueItem.__table__)
+        .select_from(QueueItem.__table__)  # type: ignore[attr-defined]
         .join(_OB, _ob.id == _Q.obligation_id)
         .join(_MS, _MS.c.id == _ob.milestone_id)
         .join(_TK, _TK.c.id == _ob.task_id)

@@ -158,7 +158,7 @@ def unit_counts(
     ids = set(counts) | set(open_overdue)
     if not ids:
         return ()
-    names = dict(
+    names: dict[int, str] = dict(
         conn.execute(select(unit_t.c.id, unit_t.c.name).where(unit_t.c.id.in_(list(ids)))).all()
     )
     out = []
@@ -407,6 +407,7 @@ def receipt_counts(
     rc = Receipt.__table__  # type: ignore[attr-defined]
     start_at = datetime.combine(start, time(0, 0), tzinfo=OFFICE_TZ)
     end_at = datetime.combine(end, time(0, 0), tzinfo=OFFICE_TZ)
+    seconds: ColumnElement[Any]
     if conn.dialect.name == "postgresql":
         seconds = func.extract("epoch", rc.c.at - ob.c.assign_at)
     else:

@@ -203,7 +203,7 @@ def _lapse_round(
         }
         for r in rows
     ]
-    insert_rows(session, AuditEvent.__table__, audits)  # type: ignore[arg-type]
+    insert_rows(session, AuditEvent.__table__, audits)  # type: ignore[attr-defined]
     resolve_queues(session, [r.id for r in rows], "duban", now, reason=LAPSED_REASON)
     return len(rows), rows[-1].id
 
