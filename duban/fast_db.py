@@ -100,8 +100,8 @@ def _connect(url: str) -> FastConn | None:
         if url.startswith(prefix):
             import psycopg
 
-            raw = psycopg.connect("postgresql://" + url.removeprefix(prefix), autocommit=True)
-            return FastConn(raw, "postgresql")
+            pg = psycopg.connect("postgresql://" + url.removeprefix(prefix), autocommit=True)
+            return FastConn(pg, "postgresql")
     return None
 
 

@@ -172,8 +172,10 @@ def check_plan(conn: Connection | FastConn, plan_id: int) -> None:
     from duban import read_tables as t
 
     if conn.execute(select(t.plan.c.id).where(t.plan.c.id == plan_id)).scalar() is None:
-        ids = conn.execute(select(t.plan.c.id).order_by(t.plan.c.id)).scalars().all()
-        known = f"现有计划: {_names(str(i) for i in ids)}" if ids else "还没有导入任何计划"
+        plan_ids = conn.execute(select(t.plan.c.id).order_by(t.plan.c.id)).scalars().all()
+        known = (
+            f"现有计划: {_names(str(i) for i in plan_ids)}" if plan_ids else "还没有导入任何计划"
+        )
         raise ViewError(f"没有编号为 {plan_id} 的计划（{known}）")
 
 
@@ -294,7 +296,8 @@ def list_obligations(
 ) -> Page:
     """Obligations filtered as the office asks, earliest due first, one page and the total."""
     if isinstance(conn, FastConn):
-        where, params = ["1 = 1"], []  # type: ignore[var-annotated]
+        where = ["1 = 1"]
+        params: list[int | str] = []  # bind values: ids and levels, status values, ISO dates
         if unit:
             where.append("o.unit_id = ?")
             params.append(unit_id(conn, unit))
@@ -351,7 +354,8 @@ def list_queue(
 ) -> Page:
     """The escalation queue, most severe and oldest first, one page and the total."""
     if isinstance(conn, FastConn):
-        where, params = ["1 = 1"], []  # type: ignore[var-annotated]
+        where = ["1 = 1"]
+        params: list[int | str] = []  # bind values: ids and levels, status values, ISO dates
         if level is not None:
             where.append("q.level = ?")
             params.append(level)
@@ -552,7 +556,10 @@ def _status_label(value: str | None) -> str:
 def _event(e: RowMapping | Mapping[str, Any]) -> dict[str, Any]:
     label, data = AUDIT_ACTIONS.get(e["action"], e["action"]), e["data"] or {}
     if e["action"] == Event.ESCALATED.value:  # 督办 or 通报: the stage the engine sent
-        stage = STAGE_LABEL.get(data.get("stage", "")) or LEVEL_LABEL.get(data.get("level_after"))
+        level = data.get("level_after")
+        stage = STAGE_LABEL.get(data.get("stage", "")) or (
+            LEVEL_LABEL.get(level) if isinstance(level, int) else None
+        )
         label = f"升级{stage or '督办'}"
     return {
         "at": e["at"].astimezone(OFFICE_TZ).isoformat(),

@@ -13,8 +13,6 @@ from typing import Any, NoReturn
 
 import typer
 
-from notify.mask import mask_secret, mask_url  # noqa: F401  (the CLI modules import them from here)
-
 MAX_ID = 2**63 - 1  # the databases' BIGINT; a larger id would overflow in the driver
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -210,7 +211,7 @@ def demo(
     typer.echo(
         f"\n演示时钟：从 {first.isoformat()} 起 {days} 天，每天约 {seconds_per_day} 秒（Ctrl-C 结束）"
     )
-    jobs = {
+    jobs: dict[str, Callable[[datetime, threading.Event], dict[str, Any]]] = {
         "tick": lambda now, stop: tick_job(now, stop, holder="demo"),
         "periodic": run_periodic_jobs,
     }
@@ -358,7 +359,7 @@ def serve_pages(day: date) -> None:
         busiest = s.exec(
             select(Obligation.unit_id, func.count())
             .where(col(Obligation.status).not_in(["accepted", "waived"]))
-            .group_by(Obligation.unit_id)
+            .group_by(col(Obligation.unit_id))
             .order_by(func.count().desc())
         ).first()
     st = runtime.settings()

@@ -23,13 +23,15 @@ report = DubanTyper()
 ALL = ("全部", "all", "office")
 
 
-def _plan_arg() -> typer.models.ArgumentInfo:
+def _plan_arg() -> Any:
+    """The plan: its id or 「全部」 (Any, like duban/cli/common.py's helpers: a parameter default)."""
     return typer.Argument(
         ..., metavar="计划", help="计划编号；「全部」为所有执行中的计划（办公室通报）"
     )
 
 
-def _month_opt() -> typer.models.OptionInfo:
+def _month_opt() -> Any:
+    """--month, required."""
     return typer.Option(..., "--month", metavar="年月", help="月份，如 2024-03 或 2024年3月")
 
 

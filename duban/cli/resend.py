@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from duban import runtime
-from duban.cli.common import date_option, fail, json_option, mask_url, print_json
+from duban.cli.common import date_option, fail, json_option, print_json
 from duban.labels import CHANNEL_LABEL, describe_choices
 from duban.labels import channel_type as parse_channel_type
+from notify.mask import mask_url
 from schedules.clock import OFFICE_TZ
 
 if TYPE_CHECKING:

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from duban import runtime
-from duban.cli.common import fail, json_option, mask_secret, mask_url, print_json
+from duban.cli.common import fail, json_option, print_json
 from duban.cli.zh import DubanTyper
 from duban.labels import CHANNEL_LABEL, UNIT_KIND_LABEL, UNIT_STATUS_LABEL
+from notify.mask import mask_secret, mask_url
 
 if TYPE_CHECKING:
     from sqlmodel import Session

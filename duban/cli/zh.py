@@ -35,7 +35,14 @@ _TYPER_TEXT = {
     "Missing command.": "缺少子命令",
 }
 _TYPER_PATTERNS = {"default: {default}": "默认: {default}", "env var: {var}": "环境变量: {var}"}
-typer_core._ = lambda text: _TYPER_TEXT.get(text) or _TYPER_PATTERNS.get(text, text)  # type: ignore[attr-defined]
+
+
+def _typer_gettext(message: str) -> str:
+    return _TYPER_TEXT.get(message) or _TYPER_PATTERNS.get(message, message)
+
+
+# typer.core has `from gettext import gettext as _`, a private name it does not export.
+typer_core._ = _typer_gettext  # type: ignore[attr-defined]  # replacing Typer's private gettext
 
 
 def _light_coercion() -> None:
@@ -137,7 +144,8 @@ class _Chinese:
         formatter.write_usage(ctx.command_path, usage, prefix="用法: ")
 
     def format_options(self, ctx: Any, formatter: Any) -> None:
-        args, opts = [], []
+        args: list[tuple[str, str]] = []
+        opts: list[tuple[str, str]] = []
         for param in self.get_params(ctx):  # type: ignore[attr-defined]
             record = param.get_help_record(ctx)
             if record is not None:
@@ -233,7 +241,7 @@ def masked_output() -> Iterator[None]:
 
     install_log_masking()
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = MaskingStream(saved[0]), MaskingStream(saved[1])  # type: ignore[assignment]
+    sys.stdout, sys.stderr = MaskingStream(saved[0]), MaskingStream(saved[1])
     try:
         yield
     finally:
