@@ -48,7 +48,8 @@ def _escape(text: str) -> str:
 
 def _fold(line: str) -> str:
     # Lines of at most 75 octets, never splitting a UTF-8 character (RFC 5545 §3.1).
-    out, cur = [], b""
+    out: list[str] = []
+    cur = b""
     for ch in line:
         b = ch.encode()
         if len(cur) + len(b) > (75 if not out else 74):
