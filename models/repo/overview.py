@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import case, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.directory import Channel, Contact, Unit
@@ -33,14 +34,14 @@ def board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]:
     key = counts.plan_id if by == "plan" else counts.unit_id
     bucket = _bucket_sql(today, counts.due_on)
     stmt = (
-        select(key, counts.status, counts.escalated, bucket, func.sum(counts.n))
+        sa_select(key, counts.status, counts.escalated, bucket, func.sum(counts.n))
         .join(Plan, col(Plan.id) == counts.plan_id)
         .where(col(Plan.status) == "active")
         .group_by(key, counts.status, counts.escalated, bucket)
     )
     acc: dict[int, dict[str, Any]] = {}
-    for k, status, esc, bkt, n in session.exec(stmt).all():  # type: ignore[call-overload]
-        n = int(n)
+    for k, status, esc, bkt, total in session.connection().execute(stmt).all():
+        n = int(total)
         row = acc.setdefault(
             k,
             {
