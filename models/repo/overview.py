@@ -23,6 +23,19 @@ def _bucket_sql(today: date, due: Any) -> Any:
     )
 
 
+def board_statement(today: date, by: str) -> Any:
+    """The dashboard's one statement: `obligation_count` of the active plans by key and bucket."""
+    counts = ObligationCount.__table__.c  # type: ignore[attr-defined]
+    key = counts.plan_id if by == "plan" else counts.unit_id
+    bucket = _bucket_sql(today, counts.due_on)
+    return (
+        sa_select(key, counts.status, counts.escalated, bucket, func.sum(counts.n))
+        .join(Plan, col(Plan.id) == counts.plan_id)
+        .where(col(Plan.status) == "active")
+        .group_by(key, counts.status, counts.escalated, bucket)
+    )
+
+
 def board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]:
     """Counts per plan (`by="plan"`) or per unit (`by="unit"`): by status group and colour.
 
@@ -30,17 +43,10 @@ def board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]:
     0022): a few thousand rows summed by due-date bucket, the same figures as grouping every
     obligation of the active plans (`tests/models/test_obligation_counts.py` checks both).
     """
-    counts = ObligationCount.__table__.c  # type: ignore[attr-defined]
-    key = counts.plan_id if by == "plan" else counts.unit_id
-    bucket = _bucket_sql(today, counts.due_on)
-    stmt = (
-        sa_select(key, counts.status, counts.escalated, bucket, func.sum(counts.n))
-        .join(Plan, col(Plan.id) == counts.plan_id)
-        .where(col(Plan.status) == "active")
-        .group_by(key, counts.status, counts.escalated, bucket)
-    )
     acc: dict[int, dict[str, Any]] = {}
-    for k, status, esc, bkt, total in session.connection().execute(stmt).all():
+    for k, status, esc, bkt, total in (
+        session.connection().execute(board_statement(today, by)).all()
+    ):
         n = int(total)
         row = acc.setdefault(
             k,

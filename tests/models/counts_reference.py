@@ -17,8 +17,8 @@ from models.repo.overview import board
 from models.tables import Obligation, Plan
 
 
-def old_board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]:
-    """`board` as it was: two GROUP BYs over every obligation of the active plans."""
+def old_statement(today: date, by: str) -> Any:
+    """`board`'s statement as it was: a GROUP BY over every obligation of the active plans."""
     key = Obligation.plan_id if by == "plan" else Obligation.unit_id
     bucket = case(
         (col(Obligation.due_on) < today - timedelta(days=LATE_DAYS), "late"),
@@ -27,12 +27,17 @@ def old_board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]
         else_="later",
     )
     escalated = col(Obligation.escalation_level) >= 2
-    stmt = (
+    return (
         select(key, Obligation.status, escalated, bucket, func.count())  # type: ignore[call-overload]
         .join(Plan, col(Plan.id) == col(Obligation.plan_id))
         .where(col(Plan.status) == "active")
         .group_by(key, Obligation.status, escalated, bucket)
     )
+
+
+def old_board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]:
+    """`board` as it was: two GROUP BYs over every obligation of the active plans."""
+    stmt = old_statement(today, by)
     acc: dict[int, dict[str, Any]] = {}
     for k, status, esc, bkt, n in session.exec(stmt).all():
         row = acc.setdefault(
