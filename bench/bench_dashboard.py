@@ -56,18 +56,18 @@ def _url(name: str) -> str:
     return make_url(base).set(database=name).render_as_string(hide_password=False)
 
 
-def copy_database() -> float:
-    """`duban_bench_dash` as a fresh copy of bench_pages' database; seconds taken."""
+def copy_database(source: str) -> float:
+    """`duban_bench_dash` as a fresh copy of `source` (bench_pages' database); seconds taken."""
     admin = make_engine(_url("postgres"))
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         busy = conn.execute(
-            text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"), {"d": SOURCE}
+            text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"), {"d": source}
         ).scalar_one()
         if busy:
-            raise SystemExit(f"{SOURCE} has {busy} session(s): try again when nobody uses it")
+            raise SystemExit(f"{source} has {busy} session(s): try again when nobody uses it")
         conn.execute(text(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)"))
         t = time.perf_counter()
-        conn.execute(text(f"CREATE DATABASE {COPY} TEMPLATE {SOURCE}"))
+        conn.execute(text(f"CREATE DATABASE {COPY} TEMPLATE {source}"))
         took = time.perf_counter() - t
     admin.dispose()
     return took
@@ -131,13 +131,14 @@ def page_times(url: str, requests_n: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reuse", action="store_true", help=f"keep the last run's {COPY}")
+    parser.add_argument("--source", default=SOURCE, help="the database to copy")
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--plans", default="/tmp/bench_dashboard_explain.txt")
     args = parser.parse_args()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the start")
     if not args.reuse:
-        print(f"copied {SOURCE} → {COPY} in {copy_database():.1f} s")
+        print(f"copied {args.source} → {COPY} in {copy_database(args.source):.1f} s")
     url = _url(COPY)
     engine = make_engine(url)
     today = bench_tick.NOW.astimezone(OFFICE_TZ).date()
