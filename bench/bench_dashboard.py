@@ -2,6 +2,7 @@
 `obligation_count` (migration 0022), in the same run on the same data.
 
     eval "$(bash .ci/postgres)"; .venv/bin/python bench/bench_dashboard.py [--reuse] [--runs 9]
+    .venv/bin/python bench/bench_dashboard.py --sqlite 1000000   # SQLite: its own file, loaded
 
 Copies bench_pages' database (`duban_bench_pages`, built by bench/bench_pages.py; never changed
 here) to `duban_bench_dash` (`CREATE DATABASE … TEMPLATE`: nobody may be connected to the source
@@ -12,6 +13,10 @@ the old GROUP BY again and the new `board()`, median of `--runs`, checking that 
 figures. Then `duban web` serves the copy and the page `/office` is timed from one client (median
 of `--requests`, the service time), with the stylesheet from the same server as the baseline.
 EXPLAIN (ANALYZE, BUFFERS) of the old and the new statement go to `--plans` (a file).
+
+`--sqlite N`: instead, a fresh SQLite file gets N obligations the same way bench_pages loads them
+(bench_tick's loader, its triggers keeping the counts; one in 5,000 submitted, one in 10,000 with
+an extension asked) and the old GROUP BY and the new `board()` are timed on it.
 """
 
 from __future__ import annotations
@@ -128,6 +133,37 @@ def page_times(url: str, requests_n: int) -> dict[str, float]:
     return out
 
 
+def sqlite_run(rows: int, runs: int) -> None:
+    """The old GROUP BY and the new board() on a SQLite file of `rows` obligations."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_tick.UNITS = 2000
+        engine = make_engine(bench_tick.fresh_database("sqlite", Path(tmp), "dash"))
+        bench_tick.seed_parents(engine)
+        t = time.perf_counter()
+        bench_tick.load_obligations(engine, rows, sparse=True)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE obligation SET status='submitted' WHERE id % 5000 = 0"))
+            conn.execute(
+                text("UPDATE obligation SET status='extension_requested' WHERE id % 10000 = 7")
+            )
+        print(f"SQLite: loaded {rows} obligations in {time.perf_counter() - t:.1f} s")
+        bench_tick.analyse(engine)
+        today = bench_tick.NOW.astimezone(OFFICE_TZ).date()
+        with engine.connect() as conn:
+            counted = conn.execute(text("SELECT count(*) FROM obligation_count")).scalar_one()
+        print(f"obligation_count rows: {counted}")
+        old_s, old = timed(lambda: both(engine, today, old_board), runs)
+        new_s, new = timed(lambda: both(engine, today, board), runs)
+        if old != new:
+            raise SystemExit("board() differs from the old GROUP BY")
+        print(f"{'board(), plan + unit':<34}{'median ms':>10}{'× new':>8}")
+        print(f"{'old GROUP BY, same run':<34}{old_s * 1000:>10.1f}{old_s / new_s:>8.1f}")
+        print(f"{'new board() (obligation_count)':<34}{new_s * 1000:>10.2f}{1.0:>8.1f}")
+        print(f"same figures: yes ({len(new[0])} plan rows, {len(new[1])} unit rows)")
+        engine.dispose()
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reuse", action="store_true", help=f"keep the last run's {COPY}")
@@ -135,8 +171,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--plans", default="/tmp/bench_dashboard_explain.txt")
+    parser.add_argument("--sqlite", type=int, default=0, help="SQLite instead: this many rows")
     args = parser.parse_args()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the start")
+    if args.sqlite:
+        sqlite_run(args.sqlite, args.runs)
+        return
     if not args.reuse:
         print(f"copied {args.source} → {COPY} in {copy_database(args.source):.1f} s")
     url = _url(COPY)
