@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, literal_column
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -28,11 +28,16 @@ def board_statement(today: date, by: str) -> Any:
     counts = ObligationCount.__table__.c  # type: ignore[attr-defined]
     key = counts.plan_id if by == "plan" else counts.unit_id
     bucket = _bucket_sql(today, counts.due_on)
+    plan = Plan.__table__.c  # type: ignore[attr-defined]
+    active = sa_select(plan.id).where(plan.status == "active")
+    # grouped by the output column's name: the CASE is evaluated once a row (SQLite would
+    # compute the repeated expression again, its bound dates being other parameters)
     return (
-        sa_select(key, counts.status, counts.escalated, bucket, func.sum(counts.n))
-        .join(Plan, col(Plan.id) == counts.plan_id)
-        .where(col(Plan.status) == "active")
-        .group_by(key, counts.status, counts.escalated, bucket)
+        sa_select(
+            key, counts.status, counts.escalated, bucket.label("due_bucket"), func.sum(counts.n)
+        )
+        .where(counts.plan_id.in_(active.scalar_subquery()))
+        .group_by(key, counts.status, counts.escalated, literal_column("due_bucket"))
     )
 
 
