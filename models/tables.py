@@ -141,6 +141,33 @@ class Obligation(SQLModel, table=True):
     version: int = 0
 
 
+class ObligationCount(SQLModel, table=True):
+    """How many obligations share a plan, unit, status, escalated flag (level >= 2) and due date.
+
+    Kept by database triggers on `obligation` (migration 0022: PostgreSQL statement-level ones
+    over the transition tables, SQLite row triggers), in the transaction of every write, so no
+    write path can miss it; a key whose count falls to 0 is deleted. The office's dashboard sums
+    these rows by due-date bucket instead of grouping every obligation (issue 16).
+    """
+
+    __tablename__ = "obligation_count"
+    __table_args__ = (
+        # The triggers delete the keys that fell to 0 through this (normally empty) index.
+        Index(
+            "ix_obligation_count_zero",
+            "plan_id",
+            postgresql_where=text("n = 0"),
+            sqlite_where=text("n = 0"),
+        ),
+    )
+    plan_id: int = Field(primary_key=True)
+    unit_id: int = Field(primary_key=True)
+    status: str = Field(primary_key=True, max_length=32)
+    escalated: bool = Field(primary_key=True)
+    due_on: date = Field(primary_key=True)
+    n: int
+
+
 class Submission(SQLModel, table=True):
     """A unit's report that an obligation is done, with optional evidence."""
 

@@ -8,7 +8,7 @@ the database's CPU per portal page, the most of its four reads); with it, the co
 index-only scan (0.12 ms). Measured in docs/benchmarks.md.
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-03
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
