@@ -333,7 +333,7 @@ def main() -> None:
                     "dashboard",
                 ],
             ),
-            (" (rendered each time)", {"DUBAN_PAGE_CACHE_MB": "0"}, ["queue page"]),
+            (" (rendered each time)", {"DUBAN_PAGE_CACHE_MB": "0"}, ["queue page", "dashboard"]),
         ]
         for suffix, extra, names in servers:
             proc = serve(url, home, port, args.workers, args.code, **extra)
