@@ -68,7 +68,7 @@ def board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]:
 
     Read from `obligation_count` (kept by triggers in every write's transaction, migration
     0022): a few thousand rows summed by due-date bucket, the same figures as grouping every
-    obligation of the active plans (`tests/models/test_obligation_counts.py` checks both).
+    obligation of the active plans (`tests/flows/test_dashboard_counts.py` checks both).
     """
     found = session.connection().execute(board_statement(today, by)).all()
     acc = fold_board((k, status, esc, bkt, int(n)) for k, status, esc, bkt, n in found)
