@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -41,33 +42,14 @@ def board_statement(today: date, by: str) -> Any:
     )
 
 
-def board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]:
-    """Counts per plan (`by="plan"`) or per unit (`by="unit"`): by status group and colour.
-
-    Read from `obligation_count` (kept by triggers in every write's transaction, migration
-    0022): a few thousand rows summed by due-date bucket, the same figures as grouping every
-    obligation of the active plans (`tests/models/test_obligation_counts.py` checks both).
-    """
+def fold_board(found: Iterable[tuple[int, str, bool, str, int]]) -> dict[int, dict[str, Any]]:
+    """(key, status, escalated, due bucket, count) rows → one row of figures per key: total,
+    red/yellow/green/done, overdue, due soon, escalated, waiting to be accepted, extensions."""
     acc: dict[int, dict[str, Any]] = {}
-    for k, status, esc, bkt, total in (
-        session.connection().execute(board_statement(today, by)).all()
-    ):
-        n = int(total)
+    figures = ("total", "red", "yellow", "green", "done", "overdue", "escalated")
+    for k, status, esc, bkt, n in found:
         row = acc.setdefault(
-            k,
-            {
-                "id": k,
-                "total": 0,
-                "red": 0,
-                "yellow": 0,
-                "green": 0,
-                "done": 0,
-                "overdue": 0,
-                "escalated": 0,
-                "submitted": 0,
-                "extension": 0,
-                "due_soon": 0,
-            },
+            k, {"id": k} | dict.fromkeys((*figures, "submitted", "extension", "due_soon"), 0)
         )
         rag = rag_of(status, bool(esc), bkt)
         row["total"] += n
@@ -78,6 +60,18 @@ def board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]:
         row["escalated"] += n if open_ and esc else 0
         row["submitted"] += n if status == "submitted" else 0
         row["extension"] += n if status == "extension_requested" else 0
+    return acc
+
+
+def board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]:
+    """Counts per plan (`by="plan"`) or per unit (`by="unit"`): by status group and colour.
+
+    Read from `obligation_count` (kept by triggers in every write's transaction, migration
+    0022): a few thousand rows summed by due-date bucket, the same figures as grouping every
+    obligation of the active plans (`tests/flows/test_dashboard_counts.py` checks both).
+    """
+    found = session.connection().execute(board_statement(today, by)).all()
+    acc = fold_board((k, status, esc, bkt, int(n)) for k, status, esc, bkt, n in found)
     names = _names(session, by, list(acc))
     out = [r | {"name": names.get(r["id"], str(r["id"]))} for r in acc.values()]
     out.sort(key=lambda r: (-r["red"], -r["yellow"], r["name"]))

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from models.directory import Unit
-from models.repo.boards import CLOSED, LATE_DAYS, SOON_DAYS, rag_of
-from models.repo.overview import board
+from models.repo.boards import LATE_DAYS, SOON_DAYS
+from models.repo.overview import board, fold_board
 from models.tables import Obligation, Plan
 
 
@@ -38,22 +38,8 @@ def old_statement(today: date, by: str) -> Any:
 def old_board(session: Session, today: date, *, by: str) -> list[dict[str, Any]]:
     """`board` as it was: two GROUP BYs over every obligation of the active plans."""
     stmt = old_statement(today, by)
-    acc: dict[int, dict[str, Any]] = {}
-    for k, status, esc, bkt, n in session.exec(stmt).all():
-        row = acc.setdefault(
-            k,
-            {"id": k, "total": 0, "red": 0, "yellow": 0, "green": 0, "done": 0, "overdue": 0,
-             "escalated": 0, "submitted": 0, "extension": 0, "due_soon": 0},
-        )  # fmt: skip
-        rag = rag_of(status, bool(esc), bkt)
-        row["total"] += n
-        row[rag] += n
-        open_ = status not in CLOSED and status != "submitted"
-        row["overdue"] += n if open_ and bkt in ("late", "slight") else 0
-        row["due_soon"] += n if open_ and bkt == "soon" else 0
-        row["escalated"] += n if open_ and esc else 0
-        row["submitted"] += n if status == "submitted" else 0
-        row["extension"] += n if status == "extension_requested" else 0
+    # the same folding of counts into figures as `board` (what changed is where the counts come from)
+    acc = fold_board(session.exec(stmt).all())
     if by == "plan":
         names = dict(session.exec(select(Plan.id, Plan.title)).all())
     else:
