@@ -93,30 +93,26 @@ async def dashboard(request: Request) -> Response:
 
 def _dashboard(request: Request) -> Response:
     with read_session() as session:
-        return _dashboard_of(request, clerk(request, session), session)
+        who, today = clerk(request, session), _today()
 
+        def render(csrf: str) -> str:
+            plans = board(session, today, by="plan")
+            secret = web_state(request).secret
+            for p in plans:
+                p["calendar"] = f"/cal/p/{p['id']}.{plan_calendar_key(secret, p['id'])}.ics"
+            units = [u for u in board(session, today, by="unit") if u["red"] or u["yellow"]][:30]
+            waiting = {
+                "submitted": sum(p["submitted"] for p in plans),
+                "extension": sum(p["extension"] for p in plans),
+                "queue": open_queue_count(session),
+            }
+            return render_page(
+                "office/dashboard.html.j2",
+                _ctx(who, csrf, plans=plans, units=units, waiting=waiting, today=today),
+            )
 
-def _dashboard_of(request: Request, who: Clerk, session: Session) -> Response:
-    today = _today()
-
-    def render(csrf: str) -> str:
-        plans = board(session, today, by="plan")
-        secret = web_state(request).secret
-        for p in plans:
-            p["calendar"] = f"/cal/p/{p['id']}.{plan_calendar_key(secret, p['id'])}.ics"
-        units = [u for u in board(session, today, by="unit") if u["red"] or u["yellow"]][:30]
-        waiting = {
-            "submitted": sum(p["submitted"] for p in plans),
-            "extension": sum(p["extension"] for p in plans),
-            "queue": open_queue_count(session),
-        }
-        return render_page(
-            "office/dashboard.html.j2",
-            _ctx(who, csrf, plans=plans, units=units, waiting=waiting, today=today),
-        )
-
-    stamp = stamp_for_pages(session.connection())
-    return cached_page(stamp, ("dashboard", today, *_who_key(who)), who.session.csrf, render)
+        stamp = stamp_for_pages(session.connection())
+        return cached_page(stamp, ("dashboard", today, *_who_key(who)), who.session.csrf, render)
 
 
 @router.get("/office/queue")
@@ -135,49 +131,43 @@ async def queue_page(
 def _queue_page(request: Request, plan: str, unit: str, level: str, done: str, n: int) -> Response:
     with read_session() as session:
         who = clerk(request, session)
-        return _queue_page_of(who, session, plan, unit, level, done, n)
+        today = _today()
+        n = max(QUEUE_PAGE, min(n, 2000))
+        conn = session.connection()
+        stamp = stamp_for_pages(conn)  # before any of the page's reads (duban/web/page_cache.py)
 
+        def render(csrf: str) -> str:
+            plan_id = small_id(plan)
+            unit_id_given = small_id(unit)
+            unit_row = session.get(Unit, unit_id_given) if unit_id_given else None
+            unit_id = unit_row.id if unit_row else None
+            found = read_queue_page(
+                session,
+                today,
+                plan=plan_id,
+                unit=unit_id,
+                level=int(level) if level in ("2", "3") else None,
+                limit=n,
+            )
+            return render_page(
+                "office/queue.html.j2",
+                _ctx(
+                    who,
+                    csrf,
+                    **found,
+                    # each listed sheet's 督办单 paper(s) (DOCX/PDF links)
+                    papers=sheet_papers(conn, found["sheets"]),
+                    plans=active_plans(conn),
+                    f={"plan": plan, "unit": unit, "level": level},
+                    n=n,
+                    more=f"/office/queue?plan={plan}&unit={unit}&level={level}&n={n * 4}",
+                    unit_name=unit_row.name if unit_row else "",
+                    message=DONE.get(done, ""),
+                ),
+            )
 
-def _queue_page_of(
-    who: Clerk, session: Session, plan: str, unit: str, level: str, done: str, n: int
-) -> Response:
-    today = _today()
-    n = max(QUEUE_PAGE, min(n, 2000))
-    conn = session.connection()
-    stamp = stamp_for_pages(conn)  # before any of the page's reads (duban/web/page_cache.py)
-
-    def render(csrf: str) -> str:
-        plan_id = small_id(plan)
-        unit_id_given = small_id(unit)
-        unit_row = session.get(Unit, unit_id_given) if unit_id_given else None
-        unit_id = unit_row.id if unit_row else None
-        found = read_queue_page(
-            session,
-            today,
-            plan=plan_id,
-            unit=unit_id,
-            level=int(level) if level in ("2", "3") else None,
-            limit=n,
-        )
-        return render_page(
-            "office/queue.html.j2",
-            _ctx(
-                who,
-                csrf,
-                **found,
-                # each listed sheet's 督办单 paper(s) (DOCX/PDF links)
-                papers=sheet_papers(conn, found["sheets"]),
-                plans=active_plans(conn),
-                f={"plan": plan, "unit": unit, "level": level},
-                n=n,
-                more=f"/office/queue?plan={plan}&unit={unit}&level={level}&n={n * 4}",
-                unit_name=unit_row.name if unit_row else "",
-                message=DONE.get(done, ""),
-            ),
-        )
-
-    key = ("queue", today, *_who_key(who), plan, unit, level, done, n)
-    return cached_page(stamp, key, who.session.csrf, render)
+        key = ("queue", today, *_who_key(who), plan, unit, level, done, n)
+        return cached_page(stamp, key, who.session.csrf, render)
 
 
 @router.get("/office/unreceived")
